@@ -1,0 +1,89 @@
+"""Creating local actors: the instance actor, the AI actor and human users."""
+
+from __future__ import annotations
+
+import html
+
+from .config import USERNAME_RE
+from .errors import BadRequest
+from .keys import ensure_private_key, public_key_pem
+from .models import Account, Role
+from .state import State
+from .storage import actors
+
+RESERVED = frozenset({"actor", "admin", "inbox", "instance", "media", "users", "tags", "about"})
+ACTOR_TYPES: dict[Role, str] = {"user": "Person", "ai": "Service", "instance": "Application"}
+
+
+def bio_html(text: str) -> str:
+    paragraphs = [p.strip() for p in text.strip().split("\n\n") if p.strip()]
+    return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+async def ensure_account(
+    state: State,
+    username: str,
+    *,
+    role: Role,
+    display_name: str = "",
+    bio: str = "",
+    is_admin: bool = False,
+) -> Account:
+    """Return the local account, creating it (and its key pair) when missing."""
+    username = username.lower()
+    existing = await actors.account_by_username(state.db, username)
+    if existing is not None:
+        return existing
+    if role != "instance":
+        if not USERNAME_RE.match(username) or len(username) > 30:
+            raise BadRequest("usernames are 1-30 of a-z, 0-9, '_', with '.' or '-' inside")
+        if username in RESERVED or username == state.config.instance.host:
+            raise BadRequest(f"the username {username!r} is reserved")
+        taken = await actors.local_by_username(state.db, username)
+        if taken is not None:
+            raise BadRequest(f"the username {username!r} is taken")
+    key_file = f"{username}.pem"
+    private_pem = ensure_private_key(state.key_path(key_file))
+    urls = state.urls.actor_urls(username, instance=role == "instance")
+    now = state.now()
+    async with state.db.write() as conn:
+        actor_id = await actors.insert_local(
+            conn,
+            uri=urls["uri"],
+            username=username,
+            domain=state.config.instance.host,
+            actor_type=ACTOR_TYPES[role],
+            display_name=display_name or username,
+            summary=bio_html(bio),
+            urls=urls,
+            public_key_pem=public_key_pem(private_pem),
+            now=now,
+        )
+        await actors.create_account(
+            conn, actor_id, role=role, key_file=key_file, is_admin=is_admin,
+            password_hash=None, now=now,
+        )
+    account = await actors.account_by_username(state.db, username)
+    assert account is not None
+    return account
+
+
+async def ensure_builtin_actors(state: State) -> tuple[Account, Account]:
+    """The instance actor (signs server GETs) and the AI actor, from the config."""
+    instance = await ensure_account(
+        state, state.config.instance.host, role="instance",
+        display_name=state.config.instance.name, bio=state.config.instance.description,
+    )
+    ai_conf = state.config.ai
+    ai = await ensure_account(
+        state, ai_conf.username, role="ai", display_name=ai_conf.display_name, bio=ai_conf.bio
+    )
+    if ai.actor.display_name != ai_conf.display_name or ai.actor.summary != bio_html(ai_conf.bio):
+        await actors.update_local_profile(
+            state.db, ai.actor.id, display_name=ai_conf.display_name,
+            summary=bio_html(ai_conf.bio), manually_approves=False, now=state.now(),
+        )
+        refreshed = await actors.account_by_username(state.db, ai_conf.username)
+        assert refreshed is not None
+        ai = refreshed
+    return instance, ai

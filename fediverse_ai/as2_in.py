@@ -1,0 +1,257 @@
+"""Incoming AS2 JSON -> small frozen dataclasses, in one place.
+
+Nothing outside this module reads raw remote dicts. Parsers accept the shapes
+real servers send (scalars or lists, inline objects or ids, language maps) and
+raise ``BadRequest`` when a document lacks what we cannot do without.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import BadRequest
+from .vocab import (
+    ACTOR_TYPES,
+    AI_LABEL_TERM,
+    as_list,
+    id_of,
+    ids_of,
+    normalise_public,
+    parse_time,
+    str_or_none,
+    type_of,
+)
+
+NOTE_TYPES = frozenset({"Note", "Article", "Question", "Page", "Image", "Video", "Event"})
+
+
+@dataclass(frozen=True)
+class IncomingActivity:
+    id: str
+    type: str
+    actor: str
+    object: Any
+    object_id: str | None
+    object_type: str | None
+    target: str | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    content: str | None
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RemoteActorDoc:
+    uri: str
+    type: str
+    username: str
+    inbox: str
+    display_name: str = ""
+    summary: str = ""
+    url: str | None = None
+    shared_inbox: str | None = None
+    outbox: str | None = None
+    followers: str | None = None
+    following: str | None = None
+    featured: str | None = None
+    icon_url: str | None = None
+    image_url: str | None = None
+    key_id: str | None = None
+    key_pem: str | None = None
+    key_owner: str | None = None
+    manually_approves: bool = False
+    discoverable: bool = False
+    indexable: bool = False
+    fields: tuple[tuple[str, str], ...] = ()
+    published: float | None = None
+
+
+@dataclass(frozen=True)
+class IncomingAttachment:
+    url: str
+    media_type: str
+    description: str = ""
+    blurhash: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True)
+class IncomingNote:
+    uri: str
+    type: str
+    attributed_to: str
+    content: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    summary: str | None = None
+    sensitive: bool = False
+    language: str | None = None
+    in_reply_to: str | None = None
+    context: str | None = None
+    url: str | None = None
+    mentions: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()
+    tags: tuple[dict[str, Any], ...] = ()
+    attachments: tuple[IncomingAttachment, ...] = ()
+    published: float | None = None
+    updated: float | None = None
+    ai_generated: bool = False
+
+
+def parse_activity(doc: Any) -> IncomingActivity:
+    if not isinstance(doc, dict):
+        raise BadRequest("activity must be a JSON object")
+    act_id = str_or_none(doc.get("id"))
+    act_type = type_of(doc)
+    actor = id_of(doc.get("actor"))
+    if not act_id or not act_type or not actor:
+        raise BadRequest("activity needs id, type and actor")
+    obj = doc.get("object")
+    return IncomingActivity(
+        id=act_id,
+        type=act_type,
+        actor=actor,
+        object=obj,
+        object_id=id_of(obj),
+        object_type=type_of(obj),
+        target=id_of(doc.get("target")),
+        to=tuple(normalise_public(ids_of(doc.get("to")))),
+        cc=tuple(normalise_public(ids_of(doc.get("cc")))),
+        content=str_or_none(doc.get("content")),
+        raw=doc,
+    )
+
+
+def parse_actor(doc: Any) -> RemoteActorDoc:
+    if not isinstance(doc, dict):
+        raise BadRequest("actor must be a JSON object")
+    uri = str_or_none(doc.get("id"))
+    actor_type = type_of(doc)
+    inbox = id_of(doc.get("inbox"))
+    if not uri or actor_type not in ACTOR_TYPES or not inbox:
+        raise BadRequest("actor document needs id, an actor type and inbox")
+    username = str_or_none(doc.get("preferredUsername")) or uri.rstrip("/").rsplit("/", 1)[-1]
+    key = doc.get("publicKey")
+    if isinstance(key, list):
+        key = next((k for k in key if isinstance(k, dict)), None)
+    key_id = key_pem = key_owner = None
+    if isinstance(key, dict):
+        key_id = str_or_none(key.get("id"))
+        key_pem = str_or_none(key.get("publicKeyPem"))
+        key_owner = id_of(key.get("owner"))
+    endpoints = doc.get("endpoints")
+    shared = id_of(endpoints.get("sharedInbox")) if isinstance(endpoints, dict) else None
+    fields = tuple(
+        (str(f.get("name", ""))[:255], str(f.get("value", ""))[:2048])
+        for f in as_list(doc.get("attachment"))
+        if isinstance(f, dict) and f.get("type") == "PropertyValue"
+    )
+    return RemoteActorDoc(
+        uri=uri,
+        type=actor_type or "Person",
+        username=username[:255],
+        inbox=inbox,
+        display_name=(str_or_none(doc.get("name")) or "")[:255],
+        summary=(str_or_none(doc.get("summary")) or "")[:20_000],
+        url=_first_url(doc.get("url")),
+        shared_inbox=shared,
+        outbox=id_of(doc.get("outbox")),
+        followers=id_of(doc.get("followers")),
+        following=id_of(doc.get("following")),
+        featured=id_of(doc.get("featured")),
+        icon_url=_first_url(doc.get("icon")),
+        image_url=_first_url(doc.get("image")),
+        key_id=key_id,
+        key_pem=key_pem,
+        key_owner=key_owner,
+        manually_approves=doc.get("manuallyApprovesFollowers") is True,
+        discoverable=doc.get("discoverable") is True,
+        indexable=doc.get("indexable") is True,
+        fields=fields,
+        published=parse_time(doc.get("published")),
+    )
+
+
+def parse_note(obj: Any) -> IncomingNote:
+    if not isinstance(obj, dict):
+        raise BadRequest("object must be a JSON object")
+    uri = str_or_none(obj.get("id"))
+    note_type = type_of(obj)
+    attributed = ids_of(obj.get("attributedTo"))
+    if not uri or note_type not in NOTE_TYPES or not attributed:
+        raise BadRequest("note needs id, a note type and attributedTo")
+    content = str_or_none(obj.get("content"))
+    language = None
+    content_map = obj.get("contentMap")
+    if isinstance(content_map, dict) and content_map:
+        language, mapped = next(iter(content_map.items()))
+        if content is None and isinstance(mapped, str):
+            content = mapped
+        language = language if isinstance(language, str) and len(language) <= 16 else None
+    if note_type == "Article" and isinstance(obj.get("name"), str) and not content:
+        content = obj["name"]
+    tags = tuple(t for t in as_list(obj.get("tag")) if isinstance(t, dict))
+    mentions = tuple(h for t in tags if t.get("type") == "Mention" and (h := id_of(t)))
+    hashtags = tuple(
+        n.lstrip("#").lower()
+        for t in tags
+        if t.get("type") == "Hashtag" and isinstance(n := t.get("name"), str) and n.lstrip("#")
+    )
+    attachments = tuple(a for item in as_list(obj.get("attachment")) if (a := _attachment(item)))
+    return IncomingNote(
+        uri=uri,
+        type=note_type or "Note",
+        attributed_to=attributed[0],
+        content=(content or "")[:100_000],
+        to=tuple(normalise_public(ids_of(obj.get("to")))),
+        cc=tuple(normalise_public(ids_of(obj.get("cc")))),
+        summary=str_or_none(obj.get("summary")) or None,
+        sensitive=obj.get("sensitive") is True,
+        language=language,
+        in_reply_to=id_of(obj.get("inReplyTo")),
+        context=id_of(obj.get("context")) or id_of(obj.get("conversation")),
+        url=_first_url(obj.get("url")),
+        mentions=mentions,
+        hashtags=hashtags,
+        tags=tags[:100],
+        attachments=attachments[:16],
+        published=parse_time(obj.get("published")),
+        updated=parse_time(obj.get("updated")),
+        ai_generated=obj.get(AI_LABEL_TERM) is True,
+    )
+
+
+def _attachment(item: Any) -> IncomingAttachment | None:
+    if not isinstance(item, dict) or item.get("type") == "PropertyValue":
+        return None
+    url = _first_url(item.get("url"))
+    if not url:
+        return None
+    width, height = item.get("width"), item.get("height")
+    description = str_or_none(item.get("summary")) or str_or_none(item.get("name")) or ""
+    return IncomingAttachment(
+        url=url,
+        media_type=str_or_none(item.get("mediaType")) or "application/octet-stream",
+        description=description[:5000],
+        blurhash=str_or_none(item.get("blurhash")),
+        width=width if isinstance(width, int) else None,
+        height=height if isinstance(height, int) else None,
+    )
+
+
+def _first_url(value: Any) -> str | None:
+    """A URL given as a string, a Link/Image object, or a list of either."""
+    for item in as_list(value):
+        if isinstance(item, str):
+            return item
+        if isinstance(item, dict):
+            inner = item.get("url", item.get("href"))
+            if isinstance(inner, str):
+                return inner
+            if isinstance(inner, dict | list):
+                found = _first_url(inner)
+                if found:
+                    return found
+    return None

@@ -1,0 +1,347 @@
+"""The `fediverse-ai` command line.
+
+Every command takes ``--config PATH`` (or FEDIVERSE_AI_CONFIG); errors print a
+clear message and exit non-zero (1 for user errors, 2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import shutil
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import Config, default_config_path, load_config
+from .errors import ConfigError, FediverseError
+from .models import VISIBILITIES, Account, Draft, NewAttachment
+
+log = logging.getLogger("fediverse_ai")
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(Path(args.config))
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = _load(args)
+    print(f"{args.config}: OK ({config.instance.base_url})")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = Path(args.config)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if EXAMPLE_CONFIG.exists():
+            shutil.copyfile(EXAMPLE_CONFIG, path)
+        else:
+            path.write_text("# fediverse-ai configuration; see config.example.toml\n")
+        print(f"wrote {path} (edit it, then run `fediverse-ai init` again if you change the domain)")
+    config = load_config(path)
+    return _run(_init(config))
+
+
+async def _init(config: Config) -> int:
+    from .accounts import ensure_builtin_actors
+    from .state import open_state
+
+    config.storage.media_dir.mkdir(parents=True, exist_ok=True)
+    config.storage.keys_dir.mkdir(parents=True, exist_ok=True)
+    async with open_state(config) as state:
+        instance, ai = await ensure_builtin_actors(state)
+    print(f"database: {config.storage.database}")
+    print(f"instance actor: {instance.actor.uri}")
+    print(f"AI actor: {ai.actor.uri} (@{ai.actor.username}@{config.instance.host})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .web.app import create_app
+
+    config = _load(args)
+    if _run(_init(config)) != 0:
+        return 1
+    app = create_app(config)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.server.listen_host,
+            port=config.server.listen_port,
+            log_level="info",
+            proxy_headers=False,
+            server_header=False,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
+    )
+    print(f"serving {config.instance.base_url} on http://{config.server.listen_host}:{config.server.listen_port}")
+    server.run()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    config = _load(args)
+    return _run(_worker(config))
+
+
+async def _worker(config: Config) -> int:
+    from .state import open_state
+    from .worker import Worker
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_state(config) as state:
+        print("worker running; Ctrl-C to stop")
+        await Worker(state).run(stop)
+    return 0
+
+
+def _with_account(
+    fn: Callable[[Any, Account, argparse.Namespace], Awaitable[int]],
+) -> Callable[[argparse.Namespace], int]:
+    """Open the state, find the local account named by --as, run ``fn``."""
+
+    def command(args: argparse.Namespace) -> int:
+        config = _load(args)
+
+        async def go() -> int:
+            from .state import open_state
+            from .storage import actors
+
+            async with open_state(config) as state:
+                account = await actors.account_by_username(state.db, args.as_user)
+                if account is None or account.role == "instance":
+                    raise FediverseError(f"no local account {args.as_user!r} (see `user list`)")
+                return await fn(state, account, args)
+
+        return _run(go())
+
+    return command
+
+
+async def _post(state: Any, account: Account, args: argparse.Namespace) -> int:
+    from .federation import publish
+    from .media import process_image
+
+    if len(args.alt) > len(args.attach):
+        raise FediverseError("more --alt texts than --attach files")
+    attachments = []
+    for i, path in enumerate(args.attach):
+        processed = process_image(Path(path).read_bytes())
+        attachments.append(
+            NewAttachment(
+                data=processed.data,
+                media_type=processed.media_type,
+                extension=processed.extension,
+                width=processed.width,
+                height=processed.height,
+                blurhash=processed.blurhash,
+                description=args.alt[i] if i < len(args.alt) else "",
+            )
+        )
+    draft = Draft(
+        text=args.text,
+        visibility=args.visibility,
+        summary=args.cw,
+        language=args.language,
+        in_reply_to=args.reply_to,
+        attachments=tuple(attachments),
+    )
+    note = await publish.publish_note(state, account, draft)
+    print(note.uri)
+    return 0
+
+
+async def _edit(state: Any, account: Account, args: argparse.Namespace) -> int:
+    from .federation import publish
+
+    note = await publish.edit_note(state, account, args.note, args.text)
+    print(note.uri)
+    return 0
+
+
+async def _delete(state: Any, account: Account, args: argparse.Namespace) -> int:
+    from .federation import publish
+
+    await publish.delete_note(state, account, args.note)
+    print(f"deleted {args.note}")
+    return 0
+
+
+def _note_action(name: str) -> Callable[[Any, Account, argparse.Namespace], Awaitable[int]]:
+    async def action(state: Any, account: Account, args: argparse.Namespace) -> int:
+        from .federation import publish
+
+        await getattr(publish, name)(state, account, args.note)
+        print(f"{name}: {args.note}")
+        return 0
+
+    return action
+
+
+def _follow_action(name: str) -> Callable[[Any, Account, argparse.Namespace], Awaitable[int]]:
+    async def action(state: Any, account: Account, args: argparse.Namespace) -> int:
+        from .federation import publish, resolver
+
+        target = await resolver.resolve_handle(state, args.target)
+        await getattr(publish, name)(state, account, target)
+        print(f"{name}: {target.uri}")
+        return 0
+
+    return action
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    config = _load(args)
+
+    async def go() -> int:
+        from .accounts import ensure_account
+        from .state import open_state
+        from .storage import actors
+
+        async with open_state(config) as state:
+            if await actors.account_by_username(state.db, args.username) is not None:
+                raise FediverseError(f"the account {args.username!r} already exists")
+            account = await ensure_account(
+                state, args.username, role="user", display_name=args.display_name or "",
+                bio=args.bio or "", is_admin=args.admin,
+            )
+        print(f"created {account.actor.uri} (@{account.actor.username}@{config.instance.host})")
+        return 0
+
+    return _run(go())
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    config = _load(args)
+
+    async def go() -> int:
+        from .state import open_state
+        from .storage import actors
+
+        async with open_state(config) as state:
+            for account in await actors.list_accounts(state.db):
+                admin = " admin" if account.is_admin else ""
+                print(f"{account.actor.username}\t{account.role}{admin}\t{account.actor.uri}")
+        return 0
+
+    return _run(go())
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    config = _load(args)
+
+    async def go() -> int:
+        from .state import open_state
+        from .storage import jobs
+
+        async with open_state(config) as state:
+            if args.retry_failed:
+                print(f"requeued {await jobs.retry_failed(state.db, now=state.now())} failed jobs")
+            for name, count in sorted((await jobs.counts(state.db)).items()):
+                print(f"{name}\t{count}")
+            for job in await jobs.list_jobs(state.db, state="failed", limit=20):
+                print(f"failed #{job.id} {job.kind} after {job.attempts}: {job.last_error}")
+        return 0
+
+    return _run(go())
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> int:
+    return asyncio.run(coro)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="fediverse-ai", description=__doc__.split("\n")[0] if __doc__ else None)
+    p.add_argument("--version", action="version", version=f"fediverse-ai {__version__}")
+    p.add_argument(
+        "--config", default=str(default_config_path()),
+        help="config file (default: $FEDIVERSE_AI_CONFIG or ./config.toml)",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("init", help="write a config if missing, create keys, database and built-in actors").set_defaults(func=cmd_init)
+    sub.add_parser("run", help="serve HTTP with the background worker").set_defaults(func=cmd_run)
+    sub.add_parser("worker", help="run only the background worker").set_defaults(func=cmd_worker)
+    sub.add_parser("check-config", help="validate the config file").set_defaults(func=cmd_check_config)
+    jobs_p = sub.add_parser("jobs", help="job queue status")
+    jobs_p.add_argument("--retry-failed", action="store_true", help="requeue failed jobs")
+    jobs_p.set_defaults(func=cmd_jobs)
+
+    user = sub.add_parser("user", help="manage local accounts").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="create a local account")
+    add.add_argument("username")
+    add.add_argument("--display-name")
+    add.add_argument("--bio")
+    add.add_argument("--admin", action="store_true")
+    add.set_defaults(func=cmd_user_add)
+    user.add_parser("list", help="list local accounts").set_defaults(func=cmd_user_list)
+
+    def acting(name: str, help_text: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_text)
+        sp.add_argument("--as", dest="as_user", required=True, help="local username to act as")
+        return sp
+
+    post = acting("post", "publish a note")
+    post.add_argument("text")
+    post.add_argument("--visibility", choices=VISIBILITIES, default="public")
+    post.add_argument("--attach", action="append", default=[], metavar="IMAGE", help="image file (up to 4)")
+    post.add_argument("--alt", action="append", default=[], help="alt text, one per --attach, in order")
+    post.add_argument("--reply-to", metavar="NOTE_URL")
+    post.add_argument("--cw", help="content warning")
+    post.add_argument("--language", help="ISO 639-1 code, e.g. en")
+    post.set_defaults(func=_with_account(_post))
+    edit = acting("edit", "edit one of your notes")
+    edit.add_argument("note", metavar="NOTE_URL")
+    edit.add_argument("text")
+    edit.set_defaults(func=_with_account(_edit))
+    delete = acting("delete", "delete one of your notes")
+    delete.add_argument("note", metavar="NOTE_URL")
+    delete.set_defaults(func=_with_account(_delete))
+    for name in ("like", "unlike", "boost", "unboost"):
+        sp = acting(name, f"{name} a note")
+        sp.add_argument("note", metavar="NOTE_URL")
+        sp.set_defaults(func=_with_account(_note_action(name)))
+    for name in ("follow", "unfollow"):
+        sp = acting(name, f"{name} an account (user@domain or actor URL)")
+        sp.add_argument("target", metavar="HANDLE")
+        sp.set_defaults(func=_with_account(_follow_action(name)))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        result: int = args.func(args)
+        return result
+    except ConfigError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except FediverseError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):
+            print("interrupted", file=sys.stderr)
+        return 130

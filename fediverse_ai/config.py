@@ -1,0 +1,273 @@
+"""The one configuration file, read into frozen dataclasses.
+
+Validation collects every problem before failing so that an operator fixes the
+file in one go; each problem names its key (``instance.domain: ...``). Relative
+paths are resolved against the directory of the config file, so that a config
+works the same whatever the current directory of the process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+CONFIG_ENV = "FEDIVERSE_AI_CONFIG"
+DEFAULT_CONFIG_PATH = "config.toml"
+
+USERNAME_RE = re.compile(r"^[a-z0-9_]+([.-]+[a-z0-9_]+)*$")
+_HOST_RE = re.compile(
+    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+@dataclass(frozen=True)
+class InstanceConfig:
+    domain: str = "localhost:8000"
+    scheme: str = "http"
+    name: str = "fediverse-ai"
+    description: str = "A small fediverse server with an AI actor."
+    contact_email: str = ""
+    open_registrations: bool = False
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.scheme}://{self.domain}"
+
+    @property
+    def host(self) -> str:
+        """The domain without a port, as used in handles (``ai@host``)."""
+        return split_host_port(self.domain)[0]
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8000
+    trusted_proxy: bool = False
+    embedded_worker: bool = True
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    database: Path = Path("data/fediverse-ai.sqlite3")
+    media_dir: Path = Path("data/media")
+    keys_dir: Path = Path("keys")
+
+
+@dataclass(frozen=True)
+class AIActorConfig:
+    username: str = "ai"
+    display_name: str = "AI"
+    bio: str = (
+        "I am an AI. Mention me with a question and I reply; ask me to draw something and I "
+        "reply with an image. My replies are machine-generated and may be wrong."
+    )
+
+
+@dataclass(frozen=True)
+class FederationConfig:
+    allow_private_addresses: bool = False
+    blocked_domains: tuple[str, ...] = ()
+    signature_max_skew_seconds: int = 3600
+    actor_cache_seconds: int = 86400
+    max_inbox_bytes: int = 1_048_576
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    concurrency: int = 8
+    poll_interval_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class Config:
+    instance: InstanceConfig = field(default_factory=InstanceConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    ai: AIActorConfig = field(default_factory=AIActorConfig)
+    federation: FederationConfig = field(default_factory=FederationConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+    path: Path | None = None
+
+
+SECTIONS: dict[str, type[Any]] = {
+    "instance": InstanceConfig,
+    "server": ServerConfig,
+    "storage": StorageConfig,
+    "ai": AIActorConfig,
+    "federation": FederationConfig,
+    "worker": WorkerConfig,
+}
+
+
+def split_host_port(domain: str) -> tuple[str, int | None]:
+    if domain.startswith("["):
+        host, _, rest = domain[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    host, sep, port = domain.rpartition(":")
+    if sep and port.isdigit() and host:
+        return host, int(port)
+    return domain, None
+
+
+def is_local_development_host(host: str) -> bool:
+    """Hosts for which plain http is acceptable: never reachable from the fediverse."""
+    if host == "localhost" or host.endswith((".localhost", ".test")):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate ``path``; raise ConfigError listing every problem."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{path}: file not found (run `fediverse-ai init` to create it)"]
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    return parse_config(raw, base_dir=path.resolve().parent, path=path.resolve())
+
+
+def parse_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None = None) -> Config:
+    problems: list[str] = []
+    sections: dict[str, Any] = {}
+    for key in raw:
+        if key not in SECTIONS:
+            problems.append(f"{key}: unknown section")
+    for name, cls in SECTIONS.items():
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            problems.append(f"{name}: must be a table")
+            table = {}
+        sections[name] = _build_section(name, cls, table, base_dir, problems)
+    config = resolve_paths(Config(**sections, path=path), base_dir)
+    problems.extend(_validate(config))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _build_section(
+    name: str, cls: type[Any], table: dict[str, Any], base_dir: Path, problems: list[str]
+) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    defaults = cls()
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in fields:
+            problems.append(f"{name}.{key}: unknown key")
+            continue
+        default = getattr(defaults, key)
+        converted = _convert(value, default, base_dir)
+        if converted is None:
+            problems.append(f"{name}.{key}: expected {_type_name(default)}, got {value!r}")
+            continue
+        values[key] = converted
+    return cls(**values)
+
+
+def _type_name(default: Any) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, tuple):
+        return "a list of strings"
+    if isinstance(default, Path):
+        return "a path string"
+    return {int: "an integer", float: "a number", str: "a string"}.get(type(default), "a value")
+
+
+def _convert(value: Any, default: Any, base_dir: Path) -> Any:
+    """Return ``value`` converted to the default's type, or None when it does not fit."""
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else None
+    if isinstance(default, int):
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return float(value) if ok else None
+    if isinstance(default, str):
+        return value if isinstance(value, str) else None
+    if isinstance(default, Path):
+        if not isinstance(value, str) or not value:
+            return None
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else base_dir / p
+    if isinstance(default, tuple):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        return None
+    return None
+
+
+def resolve_paths(config: Config, base_dir: Path) -> Config:
+    """Make the default (relative) storage paths absolute against ``base_dir``."""
+    s = config.storage
+    fixed = StorageConfig(
+        **{
+            f.name: (v if (v := getattr(s, f.name)).is_absolute() else base_dir / v)
+            for f in dataclasses.fields(s)
+        }
+    )
+    return dataclasses.replace(config, storage=fixed)
+
+
+def _validate(c: Config) -> list[str]:
+    problems: list[str] = []
+    domain = c.instance.domain
+    host, port = split_host_port(domain)
+    if domain != domain.lower():
+        problems.append("instance.domain: must be lower case (ids are compared byte for byte)")
+    elif not (_HOST_RE.match(host) or _is_ip(host)):
+        problems.append(f"instance.domain: {domain!r} is not a host name (optionally with :port)")
+    if domain.endswith("/") or "://" in domain:
+        problems.append("instance.domain: give the bare host, e.g. social.example.org")
+    if c.instance.scheme not in ("https", "http"):
+        problems.append("instance.scheme: must be 'https' (or 'http' for local development)")
+    elif c.instance.scheme == "http" and not is_local_development_host(host):
+        problems.append(
+            "instance.scheme: 'http' is only allowed for local development hosts "
+            "(localhost, *.localhost, *.test, loopback addresses); use https in production"
+        )
+    if port is not None and not 0 < port < 65536:
+        problems.append("instance.domain: port out of range")
+    if not 0 < c.server.listen_port < 65536:
+        problems.append("server.listen_port: must be between 1 and 65535")
+    if not USERNAME_RE.match(c.ai.username):
+        problems.append("ai.username: lower-case letters, digits, '_', '.', '-' only")
+    for i, d in enumerate(c.federation.blocked_domains):
+        if not _HOST_RE.match(d.lower()):
+            problems.append(f"federation.blocked_domains[{i}]: {d!r} is not a domain")
+    if c.federation.signature_max_skew_seconds < 30:
+        problems.append("federation.signature_max_skew_seconds: must be at least 30")
+    if c.federation.max_inbox_bytes < 1024:
+        problems.append("federation.max_inbox_bytes: must be at least 1024")
+    if c.worker.concurrency < 1:
+        problems.append("worker.concurrency: must be at least 1")
+    if c.worker.poll_interval_seconds <= 0:
+        problems.append("worker.poll_interval_seconds: must be positive")
+    return problems
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Federation work: resolving remote actors, processing the inbox, publishing, delivering."""

@@ -1,0 +1,100 @@
+"""Outgoing delivery: one durable job per target inbox, signed at send time."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from ..errors import DeliveryError, UnsafeURL
+from ..fetcher import post_activity
+from ..netguard import is_blocked_domain
+from ..retry import CircuitState, circuit_after_failure, circuit_is_open
+from ..state import State
+from ..storage import actors, domains, jobs
+from ..vocab import host_of
+
+DELIVER = "deliver"
+
+
+async def enqueue(
+    state: State, activity: dict[str, Any], *, sender_actor_id: int, inboxes: Iterable[str]
+) -> int:
+    """Queue ``activity`` for each distinct remote inbox; returns how many were queued."""
+    body = json.dumps(activity, separators=(",", ":"))
+    blocked = frozenset(state.config.federation.blocked_domains)
+    targets = []
+    for inbox in dict.fromkeys(inboxes):
+        host = host_of(inbox)
+        if host is None or state.urls.is_local(inbox):
+            continue
+        if is_blocked_domain(host.split(":")[0], blocked):
+            continue
+        targets.append(inbox)
+    batch = [
+        (
+            DELIVER,
+            {"inbox": inbox, "actor_id": sender_actor_id, "body": body},
+            f"deliver:{activity['id']}:{inbox}",
+        )
+        for inbox in targets
+    ]
+    if batch:
+        await jobs.enqueue_many(state.db, batch, now=state.now())
+    return len(batch)
+
+
+class CircuitOpen(DeliveryError):
+    """The target's domain failed repeatedly: wait before trying it again."""
+
+
+async def deliver(state: State, payload: dict[str, Any]) -> None:
+    """Send one queued delivery; raises DeliveryError for the worker to classify."""
+    inbox = str(payload["inbox"])
+    domain = host_of(inbox) or ""
+    now = state.now()
+    failures, open_until = await domains.get(state.db, domain)
+    circuit = CircuitState(failures, _dt(open_until) if open_until else None)
+    if circuit_is_open(circuit, now=_dt(now)):
+        raise CircuitOpen("circuit open for this domain", retry_after=(open_until or now) - now)
+    account = await actors.account_by_actor_id(state.db, int(payload["actor_id"]))
+    if account is None:
+        raise DeliveryError("sending actor no longer exists", permanent=True)
+    body = str(payload["body"]).encode("utf-8")
+    try:
+        await post_activity(
+            state.http, inbox, body, guard=state.guard, auth=state.auth_for(account)
+        )
+    except UnsafeURL as exc:
+        raise DeliveryError(exc.message, permanent=True) from None
+    except DeliveryError as exc:
+        if exc.http_status == 410:
+            await _forget_gone_inbox(state, inbox)
+        if not exc.permanent:
+            after = circuit_after_failure(circuit, now=_dt(now))
+            await domains.record_failure(
+                state.db,
+                domain,
+                failures=after.failures,
+                open_until=after.open_until.timestamp() if after.open_until else None,
+            )
+        raise
+    if failures or open_until:
+        await domains.record_success(state.db, domain, now=now)
+
+
+async def _forget_gone_inbox(state: State, inbox: str) -> None:
+    """410 on a personal inbox means the actor is gone: stop delivering to it."""
+    rows = await state.db.fetchall("SELECT uri FROM actors WHERE local = 0 AND inbox = ?", (inbox,))
+    for row in rows:
+        await actors.delete_remote(state.db, row[0])
+
+
+def jitter() -> float:
+    return random.random()
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)

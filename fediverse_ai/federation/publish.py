@@ -1,0 +1,454 @@
+"""The publishing service: what a local actor does, stored first, then delivered.
+
+Used by the CLI now, by the AI actor and the web later: one code path decides
+addressing, tags and recipients for every local post.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from .. import as2_out
+from ..addressing import address
+from ..content import MentionRef, ResolvedMention, find_hashtags, find_mentions, render_note_html
+from ..errors import BadRequest, FediverseError, Forbidden, NotFound
+from ..models import Account, Actor, Draft, Note
+from ..state import State
+from ..storage import actors, follows, media, notes, reactions
+from ..storage.notes import NoteRow
+from ..urls import new_status_id
+from ..vocab import format_time
+from . import delivery, remote_notes, resolver
+
+log = logging.getLogger(__name__)
+MAX_ATTACHMENTS = 4
+MAX_TEXT = 5000
+
+
+async def _resolve_mentions(state: State, refs: list[MentionRef]) -> list[ResolvedMention]:
+    out = []
+    for ref in refs:
+        handle = f"{ref.username}@{ref.domain or state.config.instance.domain}"
+        try:
+            actor = await resolver.resolve_handle(state, handle)
+        except FediverseError as exc:
+            log.info("mention %s not resolved: %s", handle, exc.message)
+            continue
+        out.append(
+            ResolvedMention(
+                ref=ref, actor_id=actor.uri, profile_url=actor.url or actor.uri, acct=actor.acct
+            )
+        )
+    return out
+
+
+async def _parent(state: State, uri: str) -> tuple[Note, Actor]:
+    parent = await notes.by_uri(state.db, uri)
+    if parent is None:
+        incoming = await resolver.fetch_note(state, uri)
+        author = await resolver.fetch_actor(state, incoming.attributed_to)
+        await remote_notes.store(state, incoming, author)
+        parent = await notes.by_uri(state.db, uri)
+        if parent is None:
+            raise NotFound("the post replied to is not available")
+    author_ = await actors.by_id(state.db, parent.actor_id)
+    assert author_ is not None
+    return parent, author_
+
+
+def _mention_tags(mentioned: list[Actor]) -> list[dict[str, Any]]:
+    return [{"type": "Mention", "href": a.uri, "name": f"@{a.acct}"} for a in mentioned]
+
+
+async def publish_note(state: State, account: Account, draft: Draft) -> Note:
+    """Store a new local note with its media, then queue its Create for every recipient."""
+    text = draft.text.strip()
+    if not text and not draft.attachments:
+        raise BadRequest("a post needs text or an image")
+    if len(text) > MAX_TEXT:
+        raise BadRequest(f"a post is limited to {MAX_TEXT} characters")
+    if len(draft.attachments) > MAX_ATTACHMENTS:
+        raise BadRequest(f"at most {MAX_ATTACHMENTS} images per post")
+    author = account.actor
+    now = state.now()
+    status_id = new_status_id(now)
+    uri = state.urls.note(author.username, status_id)
+    resolved = await _resolve_mentions(state, find_mentions(text))
+    mentioned: dict[str, Actor] = {}
+    for r in resolved:
+        found = await actors.by_uri(state.db, r.actor_id)
+        if found is not None and found.uri != author.uri:
+            mentioned[found.uri] = found
+    for handle in draft.extra_mentions:
+        extra = await resolver.resolve_handle(state, handle)
+        mentioned.setdefault(extra.uri, extra)
+    context = uri
+    if draft.in_reply_to:
+        parent, parent_author = await _parent(state, draft.in_reply_to)
+        context = parent.context_uri or parent.uri
+        if parent_author.uri != author.uri:
+            mentioned.setdefault(parent_author.uri, parent_author)
+    hashtags = find_hashtags(text)
+    html = render_note_html(text, mentions=resolved, tag_url=state.urls.tag) if text else ""
+    to, cc = address(
+        draft.visibility, followers_url=author.followers_url or "", mentioned=list(mentioned)
+    )
+    tags = _mention_tags(list(mentioned.values())) + [
+        {"type": "Hashtag", "href": state.urls.tag(h), "name": f"#{h.lower()}"} for h in hashtags
+    ]
+    row = NoteRow(
+        uri=uri,
+        actor_id=author.id,
+        local=True,
+        url=state.urls.note_html(author.username, status_id),
+        content=html,
+        source=text,
+        summary=draft.summary or None,
+        sensitive=bool(draft.summary),
+        language=draft.language,
+        visibility=draft.visibility,
+        in_reply_to_uri=draft.in_reply_to,
+        context_uri=context,
+        to=to,
+        cc=cc,
+        tags=tags,
+        ai_generated=draft.ai_generated,
+        mentions=list(mentioned),
+        hashtags=hashtags,
+        published=now,
+        published_text=format_time(now),
+    )
+    files = _write_media_files(state, draft)
+    async with state.db.write() as conn:
+        note_id = await notes.insert(conn, row, now=now)
+        assert note_id is not None
+        for position, (att, file_name) in enumerate(zip(draft.attachments, files, strict=True)):
+            await media.insert(
+                conn,
+                note_id=note_id,
+                actor_id=author.id,
+                local=True,
+                position=position,
+                url=state.urls.media(file_name),
+                media_type=att.media_type,
+                file_name=file_name,
+                width=att.width,
+                height=att.height,
+                blurhash=att.blurhash,
+                description=att.description,
+                ai_generated=att.ai_generated,
+                now=now,
+            )
+    note = await notes.by_id(state.db, note_id)
+    assert note is not None
+    await _send_note_activity(state, account, note, "Create")
+    return note
+
+
+def _write_media_files(state: State, draft: Draft) -> list[str]:
+    """Media go to disk before the note exists: receivers fetch them as soon as they see it."""
+    directory = state.config.storage.media_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    names = []
+    for att in draft.attachments:
+        name = f"{secrets.token_hex(16)}.{att.extension}"
+        (directory / name).write_bytes(att.data)
+        names.append(name)
+    return names
+
+
+async def note_json(state: State, note: Note, author: Actor) -> dict[str, Any]:
+    attached = await media.for_note(state.db, note.id)
+    return as2_out.note_object(note, author, attached, replies_url=f"{note.uri}/replies")
+
+
+async def _recipients(state: State, note: Note, author: Actor) -> list[str]:
+    inboxes: list[str] = []
+    if note.visibility != "direct":
+        inboxes += await follows.follower_inboxes(state.db, author.id)
+    for uri in await notes.mentions_of(state.db, note.id):
+        actor = await actors.by_uri(state.db, uri)
+        if actor is not None and not actor.local and actor.delivery_inbox:
+            inboxes.append(
+                actor.inbox if note.visibility == "direct" and actor.inbox else actor.delivery_inbox
+            )
+    return inboxes
+
+
+async def _send_note_activity(state: State, account: Account, note: Note, kind: str) -> None:
+    author = account.actor
+    obj = await note_json(state, note, author)
+    activity_id = f"{note.uri}/activity" if kind == "Create" else state.urls.activity()
+    activity = as2_out.activity(
+        kind,
+        activity_id=activity_id,
+        actor=author.uri,
+        obj=obj,
+        to=note.to,
+        cc=note.cc,
+        published=note.updated or note.published,
+    )
+    inboxes = await _recipients(state, note, author)
+    await delivery.enqueue(state, activity, sender_actor_id=author.id, inboxes=inboxes)
+
+
+async def _own_note(state: State, account: Account, uri: str) -> Note:
+    note = await notes.by_uri(state.db, uri)
+    if note is None:
+        raise NotFound("no such post")
+    if note.actor_id != account.actor.id:
+        raise Forbidden("you can only change your own posts")
+    return note
+
+
+async def edit_note(state: State, account: Account, uri: str, text: str) -> Note:
+    note = await _own_note(state, account, uri)
+    text = text.strip()
+    if not text or len(text) > MAX_TEXT:
+        raise BadRequest(f"an edit needs 1 to {MAX_TEXT} characters")
+    resolved = await _resolve_mentions(state, find_mentions(text))
+    now = max(state.now(), (note.updated or note.published) + 0.001)
+    hashtags = find_hashtags(text)
+    keep_mentions = [t for t in note.tags if t.get("type") == "Mention"]
+    row = NoteRow(
+        uri=note.uri,
+        actor_id=note.actor_id,
+        local=True,
+        content=render_note_html(text, mentions=resolved, tag_url=state.urls.tag),
+        source=text,
+        summary=note.summary,
+        sensitive=note.sensitive,
+        language=note.language,
+        visibility=note.visibility,
+        tags=keep_mentions
+        + [
+            {"type": "Hashtag", "href": state.urls.tag(h), "name": f"#{h.lower()}"}
+            for h in hashtags
+        ],
+        mentions=await notes.mentions_of(state.db, note.id),
+        hashtags=hashtags,
+        published=note.published,
+        published_text=note.published_text,
+        updated=now,
+        updated_text=format_time(now),
+    )
+    async with state.db.write() as conn:
+        await notes.replace_content(conn, note.id, row)
+    edited = await notes.by_id(state.db, note.id)
+    assert edited is not None
+    await _send_note_activity(state, account, edited, "Update")
+    return edited
+
+
+async def delete_note(state: State, account: Account, uri: str) -> None:
+    note = await _own_note(state, account, uri)
+    inboxes = await _recipients(state, note, account.actor)
+    now = state.now()
+    for m in await media.for_note(state.db, note.id):
+        if m.file_name:
+            (state.config.storage.media_dir / m.file_name).unlink(missing_ok=True)
+    await notes.tombstone(state.db, note.uri, actor_uri=account.actor.uri, now=now)
+    activity = as2_out.activity(
+        "Delete",
+        activity_id=f"{note.uri}#delete",
+        actor=account.actor.uri,
+        obj=as2_out.tombstone(note.uri, deleted=now),
+        to=note.to,
+        cc=note.cc,
+    )
+    await delivery.enqueue(state, activity, sender_actor_id=account.actor.id, inboxes=inboxes)
+
+
+async def _target_note(state: State, uri: str) -> tuple[Note, Actor]:
+    return await _parent(state, uri)
+
+
+async def like(state: State, account: Account, uri: str) -> None:
+    note, author = await _target_note(state, uri)
+    activity_id = state.urls.activity()
+    added = await reactions.add_reaction(
+        state.db,
+        uri=activity_id,
+        kind="like",
+        emoji="",
+        actor_id=account.actor.id,
+        note_id=note.id,
+        now=state.now(),
+    )
+    if added and not author.local and author.inbox:
+        activity = as2_out.activity(
+            "Like", activity_id=activity_id, actor=account.actor.uri, obj=note.uri
+        )
+        await delivery.enqueue(
+            state, activity, sender_actor_id=account.actor.id, inboxes=[author.inbox]
+        )
+
+
+async def unlike(state: State, account: Account, uri: str) -> None:
+    note, author = await _target_note(state, uri)
+    like_id = await reactions.reaction_uri(state.db, actor_id=account.actor.id, note_id=note.id)
+    removed = await reactions.remove_reaction(
+        state.db, uri=like_id, actor_id=account.actor.id, note_id=note.id
+    )
+    if removed and like_id and not author.local and author.inbox:
+        inner = as2_out.activity("Like", activity_id=like_id, actor=account.actor.uri, obj=note.uri)
+        undo = as2_out.activity(
+            "Undo",
+            activity_id=f"{like_id}/undo",
+            actor=account.actor.uri,
+            obj=as2_out.strip_context(inner),
+        )
+        await delivery.enqueue(
+            state, undo, sender_actor_id=account.actor.id, inboxes=[author.inbox]
+        )
+
+
+async def _boost_activity(
+    state: State, account: Account, note: Note, author: Actor, activity_id: str
+) -> dict[str, Any]:
+    to, cc = as2_out.announce_addressing(author.uri, account.actor.followers_url or "")
+    return as2_out.activity(
+        "Announce",
+        activity_id=activity_id,
+        actor=account.actor.uri,
+        obj=note.uri,
+        to=to,
+        cc=cc,
+        published=state.now(),
+    )
+
+
+async def boost(state: State, account: Account, uri: str) -> None:
+    note, author = await _target_note(state, uri)
+    if note.visibility not in ("public", "unlisted"):
+        raise Forbidden("only public posts can be boosted")
+    activity_id = state.urls.activity()
+    added = await reactions.add_announce(
+        state.db, uri=activity_id, actor_id=account.actor.id, note_id=note.id, now=state.now()
+    )
+    if not added:
+        return
+    activity = await _boost_activity(state, account, note, author, activity_id)
+    inboxes = await follows.follower_inboxes(state.db, account.actor.id)
+    if not author.local and author.delivery_inbox:
+        inboxes.append(author.delivery_inbox)
+    await delivery.enqueue(state, activity, sender_actor_id=account.actor.id, inboxes=inboxes)
+
+
+async def unboost(state: State, account: Account, uri: str) -> None:
+    note, author = await _target_note(state, uri)
+    boost_id = await reactions.announce_uri(state.db, actor_id=account.actor.id, note_id=note.id)
+    removed = await reactions.remove_announce(
+        state.db, uri=boost_id, actor_id=account.actor.id, note_id=note.id
+    )
+    if not removed or not boost_id:
+        return
+    inner = await _boost_activity(state, account, note, author, boost_id)
+    undo = as2_out.activity(
+        "Undo",
+        activity_id=f"{boost_id}/undo",
+        actor=account.actor.uri,
+        obj=as2_out.strip_context(inner),
+        to=inner["to"],
+        cc=inner["cc"],
+    )
+    inboxes = await follows.follower_inboxes(state.db, account.actor.id)
+    if not author.local and author.delivery_inbox:
+        inboxes.append(author.delivery_inbox)
+    await delivery.enqueue(state, undo, sender_actor_id=account.actor.id, inboxes=inboxes)
+
+
+async def follow(state: State, account: Account, target: Actor) -> None:
+    """Follow a remote actor: pending until their Accept arrives."""
+    if target.local:
+        await follows.upsert(
+            state.db,
+            follower_id=account.actor.id,
+            followee_id=target.id,
+            uri=None,
+            state="pending" if target.manually_approves else "accepted",
+            now=state.now(),
+        )
+        return
+    activity_id = state.urls.activity()
+    await follows.upsert(
+        state.db,
+        follower_id=account.actor.id,
+        followee_id=target.id,
+        uri=activity_id,
+        state="pending",
+        now=state.now(),
+    )
+    activity = as2_out.activity(
+        "Follow", activity_id=activity_id, actor=account.actor.uri, obj=target.uri
+    )
+    await delivery.enqueue(
+        state, activity, sender_actor_id=account.actor.id, inboxes=[target.inbox or ""]
+    )
+
+
+async def unfollow(state: State, account: Account, target: Actor) -> None:
+    existing = await follows.get(state.db, account.actor.id, target.id)
+    if existing is None:
+        return
+    await follows.remove(state.db, account.actor.id, target.id)
+    if target.local or not target.inbox:
+        return
+    follow_id = existing.uri or state.urls.activity()
+    inner = as2_out.activity(
+        "Follow", activity_id=follow_id, actor=account.actor.uri, obj=target.uri
+    )
+    undo = as2_out.activity(
+        "Undo",
+        activity_id=f"{follow_id}/undo",
+        actor=account.actor.uri,
+        obj=as2_out.strip_context(inner),
+    )
+    await delivery.enqueue(state, undo, sender_actor_id=account.actor.id, inboxes=[target.inbox])
+
+
+async def _answer_follow(
+    state: State, kind: str, local: Actor, follower: Actor, follow_raw: dict[str, Any]
+) -> None:
+    if follower.local or not follower.inbox:
+        return
+    activity = as2_out.activity(
+        kind,
+        activity_id=f"{local.uri}#{kind.lower()}s/follows/{secrets.token_hex(8)}",
+        actor=local.uri,
+        obj=as2_out.strip_context(follow_raw),
+        to=[follower.uri],
+    )
+    await delivery.enqueue(state, activity, sender_actor_id=local.id, inboxes=[follower.inbox])
+
+
+async def send_accept(
+    state: State, local: Actor, follower: Actor, follow_raw: dict[str, Any]
+) -> None:
+    """Accept embeds the Follow as received: without it the follow stays 'requested'."""
+    await _answer_follow(state, "Accept", local, follower, follow_raw)
+
+
+async def send_reject(
+    state: State, local: Actor, follower: Actor, follow_raw: dict[str, Any]
+) -> None:
+    await _answer_follow(state, "Reject", local, follower, follow_raw)
+
+
+async def send_actor_update(state: State, account: Account) -> None:
+    """Peers cache actors for about a day; an Update makes profile changes show at once."""
+    doc = as2_out.actor_document(
+        account.actor, webfinger=f"{account.actor.username}@{state.config.instance.host}"
+    )
+    activity = as2_out.activity(
+        "Update",
+        activity_id=state.urls.activity(),
+        actor=account.actor.uri,
+        obj=as2_out.strip_context(doc),
+        to=["https://www.w3.org/ns/activitystreams#Public"],
+        cc=[account.actor.followers_url or ""],
+    )
+    inboxes = await follows.follower_inboxes(state.db, account.actor.id)
+    await delivery.enqueue(state, activity, sender_actor_id=account.actor.id, inboxes=inboxes)

@@ -1,0 +1,97 @@
+"""Storing notes that arrive from other servers (sanitised, addressed, with attachments)."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from ..addressing import infer_visibility
+from ..as2_in import IncomingNote
+from ..models import Actor, Note
+from ..sanitize import sanitize_html
+from ..state import State
+from ..storage import media, notes
+from ..storage.notes import NoteRow
+from ..vocab import format_time
+
+
+def _row(note: IncomingNote, author: Actor, now: float) -> NoteRow:
+    published = note.published or now
+    return NoteRow(
+        uri=note.uri,
+        actor_id=author.id,
+        local=False,
+        url=note.url,
+        content=sanitize_html(note.content),
+        summary=note.summary[:1000] if note.summary else None,
+        sensitive=note.sensitive or bool(note.summary),
+        language=note.language,
+        visibility=infer_visibility(note.to, note.cc, followers_url=author.followers_url),
+        in_reply_to_uri=note.in_reply_to,
+        context_uri=note.context,
+        to=note.to[:500],
+        cc=note.cc[:500],
+        tags=note.tags,
+        ai_generated=note.ai_generated,
+        mentions=note.mentions,
+        hashtags=note.hashtags,
+        published=published,
+        published_text=format_time(published),
+        updated=note.updated,
+        updated_text=format_time(note.updated) if note.updated else None,
+    )
+
+
+async def store(state: State, note: IncomingNote, author: Actor) -> Note | None:
+    """Insert a remote note unless known or deleted; returns the stored note when new."""
+    if await notes.is_tombstoned(state.db, note.uri):
+        return None
+    now = state.now()
+    async with state.db.write() as conn:
+        note_id = await notes.insert(conn, _row(note, author, now), now=now)
+        if note_id is not None:
+            await _insert_attachments(conn, note_id, note, author, now)
+    return await notes.by_id(state.db, note_id) if note_id else None
+
+
+async def apply_edit(state: State, note: IncomingNote, author: Actor) -> bool:
+    """Replace a known note's content when the edit is newer; store it when unknown."""
+    existing = await notes.by_uri(state.db, note.uri)
+    if existing is None:
+        return await store(state, note, author) is not None
+    if existing.actor_id != author.id:
+        return False
+    edited_at = note.updated or state.now()
+    if edited_at <= (existing.updated or existing.published):
+        return False
+    now = state.now()
+    row = _row(note, author, now)
+    row = NoteRow(**{**row.__dict__, "updated": edited_at, "updated_text": format_time(edited_at)})
+    async with state.db.write() as conn:
+        await notes.replace_content(conn, existing.id, row)
+        await media.delete_remote_for_note(conn, existing.id)
+        await _insert_attachments(conn, existing.id, note, author, now)
+    return True
+
+
+async def _insert_attachments(
+    conn: aiosqlite.Connection, note_id: int, note: IncomingNote, author: Actor, now: float
+) -> None:
+    for position, att in enumerate(note.attachments[:8]):
+        if not att.url.startswith(("https://", "http://")):
+            continue
+        await media.insert(
+            conn,
+            note_id=note_id,
+            actor_id=author.id,
+            local=False,
+            position=position,
+            url=att.url,
+            media_type=att.media_type[:100],
+            file_name=None,
+            width=att.width,
+            height=att.height,
+            blurhash=att.blurhash[:100] if att.blurhash else None,
+            description=att.description,
+            ai_generated=note.ai_generated,
+            now=now,
+        )

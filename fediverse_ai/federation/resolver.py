@@ -1,0 +1,162 @@
+"""Remote actors, keys, handles and notes: fetched signed, origin-checked, cached."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from ..as2_in import IncomingNote, RemoteActorDoc, parse_actor, parse_note
+from ..errors import BadRequest, FetchError, NotFound, SignatureError
+from ..fetcher import fetch_ap_object, fetch_bytes
+from ..httpsig import ResolvedKey
+from ..models import Actor
+from ..sanitize import sanitize_html
+from ..state import State
+from ..storage import actors
+from ..vocab import ACTOR_TYPES, host_of, same_origin, strip_fragment, type_of
+
+
+async def fetch_actor(state: State, uri: str, *, refresh: bool = False) -> Actor:
+    """The actor at ``uri``: from the cache while fresh, else fetched and stored."""
+    cached = await actors.by_uri(state.db, uri)
+    if cached is not None and cached.local:
+        return cached
+    max_age = state.config.federation.actor_cache_seconds
+    if (
+        cached is not None
+        and not refresh
+        and cached.fetched_at is not None
+        and state.now() - cached.fetched_at < max_age
+    ):
+        return cached
+    try:
+        doc = await fetch_ap_object(
+            state.http, uri, guard=state.guard, auth=await state.instance_auth()
+        )
+    except FetchError as exc:
+        if exc.http_status == 410 and cached is not None:
+            await actors.delete_remote(state.db, uri)
+        raise
+    try:
+        parsed = parse_actor(doc)
+    except BadRequest as exc:
+        raise FetchError(f"not a usable actor: {exc.message}") from None
+    return await store_actor(state, parsed)
+
+
+async def store_actor(state: State, parsed: RemoteActorDoc) -> Actor:
+    """Check an actor document's internal origins and cache it."""
+    check_actor_origin(parsed)
+    domain = host_of(parsed.uri) or ""
+    summary = sanitize_html(parsed.summary)
+    return await actors.upsert_remote(
+        state.db, parsed, domain=domain, summary=summary, now=state.now()
+    )
+
+
+def check_actor_origin(parsed: RemoteActorDoc) -> None:
+    """Misskey's rule, and ours: an actor's endpoints and key live on its own host."""
+    for name, url in (
+        ("inbox", parsed.inbox),
+        ("outbox", parsed.outbox),
+        ("followers", parsed.followers),
+        ("key", parsed.key_id),
+    ):
+        if url and not same_origin(url, parsed.uri):
+            raise FetchError(f"actor {name} is on another host")
+    if parsed.key_owner and parsed.key_owner != parsed.uri:
+        raise FetchError("actor key belongs to another actor")
+
+
+async def fetch_key(state: State, key_id: str, refresh: bool) -> ResolvedKey:
+    """Key lookup for the signature verifier: cache first, one refetch when asked."""
+    if not refresh:
+        known = await actors.by_key_id(state.db, key_id)
+        if known is not None and known.public_key_pem:
+            return ResolvedKey(key_id=key_id, owner=known.uri, public_key_pem=known.public_key_pem)
+    try:
+        actor = await _fetch_key_owner(state, key_id)
+    except FetchError as exc:
+        raise SignatureError(f"could not fetch the signing key ({exc.message})") from None
+    if actor.public_key_id != key_id or not actor.public_key_pem:
+        raise SignatureError("the key's owner does not list this key")
+    return ResolvedKey(key_id=key_id, owner=actor.uri, public_key_pem=actor.public_key_pem)
+
+
+async def _fetch_key_owner(state: State, key_id: str) -> Actor:
+    auth = await state.instance_auth()
+    doc = await fetch_ap_object(state.http, key_id, guard=state.guard, auth=auth)
+    if type_of(doc) in ACTOR_TYPES:
+        try:
+            return await store_actor(state, parse_actor(doc))
+        except BadRequest as exc:
+            raise FetchError(f"not a usable actor: {exc.message}") from None
+    # A stand-alone key document (e.g. GoToSocial's key URLs): its owner must list it.
+    owner = doc.get("owner")
+    if not isinstance(owner, str) or not same_origin(owner, strip_fragment(key_id)):
+        raise FetchError("key document has no owner on its host")
+    return await fetch_actor(state, owner, refresh=True)
+
+
+def parse_handle(handle: str) -> tuple[str, str]:
+    text = handle.strip().removeprefix("acct:").lstrip("@")
+    username, sep, domain = text.partition("@")
+    if not sep or not username or not domain or "/" in domain:
+        raise BadRequest(f"not a fediverse handle: {handle!r} (expected user@domain)")
+    return username.lower(), domain.lower()
+
+
+async def resolve_handle(state: State, handle: str) -> Actor:
+    """``user@domain`` (or an actor URL) -> the actor, through WebFinger when remote."""
+    if handle.startswith(("https://", "http://")):
+        return await fetch_actor(state, handle)
+    username, domain = parse_handle(handle)
+    if domain in (state.config.instance.domain, state.config.instance.host):
+        local = await actors.local_by_username(state.db, username)
+        if local is None:
+            raise NotFound(f"no local account {username}")
+        return local
+    known = await actors.by_acct(state.db, username, domain)
+    if known is not None:
+        return await fetch_actor(state, known.uri)
+    scheme = "http" if state.config.instance.scheme == "http" else "https"
+    resource = quote(f"acct:{username}@{domain}", safe="@:")
+    url = f"{scheme}://{domain}/.well-known/webfinger?resource={resource}"
+    fetched = await fetch_bytes(
+        state.http, url, guard=state.guard, accept="application/jrd+json, application/json"
+    )
+    try:
+        jrd = json.loads(fetched.body)
+    except ValueError:
+        raise FetchError("WebFinger answer is not JSON") from None
+    href = _self_link(jrd)
+    if href is None:
+        raise FetchError("WebFinger answer has no ActivityPub actor link")
+    return await fetch_actor(state, href)
+
+
+def _self_link(jrd: object) -> str | None:
+    if not isinstance(jrd, dict):
+        return None
+    for link in jrd.get("links") or []:
+        if not isinstance(link, dict) or link.get("rel") != "self":
+            continue
+        media_type = str(link.get("type", ""))
+        if "activity+json" in media_type or "ld+json" in media_type:
+            href = link.get("href")
+            return href if isinstance(href, str) else None
+    return None
+
+
+async def fetch_note(state: State, uri: str) -> IncomingNote:
+    """Fetch a remote note from its origin; its author must live on the same host."""
+    doc = await fetch_ap_object(
+        state.http, uri, guard=state.guard, auth=await state.instance_auth()
+    )
+    try:
+        note = parse_note(doc)
+    except BadRequest as exc:
+        raise FetchError(f"not a usable note: {exc.message}") from None
+    if not same_origin(note.attributed_to, note.uri):
+        raise FetchError("note author is on another host")
+    return note

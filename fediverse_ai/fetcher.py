@@ -1,0 +1,334 @@
+"""Guarded HTTP: fetch remote ActivityPub documents and POST activities to inboxes.
+
+All outgoing requests of the server go through here, over the one shared
+``httpx.AsyncClient`` (created with ``follow_redirects=False``; signing comes in as an
+``httpx.Auth`` per request). This module adds what the client does not do by itself:
+
+* the SSRF guard on the first URL *and* on every redirect hop, which is why redirects
+  are followed by hand rather than by httpx;
+* a body cap enforced while streaming, so a peer cannot make us buffer gigabytes;
+* one deadline over the whole exchange, redirects included;
+* origin validation of fetched documents (the ``id`` must be the URL it came from,
+  CVE-2024-23832), so a peer cannot serve a document that claims someone else's id;
+* error messages that are safe to show or store (no response bodies in fetch errors,
+  no internal addresses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from fediverse_ai.errors import DeliveryError, FetchError, PayloadTooLarge, UnsafeURL
+from fediverse_ai.netguard import CANNOT_RESOLVE, NetGuard
+from fediverse_ai.retry import classify_status, parse_retry_after
+
+__all__ = [
+    "ACCEPT_AS2",
+    "AS2_TYPES",
+    "FetchLimits",
+    "FetchedBytes",
+    "fetch_ap_object",
+    "fetch_bytes",
+    "is_as2_content_type",
+    "post_activity",
+]
+
+AS2_TYPES = ("application/activity+json", "application/ld+json")
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+ACCEPT_AS2 = f'application/activity+json, application/ld+json; profile="{AS_CONTEXT}"'
+
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_ERROR_SNIPPET_BYTES = 2048
+_ERROR_SNIPPET_CHARS = 200
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Bounds on one fetch; the defaults follow Mastodon's (1 MB, 3 redirects, 30 s)."""
+
+    max_bytes: int = 1_048_576
+    max_redirects: int = 3
+    total_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class FetchedBytes:
+    """A successful response. ``url`` is the final URL, after any redirects."""
+
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+
+
+async def fetch_bytes(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    guard: NetGuard,
+    accept: str,
+    auth: httpx.Auth | None = None,
+    limits: FetchLimits = FetchLimits(),
+    max_bytes: int | None = None,
+) -> FetchedBytes:
+    """GET ``url`` with the guard on every hop, a streamed size cap and one deadline.
+
+    ``max_bytes`` overrides ``limits.max_bytes`` for callers with their own cap (media).
+    Raises ``UnsafeURL`` when the guard refuses a hop, ``PayloadTooLarge`` past the cap,
+    and ``FetchError`` for too many redirects, a non-2xx status (``http_status`` set),
+    network errors and the deadline.
+    """
+    cap = limits.max_bytes if max_bytes is None else max_bytes
+    try:
+        async with asyncio.timeout(limits.total_timeout):
+            return await _get_following_redirects(client, url, guard, accept, auth, limits, cap)
+    except TimeoutError:
+        raise FetchError("remote fetch timed out") from None
+    except httpx.InvalidURL:
+        raise UnsafeURL("invalid URL") from None
+    except httpx.HTTPError as exc:
+        raise FetchError(f"remote fetch failed: {_network_reason(exc)}") from None
+
+
+async def _get_following_redirects(
+    client: httpx.AsyncClient,
+    url: str,
+    guard: NetGuard,
+    accept: str,
+    auth: httpx.Auth | None,
+    limits: FetchLimits,
+    cap: int,
+) -> FetchedBytes:
+    current = httpx.URL(url)
+    for _hop in range(limits.max_redirects + 1):
+        await guard.check_url(str(current))
+        request = client.build_request("GET", current, headers={"Accept": accept})
+        response = await client.send(request, auth=auth, stream=True, follow_redirects=False)
+        try:
+            location = response.headers.get("location")
+            if response.status_code in _REDIRECT_STATUSES and location:
+                # Relative Locations resolve against the URL that answered.
+                current = response.url.join(location)
+                continue
+            if not response.is_success:
+                raise FetchError(
+                    f"remote returned HTTP {response.status_code}",
+                    http_status=response.status_code,
+                )
+            body = await _read_capped(response, cap)
+            return FetchedBytes(
+                url=str(response.url),
+                status=response.status_code,
+                content_type=response.headers.get("content-type", ""),
+                body=body,
+            )
+        finally:
+            await response.aclose()
+    raise FetchError("too many redirects")
+
+
+async def _read_capped(response: httpx.Response, cap: int) -> bytes:
+    """Read the body, refusing as soon as it is known to exceed ``cap`` bytes.
+
+    The declared Content-Length is checked first so that honest large responses are
+    refused without reading; the running count catches chunked and lying responses.
+    The cap applies to the decoded bytes, so compression cannot smuggle more past it.
+    """
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise PayloadTooLarge(f"response body exceeds {cap} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > cap:
+            raise PayloadTooLarge(f"response body exceeds {cap} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def is_as2_content_type(value: str) -> bool:
+    """True for ``application/activity+json`` and for ``application/ld+json`` with the
+    ActivityStreams profile or no profile; other JSON-LD profiles are other vocabularies."""
+    media, _, rest = value.partition(";")
+    media = media.strip().lower()
+    if media == AS2_TYPES[0]:
+        return True
+    if media != AS2_TYPES[1]:
+        return False
+    for param in rest.split(";"):
+        name, _, raw = param.partition("=")
+        if name.strip().lower() == "profile":
+            return AS_CONTEXT in raw.strip().strip('"').split()
+    return True
+
+
+async def fetch_ap_object(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    guard: NetGuard,
+    auth: httpx.Auth | None = None,
+    limits: FetchLimits = FetchLimits(),
+) -> dict[str, Any]:
+    """Fetch an ActivityPub document and prove it is the one at ``url``.
+
+    The document's ``id`` must be the final URL it was served from: a server may only
+    speak for its own URLs (CVE-2024-23832). When the id differs but is on the same host,
+    the id is fetched once and must match there; an id on another host is refused
+    without fetching it, since a peer must not steer us to arbitrary URLs.
+
+    A fragment (``.../users/bob#main-key``) is not sent; the document is fetched
+    without it and ids are compared without it, as key ids live inside actors.
+    """
+    base, has_fragment = _split_fragment(url)
+    document, final_url = await _fetch_as2_document(client, base, guard, auth, limits)
+    doc_id = _document_id(document, strip_fragment=has_fragment)
+    if _same_url(doc_id, final_url):
+        return document
+    if not _same_host(doc_id, final_url):
+        raise FetchError("id does not match the URL")
+    document, final_url = await _fetch_as2_document(client, doc_id, guard, auth, limits)
+    refetched_id = _document_id(document, strip_fragment=has_fragment)
+    if not (_same_url(refetched_id, final_url) and _same_url(refetched_id, doc_id)):
+        raise FetchError("id does not match the URL")
+    return document
+
+
+async def _fetch_as2_document(
+    client: httpx.AsyncClient,
+    url: str,
+    guard: NetGuard,
+    auth: httpx.Auth | None,
+    limits: FetchLimits,
+) -> tuple[dict[str, Any], str]:
+    fetched = await fetch_bytes(
+        client, url, guard=guard, accept=ACCEPT_AS2, auth=auth, limits=limits
+    )
+    if not is_as2_content_type(fetched.content_type):
+        raise FetchError("not an ActivityPub document")
+    try:
+        document = json.loads(fetched.body)
+    except (ValueError, RecursionError):
+        raise FetchError("invalid JSON in ActivityPub document") from None
+    if not isinstance(document, dict):
+        raise FetchError("ActivityPub document is not a JSON object")
+    return document, fetched.url
+
+
+def _document_id(document: dict[str, Any], *, strip_fragment: bool) -> str:
+    doc_id = document.get("id")
+    if not isinstance(doc_id, str) or not doc_id:
+        raise FetchError("ActivityPub document has no id")
+    return _split_fragment(doc_id)[0] if strip_fragment else doc_id
+
+
+def _split_fragment(url: str) -> tuple[str, bool]:
+    base, sep, _fragment = url.partition("#")
+    return base, bool(sep)
+
+
+def _same_url(a: str, b: str) -> bool:
+    """Equal as httpx sees them (scheme/host case, default port), which is what we fetch."""
+    try:
+        return httpx.URL(a) == httpx.URL(b)
+    except httpx.InvalidURL:
+        return False
+
+
+def _same_host(a: str, b: str) -> bool:
+    try:
+        return httpx.URL(a).raw_host.lower() == httpx.URL(b).raw_host.lower()
+    except httpx.InvalidURL:
+        return False
+
+
+async def post_activity(
+    client: httpx.AsyncClient,
+    inbox_url: str,
+    body: bytes,
+    *,
+    guard: NetGuard,
+    auth: httpx.Auth,
+    timeout: float = 30.0,  # noqa: ASYNC109 -- the caller picks a per-delivery deadline
+) -> None:
+    """Deliver one activity to one inbox; return on 2xx, else raise ``DeliveryError``.
+
+    ``DeliveryError.permanent`` tells the worker whether to retry (see
+    ``retry.classify_status``); ``retry_after`` carries the peer's Retry-After in
+    seconds. A URL the guard refuses is a permanent failure, except a host that does not
+    resolve, which DNS may fix. Redirects are not followed: a signed POST must not be
+    replayed elsewhere, and inboxes do not redirect.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            await guard.check_url(inbox_url)
+            request = client.build_request(
+                "POST",
+                inbox_url,
+                content=body,
+                headers={"Content-Type": AS2_TYPES[0], "Accept": ACCEPT_AS2},
+            )
+            response = await client.send(request, auth=auth, stream=True, follow_redirects=False)
+            try:
+                if response.is_success:
+                    return
+                snippet = await _error_snippet(response)
+            finally:
+                await response.aclose()
+    except UnsafeURL as exc:
+        raise DeliveryError(exc.message, permanent=exc.message != CANNOT_RESOLVE) from None
+    except TimeoutError:
+        raise DeliveryError("delivery timed out", permanent=False) from None
+    except httpx.InvalidURL:
+        raise DeliveryError("invalid inbox URL", permanent=True) from None
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"delivery failed: {_network_reason(exc)}", permanent=False) from None
+
+    status = response.status_code
+    retry_after = parse_retry_after(response.headers.get("retry-after"), now=datetime.now(UTC))
+    message = f"inbox returned HTTP {status}" + (f": {snippet}" if snippet else "")
+    raise DeliveryError(
+        message,
+        permanent=classify_status(status) == "permanent",
+        http_status=status,
+        retry_after=retry_after.total_seconds() if retry_after is not None else None,
+    )
+
+
+async def _error_snippet(response: httpx.Response) -> str:
+    """The start of an error body, as one short printable line for ``last_error``.
+
+    Only a couple of KB are read: the peer's explanation is useful when debugging, the
+    rest is not worth the bandwidth, and it may be a large HTML error page.
+    """
+    data = b""
+    try:
+        async for chunk in response.aiter_bytes():
+            data += chunk
+            if len(data) >= _ERROR_SNIPPET_BYTES:
+                break
+    except httpx.HTTPError:
+        pass
+    text = data[:_ERROR_SNIPPET_BYTES].decode("utf-8", errors="replace")
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if len(text) > _ERROR_SNIPPET_CHARS:
+        text = text[: _ERROR_SNIPPET_CHARS - 1] + "…"
+    return text
+
+
+def _network_reason(exc: httpx.HTTPError) -> str:
+    """A short, safe name for a transport failure (never the peer's or OS's own text)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "protocol error"
+    return "network error"

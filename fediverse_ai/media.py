@@ -1,0 +1,315 @@
+"""The image pipeline: untrusted bytes in, a clean web image plus its blurhash out.
+
+Every image we publish or cache goes through :func:`process_image` because the
+input is hostile twice over: it may attack the decoder (decompression bombs, odd
+formats, truncated data) and it may leak its author (EXIF GPS, camera serial numbers,
+XMP, comments). So we
+
+* sniff the real format with Pillow and accept only JPEG, PNG, GIF and WebP, the
+  formats every fediverse server and browser displays (checklist section 8);
+* refuse oversized inputs by byte count, and by pixel count *before* decoding;
+* decode one frame, apply the EXIF orientation, convert to sRGB, downscale to
+  Mastodon's 3840x2160 box, and re-encode from bare pixels, so no metadata chunk
+  can survive;
+* compute the blurhash from a tiny thumbnail, which costs a millisecond or two.
+
+CPU-bound and blocking: callers in async code should run it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import math
+import operator
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageCms, ImageOps
+
+from fediverse_ai.errors import PayloadTooLarge, UnsupportedMedia
+
+__all__ = ["DEFAULT_LIMITS", "MediaLimits", "ProcessedImage", "make_thumbnail", "process_image"]
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """Caps on what we are willing to decode; the defaults are Mastodon's."""
+
+    max_input_bytes: int = 16 * 1024 * 1024
+    max_pixels: int = 40_000_000  # decompression-bomb cap, checked from the header
+    max_width: int = 3840
+    max_height: int = 2160
+
+
+DEFAULT_LIMITS = MediaLimits()
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    """A re-encoded image with everything an AS2 ``Image`` attachment needs."""
+
+    data: bytes
+    media_type: str  # "image/jpeg" or "image/png"
+    extension: str  # "jpg" or "png", without the dot
+    width: int
+    height: int
+    blurhash: str
+    sha256: str  # hex digest of ``data``; a natural content-addressed file name
+
+
+# Pillow's JPEG opener also yields "MPO" (a JPEG with extra multi-picture frames, as many
+# phones write); that is still a JPEG to us.
+_ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError)
+_JPEG_QUALITY = 85
+_PNG_MAX_COLOURS = 256  # a PNG/GIF with at most this many colours is a graphic: keep it PNG
+_BLURHASH_COMPONENTS = (4, 3)
+_BLURHASH_SIDE = 64
+
+
+def process_image(data: bytes, *, limits: MediaLimits = DEFAULT_LIMITS) -> ProcessedImage:
+    """Validate, clean and re-encode an uploaded or fetched image.
+
+    Raises :class:`PayloadTooLarge` when ``data`` exceeds ``limits.max_input_bytes``
+    and :class:`UnsupportedMedia` for anything that is not a decodable JPEG, PNG, GIF
+    or WebP within ``limits.max_pixels``. The output is PNG when transparency or a
+    small palette matters, otherwise a progressive JPEG.
+    """
+    if len(data) > limits.max_input_bytes:
+        raise PayloadTooLarge(f"image larger than {limits.max_input_bytes} bytes")
+    source = _open(data)
+    width, height = source.size
+    if width < 1 or height < 1 or width * height > limits.max_pixels:
+        raise UnsupportedMedia("image dimensions too large")
+    source_format = source.format
+    icc_profile = source.info.get("icc_profile")
+    if source_format in ("JPEG", "MPO"):
+        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the result is still big enough.
+        source.draft(None, _fit((width, height), _box_before_rotation(source, limits)))
+    try:
+        source.load()
+    except _DECODE_ERRORS as exc:
+        raise UnsupportedMedia("image data is corrupt or truncated") from exc
+
+    image = _pre_resize_mode(_oriented(source))
+    # Count colours before resampling, which invents in-between ones along every edge.
+    graphic = source_format in ("PNG", "GIF") and image.getcolors(_PNG_MAX_COLOURS) is not None
+    image.thumbnail((limits.max_width, limits.max_height), Image.Resampling.LANCZOS)
+    image = _rgb_or_rgba(_to_srgb(image, icc_profile))
+    as_png = graphic or image.mode == "RGBA"
+    return _finish(image, as_png=as_png, blurhash=_blurhash(image))
+
+
+def make_thumbnail(img: ProcessedImage, max_side: int = 640) -> ProcessedImage:
+    """A smaller copy for previews, same format; returns ``img`` if already small enough.
+
+    The blurhash is reused: it describes the same picture at any size.
+    """
+    if max(img.width, img.height) <= max_side:
+        return img
+    with Image.open(io.BytesIO(img.data)) as opened:  # our own output: trusted
+        image = _rgb_or_rgba(opened.copy())
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return _finish(image, as_png=img.media_type == "image/png", blurhash=img.blurhash)
+
+
+def _open(data: bytes) -> Image.Image:
+    """Identify the format from the bytes, reading only the header.
+
+    Pillow warns (and above twice its cap, raises) about decompression bombs when
+    opening; we turn both into a refusal instead of a log line or a crash. Before
+    Python 3.14 ``catch_warnings`` swaps the process-wide filter list, so another
+    thread warning at that very moment may see it; a small price for a clean refusal.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data), formats=_ACCEPTED_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UnsupportedMedia("image dimensions too large") from exc
+    except _DECODE_ERRORS as exc:
+        raise UnsupportedMedia("not a JPEG, PNG, GIF or WebP image") from exc
+
+
+def _fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """``size`` scaled down (never up) to fit ``box``, keeping the aspect ratio."""
+    scale = min(1.0, box[0] / size[0], box[1] / size[1])
+    return (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+
+
+def _exif_orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(0x0112, 1))
+    except Exception:  # malformed EXIF must not make a good image undecodable
+        return 1
+
+
+def _box_before_rotation(image: Image.Image, limits: MediaLimits) -> tuple[int, int]:
+    """The target box in the file's own orientation (EXIF 5-8 swap the axes)."""
+    if _exif_orientation(image) in (5, 6, 7, 8):
+        return (limits.max_height, limits.max_width)
+    return (limits.max_width, limits.max_height)
+
+
+def _oriented(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation to the pixels, since the EXIF itself is dropped."""
+    try:
+        oriented = ImageOps.exif_transpose(image)
+    except Exception:  # malformed EXIF: keep the pixels as stored
+        return image
+    return oriented if oriented is not None else image
+
+
+def _pre_resize_mode(image: Image.Image) -> Image.Image:
+    """Modes Pillow cannot resample well: palettes (nearest only) and 16-bit grey."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        return image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if image.mode in ("P", "PA", "1", "LA", "La") or "transparency" in image.info:
+        return image.convert("RGBA")
+    return image
+
+
+@functools.cache
+def _srgb_profile() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _to_srgb(image: Image.Image, icc_profile: object) -> Image.Image:
+    """Convert from an embedded colour profile (e.g. Display P3) so colours survive
+    dropping it; an unusable profile is ignored, as browsers do."""
+    if not isinstance(icc_profile, bytes) or image.mode not in ("RGB", "RGBA", "CMYK"):
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        converted = ImageCms.profileToProfile(
+            image, source, _srgb_profile(), outputMode="RGBA" if image.mode == "RGBA" else "RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image
+    return converted if converted is not None else image
+
+
+def _rgb_or_rgba(image: Image.Image) -> Image.Image:
+    """RGBA only when some pixel is actually see-through; RGB otherwise."""
+    if image.mode not in ("RGB", "RGBA"):
+        keeps_alpha = "A" in image.getbands() or "a" in image.getbands()
+        image = image.convert("RGBA" if keeps_alpha else "RGB")
+    if image.mode == "RGBA":
+        alpha_min, _ = image.getchannel("A").getextrema()
+        if isinstance(alpha_min, (int, float)) and alpha_min >= 255:
+            image = image.convert("RGB")
+    return image
+
+
+def _finish(image: Image.Image, *, as_png: bool, blurhash: str) -> ProcessedImage:
+    """Encode from a fresh image that has pixels and nothing else: no EXIF, ICC, XMP,
+    text chunks or comments can ride along from ``image.info``."""
+    bare = Image.new(image.mode, image.size)
+    bare.paste(image)
+    out = io.BytesIO()
+    if as_png:
+        bare.save(out, format="PNG", optimize=False)
+        media_type, extension = "image/png", "png"
+    else:
+        bare.convert("RGB").save(
+            out, format="JPEG", quality=_JPEG_QUALITY, progressive=True, optimize=True
+        )
+        media_type, extension = "image/jpeg", "jpg"
+    data = out.getvalue()
+    return ProcessedImage(
+        data=data,
+        media_type=media_type,
+        extension=extension,
+        width=bare.width,
+        height=bare.height,
+        blurhash=blurhash,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+# --- blurhash ---------------------------------------------------------------------------
+# Encoded here rather than with blurhash-python, whose encode() calls Image.getdata(),
+# deprecated in Pillow 12 (a DeprecationWarning now, an AttributeError in Pillow 14).
+# The algorithm is https://github.com/woltapp/blurhash/blob/master/Algorithm.md; the
+# tests check that our output matches the reference C implementation.
+
+_BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
+_SRGB_TO_LINEAR = tuple(
+    v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+    for v in (i / 255 for i in range(256))
+)
+
+
+def _base83(value: int, length: int) -> str:
+    return "".join(_BASE83[(value // 83 ** (length - 1 - i)) % 83] for i in range(length))
+
+
+def _linear_to_srgb(value: float) -> int:
+    v = min(1.0, max(0.0, value))
+    if v <= 0.0031308:
+        return int(v * 12.92 * 255 + 0.5)
+    return int((1.055 * v ** (1 / 2.4) - 0.055) * 255 + 0.5)
+
+
+def _sign_sqrt(value: float) -> float:
+    return math.copysign(math.sqrt(abs(value)), value)
+
+
+def _blurhash(image: Image.Image) -> str:
+    """Blurhash with 4x3 components of ``image``, computed on a <=64px copy.
+
+    Transparent areas are composited on white so they do not read as black.
+    """
+    small = image.copy()
+    small.thumbnail((_BLURHASH_SIDE, _BLURHASH_SIDE), Image.Resampling.BILINEAR)
+    if small.mode == "RGBA":
+        background = Image.new("RGBA", small.size, (255, 255, 255, 255))
+        small = Image.alpha_composite(background, small)
+    small = small.convert("RGB")
+    return _encode_blurhash(small.tobytes(), small.width, small.height, *_BLURHASH_COMPONENTS)
+
+
+def _encode_blurhash(rgb: bytes, width: int, height: int, x_comp: int, y_comp: int) -> str:
+    """Separable DCT: sum each row against the x cosines first, then the rows against
+    the y cosines, so the cost is O(pixels * x_comp) instead of O(pixels * x * y)."""
+    linear = [[_SRGB_TO_LINEAR[b] for b in rgb[c::3]] for c in range(3)]  # per channel
+    cos_x = [[math.cos(math.pi * i * x / width) for x in range(width)] for i in range(x_comp)]
+    cos_y = [[math.cos(math.pi * j * y / height) for y in range(height)] for j in range(y_comp)]
+    # row_sums[c][i][y] = sum over x of cos_x[i][x] * linear[c][y, x]
+    row_sums = [
+        [
+            [
+                sum(map(operator.mul, cos_x[i], channel[y * width : (y + 1) * width]))
+                for y in range(height)
+            ]
+            for i in range(x_comp)
+        ]
+        for channel in linear
+    ]
+    factors: list[tuple[float, float, float]] = []
+    for j in range(y_comp):
+        for i in range(x_comp):
+            scale = (1 if i == 0 and j == 0 else 2) / (width * height)
+            r, g, b = (scale * sum(map(operator.mul, cos_y[j], row_sums[c][i])) for c in range(3))
+            factors.append((r, g, b))
+
+    dc, ac = factors[0], factors[1:]
+    result = _base83((x_comp - 1) + (y_comp - 1) * 9, 1)
+    if ac:
+        actual_max = max(abs(v) for factor in ac for v in factor)
+        quantised_max = int(max(0, min(82, math.floor(actual_max * 166 - 0.5))))
+        max_value = (quantised_max + 1) / 166
+        result += _base83(quantised_max, 1)
+    else:
+        max_value = 1.0
+        result += _base83(0, 1)
+    r, g, b = (_linear_to_srgb(v) for v in dc)
+    result += _base83((r << 16) + (g << 8) + b, 4)
+    for factor in ac:
+        qr, qg, qb = (
+            int(max(0, min(18, math.floor(_sign_sqrt(v / max_value) * 9 + 9.5)))) for v in factor
+        )
+        result += _base83(qr * 19 * 19 + qg * 19 + qb, 2)
+    return result

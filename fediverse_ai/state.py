@@ -1,0 +1,102 @@
+"""The typed State built at start-up and handed to every handler (no module globals)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from . import __version__
+from .config import Config
+from .keys import read_private_key
+from .models import Account
+from .netguard import NetGuard
+from .signing_auth import SignatureAuth
+from .storage import actors
+from .storage.db import Database
+from .urls import Urls
+
+Clock = Callable[[], float]
+
+
+@dataclass
+class State:
+    config: Config
+    db: Database
+    http: httpx.AsyncClient
+    guard: NetGuard
+    urls: Urls
+    clock: Clock = time.time
+    _auth_cache: dict[str, SignatureAuth] = field(default_factory=dict)
+
+    def now(self) -> float:
+        return self.clock()
+
+    def key_path(self, key_file: str) -> Path:
+        return self.config.storage.keys_dir / key_file
+
+    def auth_for(self, account: Account) -> SignatureAuth:
+        """The signer for one local actor, built once (the key is parsed once)."""
+        auth = self._auth_cache.get(account.actor.uri)
+        if auth is None:
+            pem = read_private_key(self.key_path(account.key_file))
+            key_id = account.actor.public_key_id or self.urls.key_id(account.actor.uri)
+            auth = SignatureAuth(key_id, pem, self._datetime_now)
+            self._auth_cache[account.actor.uri] = auth
+        return auth
+
+    async def instance_auth(self) -> SignatureAuth:
+        """Server-initiated GETs are signed by the instance actor (authorized-fetch peers)."""
+        account = await actors.account_by_role(self.db, "instance")
+        if account is None:
+            raise RuntimeError("the instance actor is missing: run `fediverse-ai init`")
+        return self.auth_for(account)
+
+    def _datetime_now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+
+def user_agent(config: Config) -> str:
+    return f"fediverse-ai/{__version__} (+{config.instance.base_url}/)"
+
+
+def make_http_client(config: Config) -> httpx.AsyncClient:
+    """The one pooled client; redirects are followed by the fetcher, which guards each hop."""
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        timeout=httpx.Timeout(30.0, connect=5.0, read=10.0),
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+        headers={"User-Agent": user_agent(config)},
+    )
+
+
+def make_guard(config: Config) -> NetGuard:
+    return NetGuard(
+        allow_private=config.federation.allow_private_addresses,
+        blocked_domains=frozenset(d.lower() for d in config.federation.blocked_domains),
+    )
+
+
+@asynccontextmanager
+async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterator[State]:
+    db = Database(config.storage.database)
+    await db.open()
+    http = make_http_client(config)
+    try:
+        await db.migrate()
+        yield State(
+            config=config,
+            db=db,
+            http=http,
+            guard=make_guard(config),
+            urls=Urls(config.instance.base_url),
+            clock=clock,
+        )
+    finally:
+        await http.aclose()
+        await db.close()

@@ -1,0 +1,40 @@
+"""The activity log: every activity received or sent, unique by id."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .db import Database
+
+
+async def record(
+    db: Database,
+    *,
+    uri: str,
+    type: str,
+    actor_uri: str,
+    object_uri: str | None,
+    local: bool,
+    raw: dict[str, Any],
+    now: float,
+) -> bool:
+    """Store the activity; False when this id was seen before (a redelivery)."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "INSERT INTO activities (uri, type, actor_uri, object_uri, local, raw_json, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(uri) DO NOTHING",
+            (uri, type, actor_uri, object_uri, int(local), json.dumps(raw), now),
+        )
+        return cur.rowcount > 0
+
+
+async def get_raw(db: Database, uri: str) -> dict[str, Any] | None:
+    raw = await db.fetchval("SELECT raw_json FROM activities WHERE uri = ?", (uri,))
+    return json.loads(raw) if raw else None
+
+
+async def mark_processed(db: Database, uri: str, *, now: float, error: str | None = None) -> None:
+    await db.execute(
+        "UPDATE activities SET processed_at = ?, error = ? WHERE uri = ?", (now, error, uri)
+    )

@@ -1,0 +1,144 @@
+"""SQLite access: one writer connection (writes serialised), one reader, numbered migrations.
+
+SQLite allows one writer at a time. Inside a process an asyncio lock serialises
+writes so that coroutines never fight over the write lock; across processes
+(``fediverse-ai run`` beside a CLI command or a separate worker) ``BEGIN
+IMMEDIATE`` plus ``busy_timeout`` make the second writer wait instead of failing.
+WAL lets readers proceed while a write is in progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.resources
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ..errors import StorageError
+
+Params = Sequence[Any] | dict[str, Any]
+_MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _migrations() -> list[tuple[int, str]]:
+    files = importlib.resources.files("fediverse_ai.storage") / "migrations"
+    found = []
+    for entry in files.iterdir():
+        m = _MIGRATION_RE.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Database:
+    """The SQLite file, opened for use by one process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._writer = await self._connect()
+            self._reader = await self._connect()
+            await self._writer.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open database {self.path}: {exc}") from exc
+
+    async def _connect(self) -> aiosqlite.Connection:
+        # isolation_level=None: we issue BEGIN ourselves, so that writes can be IMMEDIATE.
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+
+    async def __aenter__(self) -> Database:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise StorageError("database is not open")
+        return self._reader
+
+    async def migrate(self) -> int:
+        """Apply pending migrations; return the schema version reached."""
+        async with self.write() as conn:
+            cur = await conn.execute("PRAGMA user_version")
+            row = await cur.fetchone()
+            version = int(row[0]) if row else 0
+            for number, sql in _migrations():
+                if number <= version:
+                    continue
+                for statement in _split_sql(sql):
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version={number}")
+                version = number
+        return version
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction: serialised in-process, IMMEDIATE across processes."""
+        if self._writer is None:
+            raise StorageError("database is not open")
+        async with self._write_lock:
+            conn = self._writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self.reader.execute(sql, params) as cur:
+            row: sqlite3.Row | None = await cur.fetchone()
+            return row
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self.reader.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """One write statement in its own transaction; returns lastrowid."""
+        async with self.write() as conn:
+            cur = await conn.execute(sql, params)
+            return int(cur.lastrowid or 0)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        async with self.write() as conn:
+            await conn.executemany(sql, rows)
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (our migrations hold no triggers or string semicolons)."""
+    lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,149 @@
+"""The durable job table: enqueue once, claim with a lease, finish or reschedule.
+
+A claimed job carries ``locked_until``; a worker killed mid-job leaves the lease
+to expire and the job is claimed again, so every handler must be safe to run twice.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from ..models import Job
+from .db import Database
+
+
+def _row(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        payload=json.loads(row["payload"]),
+        attempts=row["attempts"],
+        dedupe_key=row["dedupe_key"],
+        state=row["state"],
+        last_error=row["last_error"],
+        run_after=row["run_after"],
+    )
+
+
+_COLUMNS = "id, kind, payload, attempts, dedupe_key, state, last_error, run_after"
+
+
+async def enqueue(
+    db: Database,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    now: float,
+    dedupe_key: str | None = None,
+    run_after: float | None = None,
+) -> bool:
+    """Add a job; False when a job with the same dedupe_key already exists."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+            (kind, json.dumps(payload), run_after or now, dedupe_key, now, now),
+        )
+        return cur.rowcount > 0
+
+
+async def enqueue_many(
+    db: Database, jobs: Sequence[tuple[str, dict[str, Any], str | None]], *, now: float
+) -> None:
+    async with db.write() as conn:
+        await conn.executemany(
+            "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+            [(k, json.dumps(p), now, d, now, now) for k, p, d in jobs],
+        )
+
+
+async def claim(db: Database, *, now: float, lease_seconds: float) -> Job | None:
+    """Take the next due job (or one whose lease expired) and lease it to the caller."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            f"UPDATE jobs SET state = 'running', locked_until = ?, attempts = attempts + 1,"
+            f" updated_at = ? WHERE id = (SELECT id FROM jobs WHERE"
+            f" (state = 'pending' AND run_after <= ?) OR (state = 'running' AND locked_until < ?)"
+            f" ORDER BY run_after LIMIT 1) RETURNING {_COLUMNS}",
+            (now + lease_seconds, now, now, now),
+        )
+        row = await cur.fetchone()
+        await cur.close()
+    return _row(row) if row else None
+
+
+async def complete(db: Database, job_id: int, *, now: float) -> None:
+    await db.execute(
+        "UPDATE jobs SET state = 'done', locked_until = NULL, last_error = NULL, updated_at = ?"
+        " WHERE id = ?",
+        (now, job_id),
+    )
+
+
+async def reschedule(
+    db: Database, job_id: int, *, run_after: float, error: str, now: float
+) -> None:
+    await db.execute(
+        "UPDATE jobs SET state = 'pending', locked_until = NULL, run_after = ?, last_error = ?,"
+        " updated_at = ? WHERE id = ?",
+        (run_after, error[:2000], now, job_id),
+    )
+
+
+async def fail(db: Database, job_id: int, *, error: str, now: float) -> None:
+    await db.execute(
+        "UPDATE jobs SET state = 'failed', locked_until = NULL, last_error = ?, updated_at = ?"
+        " WHERE id = ?",
+        (error[:2000], now, job_id),
+    )
+
+
+async def retry_failed(db: Database, *, now: float) -> int:
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "UPDATE jobs SET state = 'pending', run_after = ?, attempts = 0, updated_at = ?"
+            " WHERE state = 'failed'",
+            (now, now),
+        )
+        return cur.rowcount
+
+
+async def counts(db: Database) -> dict[str, int]:
+    rows = await db.fetchall("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+    return {r[0]: int(r[1]) for r in rows}
+
+
+async def pending_count(db: Database, *, now: float) -> int:
+    return int(
+        await db.fetchval(
+            "SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')",
+        )
+        or 0
+    )
+
+
+async def next_due(db: Database) -> float | None:
+    value = await db.fetchval("SELECT MIN(run_after) FROM jobs WHERE state = 'pending'")
+    return float(value) if value is not None else None
+
+
+async def list_jobs(db: Database, *, state: str | None = None, limit: int = 100) -> list[Job]:
+    if state:
+        rows = await db.fetchall(
+            f"SELECT {_COLUMNS} FROM jobs WHERE state = ? ORDER BY id DESC LIMIT ?", (state, limit)
+        )
+    else:
+        rows = await db.fetchall(f"SELECT {_COLUMNS} FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
+    return [_row(r) for r in rows]
+
+
+async def purge_done(db: Database, *, older_than: float) -> int:
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "DELETE FROM jobs WHERE state = 'done' AND updated_at < ?", (older_than,)
+        )
+        return cur.rowcount

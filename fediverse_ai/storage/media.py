@@ -1,0 +1,107 @@
+"""Media rows: local uploads and remote attachments, ordered within their note."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+import aiosqlite
+
+from ..models import Media
+from .db import Database
+
+_COLUMNS = (
+    "id, note_id, actor_id, local, position, url, file_name, media_type, width, height, blurhash,"
+    " description, ai_generated"
+)
+
+
+def row_to_media(row: sqlite3.Row) -> Media:
+    return Media(
+        id=row["id"],
+        note_id=row["note_id"],
+        actor_id=row["actor_id"],
+        local=bool(row["local"]),
+        position=row["position"],
+        url=row["url"],
+        file_name=row["file_name"],
+        media_type=row["media_type"],
+        width=row["width"],
+        height=row["height"],
+        blurhash=row["blurhash"],
+        description=row["description"],
+        ai_generated=bool(row["ai_generated"]),
+    )
+
+
+async def insert(
+    conn: aiosqlite.Connection,
+    *,
+    note_id: int,
+    actor_id: int,
+    local: bool,
+    position: int,
+    url: str,
+    media_type: str,
+    file_name: str | None,
+    width: int | None,
+    height: int | None,
+    blurhash: str | None,
+    description: str,
+    ai_generated: bool,
+    now: float,
+) -> int:
+    cur = await conn.execute(
+        "INSERT INTO media (note_id, actor_id, local, position, url, file_name, media_type, width,"
+        " height, blurhash, description, ai_generated, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            note_id,
+            actor_id,
+            int(local),
+            position,
+            url,
+            file_name,
+            media_type,
+            width,
+            height,
+            blurhash,
+            description,
+            int(ai_generated),
+            now,
+        ),
+    )
+    return int(cur.lastrowid or 0)
+
+
+async def for_note(db: Database, note_id: int) -> list[Media]:
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM media WHERE note_id = ? ORDER BY position", (note_id,)
+    )
+    return [row_to_media(r) for r in rows]
+
+
+async def for_notes(db: Database, note_ids: Sequence[int]) -> dict[int, list[Media]]:
+    if not note_ids:
+        return {}
+    marks = ",".join("?" * len(note_ids))
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM media WHERE note_id IN ({marks}) ORDER BY note_id, position",
+        tuple(note_ids),
+    )
+    out: dict[int, list[Media]] = {}
+    for r in rows:
+        m = row_to_media(r)
+        out.setdefault(m.note_id or 0, []).append(m)
+    return out
+
+
+async def local_by_file_name(db: Database, file_name: str) -> Media | None:
+    row = await db.fetchone(
+        f"SELECT {_COLUMNS} FROM media WHERE local = 1 AND file_name = ?", (file_name,)
+    )
+    return row_to_media(row) if row else None
+
+
+async def delete_remote_for_note(conn: aiosqlite.Connection, note_id: int) -> None:
+    await conn.execute("DELETE FROM media WHERE note_id = ? AND local = 0", (note_id,))

@@ -1,0 +1,144 @@
+"""Likes, emoji reactions, announces (boosts), blocks and reports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from .db import Database
+
+
+async def add_reaction(
+    db: Database, *, uri: str | None, kind: str, emoji: str, actor_id: int, note_id: int, now: float
+) -> bool:
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "INSERT INTO reactions (uri, kind, emoji, actor_id, note_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (uri, kind, emoji, actor_id, note_id, now),
+        )
+        return cur.rowcount > 0
+
+
+async def remove_reaction(
+    db: Database, *, uri: str | None, actor_id: int, note_id: int | None
+) -> bool:
+    """Undo by the reaction's activity id, else (for Likes) by actor and note."""
+    async with db.write() as conn:
+        if uri:
+            cur = await conn.execute(
+                "DELETE FROM reactions WHERE uri = ? AND actor_id = ?", (uri, actor_id)
+            )
+            if cur.rowcount:
+                return True
+        if note_id is None:
+            return False
+        cur = await conn.execute(
+            "DELETE FROM reactions WHERE actor_id = ? AND note_id = ? AND kind = 'like'",
+            (actor_id, note_id),
+        )
+        return cur.rowcount > 0
+
+
+async def count_likes(db: Database, note_id: int) -> int:
+    return int(
+        await db.fetchval(
+            "SELECT COUNT(*) FROM reactions WHERE note_id = ? AND kind = 'like'", (note_id,)
+        )
+        or 0
+    )
+
+
+async def reaction_uri(db: Database, *, actor_id: int, note_id: int) -> str | None:
+    value = await db.fetchval(
+        "SELECT uri FROM reactions WHERE actor_id = ? AND note_id = ? AND kind = 'like'",
+        (actor_id, note_id),
+    )
+    return str(value) if value else None
+
+
+async def add_announce(
+    db: Database, *, uri: str | None, actor_id: int, note_id: int, now: float
+) -> bool:
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "INSERT INTO announces (uri, actor_id, note_id, published) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (uri, actor_id, note_id, now),
+        )
+        return cur.rowcount > 0
+
+
+async def remove_announce(
+    db: Database, *, uri: str | None, actor_id: int, note_id: int | None
+) -> bool:
+    async with db.write() as conn:
+        if uri:
+            cur = await conn.execute(
+                "DELETE FROM announces WHERE uri = ? AND actor_id = ?", (uri, actor_id)
+            )
+            if cur.rowcount:
+                return True
+        if note_id is None:
+            return False
+        cur = await conn.execute(
+            "DELETE FROM announces WHERE actor_id = ? AND note_id = ?", (actor_id, note_id)
+        )
+        return cur.rowcount > 0
+
+
+async def announce_uri(db: Database, *, actor_id: int, note_id: int) -> str | None:
+    value = await db.fetchval(
+        "SELECT uri FROM announces WHERE actor_id = ? AND note_id = ?", (actor_id, note_id)
+    )
+    return str(value) if value else None
+
+
+async def count_announces(db: Database, note_id: int) -> int:
+    return int(
+        await db.fetchval("SELECT COUNT(*) FROM announces WHERE note_id = ?", (note_id,)) or 0
+    )
+
+
+async def add_block(
+    db: Database, *, uri: str | None, actor_id: int, target_id: int, now: float
+) -> None:
+    await db.execute(
+        "INSERT INTO blocks (uri, actor_id, target_id, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        (uri, actor_id, target_id, now),
+    )
+
+
+async def remove_block(db: Database, *, actor_id: int, target_id: int) -> None:
+    await db.execute(
+        "DELETE FROM blocks WHERE actor_id = ? AND target_id = ?", (actor_id, target_id)
+    )
+
+
+async def is_blocked_by(db: Database, *, actor_id: int, target_id: int) -> bool:
+    """Whether ``actor_id`` blocked ``target_id``."""
+    found = await db.fetchval(
+        "SELECT 1 FROM blocks WHERE actor_id = ? AND target_id = ?", (actor_id, target_id)
+    )
+    return found is not None
+
+
+async def add_report(
+    db: Database,
+    *,
+    uri: str,
+    reporter_uri: str,
+    object_uris: Sequence[str],
+    content: str,
+    now: float,
+) -> None:
+    await db.execute(
+        "INSERT INTO reports (uri, reporter_uri, object_uris_json, content, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(uri) DO NOTHING",
+        (uri, reporter_uri, json.dumps(list(object_uris)), content[:5000], now),
+    )
+
+
+async def count_reports(db: Database) -> int:
+    return int(await db.fetchval("SELECT COUNT(*) FROM reports") or 0)

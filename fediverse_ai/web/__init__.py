@@ -1,0 +1,1 @@
+"""The HTTP surface: discovery, actors and collections, inboxes, and HTML pages."""

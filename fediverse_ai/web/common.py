@@ -1,0 +1,71 @@
+"""Small helpers shared by the route modules: state access, negotiation, responses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from quart import Request, Response
+
+from ..config import Config
+from ..errors import FediverseError
+from ..state import State
+
+AS2_RESPONSE_TYPE = "application/activity+json"
+_AS2_ACCEPTS = ("application/activity+json", "application/ld+json")
+
+
+@dataclass
+class StateHolder:
+    """Filled in when the server starts; route closures read ``state`` from it."""
+
+    config: Config
+    _state: State | None = field(default=None)
+
+    @property
+    def state(self) -> State:
+        if self._state is None:
+            raise FediverseError("server is starting")
+        return self._state
+
+    def set(self, state: State | None) -> None:
+        self._state = state
+
+
+def wants_as2(request: Request) -> bool:
+    accept = request.headers.get("Accept", "")
+    return any(t in accept for t in _AS2_ACCEPTS)
+
+
+def as2_response(doc: dict[str, Any], status: int = 200) -> Response:
+    return json_response(doc, status=status, content_type=AS2_RESPONSE_TYPE)
+
+
+def json_response(
+    doc: Any, *, status: int = 200, content_type: str = "application/json"
+) -> Response:
+    resp = Response(json.dumps(doc, ensure_ascii=False), status=status, content_type=content_type)
+    resp.headers["Vary"] = "Accept"
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
+
+
+def external_url(request: Request, config: Config) -> str:
+    """The URL the client used, as far as a trusted proxy tells us."""
+    scheme = request.scheme
+    host = request.headers.get("Host", "")
+    if config.server.trusted_proxy:
+        scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip()
+        host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip()
+    path = request.full_path if request.query_string else request.path
+    return f"{scheme}://{host}{path}"
+
+
+def page_number(request: Request) -> int | None:
+    raw = request.args.get("page")
+    if raw is None:
+        return None
+    if raw == "true":
+        return 1
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1

@@ -1,0 +1,212 @@
+"""Actors, their collections, notes and media, served at their ids (AS2 or HTML)."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from typing import Any
+
+from quart import Quart, Response, redirect, request, send_file
+
+from .. import as2_out
+from ..errors import NotFound
+from ..federation.publish import note_json
+from ..models import Actor
+from ..state import State
+from ..storage import actors, follows, media, notes
+from .common import StateHolder, as2_response, page_number, wants_as2
+from .pages import render_note_page, render_profile
+
+PAGE_SIZE = 20
+PUBLIC_VIS = ("public", "unlisted")
+_MEDIA_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|gif)$")
+
+
+async def _local_actor(state: State, username: str | None) -> Actor:
+    if username is None:
+        account = await actors.account_by_role(state.db, "instance")
+        found = account.actor if account else None
+    else:
+        found = await actors.local_by_username(state.db, username)
+    if found is None:
+        raise NotFound("no such actor")
+    return found
+
+
+def register(app: Quart, holder: StateHolder) -> None:
+    def actor_routes(prefix: str, fixed: bool) -> None:
+        """Routes for /users/<username>/... and for the instance actor at /actor/..."""
+        suffix = "" if fixed else "/<username>"
+        base = f"{prefix}{suffix}"
+
+        @app.get(base, endpoint=f"actor{prefix}")
+        async def actor_doc(username: str | None = None) -> Any:
+            state = holder.state
+            actor = await _local_actor(state, username)
+            if not wants_as2(request):
+                if fixed:
+                    return redirect("/")
+                return await render_profile(state, actor)
+            return as2_response(
+                as2_out.actor_document(
+                    actor, webfinger=f"{actor.username}@{state.config.instance.host}"
+                )
+            )
+
+        @app.get(f"{base}/followers", endpoint=f"followers{prefix}")
+        async def followers(username: str | None = None) -> Response:
+            state = holder.state
+            actor = await _local_actor(state, username)
+            total = await follows.count_followers(state.db, actor.id)
+            return await _actor_collection(
+                actor.followers_url or "", total,
+                lambda off: follows.followers(state.db, actor.id, offset=off, limit=PAGE_SIZE),
+            )
+
+        @app.get(f"{base}/following", endpoint=f"following{prefix}")
+        async def following(username: str | None = None) -> Response:
+            state = holder.state
+            actor = await _local_actor(state, username)
+            total = await follows.count_following(state.db, actor.id)
+            return await _actor_collection(
+                actor.following_url or "", total,
+                lambda off: follows.following(state.db, actor.id, offset=off, limit=PAGE_SIZE),
+            )
+
+        @app.get(f"{base}/collections/featured", endpoint=f"featured{prefix}")
+        async def featured(username: str | None = None) -> Response:
+            actor = await _local_actor(holder.state, username)
+            doc = as2_out.ordered_collection(actor.featured_url or "", total=0, first=None)
+            doc["orderedItems"] = []
+            return as2_response(doc)
+
+        @app.get(f"{base}/outbox", endpoint=f"outbox{prefix}")
+        async def outbox(username: str | None = None) -> Response:
+            state = holder.state
+            actor = await _local_actor(state, username)
+            return await _outbox(state, actor)
+
+    actor_routes("/users", fixed=False)
+    actor_routes("/actor", fixed=True)
+
+    @app.get("/@<username>")
+    async def profile(username: str) -> Any:
+        state = holder.state
+        actor = await _local_actor(state, username)
+        if wants_as2(request):
+            return redirect(actor.uri)
+        return await render_profile(state, actor)
+
+    @app.get("/users/<username>/statuses/<status_id>")
+    async def note_by_id(username: str, status_id: str) -> Any:
+        state = holder.state
+        note, author = await _visible_note(state, state.urls.note(username, status_id))
+        if not wants_as2(request):
+            return await render_note_page(state, note, author)
+        return as2_response(as2_out.with_context(await note_json(state, note, author)))
+
+    @app.get("/@<username>/<status_id>")
+    async def note_page(username: str, status_id: str) -> Any:
+        state = holder.state
+        note, author = await _visible_note(state, state.urls.note(username, status_id))
+        if wants_as2(request):
+            return as2_response(as2_out.with_context(await note_json(state, note, author)))
+        return await render_note_page(state, note, author)
+
+    @app.get("/users/<username>/statuses/<status_id>/activity")
+    async def note_activity(username: str, status_id: str) -> Response:
+        state = holder.state
+        note, author = await _visible_note(state, state.urls.note(username, status_id))
+        doc = as2_out.activity(
+            "Create", activity_id=f"{note.uri}/activity", actor=author.uri,
+            obj=await note_json(state, note, author), to=note.to, cc=note.cc,
+            published=note.published,
+        )
+        return as2_response(doc)
+
+    @app.get("/users/<username>/statuses/<status_id>/replies")
+    async def note_replies(username: str, status_id: str) -> Response:
+        state = holder.state
+        note, _ = await _visible_note(state, state.urls.note(username, status_id))
+        replies = await notes.replies_to(state.db, note.uri, public_only=True)
+        doc = as2_out.ordered_collection(f"{note.uri}/replies", total=len(replies), first=None)
+        doc["orderedItems"] = [r.uri for r in replies]
+        return as2_response(doc)
+
+    @app.get("/media/<name>")
+    async def media_file(name: str) -> Response:
+        state = holder.state
+        if not _MEDIA_NAME.match(name):
+            raise NotFound("no such file")
+        row = await media.local_by_file_name(state.db, name)
+        path = state.config.storage.media_dir / name
+        if row is None or not path.is_file():
+            raise NotFound("no such file")
+        # Uploaded bytes are never served with an AP content type (GHSA-jhrq-qvrm-qr36).
+        mime = row.media_type if row.media_type.startswith("image/") else (
+            mimetypes.guess_type(name)[0] or "application/octet-stream"
+        )
+        resp = await send_file(path, mimetype=mime)
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return resp
+
+
+async def _visible_note(state: State, uri: str) -> tuple[Any, Actor]:
+    note = await notes.by_uri(state.db, uri)
+    if note is None or note.visibility not in PUBLIC_VIS:
+        raise NotFound("no such post")
+    author = await actors.by_id(state.db, note.actor_id)
+    if author is None:
+        raise NotFound("no such post")
+    return note, author
+
+
+async def _actor_collection(collection_id: str, total: int, fetch: Any) -> Response:
+    page = page_number(request)
+    if page is None:
+        return as2_response(
+            as2_out.ordered_collection(collection_id, total=total, first=f"{collection_id}?page=1")
+        )
+    items = await fetch((page - 1) * PAGE_SIZE)
+    more = page * PAGE_SIZE < total
+    return as2_response(
+        as2_out.ordered_page(
+            f"{collection_id}?page={page}",
+            part_of=collection_id,
+            items=[a.uri for a in items],
+            next_page=f"{collection_id}?page={page + 1}" if more else None,
+            total=total,
+        )
+    )
+
+
+async def _outbox(state: State, actor: Actor) -> Response:
+    outbox_id = actor.outbox or ""
+    total = await notes.count_by_actor(state.db, actor.id, visibilities=("public",))
+    if page_number(request) is None:
+        return as2_response(
+            as2_out.ordered_collection(outbox_id, total=total, first=f"{outbox_id}?page=true")
+        )
+    before_raw = request.args.get("before")
+    before = float(before_raw) if before_raw and before_raw.replace(".", "", 1).isdigit() else None
+    items = await notes.by_actor(
+        state.db, actor.id, visibilities=("public",), before=before, limit=PAGE_SIZE
+    )
+    activities = []
+    for note in items:
+        obj = await note_json(state, note, actor)
+        activities.append(
+            as2_out.strip_context(
+                as2_out.activity(
+                    "Create", activity_id=f"{note.uri}/activity", actor=actor.uri, obj=obj,
+                    to=note.to, cc=note.cc, published=note.published,
+                )
+            )
+        )
+    next_page = f"{outbox_id}?page=true&before={items[-1].published}" if len(items) == PAGE_SIZE else None
+    page_id = f"{outbox_id}?page=true" + (f"&before={before_raw}" if before_raw else "")
+    return as2_response(
+        as2_out.ordered_page(page_id, part_of=outbox_id, items=activities, next_page=next_page, total=total)
+    )

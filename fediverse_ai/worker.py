@@ -1,0 +1,133 @@
+"""The background worker: claims durable jobs and runs their handlers.
+
+Jobs survive restarts because they are rows; a job whose worker died keeps its
+lease until ``locked_until`` and is then claimed again. Handlers are idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .errors import BadRequest, DeliveryError, FediverseError
+from .federation import delivery, inbox
+from .models import Job
+from .retry import MAX_ATTEMPTS, next_run
+from .state import State
+from .storage import jobs
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[State, dict[str, Any]], Awaitable[None]]
+DEFAULT_HANDLERS: Mapping[str, Handler] = {
+    delivery.DELIVER: delivery.deliver,
+    inbox.INBOX: inbox.process,
+}
+# Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
+ATTEMPTS: Mapping[str, int] = {delivery.DELIVER: MAX_ATTEMPTS, inbox.INBOX: 10}
+LEASE_SECONDS = 120.0
+
+
+class Worker:
+    def __init__(
+        self,
+        state: State,
+        handlers: Mapping[str, Handler] | None = None,
+        *,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.state = state
+        self.handlers = dict(handlers or DEFAULT_HANDLERS)
+        self.jitter = jitter
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New work was enqueued in this process: skip the rest of the poll interval."""
+        self._wake.set()
+
+    async def run_once(self) -> bool:
+        """Claim and run one due job; False when none is due."""
+        now = self.state.now()
+        job = await jobs.claim(self.state.db, now=now, lease_seconds=LEASE_SECONDS)
+        if job is None:
+            return False
+        await self._run(job)
+        return True
+
+    async def drain(self, *, max_jobs: int = 100_000) -> int:
+        """Run due jobs until none is left (tests and the CLI use this)."""
+        done = 0
+        while done < max_jobs and await self.run_once():
+            done += 1
+        return done
+
+    async def _run(self, job: Job) -> None:
+        handler = self.handlers.get(job.kind)
+        db, now = self.state.db, self.state.now
+        if handler is None:
+            await jobs.fail(db, job.id, error=f"no handler for {job.kind}", now=now())
+            return
+        try:
+            await handler(self.state, job.payload)
+        except (DeliveryError, FediverseError, OSError) as exc:
+            await self._after_failure(job, exc)
+        except Exception as exc:
+            log.exception("job %s (%s) crashed", job.id, job.kind)
+            await self._after_failure(job, exc)
+        else:
+            await jobs.complete(db, job.id, now=now())
+
+    async def _after_failure(self, job: Job, exc: Exception) -> None:
+        db, now = self.state.db, self.state.now()
+        message = exc.message if isinstance(exc, FediverseError) else f"{type(exc).__name__}: {exc}"
+        permanent = isinstance(exc, BadRequest) or (
+            isinstance(exc, DeliveryError) and exc.permanent
+        )
+        retry_after = None
+        if isinstance(exc, DeliveryError) and exc.retry_after is not None:
+            retry_after = timedelta(seconds=exc.retry_after)
+        when = None
+        if not permanent and job.attempts < ATTEMPTS.get(job.kind, MAX_ATTEMPTS):
+            when = next_run(
+                job.attempts,
+                now=datetime.fromtimestamp(now, UTC),
+                jitter=self.jitter(),
+                retry_after=retry_after,
+            )
+        if when is None:
+            log.warning("job %s (%s) failed for good: %s", job.id, job.kind, message)
+            await jobs.fail(db, job.id, error=message, now=now)
+        else:
+            log.info("job %s (%s) will retry at %s: %s", job.id, job.kind, when, message)
+            await jobs.reschedule(db, job.id, run_after=when.timestamp(), error=message, now=now)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, with ``worker.concurrency`` jobs at a time."""
+        count = self.state.config.worker.concurrency
+        loops = [asyncio.create_task(self._loop(stop)) for _ in range(count)]
+        try:
+            await stop.wait()
+        finally:
+            for task in loops:
+                task.cancel()
+            for task in loops:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        interval = self.state.config.worker.poll_interval_seconds
+        while not stop.is_set():
+            try:
+                ran = await self.run_once()
+            except Exception:
+                log.exception("worker loop error")
+                ran = False
+            if not ran:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=interval)

@@ -1,0 +1,46 @@
+"""Discovery through the production-shaped front: WebFinger and the AI actor over https."""
+
+from __future__ import annotations
+
+import pytest
+
+from .harness import Instance
+
+pytestmark = pytest.mark.e2e
+
+AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+
+
+def test_webfinger_finds_the_ai_actor(two_instances: tuple[Instance, Instance]) -> None:
+    a, _ = two_instances
+    with a.client() as http:
+        response = http.get("/.well-known/webfinger", params={"resource": f"acct:{a.handle()}"})
+
+    assert response.status_code == 200, response.text
+    links = response.json()["links"]
+    self_links = [link for link in links if link.get("rel") == "self"]
+    assert [link["href"] for link in self_links] == ["https://a.test/users/ai"]
+    assert self_links[0]["type"] in (
+        "application/activity+json",
+        'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+    )
+
+
+def test_ai_actor_document_has_an_https_id(two_instances: tuple[Instance, Instance]) -> None:
+    a, _ = two_instances
+    with a.client() as http:
+        response = http.get("https://a.test/users/ai", headers={"Accept": AP_ACCEPT})
+
+    assert response.status_code == 200, response.text
+    actor = response.json()
+    assert actor["id"] == "https://a.test/users/ai"
+    assert actor["type"] == "Service"
+    assert actor["inbox"].startswith("https://a.test/")
+
+
+def test_each_instance_answers_for_its_own_host(two_instances: tuple[Instance, Instance]) -> None:
+    for instance in two_instances:
+        with instance.client() as http:
+            response = http.get(instance.actor_url(), headers={"Accept": AP_ACCEPT})
+        assert response.status_code == 200, response.text
+        assert response.json()["id"] == f"{instance.base_url}/users/ai"
