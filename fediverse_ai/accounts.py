@@ -60,8 +60,13 @@ async def ensure_account(
             now=now,
         )
         await actors.create_account(
-            conn, actor_id, role=role, key_file=key_file, is_admin=is_admin,
-            password_hash=None, now=now,
+            conn,
+            actor_id,
+            role=role,
+            key_file=key_file,
+            is_admin=is_admin,
+            password_hash=None,
+            now=now,
         )
     account = await actors.account_by_username(state.db, username)
     assert account is not None
@@ -71,8 +76,11 @@ async def ensure_account(
 async def ensure_builtin_actors(state: State) -> tuple[Account, Account]:
     """The instance actor (signs server GETs) and the AI actor, from the config."""
     instance = await ensure_account(
-        state, state.config.instance.host, role="instance",
-        display_name=state.config.instance.name, bio=state.config.instance.description,
+        state,
+        state.config.instance.host,
+        role="instance",
+        display_name=state.config.instance.name,
+        bio=state.config.instance.description,
     )
     ai_conf = state.config.ai
     ai = await ensure_account(
@@ -80,8 +88,12 @@ async def ensure_builtin_actors(state: State) -> tuple[Account, Account]:
     )
     if ai.actor.display_name != ai_conf.display_name or ai.actor.summary != bio_html(ai_conf.bio):
         await actors.update_local_profile(
-            state.db, ai.actor.id, display_name=ai_conf.display_name,
-            summary=bio_html(ai_conf.bio), manually_approves=False, now=state.now(),
+            state.db,
+            ai.actor.id,
+            display_name=ai_conf.display_name,
+            summary=bio_html(ai_conf.bio),
+            manually_approves=False,
+            now=state.now(),
         )
         refreshed = await actors.account_by_username(state.db, ai_conf.username)
         assert refreshed is not None

@@ -44,7 +44,9 @@ def cmd_init(args: argparse.Namespace) -> int:
             shutil.copyfile(EXAMPLE_CONFIG, path)
         else:
             path.write_text("# fediverse-ai configuration; see config.example.toml\n")
-        print(f"wrote {path} (edit it, then run `fediverse-ai init` again if you change the domain)")
+        print(
+            f"wrote {path} (edit it, then run `fediverse-ai init` again if you change the domain)"
+        )
     config = load_config(path)
     return _run(_init(config))
 
@@ -84,7 +86,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=10,
         )
     )
-    print(f"serving {config.instance.base_url} on http://{config.server.listen_host}:{config.server.listen_port}")
+    print(
+        f"serving {config.instance.base_url} on http://{config.server.listen_host}:{config.server.listen_port}"
+    )
     server.run()
     return 0
 
@@ -139,7 +143,7 @@ async def _post(state: Any, account: Account, args: argparse.Namespace) -> int:
         raise FediverseError("more --alt texts than --attach files")
     attachments = []
     for i, path in enumerate(args.attach):
-        processed = process_image(Path(path).read_bytes())
+        processed = process_image(await asyncio.to_thread(Path(path).read_bytes))
         attachments.append(
             NewAttachment(
                 data=processed.data,
@@ -215,8 +219,12 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             if await actors.account_by_username(state.db, args.username) is not None:
                 raise FediverseError(f"the account {args.username!r} already exists")
             account = await ensure_account(
-                state, args.username, role="user", display_name=args.display_name or "",
-                bio=args.bio or "", is_admin=args.admin,
+                state,
+                args.username,
+                role="user",
+                display_name=args.display_name or "",
+                bio=args.bio or "",
+                is_admin=args.admin,
             )
         print(f"created {account.actor.uri} (@{account.actor.username}@{config.instance.host})")
         return 0
@@ -264,23 +272,32 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="fediverse-ai", description=__doc__.split("\n")[0] if __doc__ else None)
+    p = argparse.ArgumentParser(
+        prog="fediverse-ai", description=__doc__.split("\n")[0] if __doc__ else None
+    )
     p.add_argument("--version", action="version", version=f"fediverse-ai {__version__}")
     p.add_argument(
-        "--config", default=str(default_config_path()),
+        "--config",
+        default=str(default_config_path()),
         help="config file (default: $FEDIVERSE_AI_CONFIG or ./config.toml)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("init", help="write a config if missing, create keys, database and built-in actors").set_defaults(func=cmd_init)
+    sub.add_parser(
+        "init", help="write a config if missing, create keys, database and built-in actors"
+    ).set_defaults(func=cmd_init)
     sub.add_parser("run", help="serve HTTP with the background worker").set_defaults(func=cmd_run)
     sub.add_parser("worker", help="run only the background worker").set_defaults(func=cmd_worker)
-    sub.add_parser("check-config", help="validate the config file").set_defaults(func=cmd_check_config)
+    sub.add_parser("check-config", help="validate the config file").set_defaults(
+        func=cmd_check_config
+    )
     jobs_p = sub.add_parser("jobs", help="job queue status")
     jobs_p.add_argument("--retry-failed", action="store_true", help="requeue failed jobs")
     jobs_p.set_defaults(func=cmd_jobs)
 
-    user = sub.add_parser("user", help="manage local accounts").add_subparsers(dest="user_command", required=True)
+    user = sub.add_parser("user", help="manage local accounts").add_subparsers(
+        dest="user_command", required=True
+    )
     add = user.add_parser("add", help="create a local account")
     add.add_argument("username")
     add.add_argument("--display-name")
@@ -297,8 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
     post = acting("post", "publish a note")
     post.add_argument("text")
     post.add_argument("--visibility", choices=VISIBILITIES, default="public")
-    post.add_argument("--attach", action="append", default=[], metavar="IMAGE", help="image file (up to 4)")
-    post.add_argument("--alt", action="append", default=[], help="alt text, one per --attach, in order")
+    post.add_argument(
+        "--attach", action="append", default=[], metavar="IMAGE", help="image file (up to 4)"
+    )
+    post.add_argument(
+        "--alt", action="append", default=[], help="alt text, one per --attach, in order"
+    )
     post.add_argument("--reply-to", metavar="NOTE_URL")
     post.add_argument("--cw", help="content warning")
     post.add_argument("--language", help="ISO 639-1 code, e.g. en")
@@ -339,7 +360,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}", file=sys.stderr)
+        print(
+            f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}", file=sys.stderr
+        )
         return 1
     except KeyboardInterrupt:
         with contextlib.suppress(Exception):

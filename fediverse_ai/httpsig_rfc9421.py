@@ -199,10 +199,10 @@ def sign_request_rfc9421(
         components.append("content-digest")
     created = int(as_utc(now).timestamp())
     inner = InnerList(
-        tuple(Item(name) for name in components), {"created": created, "keyid": key_id}
+        tuple(Item(name, {}) for name in components), {"created": created, "keyid": key_id}
     )
     normalized = {"content-digest": added.get("Content-Digest", "")}
     base = signature_base(inner, method, url, normalized)
     added["Signature-Input"] = serialize_dictionary({_LABEL: inner})
-    added["Signature"] = serialize_dictionary({_LABEL: Item(sign_bytes(key, base))})
+    added["Signature"] = serialize_dictionary({_LABEL: Item(sign_bytes(key, base), {})})
     return added

@@ -20,8 +20,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import NamedTuple
 
 __all__ = [
     "BareItem",
@@ -53,163 +53,137 @@ BareItem = int | Decimal | str | bytes | bool
 Params = dict[str, BareItem]
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """A bare item with its parameters."""
+class Item(NamedTuple):
+    """A bare item with its parameters (pass ``{}`` when there are none)."""
 
     value: BareItem
-    params: Params = field(default_factory=dict)
+    params: Params
 
 
-@dataclass(frozen=True, slots=True)
-class InnerList:
+class InnerList(NamedTuple):
     """A parenthesised list of items, with parameters on the list itself."""
 
     items: tuple[Item, ...]
-    params: Params = field(default_factory=dict)
+    params: Params
 
 
 Member = Item | InnerList
 
-_KEY = re.compile(r"[a-z*][a-z0-9_\-.*]*")
-_NUMBER = re.compile(r"-?([0-9]+)(\.[0-9]*)?")
-_STRING = re.compile(r'"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"')
+# One regular expression per grammar production keeps the per-character work in C:
+# a Signature header is parsed on every inbound request.
+_BARE = (
+    r"(?:(?P<number>-?[0-9]+(?:\.[0-9]*)?)"
+    r'|"(?P<string>(?:[\x20\x21\x23-\x5b\x5d-\x7e]++|\\["\\])*+)"'
+    r"|(?P<token>[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*+)"
+    r"|:(?P<bytes>[A-Za-z0-9+/=]*+):"
+    r"|\?(?P<boolean>[01]))"
+)
+_KEY_PATTERN = r"[a-z*][a-z0-9_\-.*]*+"
+_KEY = re.compile(_KEY_PATTERN)
+_BARE_ITEM = re.compile(_BARE)
+_PARAM = re.compile(rf";[ ]*(?P<key>{_KEY_PATTERN})(?:={_BARE})?")
 _TOKEN = re.compile(r"[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]*")
-_BYTES = re.compile(r":([A-Za-z0-9+/=]*):")
 _UNESCAPE = re.compile(r"\\(.)")
 _MAX_INT = 999_999_999_999_999
 
 
-class _Parser:
-    """Cursor over one field value; each method consumes what it parsed."""
+def _fail(what: str, pos: int) -> StructuredFieldError:
+    return StructuredFieldError(f"{what} at offset {pos}")
 
-    __slots__ = ("pos", "text")
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    def fail(self, what: str) -> StructuredFieldError:
-        return StructuredFieldError(f"{what} at offset {self.pos}")
-
-    def peek(self) -> str:
-        return self.text[self.pos] if self.pos < len(self.text) else ""
-
-    def skip(self, chars: str) -> None:
-        text, pos = self.text, self.pos
-        while pos < len(text) and text[pos] in chars:
-            pos += 1
-        self.pos = pos
-
-    def key(self) -> str:
-        match = _KEY.match(self.text, self.pos)
-        if match is None:
-            raise self.fail("expected a key")
-        self.pos = match.end()
-        return match.group()
-
-    def params(self) -> Params:
-        params: Params = {}
-        while self.peek() == ";":
-            self.pos += 1
-            self.skip(" ")
-            name = self.key()
-            value: BareItem = True
-            if self.peek() == "=":
-                self.pos += 1
-                value = self.bare_item()
-            params[name] = value
-        return params
-
-    def bare_item(self) -> BareItem:
-        text, pos = self.text, self.pos
-        char = self.peek()
-        if char == "-" or char.isdigit():
-            return self.number()
-        if char == '"':
-            match = _STRING.match(text, pos)
-            if match is None:
-                raise self.fail("invalid string")
-            self.pos = match.end()
-            return _UNESCAPE.sub(r"\1", match.group(1))
-        if char == ":":
-            match = _BYTES.match(text, pos)
-            if match is None:
-                raise self.fail("invalid byte sequence")
-            self.pos = match.end()
-            data = match.group(1).rstrip("=")
-            try:
-                # RFC 8941 asks parsers to tolerate missing padding.
-                return base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
-            except binascii.Error as exc:
-                raise self.fail("invalid base64 in byte sequence") from exc
-        if char == "?":
-            if text[pos + 1 : pos + 2] not in ("0", "1"):
-                raise self.fail("invalid boolean")
-            self.pos = pos + 2
-            return text[pos + 1] == "1"
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            raise self.fail("expected an item")
-        self.pos = match.end()
-        return Token(match.group())
-
-    def number(self) -> int | Decimal:
-        match = _NUMBER.match(self.text, self.pos)
-        if match is None:
-            raise self.fail("invalid number")
-        whole, fraction = match.group(1), match.group(2)
-        if fraction is None:
+def _value(match: re.Match[str]) -> BareItem:
+    """Convert the bare item that ``_BARE`` matched (RFC 8941 section 4.2.3)."""
+    kind = match.lastgroup
+    text = match.group(kind) if kind else ""
+    if kind == "number":
+        whole, dot, fraction = text.lstrip("-").partition(".")
+        if not dot:
             if len(whole) > 15:
-                raise self.fail("integer too long")
-            self.pos = match.end()
-            return int(match.group())
-        if len(whole) > 12 or not 2 <= len(fraction) <= 4:
-            raise self.fail("invalid decimal")
-        self.pos = match.end()
-        return Decimal(match.group())
+                raise _fail("integer too long", match.start())
+            return int(text)
+        if len(whole) > 12 or not 1 <= len(fraction) <= 3:
+            raise _fail("invalid decimal", match.start())
+        return Decimal(text)
+    if kind == "string":
+        return _UNESCAPE.sub(r"\1", text) if "\\" in text else text
+    if kind == "token":
+        return Token(text)
+    if kind == "bytes":
+        data = text.rstrip("=")
+        try:
+            # RFC 8941 asks parsers to tolerate missing padding.
+            return base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
+        except binascii.Error as exc:
+            raise _fail("invalid base64 in byte sequence", match.start()) from exc
+    return text == "1"
 
-    def item_or_inner_list(self) -> Member:
-        if self.peek() != "(":
-            value = self.bare_item()
-            return Item(value, self.params())
-        self.pos += 1
-        items: list[Item] = []
-        while True:
-            self.skip(" ")
-            if self.peek() == ")":
-                self.pos += 1
-                return InnerList(tuple(items), self.params())
-            value = self.bare_item()
-            items.append(Item(value, self.params()))
-            if self.peek() not in (" ", ")"):
-                raise self.fail("unterminated inner list")
+
+def _params(text: str, pos: int) -> tuple[Params, int]:
+    params: Params = {}
+    while text.startswith(";", pos):
+        match = _PARAM.match(text, pos)
+        if match is None:
+            raise _fail("invalid parameter", pos)
+        params[match.group("key")] = True if match.lastgroup == "key" else _value(match)
+        pos = match.end()
+    return params, pos
+
+
+def _item(text: str, pos: int) -> tuple[Item, int]:
+    match = _BARE_ITEM.match(text, pos)
+    if match is None:
+        raise _fail("expected an item", pos)
+    value = _value(match)
+    params, pos = _params(text, match.end())
+    return Item(value, params), pos
+
+
+def _item_or_inner_list(text: str, pos: int) -> tuple[Member, int]:
+    if not text.startswith("(", pos):
+        return _item(text, pos)
+    pos += 1
+    items: list[Item] = []
+    while True:
+        while text.startswith(" ", pos):
+            pos += 1
+        if text.startswith(")", pos):
+            params, pos = _params(text, pos + 1)
+            return InnerList(tuple(items), params), pos
+        item, pos = _item(text, pos)
+        items.append(item)
+        if not (text.startswith(" ", pos) or text.startswith(")", pos)):
+            raise _fail("unterminated inner list", pos)
 
 
 def parse_dictionary(text: str) -> dict[str, Member]:
     """Parse an sf-dictionary (RFC 8941 section 4.2.2); a duplicate key overwrites in place."""
-    parser = _Parser(text)
-    parser.skip(" ")
+    end = len(text)
+    pos = end - len(text.lstrip(" "))
     result: dict[str, Member] = {}
-    if parser.pos == len(text):
-        return result
-    while True:
-        name = parser.key()
-        if parser.peek() == "=":
-            parser.pos += 1
-            member = parser.item_or_inner_list()
+    while pos < end:
+        match = _KEY.match(text, pos)
+        if match is None:
+            raise _fail("expected a key", pos)
+        name, pos = match.group(), match.end()
+        member: Member
+        if text.startswith("=", pos):
+            member, pos = _item_or_inner_list(text, pos + 1)
         else:
-            member = Item(True, parser.params())
+            params, pos = _params(text, pos)
+            member = Item(True, params)
         result[name] = member
-        parser.skip(" \t")
-        if parser.pos == len(text):
-            return result
-        if parser.peek() != ",":
-            raise parser.fail("expected ','")
-        parser.pos += 1
-        parser.skip(" \t")
-        if parser.pos == len(text):
-            raise parser.fail("trailing comma")
+        while pos < end and text[pos] in " \t":
+            pos += 1
+        if pos == end:
+            break
+        if text[pos] != ",":
+            raise _fail("expected ','", pos)
+        pos += 1
+        while pos < end and text[pos] in " \t":
+            pos += 1
+        if pos == end:
+            raise _fail("trailing comma", pos)
+    return result
 
 
 def serialize_bare_item(value: BareItem) -> str:

@@ -22,8 +22,8 @@ async def record(
     """Store the activity; False when this id was seen before (a redelivery)."""
     async with db.write() as conn:
         cur = await conn.execute(
-            "INSERT INTO activities (uri, type, actor_uri, object_uri, local, raw_json, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(uri) DO NOTHING",
+            "INSERT INTO activities (uri, type, actor_uri, object_uri, local, raw_json,"
+            " received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(uri) DO NOTHING",
             (uri, type, actor_uri, object_uri, int(local), json.dumps(raw), now),
         )
         return cur.rowcount > 0

@@ -25,7 +25,8 @@ async def record_failure(
 
 async def record_success(db: Database, domain: str, *, now: float) -> None:
     await db.execute(
-        "INSERT INTO domain_health (domain, failures, open_until, last_success) VALUES (?, 0, NULL, ?)"
+        "INSERT INTO domain_health (domain, failures, open_until, last_success)"
+        " VALUES (?, 0, NULL, ?)"
         " ON CONFLICT(domain) DO UPDATE SET failures = 0, open_until = NULL,"
         " last_success = excluded.last_success",
         (domain, now),

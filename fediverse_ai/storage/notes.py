@@ -78,9 +78,9 @@ def row_to_note(row: sqlite3.Row) -> Note:
 async def insert(conn: aiosqlite.Connection, n: NoteRow, *, now: float) -> int | None:
     """Insert a note; None when a note with this id already exists (idempotent Create)."""
     cur = await conn.execute(
-        "INSERT INTO notes (uri, actor_id, local, url, content, source, summary, sensitive, language,"
-        " visibility, in_reply_to_uri, context_uri, to_json, cc_json, tags_json, ai_generated,"
-        " published, published_text, updated, updated_text, raw_json, created_at)"
+        "INSERT INTO notes (uri, actor_id, local, url, content, source, summary, sensitive,"
+        " language, visibility, in_reply_to_uri, context_uri, to_json, cc_json, tags_json,"
+        " ai_generated, published, published_text, updated, updated_text, raw_json, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(uri) DO NOTHING",
         (

@@ -69,10 +69,10 @@ async def receive(state: State, on_enqueue: list[object]) -> Response:
         raise BadRequest("actor must be an http(s) URL")
     if is_blocked_domain(actor_host, blocked):
         raise Forbidden("this domain is blocked here")
-    if act.type == "Delete" and act.object_id == act.actor:
-        if await actors.by_uri(state.db, act.actor) is None:
-            # An unknown actor deleting itself: nothing to do, and its key is gone anyway.
-            return Response("", status=202)
+    is_self_delete = act.type == "Delete" and act.object_id == act.actor
+    if is_self_delete and await actors.by_uri(state.db, act.actor) is None:
+        # An unknown actor deleting itself: nothing to do, and its key is gone anyway.
+        return Response("", status=202)
     headers = list(request.headers.items())
     if state.config.server.trusted_proxy and "X-Forwarded-Host" in request.headers:
         forwarded = request.headers["X-Forwarded-Host"].split(",")[0].strip()

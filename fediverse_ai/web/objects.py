@@ -59,7 +59,8 @@ def register(app: Quart, holder: StateHolder) -> None:
             actor = await _local_actor(state, username)
             total = await follows.count_followers(state.db, actor.id)
             return await _actor_collection(
-                actor.followers_url or "", total,
+                actor.followers_url or "",
+                total,
                 lambda off: follows.followers(state.db, actor.id, offset=off, limit=PAGE_SIZE),
             )
 
@@ -69,7 +70,8 @@ def register(app: Quart, holder: StateHolder) -> None:
             actor = await _local_actor(state, username)
             total = await follows.count_following(state.db, actor.id)
             return await _actor_collection(
-                actor.following_url or "", total,
+                actor.following_url or "",
+                total,
                 lambda off: follows.following(state.db, actor.id, offset=off, limit=PAGE_SIZE),
             )
 
@@ -118,8 +120,12 @@ def register(app: Quart, holder: StateHolder) -> None:
         state = holder.state
         note, author = await _visible_note(state, state.urls.note(username, status_id))
         doc = as2_out.activity(
-            "Create", activity_id=f"{note.uri}/activity", actor=author.uri,
-            obj=await note_json(state, note, author), to=note.to, cc=note.cc,
+            "Create",
+            activity_id=f"{note.uri}/activity",
+            actor=author.uri,
+            obj=await note_json(state, note, author),
+            to=note.to,
+            cc=note.cc,
             published=note.published,
         )
         return as2_response(doc)
@@ -143,8 +149,10 @@ def register(app: Quart, holder: StateHolder) -> None:
         if row is None or not path.is_file():
             raise NotFound("no such file")
         # Uploaded bytes are never served with an AP content type (GHSA-jhrq-qvrm-qr36).
-        mime = row.media_type if row.media_type.startswith("image/") else (
-            mimetypes.guess_type(name)[0] or "application/octet-stream"
+        mime = (
+            row.media_type
+            if row.media_type.startswith("image/")
+            else (mimetypes.guess_type(name)[0] or "application/octet-stream")
         )
         resp = await send_file(path, mimetype=mime)
         resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -200,13 +208,22 @@ async def _outbox(state: State, actor: Actor) -> Response:
         activities.append(
             as2_out.strip_context(
                 as2_out.activity(
-                    "Create", activity_id=f"{note.uri}/activity", actor=actor.uri, obj=obj,
-                    to=note.to, cc=note.cc, published=note.published,
+                    "Create",
+                    activity_id=f"{note.uri}/activity",
+                    actor=actor.uri,
+                    obj=obj,
+                    to=note.to,
+                    cc=note.cc,
+                    published=note.published,
                 )
             )
         )
-    next_page = f"{outbox_id}?page=true&before={items[-1].published}" if len(items) == PAGE_SIZE else None
+    next_page = (
+        f"{outbox_id}?page=true&before={items[-1].published}" if len(items) == PAGE_SIZE else None
+    )
     page_id = f"{outbox_id}?page=true" + (f"&before={before_raw}" if before_raw else "")
     return as2_response(
-        as2_out.ordered_page(page_id, part_of=outbox_id, items=activities, next_page=next_page, total=total)
+        as2_out.ordered_page(
+            page_id, part_of=outbox_id, items=activities, next_page=next_page, total=total
+        )
     )

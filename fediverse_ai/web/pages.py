@@ -24,7 +24,9 @@ async def _cards(state: State, items: list[Note]) -> list[dict[str, Any]]:
 
 
 async def render_profile(state: State, actor: Actor) -> Response:
-    items = await notes.by_actor(state.db, actor.id, visibilities=("public",), before=None, limit=FEED_SIZE)
+    items = await notes.by_actor(
+        state.db, actor.id, visibilities=("public",), before=None, limit=FEED_SIZE
+    )
     html = await render_template(
         "profile.html",
         instance=state.config.instance,
@@ -43,7 +45,9 @@ async def render_note_page(state: State, note: Note, author: Actor) -> Response:
         "note.html",
         instance=state.config.instance,
         card=(await _cards(state, [note]))[0],
-        parent=(await _cards(state, [parent]))[0] if parent and parent.visibility in ("public", "unlisted") else None,
+        parent=(await _cards(state, [parent]))[0]
+        if parent and parent.visibility in ("public", "unlisted")
+        else None,
         replies=await _cards(state, replies),
         alternate=note.uri,
     )

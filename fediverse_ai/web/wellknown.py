@@ -49,7 +49,10 @@ def register(app: Quart, holder: StateHolder) -> None:
     async def nodeinfo_links() -> Response:
         base = holder.state.config.instance.base_url
         links = [
-            {"rel": f"http://nodeinfo.diaspora.software/ns/schema/{v}", "href": f"{base}/nodeinfo/{v}"}
+            {
+                "rel": f"http://nodeinfo.diaspora.software/ns/schema/{v}",
+                "href": f"{base}/nodeinfo/{v}",
+            }
             for v in ("2.0", "2.1")
         ]
         return json_response({"links": links})

@@ -108,9 +108,10 @@ def terminate(proc: subprocess.Popen[bytes], *, sig: int = signal.SIGTERM, timeo
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(10)
-    for child in children:  # e.g. nginx workers whose master had to be SIGKILLed
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child, signal.SIGKILL)
+        # Children of a SIGKILLed parent (e.g. nginx workers) are orphaned, not ended.
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
 
 
 def tail(path: Path, lines: int = 60) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import Instance
+from .harness import Instance, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -44,3 +44,21 @@ def test_each_instance_answers_for_its_own_host(two_instances: tuple[Instance, I
             response = http.get(instance.actor_url(), headers={"Accept": AP_ACCEPT})
         assert response.status_code == 200, response.text
         assert response.json()["id"] == f"{instance.base_url}/users/ai"
+
+
+def test_instances_reach_each_other_over_https(two_instances: tuple[Instance, Instance]) -> None:
+    """Each server trusts the other's certificate through SSL_CERT_FILE: A's CLI resolves
+    ai@b.test, and B verifies A's signed Follow by fetching alice's key from https://a.test."""
+    a, b = two_instances
+    a.cli("user", "add", "alice")
+
+    followed = a.cli("follow", "--as", "alice", b.handle()).stdout
+
+    assert b.actor_url() in followed
+
+    def followers_of_b_ai() -> int:
+        with b.client() as http:
+            response = http.get(f"{b.actor_url()}/followers", headers={"Accept": AP_ACCEPT})
+        return int(response.json()["totalItems"])
+
+    wait_until(followers_of_b_ai, message="B never counted alice@a.test as a follower of ai")
