@@ -6,8 +6,9 @@ CONFIG ?= config.toml
 
 .PHONY: run test test-fast lint test-deps bench clean
 
+# Debian's python3 needs python3-venv for `-m venv`; install it when it is missing.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); bash scripts/install-venv-support.sh && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install -q --upgrade pip
 
 # Runtime dependencies only: what `make run` needs.

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 
+from .avatars import render_avatar, render_header
 from .config import USERNAME_RE
 from .errors import BadRequest
 from .keys import ensure_private_key, public_key_pem
 from .models import Account, Role
 from .state import State
-from .storage import actors
+from .storage import actors, media
 
 RESERVED = frozenset({"actor", "admin", "inbox", "instance", "media", "users", "tags", "about"})
 ACTOR_TYPES: dict[Role, str] = {"user": "Person", "ai": "Service", "instance": "Application"}
@@ -68,9 +70,37 @@ async def ensure_account(
             password_hash=None,
             now=now,
         )
+    await ensure_profile_images(state, actor_id, seed=urls["uri"])
     account = await actors.account_by_username(state.db, username)
     assert account is not None
     return account
+
+
+async def ensure_profile_images(state: State, actor_id: int, *, seed: str) -> None:
+    """Give a local actor a generated avatar and header (files first, then the rows)."""
+    directory = state.config.storage.media_dir
+    names = {}
+    for kind, render, size in (
+        ("icon", render_avatar, (400, 400)),
+        ("image", render_header, (1500, 500)),
+    ):
+        name = hashlib.sha256(f"{kind}:{seed}".encode()).hexdigest()[:32] + ".png"
+        path = directory / name
+        if not path.exists():
+            directory.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(render(seed))
+        if await media.local_by_file_name(state.db, name) is None:
+            await media.insert_profile_image(
+                state.db,
+                actor_id=actor_id,
+                url=state.urls.media(name),
+                file_name=name,
+                width=size[0],
+                height=size[1],
+                now=state.now(),
+            )
+        names[kind] = state.urls.media(name)
+    await actors.set_images(state.db, actor_id, icon_url=names["icon"], image_url=names["image"])
 
 
 async def ensure_builtin_actors(state: State) -> tuple[Account, Account]:
@@ -86,6 +116,9 @@ async def ensure_builtin_actors(state: State) -> tuple[Account, Account]:
     ai = await ensure_account(
         state, ai_conf.username, role="ai", display_name=ai_conf.display_name, bio=ai_conf.bio
     )
+    for account in (instance, ai):
+        if account.actor.icon_url is None:
+            await ensure_profile_images(state, account.actor.id, seed=account.actor.uri)
     if ai.actor.display_name != ai_conf.display_name or ai.actor.summary != bio_html(ai_conf.bio):
         await actors.update_local_profile(
             state.db,

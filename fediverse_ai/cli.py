@@ -207,6 +207,26 @@ def _follow_action(name: str) -> Callable[[Any, Account, argparse.Namespace], Aw
     return action
 
 
+async def _requests(state: Any, account: Account, args: argparse.Namespace) -> int:
+    from .storage import follows
+
+    for actor in await follows.followers(state.db, account.actor.id, state="pending"):
+        print(f"{actor.acct}\t{actor.uri}")
+    return 0
+
+
+def _answer_request(approve: bool) -> Callable[[Any, Account, argparse.Namespace], Awaitable[int]]:
+    async def action(state: Any, account: Account, args: argparse.Namespace) -> int:
+        from .federation import publish, resolver
+
+        follower = await resolver.resolve_handle(state, args.target)
+        await publish.answer_follow_request(state, account, follower, approve=approve)
+        print(f"{'approved' if approve else 'rejected'}: {follower.uri}")
+        return 0
+
+    return action
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     config = _load(args)
 
@@ -226,6 +246,15 @@ def cmd_user_add(args: argparse.Namespace) -> int:
                 bio=args.bio or "",
                 is_admin=args.admin,
             )
+            if args.locked:
+                await actors.update_local_profile(
+                    state.db,
+                    account.actor.id,
+                    display_name=account.actor.display_name,
+                    summary=account.actor.summary,
+                    manually_approves=True,
+                    now=state.now(),
+                )
         print(f"created {account.actor.uri} (@{account.actor.username}@{config.instance.host})")
         return 0
 
@@ -303,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--display-name")
     add.add_argument("--bio")
     add.add_argument("--admin", action="store_true")
+    add.add_argument("--locked", action="store_true", help="approve followers by hand")
     add.set_defaults(func=cmd_user_add)
     user.add_parser("list", help="list local accounts").set_defaults(func=cmd_user_list)
 
@@ -339,6 +369,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp = acting(name, f"{name} an account (user@domain or actor URL)")
         sp.add_argument("target", metavar="HANDLE")
         sp.set_defaults(func=_with_account(_follow_action(name)))
+    acting("requests", "list pending follow requests").set_defaults(func=_with_account(_requests))
+    for name, approve in (("approve", True), ("reject", False)):
+        sp = acting(name, f"{name} a follow request (user@domain or actor URL)")
+        sp.add_argument("target", metavar="HANDLE")
+        sp.set_defaults(func=_with_account(_answer_request(approve)))
     return p
 
 

@@ -43,8 +43,9 @@ __all__ = ["parse_signature_header", "sign_request", "signing_strings", "verify_
 SCHEME = "draft-cavage"
 _ALGORITHMS = frozenset({"rsa-sha256", "hs2019", "ed25519"})
 _PARAM = re.compile(
-    r'[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*(?:"([^"]*)"|([^",\s]*))[ \t]*(,|$)'
+    r'[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*(?:"([^"]*)"|([^",\s]*))[ \t]*(?:,|\Z)'
 )
+_INTEGER = re.compile(r"[0-9]{1,16}")
 _BODY_DIGESTS = ("digest", "content-digest")
 
 
@@ -78,10 +79,9 @@ def _int_param(params: Mapping[str, str], name: str) -> int:
     value = params.get(name)
     if value is None:
         raise SignatureError(f"({name}) is signed but the {name} parameter is missing")
-    try:
-        return int(value)
-    except ValueError:
-        raise MalformedSignature(f"{name} parameter is not an integer") from None
+    if _INTEGER.fullmatch(value) is None:
+        raise MalformedSignature(f"{name} parameter is not an integer")
+    return int(value)
 
 
 def _check_strength(signed: list[str], method: str, body: bytes) -> None:
@@ -112,30 +112,39 @@ def signing_strings(
     """
     parts = split_url(url)
     lower = method.lower()
-    targets = [f"{lower} {parts.path}?{parts.query}"] if parts.query else []
-    targets.append(f"{lower} {parts.path}")
-    hosts = [headers.get("host") or parts.authority]
-    if "host" in signed and hosts[0].lower() != parts.authority:
+    targets = [f"{lower} {parts.path}"]
+    if parts.query and "(request-target)" in signed:
+        targets.insert(0, f"{lower} {parts.path}?{parts.query}")
+    host_header = headers.get("host")
+    hosts = [host_header or parts.authority]
+    if host_header and "host" in signed and host_header.lower() != parts.authority:
         hosts.append(parts.authority)
-    fixed: dict[str, str] = {}
+    lines: list[str] = []
+    target_at: list[int] = []
+    host_at: list[int] = []
     for name in signed:
-        if name in ("(request-target)", "host") or name in fixed:
-            continue
-        if name in ("(created)", "(expires)"):
-            fixed[name] = str(_int_param(params, name[1:-1]))
+        if name == "(request-target)":
+            target_at.append(len(lines))
+            lines.append("")
+        elif name == "host":
+            host_at.append(len(lines))
+            lines.append("")
+        elif name in ("(created)", "(expires)"):
+            lines.append(f"{name}: {_int_param(params, name[1:-1])}")
         elif name.startswith("("):
             raise SignatureError(f"unsupported pseudo-header {name}")
         elif name in headers:
-            fixed[name] = headers[name]
+            lines.append(f"{name}: {headers[name]}")
         else:
             raise SignatureError(f"signed header {name} missing")
     results: list[str] = []
-    for target in targets if "(request-target)" in signed else targets[:1]:
+    for target in targets:
+        for index in target_at:
+            lines[index] = f"(request-target): {target}"
         for host in hosts:
-            values = {**fixed, "(request-target)": target, "host": host}
-            text = "\n".join(f"{name}: {values[name]}" for name in signed)
-            if text not in results:
-                results.append(text)
+            for index in host_at:
+                lines[index] = f"host: {host}"
+            results.append("\n".join(lines))
     return results
 
 

@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
@@ -105,22 +105,19 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
-    )
-}
+_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def http_date(moment: datetime) -> str:
     """Format an IMF-fixdate (``Wed, 20 Dec 2023 10:00:00 GMT``), independent of the locale."""
     utc = as_utc(moment).astimezone(UTC)
-    month = next(name for name, number in _MONTHS.items() if number == utc.month)
+    month = _MONTH_NAMES[utc.month - 1]
     return f"{_WEEKDAYS[utc.weekday()]}, {utc.day:02d} {month} {utc.year:04d} {utc:%H:%M:%S} GMT"
 
 
+@lru_cache(maxsize=256)  # requests signed in the same second share a Date
 def parse_http_date(value: str) -> float | None:
     """Parse a Date header to a POSIX timestamp, or ``None`` when it is not a date.
 
@@ -154,7 +151,7 @@ def check_window(timestamp: float, now: float, max_skew: timedelta, what: str) -
 def b64decode_strict(value: str) -> bytes | None:
     """Decode standard base64, or ``None`` when it is not base64 at all."""
     try:
-        return base64.b64decode(value.strip(), validate=True)
+        return binascii.a2b_base64(value.strip(), strict_mode=True)
     except (binascii.Error, ValueError):
         return None
 
@@ -225,7 +222,7 @@ def load_public_key(pem: str) -> PublicKey:
     """Parse (and cache) an SPKI PEM; only RSA and Ed25519 keys are accepted."""
     try:
         key = load_pem_public_key(pem.encode("ascii"))
-    except (ValueError, TypeError, UnicodeEncodeError) as exc:
+    except (ValueError, TypeError, UnicodeEncodeError, UnsupportedAlgorithm) as exc:
         raise SignatureError("the signer's public key is unusable") from exc
     if not isinstance(key, rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
         raise SignatureError("unsupported key type")

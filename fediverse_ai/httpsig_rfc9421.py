@@ -12,6 +12,7 @@ Derived components are computed from ``url``, the full URL as the client saw it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -38,8 +39,7 @@ from fediverse_ai.httpsig_sf import (
     Token,
     parse_dictionary,
     serialize_dictionary,
-    serialize_inner_list,
-    serialize_item,
+    serialize_params,
 )
 
 __all__ = ["sign_request_rfc9421", "signature_base", "verify_rfc9421"]
@@ -48,6 +48,7 @@ SCHEME = "rfc9421"
 SUPPORTED_ALGORITHMS = frozenset({"rsa-v1_5-sha256", "rsa-pss-sha512", "ed25519"})
 _REQUIRED = ("@method", "@target-uri")
 _LABEL = "sig1"
+_COMPONENT = re.compile(r"@?[a-z0-9!#$%&'*+\-.^_`|~]+")  # lower-case field names and @derived
 
 
 def _derived(name: str, method: str, parts: URLParts) -> str:
@@ -82,14 +83,14 @@ def signature_base(inner: InnerList, method: str, url: str, headers: Mapping[str
     """
     parts = split_url(url)
     lines: list[str] = []
-    seen: set[str] = set()
+    names: list[str] = []
     for item in inner.items:
         name = item.value
-        if type(name) is not str or name != name.lower() or name in seen:
+        if type(name) is not str or not _COMPONENT.fullmatch(name) or name in names:
             raise MalformedSignature("invalid component in Signature-Input")
         if item.params:
             raise SignatureError(f"unsupported parameters on component {name}")
-        seen.add(name)
+        names.append(name)
         if name.startswith("@"):
             value = _derived(name, method, parts)
         elif name in headers:
@@ -98,8 +99,11 @@ def signature_base(inner: InnerList, method: str, url: str, headers: Mapping[str
             raise SignatureError(f"covered header {name} missing")
         if "\n" in value or "\r" in value:
             raise SignatureError(f"component {name} contains a line break")
-        lines.append(f"{serialize_item(item)}: {value}")
-    lines.append(f'"@signature-params": {serialize_inner_list(inner)}')
+        lines.append(f'"{name}": {value}')
+    # The component names were checked above, so serializing them is just quoting;
+    # this equals serialize_inner_list(inner) without serializing each item twice.
+    covered = " ".join(f'"{name}"' for name in names)
+    lines.append(f'"@signature-params": ({covered}){serialize_params(inner.params)}')
     return "\n".join(lines).encode()
 
 
@@ -114,7 +118,7 @@ def _choose(
         alg = member.params.get("alg")
         if alg is not None and alg not in SUPPORTED_ALGORITHMS:
             continue
-        if isinstance(signature.value, bytes) and not isinstance(signature.value, bool):
+        if isinstance(signature.value, bytes):
             return member, signature.value
     raise SignatureError("no supported signature")
 

@@ -36,6 +36,7 @@ __all__ = [
     "serialize_dictionary",
     "serialize_inner_list",
     "serialize_item",
+    "serialize_params",
 ]
 
 
@@ -188,11 +189,22 @@ def parse_dictionary(text: str) -> dict[str, Member]:
 
 def serialize_bare_item(value: BareItem) -> str:
     """Serialize one bare item (RFC 8941 section 4.1.3)."""
-    if isinstance(value, bool):
+    kind = type(value)
+    if type(value) is str:  # the common case first: component names, keyid
+        if not value.isascii() or not value.isprintable():
+            raise StructuredFieldError("strings must be printable ASCII")
+        if '"' in value or "\\" in value:
+            value = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{value}"'
+    if kind is bool:
         return "?1" if value else "?0"
-    if isinstance(value, int):
+    if type(value) is int:
         if abs(value) > _MAX_INT:
             raise StructuredFieldError("integer out of range")
+        return str(value)
+    if isinstance(value, Token):
+        if _TOKEN.fullmatch(value) is None:
+            raise StructuredFieldError("invalid token")
         return str(value)
     if isinstance(value, Decimal):
         text = format(value.quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN), "f")
@@ -200,18 +212,15 @@ def serialize_bare_item(value: BareItem) -> str:
         if len(whole.lstrip("-")) > 12:
             raise StructuredFieldError("decimal out of range")
         return f"{whole}.{fraction.rstrip('0') or '0'}"
-    if isinstance(value, Token):
-        if _TOKEN.fullmatch(value) is None:
-            raise StructuredFieldError("invalid token")
-        return str(value)
-    if isinstance(value, str):
-        if not value.isascii() or not value.isprintable():
-            raise StructuredFieldError("strings must be printable ASCII")
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return ":" + base64.b64encode(value).decode("ascii") + ":"
+    if isinstance(value, bytes):
+        return ":" + base64.b64encode(value).decode("ascii") + ":"
+    raise StructuredFieldError(f"cannot serialize {kind.__name__}")
 
 
-def _serialize_params(params: Params) -> str:
+def serialize_params(params: Params) -> str:
+    """Serialize parameters (``;name=value``, or ``;name`` for true)."""
+    if not params:
+        return ""
     return "".join(
         f";{name}" if value is True else f";{name}={serialize_bare_item(value)}"
         for name, value in params.items()
@@ -220,13 +229,14 @@ def _serialize_params(params: Params) -> str:
 
 def serialize_item(item: Item) -> str:
     """Serialize an item with its parameters (RFC 8941 section 4.1.3)."""
-    return serialize_bare_item(item.value) + _serialize_params(item.params)
+    text = serialize_bare_item(item.value)
+    return text + serialize_params(item.params) if item.params else text
 
 
 def serialize_inner_list(inner: InnerList) -> str:
     """Serialize an inner list; this is the RFC 9421 ``@signature-params`` value."""
     body = " ".join(serialize_item(item) for item in inner.items)
-    return f"({body}){_serialize_params(inner.params)}"
+    return f"({body}){serialize_params(inner.params)}"
 
 
 def serialize_dictionary(members: dict[str, Member]) -> str:
@@ -238,7 +248,7 @@ def serialize_dictionary(members: dict[str, Member]) -> str:
         if isinstance(member, InnerList):
             parts.append(f"{name}={serialize_inner_list(member)}")
         elif member.value is True:
-            parts.append(name + _serialize_params(member.params))
+            parts.append(name + serialize_params(member.params))
         else:
             parts.append(f"{name}={serialize_item(member)}")
     return ", ".join(parts)

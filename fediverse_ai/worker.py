@@ -45,6 +45,7 @@ class Worker:
         self.handlers = dict(handlers or DEFAULT_HANDLERS)
         self.jitter = jitter
         self._wake = asyncio.Event()
+        self._in_flight: set[int] = set()
 
     def wake(self) -> None:
         """New work was enqueued in this process: skip the rest of the poll interval."""
@@ -72,15 +73,18 @@ class Worker:
         if handler is None:
             await jobs.fail(db, job.id, error=f"no handler for {job.kind}", now=now())
             return
+        self._in_flight.add(job.id)
         try:
             await handler(self.state, job.payload)
-        except (DeliveryError, FediverseError, OSError) as exc:
+        except FediverseError as exc:
             await self._after_failure(job, exc)
         except Exception as exc:
             log.exception("job %s (%s) crashed", job.id, job.kind)
             await self._after_failure(job, exc)
         else:
             await jobs.complete(db, job.id, now=now())
+        # Not in a finally: a cancelled job stays in flight so that run() releases it.
+        self._in_flight.discard(job.id)
 
     async def _after_failure(self, job: Job, exc: Exception) -> None:
         db, now = self.state.db, self.state.now()
@@ -118,6 +122,10 @@ class Worker:
             for task in loops:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if self._in_flight:
+                # A clean stop should not make these wait for their lease to expire.
+                await jobs.release(self.state.db, sorted(self._in_flight), now=self.state.now())
+                self._in_flight.clear()
 
     async def _loop(self, stop: asyncio.Event) -> None:
         interval = self.state.config.worker.poll_interval_seconds

@@ -16,7 +16,7 @@ from ..content import MentionRef, ResolvedMention, find_hashtags, find_mentions,
 from ..errors import BadRequest, FediverseError, Forbidden, NotFound
 from ..models import Account, Actor, Draft, Note
 from ..state import State
-from ..storage import actors, follows, media, notes, reactions
+from ..storage import activities, actors, follows, media, notes, reactions
 from ..storage.notes import NoteRow
 from ..urls import new_status_id
 from ..vocab import format_time
@@ -422,6 +422,25 @@ async def _answer_follow(
         to=[follower.uri],
     )
     await delivery.enqueue(state, activity, sender_actor_id=local.id, inboxes=[follower.inbox])
+
+
+async def answer_follow_request(
+    state: State, account: Account, follower: Actor, *, approve: bool
+) -> None:
+    """Approve or refuse a pending follow of a local account that approves followers by hand."""
+    pending = await follows.get(state.db, follower.id, account.actor.id)
+    if pending is None:
+        raise NotFound("no follow request from this account")
+    raw = await activities.get_raw(state.db, pending.uri) if pending.uri else None
+    if raw is None:
+        raw = {"id": pending.uri, "type": "Follow", "actor": follower.uri, "obj": account.actor.uri}
+        raw["object"] = raw.pop("obj")
+    if approve:
+        await follows.set_state(state.db, pending.id, "accepted")
+        await send_accept(state, account.actor, follower, raw)
+    else:
+        await follows.remove(state.db, follower.id, account.actor.id)
+        await send_reject(state, account.actor, follower, raw)
 
 
 async def send_accept(

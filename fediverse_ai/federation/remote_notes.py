@@ -61,7 +61,9 @@ async def apply_edit(state: State, note: IncomingNote, author: Actor) -> bool:
     if existing.actor_id != author.id:
         return False
     edited_at = note.updated or state.now()
-    if edited_at <= (existing.updated or existing.published):
+    # AS2 times have second precision, so an edit made within the second of the last
+    # version carries an equal time: only a strictly older edit is stale (as in Mastodon).
+    if edited_at < (existing.updated or existing.published):
         return False
     now = state.now()
     row = _row(note, author, now)

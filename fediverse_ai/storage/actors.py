@@ -248,3 +248,10 @@ async def list_accounts(db: Database) -> list[Account]:
 
 async def count_users(db: Database) -> int:
     return int(await db.fetchval("SELECT COUNT(*) FROM accounts WHERE role != 'instance'") or 0)
+
+
+async def set_images(db: Database, actor_id: int, *, icon_url: str, image_url: str) -> None:
+    await db.execute(
+        "UPDATE actors SET icon_url = ?, image_url = ? WHERE id = ? AND local = 1",
+        (icon_url, image_url, actor_id),
+    )

@@ -112,6 +112,16 @@ async def retry_failed(db: Database, *, now: float) -> int:
         return cur.rowcount
 
 
+async def release(db: Database, job_ids: list[int], *, now: float) -> None:
+    """Hand back jobs interrupted by a clean shutdown: due at once, the attempt not counted."""
+    async with db.write() as conn:
+        await conn.executemany(
+            "UPDATE jobs SET state = 'pending', locked_until = NULL, run_after = ?,"
+            " attempts = MAX(attempts - 1, 0), updated_at = ? WHERE id = ? AND state = 'running'",
+            [(now, now, job_id) for job_id in job_ids],
+        )
+
+
 async def counts(db: Database) -> dict[str, int]:
     rows = await db.fetchall("SELECT state, COUNT(*) FROM jobs GROUP BY state")
     return {r[0]: int(r[1]) for r in rows}

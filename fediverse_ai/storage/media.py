@@ -37,7 +37,7 @@ def row_to_media(row: sqlite3.Row) -> Media:
 async def insert(
     conn: aiosqlite.Connection,
     *,
-    note_id: int,
+    note_id: int | None,
     actor_id: int,
     local: bool,
     position: int,
@@ -105,3 +105,26 @@ async def local_by_file_name(db: Database, file_name: str) -> Media | None:
 
 async def delete_remote_for_note(conn: aiosqlite.Connection, note_id: int) -> None:
     await conn.execute("DELETE FROM media WHERE note_id = ? AND local = 0", (note_id,))
+
+
+async def insert_profile_image(
+    db: Database, *, actor_id: int, url: str, file_name: str, width: int, height: int, now: float
+) -> None:
+    """An avatar or header: a media row without a note, so /media can serve it."""
+    async with db.write() as conn:
+        await insert(
+            conn,
+            note_id=None,
+            actor_id=actor_id,
+            local=True,
+            position=0,
+            url=url,
+            media_type="image/png",
+            file_name=file_name,
+            width=width,
+            height=height,
+            blurhash=None,
+            description="",
+            ai_generated=False,
+            now=now,
+        )
