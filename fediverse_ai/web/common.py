@@ -58,7 +58,11 @@ def external_url(request: Request, config: Config) -> str:
     if config.server.trusted_proxy:
         scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip()
         host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip()
-    path = request.full_path if request.query_string else request.path
+    # Signatures cover the path as sent (percent-encoding included), so use the raw bytes.
+    raw = request.scope.get("raw_path") or request.path.encode()
+    path = raw.decode("latin-1")
+    if request.query_string:
+        path += "?" + request.query_string.decode("latin-1")
     return f"{scheme}://{host}{path}"
 
 

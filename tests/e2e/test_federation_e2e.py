@@ -111,8 +111,8 @@ def test_follow_is_stored_on_a_and_accepted_on_b(bob_follows_ai: tuple[Instance,
 
     follower = db_row(
         a,
-        "SELECT a.inbox, a.shared_inbox, f.state FROM follows f JOIN actors a ON a.id = f.follower_id"
-        " WHERE a.uri = ?",
+        "SELECT a.inbox, a.shared_inbox, f.state FROM follows f"
+        " JOIN actors a ON a.id = f.follower_id WHERE a.uri = ?",
         (bob,),
     )
     assert follower == {
@@ -124,7 +124,9 @@ def test_follow_is_stored_on_a_and_accepted_on_b(bob_follows_ai: tuple[Instance,
     assert follow_state(b, bob, ai) == "accepted"
     assert get_as2(b, f"{bob}/following")["totalItems"] == 1
     # The Accept that B processed embedded bob's Follow, as Mastodon requires.
-    accept = db_row(b, "SELECT raw_json FROM activities WHERE type = 'Accept' AND actor_uri = ?", (ai,))
+    accept = db_row(
+        b, "SELECT raw_json FROM activities WHERE type = 'Accept' AND actor_uri = ?", (ai,)
+    )
     assert accept is not None
     embedded = json.loads(accept["raw_json"])["object"]
     assert embedded["type"] == "Follow"
@@ -181,7 +183,8 @@ def test_direct_post_reaches_only_the_mentioned_actor(
     assert mentions == [{"actor_uri": bob}]
     # One delivery, to bob's personal inbox: not to B's shared inbox, not to anyone else.
     deliveries = db_rows(
-        a, "SELECT payload, state FROM jobs WHERE kind = 'deliver' AND dedupe_key LIKE ?",
+        a,
+        "SELECT payload, state FROM jobs WHERE kind = 'deliver' AND dedupe_key LIKE ?",
         (f"deliver:{uri}/activity:%",),
     )
     assert [json.loads(d["payload"])["inbox"] for d in deliveries] == [f"{bob}/inbox"]
@@ -193,7 +196,11 @@ def test_direct_post_reaches_only_the_mentioned_actor(
 def _make_png(path: Path, size: tuple[int, int]) -> None:
     image = Image.new("RGB", size)
     image.putdata(
-        [(x * 255 // size[0], y * 255 // size[1], 128) for y in range(size[1]) for x in range(size[0])]
+        [
+            (x * 255 // size[0], y * 255 // size[1], 128)
+            for y in range(size[1])
+            for x in range(size[0])
+        ]
     )
     image.save(path, format="PNG")
 
@@ -255,8 +262,9 @@ def test_reply_from_b_is_stored_listed_and_shown_on_a(
     assert reply["in_reply_to_uri"] == uri
     assert reply["visibility"] == "public"
     assert reply_uri in get_as2(a, f"{uri}/replies")["orderedItems"]
-    page_url = note_on(a, uri)["url"]  # type: ignore[index]
-    for url in (uri, page_url):
+    original = note_on(a, uri)
+    assert original is not None
+    for url in (uri, original["url"]):
         with a.client() as http:
             page = http.get(url, headers={"Accept": "text/html"})
         assert page.status_code == 200, url

@@ -1,0 +1,485 @@
+"""A stand-in for a remote fediverse server: a real HTTP server on 127.0.0.1.
+
+It serves what a Mastodon-like peer serves (actor documents with RSA-2048 keys made
+for the test, WebFinger, notes, empty collections) and an inbox that records every POST
+it receives and verifies each one with ``fediverse_ai.httpsig.verify_request``, fetching
+the signer's key from *our* server over HTTP. So a delivery from our server counts as
+received only if it would pass a strict peer's signature check, end to end.
+
+It also builds activities the way peers send them and signs them (draft-cavage or
+RFC 9421) to POST them to our inbox.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from fediverse_ai.errors import FediverseError, SignatureError
+from fediverse_ai.httpsig import ResolvedKey, sign_request, sign_request_rfc9421, verify_request
+
+from .live import bind_loopback, serve_asgi
+
+__all__ = [
+    "AS2_TYPE",
+    "PUBLIC",
+    "ReceivedPost",
+    "RemoteFediverse",
+    "RemoteUser",
+    "generate_rsa_key",
+    "remote_server",
+]
+
+AS2_TYPE = "application/activity+json"
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+SECURITY_CONTEXT = "https://w3id.org/security/v1"
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+Scheme = Literal["cavage", "rfc9421"]
+Json = dict[str, Any]
+
+
+def generate_rsa_key() -> tuple[str, str]:
+    """A fresh RSA-2048 key pair as (private PKCS#8 PEM, public SPKI PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode("ascii")
+    )
+    return private_pem, public_pem
+
+
+@dataclass
+class RemoteUser:
+    username: str
+    display_name: str
+    actor_type: str
+    private_key_pem: str
+    public_key_pem: str
+
+
+@dataclass(frozen=True)
+class ReceivedPost:
+    """One POST that reached the remote inbox, and what its signature check found."""
+
+    path: str
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    activity: Json | None
+    verified: bool
+    signer: str | None  # the key owner's actor id when the signature verified
+    scheme: str | None
+    error: str | None
+
+    @property
+    def type(self) -> str | None:
+        return str(self.activity.get("type")) if self.activity else None
+
+
+@dataclass
+class _Response:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _json(doc: Any, status: int = 200, content_type: str = AS2_TYPE) -> _Response:
+    return _Response(status, json.dumps(doc).encode(), content_type)
+
+
+class RemoteFediverse:
+    """A small ActivityPub server with a few users, as a raw ASGI app served by uvicorn."""
+
+    def __init__(self, usernames: Iterable[str] = ("alice", "bob"), host: str = "127.0.0.1"):
+        self.host = host
+        self.port: int | None = None
+        self.users: dict[str, RemoteUser] = {}
+        for name in usernames:
+            private_pem, public_pem = generate_rsa_key()
+            self.users[name] = RemoteUser(name, name.title(), "Person", private_pem, public_pem)
+        self.objects: dict[str, Json] = {}  # path -> document served there
+        self.received: list[ReceivedPost] = []
+        self.errors: list[str] = []  # handler crashes: a test should see none
+        self._key_cache: dict[str, ResolvedKey] = {}
+        self._stack: AsyncExitStack | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._stack is not None
+
+    async def start(self) -> None:
+        """Listen (again) on our port: the first start picks a free one."""
+        if self._stack is not None:
+            raise RuntimeError("remote server already running")
+        sock = bind_loopback(self.port or 0, self.host)
+        self.port = sock.getsockname()[1]
+        stack = AsyncExitStack()
+        try:
+            self._client = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
+            await stack.enter_async_context(serve_asgi(self, sock, lifespan="off"))
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+
+    async def stop(self) -> None:
+        """Stop listening: connections to the port are refused until ``start()``."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+        self._client = None
+
+    # --- URLs and documents ----------------------------------------------------------------
+
+    @property
+    def authority(self) -> str:
+        if self.port is None:
+            raise RuntimeError("remote server was never started")
+        return f"{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.authority}"
+
+    @property
+    def shared_inbox(self) -> str:
+        return f"{self.base_url}/inbox"
+
+    def actor_uri(self, username: str) -> str:
+        return f"{self.base_url}/users/{username}"
+
+    def inbox(self, username: str) -> str:
+        return f"{self.actor_uri(username)}/inbox"
+
+    def followers(self, username: str) -> str:
+        return f"{self.actor_uri(username)}/followers"
+
+    def key_id(self, username: str) -> str:
+        return f"{self.actor_uri(username)}#main-key"
+
+    def handle(self, username: str) -> str:
+        return f"{username}@{self.authority}"
+
+    def actor_document(self, username: str) -> Json:
+        user = self.users[username]
+        uri = self.actor_uri(username)
+        return {
+            "@context": [AS_CONTEXT, SECURITY_CONTEXT],
+            "id": uri,
+            "type": user.actor_type,
+            "preferredUsername": username,
+            "name": user.display_name,
+            "summary": f"<p>{user.display_name} lives on a test server.</p>",
+            "url": f"{self.base_url}/@{username}",
+            "inbox": f"{uri}/inbox",
+            "outbox": f"{uri}/outbox",
+            "followers": f"{uri}/followers",
+            "following": f"{uri}/following",
+            "endpoints": {"sharedInbox": self.shared_inbox},
+            "publicKey": {
+                "id": self.key_id(username),
+                "owner": uri,
+                "publicKeyPem": user.public_key_pem,
+            },
+            "manuallyApprovesFollowers": False,
+            "discoverable": True,
+            "indexable": True,
+        }
+
+    def new_id(self, kind: str = "activities") -> str:
+        return f"{self.base_url}/{kind}/{secrets.token_hex(8)}"
+
+    def serve(self, doc: Json) -> None:
+        """Serve ``doc`` at its id (which must be one of our URLs)."""
+        doc_id = str(doc["id"])
+        if not doc_id.startswith(self.base_url + "/"):
+            raise ValueError("the remote serves only its own URLs")
+        self.objects[doc_id.removeprefix(self.base_url)] = {"@context": AS_CONTEXT, **doc}
+
+    def note(
+        self,
+        username: str,
+        content: str,
+        *,
+        note_id: str | None = None,
+        to: Iterable[str] = (PUBLIC,),
+        cc: Iterable[str] | None = None,
+        tag: Iterable[Json] = (),
+        attachment: Iterable[Json] = (),
+        published: str = "2026-01-01T12:00:00Z",
+        updated: str | None = None,
+        **extra: Any,
+    ) -> Json:
+        """A Note by ``username`` (served at its id when that is ours), without @context."""
+        actor = self.actor_uri(username)
+        doc: Json = {
+            "id": note_id or f"{actor}/statuses/{secrets.token_hex(8)}",
+            "type": "Note",
+            "attributedTo": actor,
+            "content": content,
+            "published": published,
+            "to": list(to),
+            "cc": list(cc) if cc is not None else [self.followers(username)],
+            "tag": list(tag),
+            "attachment": list(attachment),
+            **extra,
+        }
+        if updated is not None:
+            doc["updated"] = updated
+        if str(doc["id"]).startswith(self.base_url + "/"):
+            self.serve(doc)
+        return doc
+
+    def activity(
+        self,
+        username: str,
+        activity_type: str,
+        obj: Any,
+        *,
+        activity_id: str | None = None,
+        **extra: Any,
+    ) -> Json:
+        """An activity by ``username`` as peers send it: with @context, new id by default."""
+        return {
+            "@context": AS_CONTEXT,
+            "id": activity_id or self.new_id(),
+            "type": activity_type,
+            "actor": self.actor_uri(username),
+            "object": obj,
+            **extra,
+        }
+
+    @staticmethod
+    def embedded(activity: Json) -> Json:
+        """An activity as it is embedded in another (Undo, Accept): no @context."""
+        return {k: v for k, v in activity.items() if k != "@context"}
+
+    # --- signing and sending ---------------------------------------------------------------
+
+    def signed_headers(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        username: str = "alice",
+        scheme: Scheme = "cavage",
+        now: datetime | None = None,
+        private_key_pem: str | None = None,
+        key_id: str | None = None,
+    ) -> dict[str, str]:
+        """Headers for a POST of ``body`` to ``url``, signed as ``username`` would sign it.
+
+        ``private_key_pem``/``key_id`` override the key, to make forged signatures.
+        """
+        headers = {"Content-Type": AS2_TYPE, "Accept": AS2_TYPE, "User-Agent": "remote-test/1"}
+        signer = sign_request if scheme == "cavage" else sign_request_rfc9421
+        headers |= signer(
+            "POST",
+            url,
+            headers,
+            body,
+            key_id=key_id or self.key_id(username),
+            private_key_pem=private_key_pem or self.users[username].private_key_pem,
+            now=now or datetime.now(UTC),
+        )
+        return headers
+
+    def _signer_of(self, activity: Json) -> str:
+        actor = str(activity.get("actor", ""))
+        for name in self.users:
+            if actor == self.actor_uri(name):
+                return name
+        return next(iter(self.users))
+
+    async def send(
+        self,
+        url: str,
+        activity: Json,
+        *,
+        username: str | None = None,
+        scheme: Scheme = "cavage",
+        now: datetime | None = None,
+    ) -> httpx.Response:
+        """POST ``activity`` to ``url``, signed by ``username`` (default: its actor)."""
+        body = json.dumps(activity).encode()
+        headers = self.signed_headers(
+            url, body, username=username or self._signer_of(activity), scheme=scheme, now=now
+        )
+        return await self.post_raw(url, body, headers)
+
+    async def post_raw(
+        self, url: str, content: bytes | AsyncIterator[bytes], headers: Mapping[str, str]
+    ) -> httpx.Response:
+        if self._client is None:
+            raise RuntimeError("remote server is not running")
+        if not httpx.URL(url).host.startswith("127."):
+            raise ValueError("tests send traffic to loopback only")
+        return await self._client.post(url, content=content, headers=dict(headers))
+
+    # --- inspection ------------------------------------------------------------------------
+
+    def posts(self, *, path: str | None = None, type: str | None = None) -> list[ReceivedPost]:
+        """What the inbox received, optionally only at ``path`` or of activity ``type``."""
+        return [
+            p
+            for p in self.received
+            if (path is None or p.path == path) and (type is None or p.type == type)
+        ]
+
+    # --- the ASGI app ----------------------------------------------------------------------
+
+    async def __call__(self, scope: Json, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        try:
+            response = await self._route(scope, body)
+        except Exception as exc:
+            self.errors.append(f"{scope['method']} {scope['path']}: {exc!r}")
+            response = _Response(500, b'{"error": "remote test server crashed"}')
+        headers = [(b"content-type", response.content_type.encode())]
+        headers += [(k.encode(), v.encode()) for k, v in response.headers]
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+    async def _route(self, scope: Json, body: bytes) -> _Response:
+        method, path = scope["method"], scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        if method == "POST" and (path == "/inbox" or self._user_path(path, "/inbox")):
+            return await self._inbox(scope, body)
+        if method != "GET":
+            return _json({"error": "method not allowed"}, 405, "application/json")
+        if path == "/.well-known/webfinger":
+            return self._webfinger(query)
+        for name in self.users:
+            if path == f"/users/{name}":
+                return _json(self.actor_document(name))
+            if path in (f"/users/{name}/{c}" for c in ("followers", "following", "outbox")):
+                uri = f"{self.base_url}{path}"
+                return _json(
+                    {
+                        "@context": AS_CONTEXT,
+                        "id": uri,
+                        "type": "OrderedCollection",
+                        "totalItems": 0,
+                    }
+                )
+        if path in self.objects:
+            return _json(self.objects[path])
+        return _json({"error": "not found"}, 404, "application/json")
+
+    def _user_path(self, path: str, suffix: str) -> bool:
+        return any(path == f"/users/{name}{suffix}" for name in self.users)
+
+    def _webfinger(self, query: str) -> _Response:
+        resource = (parse_qs(query).get("resource") or [""])[0]
+        for name in self.users:
+            if resource in (f"acct:{self.handle(name)}", self.actor_uri(name)):
+                jrd = {
+                    "subject": f"acct:{self.handle(name)}",
+                    "aliases": [self.actor_uri(name)],
+                    "links": [{"rel": "self", "type": AS2_TYPE, "href": self.actor_uri(name)}],
+                }
+                return _json(jrd, content_type="application/jrd+json")
+        return _json({"error": "no such account"}, 404, "application/json")
+
+    async def _inbox(self, scope: Json, body: bytes) -> _Response:
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        query = scope.get("query_string", b"").decode("latin-1")
+        url = f"{self.base_url}{raw_path}" + (f"?{query}" if query else "")
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        activity: Json | None = None
+        try:
+            parsed = json.loads(body)
+            activity = parsed if isinstance(parsed, dict) else None
+        except ValueError:
+            pass
+        verified, signer, scheme, error = False, None, None, None
+        try:
+            result = await verify_request(
+                "POST", url, headers, body, fetch_key=self._fetch_key, now=datetime.now(UTC)
+            )
+            signer, scheme = result.owner, result.scheme
+            if activity is None:
+                error = "body is not a JSON object"
+            elif activity.get("actor") != result.owner:
+                error = "signed by someone other than the activity's actor"
+            else:
+                verified = True
+        except FediverseError as exc:
+            error = exc.message
+        self.received.append(
+            ReceivedPost(
+                path=scope["path"],
+                headers={k.lower(): v for k, v in headers},
+                body=body,
+                activity=activity,
+                verified=verified,
+                signer=signer,
+                scheme=scheme,
+                error=error,
+            )
+        )
+        if verified:
+            return _Response(202)
+        return _json({"error": error}, 401, "application/json")
+
+    async def _fetch_key(self, key_id: str, refresh: bool) -> ResolvedKey:
+        """Fetch the signer's actor from its server (ours) the way a peer would."""
+        if not refresh and key_id in self._key_cache:
+            return self._key_cache[key_id]
+        actor_url = key_id.split("#", 1)[0]
+        if self._client is None or not httpx.URL(actor_url).host.startswith("127."):
+            raise SignatureError("refusing to fetch a key outside loopback")
+        response = await self._client.get(actor_url, headers={"Accept": AS2_TYPE})
+        if response.status_code != 200:
+            raise SignatureError(f"key fetch answered HTTP {response.status_code}")
+        if not response.headers.get("content-type", "").startswith(AS2_TYPE):
+            raise SignatureError("key fetch answered a non-ActivityPub document")
+        doc = response.json()
+        key = doc.get("publicKey") if isinstance(doc, dict) else None
+        if not isinstance(key, dict) or doc.get("id") != actor_url:
+            raise SignatureError("key document does not match its URL")
+        if key.get("id") != key_id or key.get("owner") != actor_url:
+            raise SignatureError("actor does not list this key")
+        resolved = ResolvedKey(key_id=key_id, owner=actor_url, public_key_pem=key["publicKeyPem"])
+        self._key_cache[key_id] = resolved
+        return resolved
+
+
+@asynccontextmanager
+async def remote_server(
+    usernames: Iterable[str] = ("alice", "bob"), host: str = "127.0.0.1"
+) -> AsyncIterator[RemoteFediverse]:
+    """A running ``RemoteFediverse``, stopped on exit whatever happens in between."""
+    remote = RemoteFediverse(usernames, host)
+    await remote.start()
+    try:
+        yield remote
+    finally:
+        await remote.stop()
