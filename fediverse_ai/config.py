@@ -17,6 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_ai import (
+    AIBehaviourConfig,
+    AIImageConfig,
+    AILimitsConfig,
+    AIModerationConfig,
+    AITextConfig,
+    validate_ai,
+)
 from .errors import ConfigError
 
 CONFIG_ENV = "FEDIVERSE_AI_CONFIG"
@@ -63,7 +71,9 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
-class AIActorConfig:
+class AIActorConfig(AIBehaviourConfig):
+    """The AI actor's profile, plus how it answers (fields of AIBehaviourConfig)."""
+
     username: str = "ai"
     display_name: str = "AI"
     bio: str = (
@@ -93,6 +103,10 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     ai: AIActorConfig = field(default_factory=AIActorConfig)
+    ai_text: AITextConfig = field(default_factory=AITextConfig)
+    ai_image: AIImageConfig = field(default_factory=AIImageConfig)
+    ai_limits: AILimitsConfig = field(default_factory=AILimitsConfig)
+    ai_moderation: AIModerationConfig = field(default_factory=AIModerationConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     path: Path | None = None
@@ -103,6 +117,10 @@ SECTIONS: dict[str, type[Any]] = {
     "server": ServerConfig,
     "storage": StorageConfig,
     "ai": AIActorConfig,
+    "ai.text": AITextConfig,
+    "ai.image": AIImageConfig,
+    "ai.limits": AILimitsConfig,
+    "ai.moderation": AIModerationConfig,
     "federation": FederationConfig,
     "worker": WorkerConfig,
 }
@@ -152,11 +170,15 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None = Non
         if key not in SECTIONS:
             problems.append(f"{key}: unknown section")
     for name, cls in SECTIONS.items():
-        table = raw.get(name, {})
+        table: Any = raw
+        for part in name.split("."):
+            table = table.get(part, {}) if isinstance(table, dict) else None
         if not isinstance(table, dict):
             problems.append(f"{name}: must be a table")
             table = {}
-        sections[name] = _build_section(name, cls, table, base_dir, problems)
+        # Sub-tables ([ai.text] inside [ai]) are sections of their own.
+        table = {k: v for k, v in table.items() if f"{name}.{k}" not in SECTIONS}
+        sections[name.replace(".", "_")] = _build_section(name, cls, table, base_dir, problems)
     config = resolve_paths(Config(**sections, path=path), base_dir)
     problems.extend(_validate(config))
     if problems:
@@ -258,6 +280,7 @@ def _validate(c: Config) -> list[str]:
         problems.append("federation.signature_max_skew_seconds: must be at least 30")
     if c.federation.max_inbox_bytes < 1024:
         problems.append("federation.max_inbox_bytes: must be at least 1024")
+    problems.extend(validate_ai(c.ai, c.ai_text, c.ai_image, c.ai_limits, c.ai_moderation))
     if c.worker.concurrency < 1:
         problems.append("worker.concurrency: must be at least 1")
     if c.worker.poll_interval_seconds <= 0:

@@ -149,4 +149,5 @@ class Draft:
     in_reply_to: str | None = None
     attachments: tuple[NewAttachment, ...] = ()
     ai_generated: bool = False
+    sensitive: bool = False
     extra_mentions: tuple[str, ...] = field(default=())

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -32,6 +33,8 @@ class State:
     guard: NetGuard
     urls: Urls
     clock: Clock = time.time
+    # Per-process services built on first use (the AI backends), closed with the state.
+    services: dict[str, Any] = field(default_factory=dict)
     _auth_cache: dict[str, SignatureAuth] = field(default_factory=dict)
 
     def now(self) -> float:
@@ -87,9 +90,10 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
     db = Database(config.storage.database)
     await db.open()
     http = make_http_client(config)
+    state: State | None = None
     try:
         await db.migrate()
-        yield State(
+        state = State(
             config=config,
             db=db,
             http=http,
@@ -97,6 +101,11 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
             urls=Urls(config.instance.base_url),
             clock=clock,
         )
+        yield state
     finally:
+        for service in state.services.values() if state else ():
+            closer = getattr(service, "aclose", None)
+            if closer is not None:
+                await closer()
         await http.aclose()
         await db.close()

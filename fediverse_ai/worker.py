@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .bot import replier
 from .errors import BadRequest, DeliveryError, FediverseError
-from .federation import delivery, inbox
+from .federation import delivery, inbox, trigger
 from .models import Job
 from .retry import MAX_ATTEMPTS, next_run
 from .state import State
@@ -27,6 +30,7 @@ Handler = Callable[[State, dict[str, Any]], Awaitable[None]]
 DEFAULT_HANDLERS: Mapping[str, Handler] = {
     delivery.DELIVER: delivery.deliver,
     inbox.INBOX: inbox.process,
+    trigger.AI_REPLY: replier.handle,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {delivery.DELIVER: MAX_ATTEMPTS, inbox.INBOX: 10}
@@ -45,6 +49,8 @@ class Worker:
         self.handlers = dict(handlers or DEFAULT_HANDLERS)
         self.jitter = jitter
         self._wake = asyncio.Event()
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.attempts = {**ATTEMPTS, trigger.AI_REPLY: state.config.ai_limits.attempts}
         self._in_flight: set[int] = set()
 
     def wake(self) -> None:
@@ -54,7 +60,9 @@ class Worker:
     async def run_once(self) -> bool:
         """Claim and run one due job; False when none is due."""
         now = self.state.now()
-        job = await jobs.claim(self.state.db, now=now, lease_seconds=LEASE_SECONDS)
+        job = await jobs.claim(
+            self.state.db, now=now, lease_seconds=LEASE_SECONDS, locked_by=self.worker_id
+        )
         if job is None:
             return False
         await self._run(job)
@@ -75,7 +83,8 @@ class Worker:
             return
         self._in_flight.add(job.id)
         try:
-            await handler(self.state, job.payload)
+            # Handlers that must know which attempt this is (the AI's last-attempt apology) read it.
+            await handler(self.state, {**job.payload, "_attempt": job.attempts})
         except FediverseError as exc:
             await self._after_failure(job, exc)
         except Exception as exc:
@@ -96,7 +105,7 @@ class Worker:
         if isinstance(exc, DeliveryError) and exc.retry_after is not None:
             retry_after = timedelta(seconds=exc.retry_after)
         when = None
-        if not permanent and job.attempts < ATTEMPTS.get(job.kind, MAX_ATTEMPTS):
+        if not permanent and job.attempts < self.attempts.get(job.kind, MAX_ATTEMPTS):
             when = next_run(
                 job.attempts,
                 now=datetime.fromtimestamp(now, UTC),
@@ -113,6 +122,11 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, with ``worker.concurrency`` jobs at a time."""
         count = self.state.config.worker.concurrency
+        released = await jobs.release_orphans(
+            self.state.db, host=socket.gethostname(), alive=_pid_alive, now=self.state.now()
+        )
+        if released:
+            log.info("took back %d jobs of a process that stopped without finishing them", released)
         loops = [asyncio.create_task(self._loop(stop)) for _ in range(count)]
         try:
             await stop.wait()
@@ -139,3 +153,15 @@ class Worker:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=interval)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own earlier run: this process has no job in flight yet
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

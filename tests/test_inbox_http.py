@@ -16,8 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
+from support.keys import generate_rsa_key
 from support.live import LiveServer, live_server
-from support.remote import PUBLIC, RemoteFediverse, generate_rsa_key, remote_server
+from support.remote import PUBLIC, RemoteFediverse, remote_server
 
 MAX_INBOX_BYTES = 1_048_576
 
@@ -118,6 +119,17 @@ async def test_activity_id_on_another_host_is_forbidden(
     await assert_refused(live, response, 403, "activity id is not on the actor's host", before)
 
 
+async def test_actor_may_not_update_another_actor(
+    live: LiveServer, remote: RemoteFediverse
+) -> None:
+    before = await live.counts()
+    bobs_profile = remote.embedded(remote.actor_document("bob"))
+    response = await remote.send(
+        live.shared_inbox, remote.activity("alice", "Update", bobs_profile, to=[PUBLIC])
+    )
+    await assert_refused(live, response, 403, "an actor may only update itself", before)
+
+
 async def test_actor_on_a_blocked_domain_is_forbidden(tmp_path: Path) -> None:
     """A peer on 127.0.0.2 (still loopback) while our server blocks that domain."""
     async with (
@@ -149,9 +161,7 @@ async def test_oversized_body_with_content_length_is_refused(
     await assert_refused(live, response, 413, "limited to", before)
 
 
-async def test_oversized_chunked_body_is_refused(
-    live: LiveServer, remote: RemoteFediverse
-) -> None:
+async def test_oversized_chunked_body_is_refused(live: LiveServer, remote: RemoteFediverse) -> None:
     """No Content-Length to refuse up front: the cap must hold while the body streams in."""
     before = await live.counts()
     body = oversized_follow(remote, live)
@@ -236,6 +246,22 @@ async def test_unknown_activity_types_are_accepted_and_ignored(
     assert row is not None and row["processed_at"] is not None and row["error"] is None
     assert await live.count("SELECT COUNT(*) FROM jobs WHERE state != 'done'") == 0
     assert remote.received == []
+
+
+async def test_self_delete_of_an_unknown_actor_is_accepted_without_fetching_its_key(
+    live: LiveServer, remote: RemoteFediverse
+) -> None:
+    """The actor is gone, and so is its key: nothing to verify, nothing to do (§5)."""
+    before = await live.counts()
+    alice = remote.actor_uri("alice")
+    response = await remote.post_raw(
+        live.shared_inbox,
+        json.dumps(remote.activity("alice", "Delete", alice, to=[PUBLIC])).encode(),
+        {"Content-Type": "application/activity+json"},
+    )
+    assert response.status_code == 202, response.text
+    assert remote.fetched == []
+    assert await live.counts() == before
 
 
 async def test_rfc9421_signed_follow_is_accepted_and_processed(

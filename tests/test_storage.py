@@ -1,8 +1,9 @@
-"""SQLite storage on real temp files: migrations, pragmas, serialised writes, jobs, notes, follows."""
+"""SQLite on real temp files: migrations, pragmas, serialised writes, jobs, notes, follows."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from fediverse_ai.urls import Urls
 from fediverse_ai.vocab import PUBLIC
 
 T0 = 1_700_000_000.0
+LEASE = 3600.0  # longer than any test's clock moves, unless a test is about leases
 LATEST = max(number for number, _ in _migrations())
 
 
@@ -111,7 +113,9 @@ async def test_two_processes_migrating_a_fresh_file_at_once(tmp_path: Path) -> N
 
 
 async def test_wal_foreign_keys_and_busy_timeout(db: Database) -> None:
-    assert await db.fetchval("PRAGMA journal_mode") == "wal"
+    # WAL is a property of the file: any connection, even a plain one, sees it
+    with contextlib.closing(sqlite3.connect(db.path)) as plain:
+        assert plain.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert await db.fetchval("PRAGMA foreign_keys") == 1
     assert await db.fetchval("PRAGMA busy_timeout") > 0
     async with db.write() as conn:
@@ -159,10 +163,8 @@ async def test_cancelled_writes_never_wedge_the_connection(db: Database) -> None
         for _ in range(steps):
             await asyncio.sleep(0)
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
         await db.execute("INSERT INTO tombstones VALUES (?, 'a', 1)", (f"after-{steps}",))
     assert await db.fetchval("SELECT COUNT(*) FROM tombstones WHERE uri LIKE 'after-%'") == 12
 
@@ -218,8 +220,8 @@ async def test_claim_returns_due_jobs_only_oldest_first(db: Database) -> None:
     await jobs.enqueue(db, "later", {}, now=T0, run_after=T0 + 100)
     await jobs.enqueue(db, "second", {}, now=T0, run_after=T0 - 5)
     await jobs.enqueue(db, "first", {"n": 1}, now=T0, run_after=T0 - 10)
-    first = await jobs.claim(db, now=T0, lease_seconds=60)
-    second = await jobs.claim(db, now=T0, lease_seconds=60)
+    first = await jobs.claim(db, now=T0, lease_seconds=LEASE)
+    second = await jobs.claim(db, now=T0, lease_seconds=LEASE)
     assert first is not None and second is not None
     assert (first.kind, first.payload, first.attempts, first.state) == (
         "first",
@@ -228,8 +230,8 @@ async def test_claim_returns_due_jobs_only_oldest_first(db: Database) -> None:
         "running",
     )
     assert second.kind == "second"
-    assert await jobs.claim(db, now=T0, lease_seconds=60) is None
-    later = await jobs.claim(db, now=T0 + 100, lease_seconds=60)
+    assert await jobs.claim(db, now=T0, lease_seconds=LEASE) is None
+    later = await jobs.claim(db, now=T0 + 100, lease_seconds=LEASE)
     assert later is not None and later.kind == "later"
 
 
@@ -249,7 +251,7 @@ async def test_a_leased_job_is_claimed_again_once_its_lease_expires(db: Database
 async def test_reschedule_complete_fail_and_retry_failed(db: Database) -> None:
     for name in ("a", "b", "c"):
         await jobs.enqueue(db, "k", {"name": name}, now=T0, dedupe_key=name)
-    a, b, c = [await jobs.claim(db, now=T0, lease_seconds=60) for _ in range(3)]
+    a, b, c = [await jobs.claim(db, now=T0, lease_seconds=LEASE) for _ in range(3)]
     assert a and b and c
     await jobs.complete(db, a.id, now=T0 + 1)
     await jobs.reschedule(db, b.id, run_after=T0 + 500, error="HTTP 503", now=T0 + 1)
@@ -264,13 +266,13 @@ async def test_reschedule_complete_fail_and_retry_failed(db: Database) -> None:
     assert await jobs.next_due(db) == T0 + 500
 
     # neither a done nor a failed job comes back; the rescheduled one waits for its time
-    assert await jobs.claim(db, now=T0 + 499, lease_seconds=60) is None
-    retried = await jobs.claim(db, now=T0 + 500, lease_seconds=60)
+    assert await jobs.claim(db, now=T0 + 499, lease_seconds=LEASE) is None
+    retried = await jobs.claim(db, now=T0 + 500, lease_seconds=LEASE)
     assert retried is not None and (retried.id, retried.attempts) == (b.id, 2)
 
     assert await jobs.retry_failed(db, now=T0 + 600) == 1
     assert await jobs.retry_failed(db, now=T0 + 600) == 0
-    requeued = await jobs.claim(db, now=T0 + 600, lease_seconds=60)
+    requeued = await jobs.claim(db, now=T0 + 600, lease_seconds=LEASE)
     assert requeued is not None and (requeued.id, requeued.attempts) == (c.id, 1)
     assert await jobs.counts(db) == {"done": 1, "running": 2}
     assert await jobs.pending_count(db, now=T0 + 600) == 2
@@ -279,7 +281,7 @@ async def test_reschedule_complete_fail_and_retry_failed(db: Database) -> None:
 async def test_purge_done_keeps_recent_and_unfinished_jobs(db: Database) -> None:
     await jobs.enqueue(db, "k", {}, now=T0, dedupe_key="old")
     await jobs.enqueue(db, "k", {}, now=T0, dedupe_key="open")
-    old = await jobs.claim(db, now=T0, lease_seconds=60)
+    old = await jobs.claim(db, now=T0, lease_seconds=LEASE)
     assert old is not None
     await jobs.complete(db, old.id, now=T0)
     assert await jobs.purge_done(db, older_than=T0 + 1) == 1

@@ -1,1 +1,4 @@
-"""The AI layer: narrow backend interfaces and pure helpers. Imports neither federation nor storage."""
+"""The AI layer: backend interfaces, backends and pure helpers.
+
+It imports neither federation nor storage code.
+"""

@@ -36,7 +36,10 @@ class ImageResult:
 
 
 class BackendError(Exception):
-    """A backend failed (timeout, bad answer, server error). ``retryable`` says whether to try again."""
+    """A backend failed (timeout, bad answer, server error).
+
+    ``retryable`` says whether trying again later may help.
+    """
 
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         self.message = message

@@ -15,7 +15,7 @@ from ..models import Actor
 from ..state import State
 from ..storage import activities, actors, follows, notes, reactions
 from ..vocab import ACTOR_TYPES, id_of, ids_of, type_of
-from . import publish, remote_notes, resolver
+from . import publish, remote_notes, resolver, trigger
 
 log = logging.getLogger(__name__)
 INBOX = "inbox"
@@ -165,7 +165,9 @@ async def on_create(state: State, act: IncomingActivity, actor: Actor) -> None:
     note = await _note_of(state, act)
     if note.attributed_to != actor.uri:
         return
-    await remote_notes.store(state, note, actor)
+    stored = await remote_notes.store(state, note, actor)
+    if stored is not None:
+        await trigger.on_new_note(state, stored)
 
 
 async def on_update(state: State, act: IncomingActivity, actor: Actor) -> None:

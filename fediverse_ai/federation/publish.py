@@ -20,7 +20,7 @@ from ..storage import activities, actors, follows, media, notes, reactions
 from ..storage.notes import NoteRow
 from ..urls import new_status_id
 from ..vocab import format_time
-from . import delivery, remote_notes, resolver
+from . import delivery, remote_notes, resolver, trigger
 
 log = logging.getLogger(__name__)
 MAX_ATTACHMENTS = 4
@@ -62,8 +62,14 @@ def _mention_tags(mentioned: list[Actor]) -> list[dict[str, Any]]:
     return [{"type": "Mention", "href": a.uri, "name": f"@{a.acct}"} for a in mentioned]
 
 
-async def publish_note(state: State, account: Account, draft: Draft) -> Note:
-    """Store a new local note with its media, then queue its Create for every recipient."""
+async def publish_note(
+    state: State, account: Account, draft: Draft, *, status_id: str | None = None
+) -> Note:
+    """Store a new local note with its media, then queue its Create for every recipient.
+
+    With a ``status_id`` chosen in advance, publishing is idempotent: when that note
+    already exists, its deliveries are queued again (deduplicated) and it is returned.
+    """
     text = draft.text.strip()
     if not text and not draft.attachments:
         raise BadRequest("a post needs text or an image")
@@ -73,8 +79,12 @@ async def publish_note(state: State, account: Account, draft: Draft) -> Note:
         raise BadRequest(f"at most {MAX_ATTACHMENTS} images per post")
     author = account.actor
     now = state.now()
-    status_id = new_status_id(now)
+    status_id = status_id or new_status_id(now)
     uri = state.urls.note(author.username, status_id)
+    existing = await notes.by_uri(state.db, uri)
+    if existing is not None:
+        await _send_note_activity(state, account, existing, "Create")
+        return existing
     resolved = await _resolve_mentions(state, find_mentions(text))
     mentioned: dict[str, Actor] = {}
     for r in resolved:
@@ -106,7 +116,7 @@ async def publish_note(state: State, account: Account, draft: Draft) -> Note:
         content=html,
         source=text,
         summary=draft.summary or None,
-        sensitive=bool(draft.summary),
+        sensitive=bool(draft.summary) or draft.sensitive,
         language=draft.language,
         visibility=draft.visibility,
         in_reply_to_uri=draft.in_reply_to,
@@ -144,6 +154,7 @@ async def publish_note(state: State, account: Account, draft: Draft) -> Note:
     note = await notes.by_id(state.db, note_id)
     assert note is not None
     await _send_note_activity(state, account, note, "Create")
+    await trigger.on_new_note(state, note)
     return note
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..models import Job
@@ -61,15 +61,17 @@ async def enqueue_many(
         )
 
 
-async def claim(db: Database, *, now: float, lease_seconds: float) -> Job | None:
+async def claim(
+    db: Database, *, now: float, lease_seconds: float, locked_by: str | None = None
+) -> Job | None:
     """Take the next due job (or one whose lease expired) and lease it to the caller."""
     async with db.write() as conn:
         cur = await conn.execute(
-            f"UPDATE jobs SET state = 'running', locked_until = ?, attempts = attempts + 1,"
-            f" updated_at = ? WHERE id = (SELECT id FROM jobs WHERE"
+            f"UPDATE jobs SET state = 'running', locked_until = ?, locked_by = ?,"
+            f" attempts = attempts + 1, updated_at = ? WHERE id = (SELECT id FROM jobs WHERE"
             f" (state = 'pending' AND run_after <= ?) OR (state = 'running' AND locked_until < ?)"
             f" ORDER BY run_after LIMIT 1) RETURNING {_COLUMNS}",
-            (now + lease_seconds, now, now, now),
+            (now + lease_seconds, locked_by, now, now, now),
         )
         row = await cur.fetchone()
         await cur.close()
@@ -120,6 +122,28 @@ async def release(db: Database, job_ids: list[int], *, now: float) -> None:
             " attempts = MAX(attempts - 1, 0), updated_at = ? WHERE id = ? AND state = 'running'",
             [(now, now, job_id) for job_id in job_ids],
         )
+
+
+async def release_orphans(
+    db: Database, *, host: str, alive: Callable[[int], bool], now: float
+) -> int:
+    """Make due again the running jobs of dead processes on this host (e.g. after kill -9)."""
+    rows = await db.fetchall(
+        "SELECT id, locked_by FROM jobs WHERE state = 'running' AND locked_by LIKE ?",
+        (f"{host}:%",),
+    )
+    dead = [
+        r[0]
+        for r in rows
+        if not (r[1].rpartition(":")[2].isdigit() and alive(int(r[1].rpartition(":")[2])))
+    ]
+    async with db.write() as conn:
+        await conn.executemany(
+            "UPDATE jobs SET state = 'pending', locked_until = NULL, run_after = ?, updated_at = ?"
+            " WHERE id = ? AND state = 'running'",
+            [(now, now, job_id) for job_id in dead],
+        )
+    return len(dead)
 
 
 async def counts(db: Database) -> dict[str, int]:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import uvicorn
@@ -26,6 +26,8 @@ from fediverse_ai.state import State, open_state
 from fediverse_ai.storage import actors
 from fediverse_ai.web.app import create_app
 from fediverse_ai.worker import Worker
+
+from .keys import seed_key_file
 
 __all__ = [
     "AS2_ACCEPT",
@@ -73,7 +75,7 @@ def bind_loopback(port: int = 0, host: str = "127.0.0.1") -> socket.socket:
 
 @asynccontextmanager
 async def serve_asgi(
-    app: Any, sock: socket.socket, *, lifespan: str = "on"
+    app: Any, sock: socket.socket, *, lifespan: Literal["on", "off"] = "on"
 ) -> AsyncIterator[uvicorn.Server]:
     """Serve ``app`` on ``sock`` with uvicorn as a task of the running loop.
 
@@ -137,6 +139,9 @@ class LiveServer:
 
     async def account(self, username: str) -> Account:
         """A local human account, created on first use."""
+        key_file = self.config.storage.keys_dir / f"{username}.pem"
+        if not key_file.exists():
+            seed_key_file(key_file.parent, key_file.name, f"ours:{username}")
         return await ensure_account(self.state, username, role="user")
 
     async def refreshed(self, account: Account) -> Account:
@@ -194,6 +199,9 @@ async def live_server(
     try:
         port = sock.getsockname()[1]
         config = load_config(write_config(directory, port, blocked_domains=blocked_domains))
+        keys_dir = config.storage.keys_dir
+        seed_key_file(keys_dir, f"{config.instance.host}.pem", "ours:instance")
+        seed_key_file(keys_dir, f"{config.ai.username}.pem", "ours:ai")
         async with open_state(config) as state:
             instance, ai = await ensure_builtin_actors(state)
             app = create_app(config, embedded_worker=False)

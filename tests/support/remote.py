@@ -22,12 +22,11 @@ from typing import Any, Literal
 from urllib.parse import parse_qs
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fediverse_ai.errors import FediverseError, SignatureError
 from fediverse_ai.httpsig import ResolvedKey, sign_request, sign_request_rfc9421, verify_request
 
+from .keys import reusable_key
 from .live import bind_loopback, serve_asgi
 
 __all__ = [
@@ -36,7 +35,6 @@ __all__ = [
     "ReceivedPost",
     "RemoteFediverse",
     "RemoteUser",
-    "generate_rsa_key",
     "remote_server",
 ]
 
@@ -46,22 +44,6 @@ SECURITY_CONTEXT = "https://w3id.org/security/v1"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 Scheme = Literal["cavage", "rfc9421"]
 Json = dict[str, Any]
-
-
-def generate_rsa_key() -> tuple[str, str]:
-    """A fresh RSA-2048 key pair as (private PKCS#8 PEM, public SPKI PEM)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode("ascii")
-    public_pem = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode("ascii")
-    )
-    return private_pem, public_pem
 
 
 @dataclass
@@ -111,10 +93,11 @@ class RemoteFediverse:
         self.port: int | None = None
         self.users: dict[str, RemoteUser] = {}
         for name in usernames:
-            private_pem, public_pem = generate_rsa_key()
+            private_pem, public_pem = reusable_key(f"remote:{name}")
             self.users[name] = RemoteUser(name, name.title(), "Person", private_pem, public_pem)
         self.objects: dict[str, Json] = {}  # path -> document served there
         self.received: list[ReceivedPost] = []
+        self.fetched: list[str] = []  # paths of every GET, in order (key fetches included)
         self.errors: list[str] = []  # handler crashes: a test should see none
         self._key_cache: dict[str, ResolvedKey] = {}
         self._stack: AsyncExitStack | None = None
@@ -374,6 +357,7 @@ class RemoteFediverse:
             return await self._inbox(scope, body)
         if method != "GET":
             return _json({"error": "method not allowed"}, 405, "application/json")
+        self.fetched.append(path)
         if path == "/.well-known/webfinger":
             return self._webfinger(query)
         for name in self.users:

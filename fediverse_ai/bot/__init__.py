@@ -1,0 +1,1 @@
+"""The AI actor's behaviour: turning a mention into exactly one reply."""

@@ -1,0 +1,113 @@
+"""The AI backends and moderator chosen in the config, built once per process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..ai.base import ImageBackend, TextBackend
+from ..config import Config
+from ..state import State
+
+_KEY = "ai"
+
+
+class Verdict(Protocol):
+    allowed: bool
+    score: float
+    reason: str
+
+
+class Moderator(Protocol):
+    async def check_text(self, text: str) -> Any: ...
+
+    async def check_image(self, data: bytes) -> Any: ...
+
+
+@dataclass
+class AIServices:
+    text: TextBackend
+    image: ImageBackend
+    moderator: Moderator | None
+    semaphore: asyncio.Semaphore
+
+    async def aclose(self) -> None:
+        await self.text.aclose()
+        await self.image.aclose()
+
+
+def _api_key(explicit: str, env_name: str) -> str | None:
+    return explicit or (os.environ.get(env_name) if env_name else None) or None
+
+
+def build_text_backend(config: Config, state: State) -> TextBackend:
+    t = config.ai_text
+    if t.backend == "openai":
+        from ..ai.openai_backend import OpenAITextBackend
+
+        return OpenAITextBackend(
+            base_url=t.base_url.rstrip("/"),
+            api_key=_api_key(t.api_key, t.api_key_env),
+            model=t.model,
+            timeout=t.timeout_seconds,
+            http=state.http,
+            guard=state.guard,
+            temperature=t.temperature,
+        )
+    from ..ai.offline_text import OfflineTextBackend
+
+    return OfflineTextBackend()
+
+
+def build_image_backend(config: Config, state: State) -> ImageBackend:
+    i = config.ai_image
+    if i.backend == "openai":
+        from ..ai.openai_backend import OpenAIImageBackend
+
+        return OpenAIImageBackend(
+            base_url=i.base_url.rstrip("/"),
+            api_key=_api_key(i.api_key, i.api_key_env),
+            model=i.model,
+            timeout=i.timeout_seconds,
+            http=state.http,
+            guard=state.guard,
+        )
+    if i.backend == "automatic1111":
+        from ..ai.a1111_backend import Automatic1111Backend
+
+        return Automatic1111Backend(
+            base_url=i.base_url.rstrip("/"),
+            timeout=i.timeout_seconds,
+            http=state.http,
+            guard=state.guard,
+            steps=i.steps,
+        )
+    from ..ai.procedural import ProceduralImageBackend
+
+    return ProceduralImageBackend()
+
+
+def get_services(state: State) -> AIServices:
+    """Build the configured backends on first use (the offline model loads lazily too)."""
+    found = state.services.get(_KEY)
+    if isinstance(found, AIServices):
+        return found
+    config = state.config
+    moderator: Moderator | None = None
+    if config.ai_moderation.enabled:
+        from ..ai.moderation import Moderator as ClassifierModerator
+
+        moderator = ClassifierModerator(
+            text_threshold=config.ai_moderation.text_threshold,
+            image_threshold=config.ai_moderation.image_threshold,
+        )
+    services = AIServices(
+        text=build_text_backend(config, state),
+        image=build_image_backend(config, state),
+        moderator=moderator,
+        semaphore=asyncio.Semaphore(config.ai_limits.concurrency),
+    )
+    state.services[_KEY] = services
+    return services

@@ -1,0 +1,29 @@
+"""Notes that mention the AI actor become one durable reply job each."""
+
+from __future__ import annotations
+
+from ..models import Note
+from ..state import State
+from ..storage import actors, jobs
+
+AI_REPLY = "ai_reply"
+
+
+async def on_new_note(state: State, note: Note) -> bool:
+    """Queue the AI's answer to ``note`` if it mentions the AI actor; True when queued.
+
+    The dedupe key makes this safe against redelivery and edits: one mention, one job.
+    """
+    ai = await actors.account_by_role(state.db, "ai")
+    if ai is None or note.actor_id == ai.actor.id:
+        return False
+    mentioned = any(t.get("type") == "Mention" and t.get("href") == ai.actor.uri for t in note.tags)
+    if not mentioned and ai.actor.uri not in (*note.to, *note.cc):
+        return False
+    return await jobs.enqueue(
+        state.db,
+        AI_REPLY,
+        {"note_uri": note.uri},
+        now=state.now(),
+        dedupe_key=f"reply:{note.uri}",
+    )
