@@ -155,13 +155,34 @@ async def _post(state: Any, account: Account, args: argparse.Namespace) -> int:
                 description=args.alt[i] if i < len(args.alt) else "",
             )
         )
+    text, generated, sensitive = args.text, False, False
+    if args.image or args.generate:
+        from .ai.base import BackendError
+        from .bot.replier import compose_own_post
+
+        try:
+            answer = await compose_own_post(
+                state, image_prompt=args.image, text_prompt=args.generate
+            )
+        except BackendError as exc:
+            raise FediverseError(f"generation failed: {exc.message}") from None
+        text = text or "\n\n".join(answer.parts)
+        if answer.footer:
+            text += f"\n\n{answer.footer}"
+        if answer.attachment is not None:
+            attachments.insert(0, answer.attachment)
+        generated, sensitive = True, answer.sensitive
+    if not text and not attachments:
+        raise FediverseError("nothing to post: give a text, --attach, --image or --generate")
     draft = Draft(
-        text=args.text,
+        text=text,
         visibility=args.visibility,
         summary=args.cw,
         language=args.language,
         in_reply_to=args.reply_to,
         attachments=tuple(attachments),
+        ai_generated=generated,
+        sensitive=sensitive,
     )
     note = await publish.publish_note(state, account, draft)
     print(note.uri)
@@ -342,7 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     post = acting("post", "publish a note")
-    post.add_argument("text")
+    post.add_argument("text", nargs="?", default="")
+    post.add_argument(
+        "--image", metavar="PROMPT", help="generate an image with the AI image backend"
+    )
+    post.add_argument(
+        "--generate", metavar="PROMPT", help="generate the text with the AI text backend"
+    )
     post.add_argument("--visibility", choices=VISIBILITIES, default="public")
     post.add_argument(
         "--attach", action="append", default=[], metavar="IMAGE", help="image file (up to 4)"

@@ -255,3 +255,30 @@ async def _publish(
         first_uri = first_uri or note.uri
         in_reply_to = note.uri
     return first_uri
+
+
+async def compose_own_post(
+    state: State, *, image_prompt: str | None, text_prompt: str | None
+) -> Answer:
+    """Content for a post of the AI actor's own (`post --image` / `post --generate`)."""
+    services = get_services(state)
+    prompt = image_prompt or text_prompt or ""
+    if services.moderator is not None:
+        verdict = await services.moderator.check_text(prompt)
+        if not verdict.allowed:
+            raise FediverseError("the prompt did not pass the moderation check")
+    async with services.semaphore:
+        if image_prompt:
+            return await _image(state, services, image_prompt)
+        messages = build_messages(
+            system_prompt=state.config.ai.system_prompt,
+            request=prompt,
+            author="The instance's operator",
+            ancestors=[],
+            context_chars=0,
+        )
+        result = await services.text.complete(messages, max_tokens=state.config.ai_text.max_tokens)
+    return Answer(
+        [result.text.strip()[: state.config.ai.post_chars - 120]],
+        footer=_footer(state, result.backend, result.model),
+    )
