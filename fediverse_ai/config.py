@@ -172,7 +172,8 @@ def parse_config(raw: dict[str, Any], *, base_dir: Path, path: Path | None = Non
     for name, cls in SECTIONS.items():
         table: Any = raw
         for part in name.split("."):
-            table = table.get(part, {}) if isinstance(table, dict) else None
+            # A parent that is not a table was reported already: no problem per sub-table.
+            table = table.get(part, {}) if isinstance(table, dict) else {}
         if not isinstance(table, dict):
             problems.append(f"{name}: must be a table")
             table = {}

@@ -14,7 +14,7 @@ from fediverse_ai.config import SECTIONS, Config, load_config, parse_config
 from fediverse_ai.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
-_SECTION_LINE = re.compile(r"^\[([a-z_]+)\]\s*$")
+_SECTION_LINE = re.compile(r"^\[([a-z_.]+)\]\s*$")
 _KEY_LINE = re.compile(r"^([a-z_]+)\s*=")
 
 
@@ -38,6 +38,14 @@ def example_layout() -> dict[str, list[tuple[str, bool]]]:
             documented = j >= 0 and lines[j].lstrip().startswith("#")
             layout[section].append((m.group(1), documented))
     return layout
+
+
+def example_table(section: str) -> dict[str, Any]:
+    """The example's table for ``section``; dotted sections ([ai.text]) are nested tables."""
+    table: dict[str, Any] = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    for part in section.split("."):
+        table = table[part]
+    return table
 
 
 def problems_of(raw: dict[str, Any], tmp_path: Path) -> list[str]:
@@ -75,7 +83,7 @@ def test_example_lists_and_documents_every_key(section: str) -> None:
 
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_example_values_are_the_defaults(section: str) -> None:
-    raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))[section]
+    raw = example_table(section)
     defaults = SECTIONS[section]()
     for f in dataclasses.fields(defaults):
         default = getattr(defaults, f.name)
@@ -159,6 +167,20 @@ def test_wrong_types_name_the_key(
 
 def test_section_that_is_not_a_table(tmp_path: Path) -> None:
     assert problems_of({"server": 8000}, tmp_path) == ["server: must be a table"]
+
+
+def test_sub_tables_name_their_keys_in_full(tmp_path: Path) -> None:
+    raw = {"ai": {"unknown": {}, "text": {"bogus": 1, "max_tokens": "many"}}}
+    assert problems_of(raw, tmp_path) == [
+        "ai.unknown: unknown key",
+        "ai.text.bogus: unknown key",
+        "ai.text.max_tokens: expected an integer, got 'many'",
+    ]
+
+
+def test_a_parent_that_is_not_a_table_is_one_problem(tmp_path: Path) -> None:
+    assert problems_of({"ai": 5}, tmp_path) == ["ai: must be a table"]
+    assert problems_of({"ai": {"text": 5}}, tmp_path) == ["ai.text: must be a table"]
 
 
 def test_int_is_accepted_where_a_float_is_expected(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -129,13 +130,8 @@ async def test_foreign_keys_are_enforced_and_the_write_rolled_back(db: Database)
     with pytest.raises(sqlite3.IntegrityError):
         async with db.write() as conn:
             await notes.insert(conn, note_row("https://remote.example/n/1", author), now=T0)
-            await notes.insert(
-                conn,
-                NoteRow(
-                    **{**note_row("https://remote.example/n/2", author).__dict__, "actor_id": 9999}
-                ),
-                now=T0,
-            )
+            ghost = dataclasses.replace(author, id=9999)
+            await notes.insert(conn, note_row("https://remote.example/n/2", ghost), now=T0)
     assert await notes.by_uri(db, "https://remote.example/n/1") is None
     assert await db.execute("INSERT INTO tombstones VALUES ('u', 'a', 1)") > 0
 

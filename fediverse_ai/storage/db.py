@@ -10,6 +10,7 @@ WAL lets readers proceed while a write is in progress.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.resources
 import re
 import sqlite3
@@ -51,7 +52,7 @@ class Database:
         try:
             self._writer = await self._connect()
             self._reader = await self._connect()
-            await self._writer.execute("PRAGMA journal_mode=WAL")
+            await _pragma(self._writer, "journal_mode=WAL")
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"cannot open database {self.path}: {exc}") from exc
 
@@ -59,9 +60,9 @@ class Database:
         # isolation_level=None: we issue BEGIN ourselves, so that writes can be IMMEDIATE.
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA synchronous=NORMAL")
+        await _pragma(conn, f"busy_timeout={BUSY_TIMEOUT_MS}")
+        await _pragma(conn, "foreign_keys=ON")
+        await _pragma(conn, "synchronous=NORMAL")
         return conn
 
     async def close(self) -> None:
@@ -105,7 +106,15 @@ class Database:
             raise StorageError("database is not open")
         async with self._write_lock:
             conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                # aiosqlite's thread runs the queued BEGIN anyway: end that transaction
+                # before giving up the lock, or every later write here fails with
+                # "cannot start a transaction within a transaction".
+                with contextlib.suppress(sqlite3.Error):
+                    await conn.execute("ROLLBACK")
+                raise
             try:
                 yield conn
             except BaseException:
@@ -136,6 +145,14 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         async with self.write() as conn:
             await conn.executemany(sql, rows)
+
+
+async def _pragma(conn: aiosqlite.Connection, pragma: str) -> None:
+    """Run a PRAGMA and finalise it. A PRAGMA that returns a row (journal_mode=WAL) left
+    un-reset keeps a fresh database file locked: another process opening it would wait
+    out busy_timeout and then fail with "database is locked"."""
+    async with conn.execute(f"PRAGMA {pragma}"):
+        pass
 
 
 def _split_sql(script: str) -> list[str]:

@@ -1,0 +1,340 @@
+"""The `fediverse-ai` command line, run as a real subprocess against real files in tmp."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image, PngImagePlugin
+
+from fediverse_ai.config import CONFIG_ENV
+from fediverse_ai.storage import jobs
+from fediverse_ai.storage.db import Database
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
+NOTE_URL = re.compile(r"^http://localhost:8123/users/bob/statuses/\d+$")
+CONFIG = """\
+[instance]
+domain = "localhost:8123"
+scheme = "http"
+
+[storage]
+database = "data/site.sqlite3"
+media_dir = "data/media"
+keys_dir = "secrets"
+"""
+
+
+def cli(
+    *args: str, config: Path | None, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the console script the way an operator does; never inherit a config from outside."""
+    environ = {k: v for k, v in os.environ.items() if k != CONFIG_ENV}
+    environ.update(env or {})
+    command = [sys.executable, "-W", "error", "-m", "fediverse_ai"]  # as filterwarnings = error
+    if config is not None:
+        command += ["--config", str(config)]
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, cwd=cwd, env=environ, timeout=120
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert not re.search(r"\w+Warning: ", result.stderr), result.stderr
+    return result.stdout
+
+
+def query(database: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        return list(conn.execute(sql, params).fetchall())
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `init` per module (keys take a while); each test gets its own copy of the files."""
+    base = tmp_path_factory.mktemp("initialised")
+    (base / "config.toml").write_text(CONFIG, encoding="utf-8")
+    ok(cli("init", config=base / "config.toml", cwd=base))
+    return base
+
+
+@pytest.fixture
+def site(initialised: Path, tmp_path: Path) -> Path:
+    """An initialised instance at http://localhost:8123; returns its config path."""
+    copy = shutil.copytree(initialised, tmp_path / "site")
+    return Path(copy) / "config.toml"
+
+
+def run(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return cli(*args, config=site, cwd=site.parent)
+
+
+# --- init -------------------------------------------------------------------------------------
+
+
+def test_init_writes_a_config_keys_database_and_the_builtin_actors(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "config.toml"
+    out = ok(cli("init", config=config, cwd=tmp_path))
+    assert f"wrote {config}" in out
+    assert config.read_text(encoding="utf-8") == EXAMPLE.read_text(encoding="utf-8")
+
+    # the example's relative paths land next to the config, not in the current directory
+    base = config.parent
+    for name in ("localhost.pem", "ai.pem"):
+        key = base / "keys" / name
+        assert stat.S_IMODE(key.stat().st_mode) == 0o600, name
+        assert key.read_text(encoding="ascii").startswith("-----BEGIN PRIVATE KEY-----")
+    database = base / "data" / "fediverse-ai.sqlite3"
+    assert database.is_file()
+    assert (base / "data" / "media").is_dir()
+
+    rows = query(
+        database,
+        "SELECT a.username, a.type, a.uri, acc.role, a.public_key_pem LIKE '-----BEGIN PUBLIC%'"
+        " FROM actors a JOIN accounts acc ON acc.actor_id = a.id WHERE a.local = 1 ORDER BY a.id",
+    )
+    assert rows == [
+        ("localhost", "Application", "http://localhost:8000/actor", "instance", 1),
+        ("ai", "Service", "http://localhost:8000/users/ai", "ai", 1),
+    ]
+    assert "AI actor: http://localhost:8000/users/ai (@ai@localhost)" in out
+
+
+def test_init_twice_is_idempotent(site: Path) -> None:
+    database = site.parent / "data" / "site.sqlite3"
+    keys = site.parent / "secrets"
+    snapshot = "SELECT id, uri, type, public_key_pem, icon_url FROM actors ORDER BY id"
+    actors_before = query(database, snapshot)
+    keys_before = {p.name: p.read_bytes() for p in keys.iterdir()}
+
+    out = ok(run(site, "init"))
+    assert "wrote" not in out
+    assert site.read_text(encoding="utf-8") == CONFIG
+    assert query(database, snapshot) == actors_before
+    assert {p.name: p.read_bytes() for p in keys.iterdir()} == keys_before
+    assert query(database, "SELECT COUNT(*) FROM accounts") == [(2,)]
+
+
+# --- check-config -----------------------------------------------------------------------------
+
+
+def test_check_config_ok(config: Path, tmp_path: Path) -> None:
+    result = cli("check-config", config=config, cwd=tmp_path)
+    assert ok(result).strip() == f"{config}: OK (http://localhost:8123)"
+    assert not (tmp_path / "data").exists()  # checking creates nothing
+
+
+def test_check_config_lists_every_problem(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text(
+        '[instance]\ndomain = "social.example.org"\nscheme = "http"\ncolour = "red"\n'
+        '[server]\nlisten_port = 99999\n[ai]\nusername = "Not OK"\n[bogus]\n',
+        encoding="utf-8",
+    )
+    result = cli("check-config", config=broken, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    for key in ("instance.scheme", "instance.colour", "server.listen_port", "ai.username", "bogus"):
+        assert re.search(rf"^\s+- {re.escape(key)}: ", result.stderr, re.M), key
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "file not found (run `fediverse-ai init`"), ("[instance\n", "not valid TOML")],
+)
+def test_check_config_missing_or_unreadable(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
+    path = tmp_path / "config.toml"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    result = cli("check-config", config=path, cwd=tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def test_user_add_then_list(site: Path) -> None:
+    out = ok(run(site, "user", "add", "bob", "--display-name", "Bob", "--admin"))
+    assert out.strip() == "created http://localhost:8123/users/bob (@bob@localhost)"
+    listed = ok(run(site, "user", "list")).splitlines()
+    assert "bob\tuser admin\thttp://localhost:8123/users/bob" in listed
+    assert "ai\tai\thttp://localhost:8123/users/ai" in listed
+    assert (site.parent / "secrets" / "bob.pem").is_file()
+
+
+@pytest.mark.parametrize("again", ["bob", "BOB"])
+def test_user_add_twice_is_a_clear_error(site: Path, again: str) -> None:
+    ok(run(site, "user", "add", "bob"))
+    result = run(site, "user", "add", again)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: the account {again!r} already exists"
+    listed = ok(run(site, "user", "list")).splitlines()
+    assert [line for line in listed if line.startswith("bob\t")] == [
+        "bob\tuser\thttp://localhost:8123/users/bob"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [
+        ("admin", "reserved"),
+        ("inbox", "reserved"),
+        ("users", "reserved"),
+        ("ai", "already exists"),
+        ("localhost", "already exists"),
+        ("bad name", "usernames are"),
+        ("bob-", "usernames are"),
+        (".bob", "usernames are"),
+        ("bob!", "usernames are"),
+        ("b" * 31, "usernames are"),
+    ],
+)
+def test_reserved_and_invalid_usernames_are_refused(
+    site: Path, username: str, message: str
+) -> None:
+    result = run(site, "user", "add", username)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr
+    accounts = query(site.parent / "data" / "site.sqlite3", "SELECT COUNT(*) FROM accounts")
+    assert accounts == [(2,)]
+
+
+# --- post -------------------------------------------------------------------------------------
+
+
+def test_post_prints_the_note_url(site: Path) -> None:
+    ok(run(site, "user", "add", "bob"))
+    url = ok(run(site, "post", "--as", "bob", "hello #tag")).strip()
+    assert NOTE_URL.match(url), url
+    database = site.parent / "data" / "site.sqlite3"
+    [(source, content, visibility)] = query(
+        database, "SELECT source, content, visibility FROM notes WHERE uri = ?", (url,)
+    )
+    assert (source, visibility) == ("hello #tag", "public")
+    assert 'href="http://localhost:8123/tags/tag"' in content
+    assert query(database, "SELECT name FROM note_hashtags") == [("tag",)]
+    assert query(database, "SELECT COUNT(*) FROM jobs") == [(0,)]  # no followers, no deliveries
+
+
+@pytest.mark.parametrize("who", ["nobody", "localhost"])
+def test_post_as_someone_without_an_account_fails(site: Path, who: str) -> None:
+    result = run(site, "post", "--as", who, "hello")
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: no local account {who!r} (see `user list`)"
+    assert query(site.parent / "data" / "site.sqlite3", "SELECT COUNT(*) FROM notes") == [(0,)]
+
+
+def test_post_with_an_image_strips_its_metadata(site: Path, tmp_path: Path) -> None:
+    ok(run(site, "user", "add", "bob"))
+    image = Image.new("RGB", (64, 48), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # Make
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", "taken at my-secret-home")
+    png = tmp_path / "img.png"
+    image.save(png, format="PNG", pnginfo=text, exif=exif)
+    assert b"my-secret-home" in png.read_bytes() and b"SecretCam" in png.read_bytes()
+
+    url = ok(
+        run(site, "post", "--as", "bob", "look", "--attach", str(png), "--alt", "a red square")
+    )
+    assert NOTE_URL.match(url.strip())
+    [(file_name, media_type, width, height, description, media_url)] = query(
+        site.parent / "data" / "site.sqlite3",
+        "SELECT m.file_name, m.media_type, m.width, m.height, m.description, m.url"
+        " FROM media m JOIN notes n ON n.id = m.note_id WHERE n.uri = ?",
+        (url.strip(),),
+    )
+    assert (width, height, description) == (64, 48, "a red square")
+    assert media_url == f"http://localhost:8123/media/{file_name}"
+    saved = site.parent / "data" / "media" / str(file_name)
+    data = saved.read_bytes()
+    assert b"my-secret-home" not in data and b"SecretCam" not in data
+    with Image.open(io.BytesIO(data)) as stored:
+        assert Image.MIME[str(stored.format)] == media_type
+        assert stored.size == (64, 48)
+        assert "Comment" not in stored.info and "exif" not in stored.info
+        assert not stored.getexif()
+        assert stored.convert("RGB").getpixel((10, 10)) == (255, 0, 0)
+
+
+def test_post_with_an_unreadable_attachment_fails_cleanly(site: Path, tmp_path: Path) -> None:
+    ok(run(site, "user", "add", "bob"))
+    fake = tmp_path / "fake.png"
+    fake.write_bytes(b"not an image at all")
+    result = run(site, "post", "--as", "bob", "x", "--attach", str(fake))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    missing = run(site, "post", "--as", "bob", "x", "--attach", str(tmp_path / "nope.png"))
+    assert missing.returncode == 1 and "nope.png" in missing.stderr
+
+
+# --- jobs and the config environment variable -------------------------------------------------
+
+
+async def test_jobs_prints_counts_and_requeues_failed(site: Path) -> None:
+    async with Database(site.parent / "data" / "site.sqlite3") as db:
+        await jobs.enqueue(db, "deliver", {"inbox": "https://a.example/inbox"}, now=1.0)
+        await jobs.enqueue(db, "deliver", {"inbox": "https://b.example/inbox"}, now=2.0)
+        job = await jobs.claim(db, now=10.0, lease_seconds=60)
+        assert job is not None
+        await jobs.fail(db, job.id, error="HTTP 500 from a.example", now=11.0)
+
+    out = ok(run(site, "jobs")).splitlines()
+    assert out == [
+        "failed\t1",
+        "pending\t1",
+        f"failed #{job.id} deliver after 1: HTTP 500 from a.example",
+    ]
+    out = ok(run(site, "jobs", "--retry-failed")).splitlines()
+    assert out == ["requeued 1 failed jobs", "pending\t2"]
+
+
+def test_jobs_on_an_empty_queue(site: Path) -> None:
+    assert ok(run(site, "jobs")) == ""
+
+
+def test_config_from_the_environment(site: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {CONFIG_ENV: str(site)}
+    assert ok(cli("check-config", config=None, cwd=elsewhere, env=env)).startswith(f"{site}: OK")
+    ok(cli("user", "add", "carol", config=None, cwd=elsewhere, env=env))
+    assert "carol\tuser" in ok(run(site, "user", "list"))
+    assert not (elsewhere / "data").exists()
+
+
+def test_an_explicit_config_wins_over_the_environment(site: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[server]\nlisten_port = 0\n", encoding="utf-8")
+    result = cli("check-config", config=site, cwd=tmp_path, env={CONFIG_ENV: str(broken)})
+    assert ok(result).startswith(f"{site}: OK")
+
+
+def test_without_any_config_it_looks_in_the_current_directory(tmp_path: Path) -> None:
+    result = cli("check-config", config=None, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "config.toml: file not found" in result.stderr
