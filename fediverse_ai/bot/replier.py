@@ -236,7 +236,8 @@ async def _publish(
     in_reply_to = mention.uri
     first_uri = ""
     for index, part in enumerate(answer.parts):
-        text = f"@{author.acct} {part}"
+        # Handles carry no port: a port only appears on test and development hosts.
+        text = f"@{author.username}@{author.domain.split(':')[0]} {part}"
         if index == len(answer.parts) - 1 and answer.footer:
             text += f"\n\n{answer.footer}"
         draft = Draft(

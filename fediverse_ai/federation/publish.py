@@ -27,12 +27,27 @@ MAX_ATTACHMENTS = 4
 MAX_TEXT = 5000
 
 
-async def _resolve_mentions(state: State, refs: list[MentionRef]) -> list[ResolvedMention]:
+async def _resolve_mentions(
+    state: State,
+    refs: list[MentionRef],
+    *,
+    known: list[Actor] = (),  # type: ignore[assignment]
+) -> list[ResolvedMention]:
+    """Resolve written mentions; actors already in hand (``known``) need no WebFinger."""
     out = []
     for ref in refs:
         handle = f"{ref.username}@{ref.domain or state.config.instance.domain}"
+        actor = next(
+            (
+                a
+                for a in known
+                if a.username.lower() == ref.username.lower()
+                and a.domain.split(":")[0] == (ref.domain or state.config.instance.host)
+            ),
+            None,
+        )
         try:
-            actor = await resolver.resolve_handle(state, handle)
+            actor = actor or await resolver.resolve_handle(state, handle)
         except FediverseError as exc:
             log.info("mention %s not resolved: %s", handle, exc.message)
             continue
@@ -85,14 +100,14 @@ async def publish_note(
     if existing is not None:
         await _send_note_activity(state, account, existing, "Create")
         return existing
-    resolved = await _resolve_mentions(state, find_mentions(text))
+    extras = [await resolver.resolve_handle(state, handle) for handle in draft.extra_mentions]
+    resolved = await _resolve_mentions(state, find_mentions(text), known=extras)
     mentioned: dict[str, Actor] = {}
     for r in resolved:
         found = await actors.by_uri(state.db, r.actor_id)
         if found is not None and found.uri != author.uri:
             mentioned[found.uri] = found
-    for handle in draft.extra_mentions:
-        extra = await resolver.resolve_handle(state, handle)
+    for extra in extras:
         mentioned.setdefault(extra.uri, extra)
     context = uri
     if draft.in_reply_to:

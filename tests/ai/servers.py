@@ -138,7 +138,7 @@ def _wait_ready(
 def llama_server_command(model: Path, port: int, *, api_key: str | None = None) -> list[str]:
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model)]
     command += ["--model_alias", TINY_MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--n_ctx", "256", "--n_threads", "1", "--n_batch", "64"]
+    command += ["--n_ctx", "2048", "--n_threads", "1", "--n_batch", "256"]
     return command + (["--api_key", api_key] if api_key else [])
 
 

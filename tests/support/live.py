@@ -162,7 +162,9 @@ class LiveServer:
             return await client.get(url, headers={"Accept": AS2_ACCEPT})
 
 
-def write_config(directory: Path, port: int, *, blocked_domains: Sequence[str] = ()) -> Path:
+def write_config(
+    directory: Path, port: int, *, blocked_domains: Sequence[str] = (), extra_toml: str = ""
+) -> Path:
     blocked = ", ".join(f'"{d}"' for d in blocked_domains)
     text = f"""
 [instance]
@@ -183,6 +185,7 @@ keys_dir = "keys"
 [federation]
 allow_private_addresses = true
 blocked_domains = [{blocked}]
+{extra_toml}
 """
     path = directory / "config.toml"
     path.write_text(text, encoding="utf-8")
@@ -191,14 +194,16 @@ blocked_domains = [{blocked}]
 
 @asynccontextmanager
 async def live_server(
-    directory: Path, *, blocked_domains: Sequence[str] = ()
+    directory: Path, *, blocked_domains: Sequence[str] = (), extra_toml: str = ""
 ) -> AsyncIterator[LiveServer]:
     """fediverse-ai on a free loopback port, with its data under ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     sock = bind_loopback()
     try:
         port = sock.getsockname()[1]
-        config = load_config(write_config(directory, port, blocked_domains=blocked_domains))
+        config = load_config(
+            write_config(directory, port, blocked_domains=blocked_domains, extra_toml=extra_toml)
+        )
         keys_dir = config.storage.keys_dir
         seed_key_file(keys_dir, f"{config.instance.host}.pem", "ours:instance")
         seed_key_file(keys_dir, f"{config.ai.username}.pem", "ours:ai")
