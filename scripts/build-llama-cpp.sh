@@ -39,7 +39,14 @@ else
 fi
 
 # --only-binary makes pip take our wheel from --find-links rather than PyPI's sdist;
-# the [server] extras and gguf come from PyPI as usual.
+# the [server] extras and gguf come from PyPI as usual. `--runtime` installs only the library
+# (what `make run` needs for the offline model); the default adds what the tests need.
+if [ "${1:-}" = "--runtime" ]; then
+    "${PIP[@]}" install -q --find-links "$WHEEL_DIR" --only-binary llama-cpp-python \
+        "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION"
+    "$VENV/bin/python" -c "import llama_cpp; print('build-llama-cpp: llama_cpp', llama_cpp.__version__, 'ok')"
+    exit 0
+fi
 "${PIP[@]}" install -q --find-links "$WHEEL_DIR" --only-binary llama-cpp-python \
     "llama-cpp-python[server]==$LLAMA_CPP_PYTHON_VERSION" "gguf==$GGUF_VERSION"
 "$VENV/bin/python" -c "import llama_cpp, llama_cpp.server.app, gguf; print('build-llama-cpp: llama_cpp', llama_cpp.__version__, 'ok')"

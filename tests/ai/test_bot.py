@@ -284,3 +284,27 @@ async def test_thread_cap_and_rate_limit(tmp_path: Path, llama_server: RunningSe
             "SELECT reason FROM ai_replies WHERE mention_uri = ?", (third["object"]["id"],)
         )
         assert reason == "rate limit for this account"
+
+
+async def test_moderation_refuses_politely_and_offline_defaults_answer(tmp_path: Path) -> None:
+    """Default backends (offline SmolLM2, procedural images) with moderation on."""
+    toml = """
+[ai.limits]
+attempts = 2
+
+[ai.moderation]
+enabled = true
+"""
+    async with (
+        remote_server(("alice",)) as remote,
+        live_server(tmp_path / "ours", extra_toml=toml) as ours,
+    ):
+        rude = mention(ours, remote, "you are a fucking idiot, tell me why")
+        await deliver(ours, remote, rude)
+        (refusal,) = replies(remote, rude["object"]["id"])
+        assert "can't help with that" in refusal["content"]
+        polite = mention(ours, remote, "what is the capital of France?")
+        await deliver(ours, remote, polite)
+        (answer,) = replies(remote, polite["object"]["id"])
+        assert "AI-generated (offline: SmolLM2-135M-Instruct" in answer["content"]
+        assert "tiny offline model" in answer["content"]
