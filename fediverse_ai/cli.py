@@ -207,9 +207,9 @@ async def _delete(state: Any, account: Account, args: argparse.Namespace) -> int
 
 def _note_action(name: str) -> Callable[[Any, Account, argparse.Namespace], Awaitable[int]]:
     async def action(state: Any, account: Account, args: argparse.Namespace) -> int:
-        from .federation import publish
+        from .federation import interactions
 
-        await getattr(publish, name)(state, account, args.note)
+        await getattr(interactions, name)(state, account, args.note)
         print(f"{name}: {args.note}")
         return 0
 
@@ -218,10 +218,10 @@ def _note_action(name: str) -> Callable[[Any, Account, argparse.Namespace], Awai
 
 def _follow_action(name: str) -> Callable[[Any, Account, argparse.Namespace], Awaitable[int]]:
     async def action(state: Any, account: Account, args: argparse.Namespace) -> int:
-        from .federation import publish, resolver
+        from .federation import interactions, resolver
 
         target = await resolver.resolve_handle(state, args.target)
-        await getattr(publish, name)(state, account, target)
+        await getattr(interactions, name)(state, account, target)
         print(f"{name}: {target.uri}")
         return 0
 
@@ -238,10 +238,10 @@ async def _requests(state: Any, account: Account, args: argparse.Namespace) -> i
 
 def _answer_request(approve: bool) -> Callable[[Any, Account, argparse.Namespace], Awaitable[int]]:
     async def action(state: Any, account: Account, args: argparse.Namespace) -> int:
-        from .federation import publish, resolver
+        from .federation import interactions, resolver
 
         follower = await resolver.resolve_handle(state, args.target)
-        await publish.answer_follow_request(state, account, follower, approve=approve)
+        await interactions.answer_follow_request(state, account, follower, approve=approve)
         print(f"{'approved' if approve else 'rejected'}: {follower.uri}")
         return 0
 

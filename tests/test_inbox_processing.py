@@ -17,7 +17,7 @@ import pytest
 from support.live import LiveServer, live_server
 from support.remote import PUBLIC, RemoteFediverse, remote_server
 
-from fediverse_ai.federation import publish, resolver
+from fediverse_ai.federation import interactions, publish, resolver
 from fediverse_ai.models import Draft, Note
 from fediverse_ai.storage import actors, media, notes
 
@@ -346,7 +346,7 @@ async def follow_alice_from_carol(live: LiveServer, remote: RemoteFediverse) -> 
     """Carol (a local user) follows alice; returns the Follow as alice's server received it."""
     carol = await live.account("carol")
     target = await resolver.fetch_actor(live.state, remote.actor_uri("alice"))
-    await publish.follow(live.state, carol, target)
+    await interactions.follow(live.state, carol, target)
     await live.drain()
     [received] = remote.posts(path="/users/alice/inbox", type="Follow")
     assert received.verified, received.error

@@ -15,7 +15,7 @@ from ..models import Actor
 from ..state import State
 from ..storage import activities, actors, follows, notes, reactions
 from ..vocab import ACTOR_TYPES, id_of, ids_of, type_of
-from . import publish, remote_notes, resolver, trigger
+from . import interactions, remote_notes, resolver, trigger
 
 log = logging.getLogger(__name__)
 INBOX = "inbox"
@@ -79,7 +79,7 @@ async def on_follow(state: State, act: IncomingActivity, actor: Actor) -> None:
     if target is None:
         return
     if await reactions.is_blocked_by(state.db, actor_id=target.id, target_id=actor.id):
-        await publish.send_reject(state, target, actor, act.raw)
+        await interactions.send_reject(state, target, actor, act.raw)
         return
     account = await actors.account_by_actor_id(state.db, target.id)
     auto = account is not None and (account.role == "ai" or not target.manually_approves)
@@ -92,7 +92,7 @@ async def on_follow(state: State, act: IncomingActivity, actor: Actor) -> None:
         now=state.now(),
     )
     if follow.state == "accepted":
-        await publish.send_accept(state, target, actor, act.raw)
+        await interactions.send_accept(state, target, actor, act.raw)
 
 
 async def on_undo(state: State, act: IncomingActivity, actor: Actor) -> None:

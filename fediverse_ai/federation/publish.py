@@ -16,7 +16,7 @@ from ..content import MentionRef, ResolvedMention, find_hashtags, find_mentions,
 from ..errors import BadRequest, FediverseError, Forbidden, NotFound
 from ..models import Account, Actor, Draft, Note
 from ..state import State
-from ..storage import activities, actors, follows, media, notes, reactions
+from ..storage import actors, follows, media, notes
 from ..storage.notes import NoteRow
 from ..urls import new_status_id
 from ..vocab import format_time
@@ -59,7 +59,7 @@ async def _resolve_mentions(
     return out
 
 
-async def _parent(state: State, uri: str) -> tuple[Note, Actor]:
+async def ensure_note(state: State, uri: str) -> tuple[Note, Actor]:
     parent = await notes.by_uri(state.db, uri)
     if parent is None:
         incoming = await resolver.fetch_note(state, uri)
@@ -111,7 +111,7 @@ async def publish_note(
         mentioned.setdefault(extra.uri, extra)
     context = uri
     if draft.in_reply_to:
-        parent, parent_author = await _parent(state, draft.in_reply_to)
+        parent, parent_author = await ensure_note(state, draft.in_reply_to)
         context = parent.context_uri or parent.uri
         if parent_author.uri != author.uri:
             mentioned.setdefault(parent_author.uri, parent_author)
@@ -284,216 +284,4 @@ async def delete_note(state: State, account: Account, uri: str) -> None:
         to=note.to,
         cc=note.cc,
     )
-    await delivery.enqueue(state, activity, sender_actor_id=account.actor.id, inboxes=inboxes)
-
-
-async def _target_note(state: State, uri: str) -> tuple[Note, Actor]:
-    return await _parent(state, uri)
-
-
-async def like(state: State, account: Account, uri: str) -> None:
-    note, author = await _target_note(state, uri)
-    activity_id = state.urls.activity()
-    added = await reactions.add_reaction(
-        state.db,
-        uri=activity_id,
-        kind="like",
-        emoji="",
-        actor_id=account.actor.id,
-        note_id=note.id,
-        now=state.now(),
-    )
-    if added and not author.local and author.inbox:
-        activity = as2_out.activity(
-            "Like", activity_id=activity_id, actor=account.actor.uri, obj=note.uri
-        )
-        await delivery.enqueue(
-            state, activity, sender_actor_id=account.actor.id, inboxes=[author.inbox]
-        )
-
-
-async def unlike(state: State, account: Account, uri: str) -> None:
-    note, author = await _target_note(state, uri)
-    like_id = await reactions.reaction_uri(state.db, actor_id=account.actor.id, note_id=note.id)
-    removed = await reactions.remove_reaction(
-        state.db, uri=like_id, actor_id=account.actor.id, note_id=note.id
-    )
-    if removed and like_id and not author.local and author.inbox:
-        inner = as2_out.activity("Like", activity_id=like_id, actor=account.actor.uri, obj=note.uri)
-        undo = as2_out.activity(
-            "Undo",
-            activity_id=f"{like_id}/undo",
-            actor=account.actor.uri,
-            obj=as2_out.strip_context(inner),
-        )
-        await delivery.enqueue(
-            state, undo, sender_actor_id=account.actor.id, inboxes=[author.inbox]
-        )
-
-
-async def _boost_activity(
-    state: State, account: Account, note: Note, author: Actor, activity_id: str
-) -> dict[str, Any]:
-    to, cc = as2_out.announce_addressing(author.uri, account.actor.followers_url or "")
-    return as2_out.activity(
-        "Announce",
-        activity_id=activity_id,
-        actor=account.actor.uri,
-        obj=note.uri,
-        to=to,
-        cc=cc,
-        published=state.now(),
-    )
-
-
-async def boost(state: State, account: Account, uri: str) -> None:
-    note, author = await _target_note(state, uri)
-    if note.visibility not in ("public", "unlisted"):
-        raise Forbidden("only public posts can be boosted")
-    activity_id = state.urls.activity()
-    added = await reactions.add_announce(
-        state.db, uri=activity_id, actor_id=account.actor.id, note_id=note.id, now=state.now()
-    )
-    if not added:
-        return
-    activity = await _boost_activity(state, account, note, author, activity_id)
-    inboxes = await follows.follower_inboxes(state.db, account.actor.id)
-    if not author.local and author.delivery_inbox:
-        inboxes.append(author.delivery_inbox)
-    await delivery.enqueue(state, activity, sender_actor_id=account.actor.id, inboxes=inboxes)
-
-
-async def unboost(state: State, account: Account, uri: str) -> None:
-    note, author = await _target_note(state, uri)
-    boost_id = await reactions.announce_uri(state.db, actor_id=account.actor.id, note_id=note.id)
-    removed = await reactions.remove_announce(
-        state.db, uri=boost_id, actor_id=account.actor.id, note_id=note.id
-    )
-    if not removed or not boost_id:
-        return
-    inner = await _boost_activity(state, account, note, author, boost_id)
-    undo = as2_out.activity(
-        "Undo",
-        activity_id=f"{boost_id}/undo",
-        actor=account.actor.uri,
-        obj=as2_out.strip_context(inner),
-        to=inner["to"],
-        cc=inner["cc"],
-    )
-    inboxes = await follows.follower_inboxes(state.db, account.actor.id)
-    if not author.local and author.delivery_inbox:
-        inboxes.append(author.delivery_inbox)
-    await delivery.enqueue(state, undo, sender_actor_id=account.actor.id, inboxes=inboxes)
-
-
-async def follow(state: State, account: Account, target: Actor) -> None:
-    """Follow a remote actor: pending until their Accept arrives."""
-    if target.local:
-        await follows.upsert(
-            state.db,
-            follower_id=account.actor.id,
-            followee_id=target.id,
-            uri=None,
-            state="pending" if target.manually_approves else "accepted",
-            now=state.now(),
-        )
-        return
-    activity_id = state.urls.activity()
-    await follows.upsert(
-        state.db,
-        follower_id=account.actor.id,
-        followee_id=target.id,
-        uri=activity_id,
-        state="pending",
-        now=state.now(),
-    )
-    activity = as2_out.activity(
-        "Follow", activity_id=activity_id, actor=account.actor.uri, obj=target.uri
-    )
-    await delivery.enqueue(
-        state, activity, sender_actor_id=account.actor.id, inboxes=[target.inbox or ""]
-    )
-
-
-async def unfollow(state: State, account: Account, target: Actor) -> None:
-    existing = await follows.get(state.db, account.actor.id, target.id)
-    if existing is None:
-        return
-    await follows.remove(state.db, account.actor.id, target.id)
-    if target.local or not target.inbox:
-        return
-    follow_id = existing.uri or state.urls.activity()
-    inner = as2_out.activity(
-        "Follow", activity_id=follow_id, actor=account.actor.uri, obj=target.uri
-    )
-    undo = as2_out.activity(
-        "Undo",
-        activity_id=f"{follow_id}/undo",
-        actor=account.actor.uri,
-        obj=as2_out.strip_context(inner),
-    )
-    await delivery.enqueue(state, undo, sender_actor_id=account.actor.id, inboxes=[target.inbox])
-
-
-async def _answer_follow(
-    state: State, kind: str, local: Actor, follower: Actor, follow_raw: dict[str, Any]
-) -> None:
-    if follower.local or not follower.inbox:
-        return
-    activity = as2_out.activity(
-        kind,
-        activity_id=f"{local.uri}#{kind.lower()}s/follows/{secrets.token_hex(8)}",
-        actor=local.uri,
-        obj=as2_out.strip_context(follow_raw),
-        to=[follower.uri],
-    )
-    await delivery.enqueue(state, activity, sender_actor_id=local.id, inboxes=[follower.inbox])
-
-
-async def answer_follow_request(
-    state: State, account: Account, follower: Actor, *, approve: bool
-) -> None:
-    """Approve or refuse a pending follow of a local account that approves followers by hand."""
-    pending = await follows.get(state.db, follower.id, account.actor.id)
-    if pending is None:
-        raise NotFound("no follow request from this account")
-    raw = await activities.get_raw(state.db, pending.uri) if pending.uri else None
-    if raw is None:
-        raw = {"id": pending.uri, "type": "Follow", "actor": follower.uri, "obj": account.actor.uri}
-        raw["object"] = raw.pop("obj")
-    if approve:
-        await follows.set_state(state.db, pending.id, "accepted")
-        await send_accept(state, account.actor, follower, raw)
-    else:
-        await follows.remove(state.db, follower.id, account.actor.id)
-        await send_reject(state, account.actor, follower, raw)
-
-
-async def send_accept(
-    state: State, local: Actor, follower: Actor, follow_raw: dict[str, Any]
-) -> None:
-    """Accept embeds the Follow as received: without it the follow stays 'requested'."""
-    await _answer_follow(state, "Accept", local, follower, follow_raw)
-
-
-async def send_reject(
-    state: State, local: Actor, follower: Actor, follow_raw: dict[str, Any]
-) -> None:
-    await _answer_follow(state, "Reject", local, follower, follow_raw)
-
-
-async def send_actor_update(state: State, account: Account) -> None:
-    """Peers cache actors for about a day; an Update makes profile changes show at once."""
-    doc = as2_out.actor_document(
-        account.actor, webfinger=f"{account.actor.username}@{state.config.instance.host}"
-    )
-    activity = as2_out.activity(
-        "Update",
-        activity_id=state.urls.activity(),
-        actor=account.actor.uri,
-        obj=as2_out.strip_context(doc),
-        to=["https://www.w3.org/ns/activitystreams#Public"],
-        cc=[account.actor.followers_url or ""],
-    )
-    inboxes = await follows.follower_inboxes(state.db, account.actor.id)
     await delivery.enqueue(state, activity, sender_actor_id=account.actor.id, inboxes=inboxes)
