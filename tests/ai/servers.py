@@ -41,7 +41,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SD_SERVER_BIN = REPO_ROOT / ".cache" / "sd-server" / "sd-server"
-SDXS_TENSORS = REPO_ROOT.parent / "shared" / "data" / "sdxs_tensors.json"
+SDXS_TENSORS = REPO_ROOT / "tests" / "fixtures" / "sdxs_tensors.json"
 SKIP_HEAVY_ENV = "FEDIVERSE_AI_SKIP_HEAVY"
 
 TINY_MODEL_ALIAS = "tiny-llama-test"

@@ -305,6 +305,11 @@ enabled = true
         assert "can't help with that" in refusal["content"]
         polite = mention(ours, remote, "what is the capital of France?")
         await deliver(ours, remote, polite)
-        (answer,) = replies(remote, polite["object"]["id"])
-        assert "AI-generated (offline: SmolLM2-135M-Instruct" in answer["content"]
-        assert "tiny offline model" in answer["content"]
+        chain = replies(remote, polite["object"]["id"])
+        assert len(chain) == 1
+        # A long answer is a chain of self-replies; the footer closes the last one.
+        while more := replies(remote, chain[-1]["id"]):
+            chain += more
+        assert "AI-generated (offline: SmolLM2-135M-Instruct" in chain[-1]["content"]
+        assert "tiny offline model" in chain[-1]["content"]
+        assert all(post["aiGenerated"] is True for post in chain)
