@@ -302,11 +302,11 @@ async def post_activity(
     )
 
 
-async def _error_snippet(response: httpx.Response) -> str:
-    """The start of an error body, as one short printable line for ``last_error``.
+async def read_error_head(response: httpx.Response) -> str:
+    """The first couple of KB of an error body, decoded leniently.
 
-    Only a couple of KB are read: the peer's explanation is useful when debugging, the
-    rest is not worth the bandwidth, and it may be a large HTML error page.
+    The peer's explanation is useful when debugging; the rest is not worth the
+    bandwidth, and it may be a large HTML error page.
     """
     data = b""
     try:
@@ -316,11 +316,20 @@ async def _error_snippet(response: httpx.Response) -> str:
                 break
     except httpx.HTTPError:
         pass
-    text = data[:_ERROR_SNIPPET_BYTES].decode("utf-8", errors="replace")
+    return data[:_ERROR_SNIPPET_BYTES].decode("utf-8", errors="replace")
+
+
+def one_short_line(text: str) -> str:
+    """Printable characters only, whitespace collapsed, cut to a length fit for ``last_error``."""
     text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
     if len(text) > _ERROR_SNIPPET_CHARS:
         text = text[: _ERROR_SNIPPET_CHARS - 1] + "…"
     return text
+
+
+async def _error_snippet(response: httpx.Response) -> str:
+    """The start of an error body, as one short printable line for ``last_error``."""
+    return one_short_line(await read_error_head(response))
 
 
 def _network_reason(exc: httpx.HTTPError) -> str:

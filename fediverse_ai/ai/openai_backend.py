@@ -34,7 +34,7 @@ from PIL import Image
 
 from fediverse_ai.ai.base import BackendError, ChatMessage, ImageResult, TextResult
 from fediverse_ai.errors import FetchError, PayloadTooLarge, UnsafeURL
-from fediverse_ai.fetcher import FetchLimits, fetch_bytes
+from fediverse_ai.fetcher import FetchLimits, fetch_bytes, one_short_line, read_error_head
 from fediverse_ai.netguard import CANNOT_RESOLVE, NetGuard
 
 __all__ = [
@@ -54,7 +54,6 @@ MAX_IMAGE_BYTES = 16 * 1024 * 1024  # one generated image, inline (decoded) or f
 MAX_IMAGE_RESPONSE_BYTES = MAX_IMAGE_BYTES * 4 // 3 + 65_536
 
 _ERROR_SNIPPET_BYTES = 2048
-_ERROR_SNIPPET_CHARS = 200
 _RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
 _IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError)
@@ -367,15 +366,7 @@ async def _error_snippet(response: httpx.Response, *, secret: str | None) -> str
     sometimes echo the key they refused: it is redacted before the text is cut short,
     so that no part of it can survive.
     """
-    data = b""
-    try:
-        async for chunk in response.aiter_bytes():
-            data += chunk
-            if len(data) >= _ERROR_SNIPPET_BYTES:
-                break
-    except httpx.HTTPError:
-        pass
-    text = data[:_ERROR_SNIPPET_BYTES].decode("utf-8", errors="replace")
+    text = await read_error_head(response)
     try:
         parsed = json.loads(text)
     except (ValueError, RecursionError):
@@ -391,7 +382,4 @@ async def _error_snippet(response: httpx.Response, *, secret: str | None) -> str
             text = json.dumps(message)[:_ERROR_SNIPPET_BYTES]
     if secret:
         text = text.replace(secret, "[redacted]")
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    if len(text) > _ERROR_SNIPPET_CHARS:
-        text = text[: _ERROR_SNIPPET_CHARS - 1] + "…"
-    return text
+    return one_short_line(text)
