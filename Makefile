@@ -32,21 +32,25 @@ run: $(VENV)/.installed-run
 	@test -f $(CONFIG) || $(BIN)/fediverse-ai --config $(CONFIG) init
 	$(BIN)/fediverse-ai --config $(CONFIG) run
 
-# Debian packages the end-to-end tests need (nginx for TLS, openssl for the test CA).
+# Debian packages the end-to-end tests need (nginx for TLS, openssl for the test CA), and the
+# npm packages of the Fedify peer used by the interop tests.
 test-deps:
 	bash scripts/install-test-deps.sh
+	bash scripts/install-interop-deps.sh
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check fediverse_ai tests
 	$(BIN)/ruff format --check fediverse_ai tests
 	$(BIN)/mypy
 
+# The interop tests run in a session of their own: they bring up their own TLS network on port 443.
 test: $(VENV)/.installed-test test-deps lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/interop
+	$(BIN)/python -m pytest tests/interop
 
 # Inner loop: everything but the multi-process end-to-end tests.
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m "not e2e" -q
+	$(BIN)/python -m pytest -m "not e2e" -q --ignore=tests/interop
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

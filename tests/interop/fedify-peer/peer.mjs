@@ -1,0 +1,373 @@
+// A real Fedify (@fedify/fedify 2.3.6) ActivityPub server for fediverse-ai interop tests.
+//
+// One actor, `alice` (a Person with an RSA key generated at start), served on 127.0.0.1:PORT
+// behind the e2e harness's nginx as https://DOMAIN. Everything lives in memory. Its inbox records
+// every activity it receives and auto-accepts follows. A JSON control API under /_control/
+// lets the tests drive it:
+//
+//   POST /_control/follow    {"handle": "ai@a.test"}          -> follow a remote actor
+//   POST /_control/unfollow  {"handle": "ai@a.test"}          -> Undo that Follow
+//   POST /_control/post      {"content", "mentions": [actorUrl], "inReplyTo"?,
+//                             "visibility": "public"|"followers"|"direct"} -> {"id": noteId}
+//   GET  /_control/received  -> [{type, id, actor, object, json}], oldest first
+//   GET  /_control/state     -> {actor, followers, following, notes, errors}
+//
+// Usage: node peer.mjs --port PORT --domain fedify.test
+// Trust the harness CA with NODE_EXTRA_CA_CERTS=<ca.crt>.
+
+import { createServer } from "node:http";
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { Temporal } from "@js-temporal/polyfill";
+import {
+  createFederation,
+  generateCryptoKeyPair,
+  getDocumentLoader,
+  InProcessMessageQueue,
+  MemoryKvStore,
+} from "@fedify/fedify";
+import {
+  Accept,
+  Activity,
+  Create,
+  Delete,
+  Endpoints,
+  Follow,
+  isActor,
+  Mention,
+  Note,
+  Person,
+  PUBLIC_COLLECTION,
+  Undo,
+  Update,
+} from "@fedify/fedify/vocab";
+
+const { values: opts } = parseArgs({
+  options: {
+    port: { type: "string", default: "8700" },
+    host: { type: "string", default: "127.0.0.1" },
+    domain: { type: "string", default: "fedify.test" },
+  },
+});
+const ORIGIN = `https://${opts.domain}`;
+const USERNAME = "alice";
+
+const log = (...args) => console.log(new Date().toISOString(), ...args);
+
+// --- state ----------------------------------------------------------------------------------
+
+const keyPair = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
+const received = []; // every activity the inbox accepted, oldest first
+const followers = new Map(); // actor id -> {id, inbox, sharedInbox}
+const following = new Map(); // handle -> {handle, actor, inbox, followId, state}
+const notes = new Map(); // note id -> JSON-LD of the note we published
+const noteObjects = new Map(); // note id -> Note
+const errors = []; // outbox / inbox errors, for debugging failing tests
+
+// --- federation ----------------------------------------------------------------------------
+
+const documentLoader = getDocumentLoader({ allowPrivateAddress: true });
+const federation = createFederation({
+  kv: new MemoryKvStore(),
+  queue: new InProcessMessageQueue(),
+  origin: ORIGIN,
+  allowPrivateAddress: true,
+  onOutboxError: (error, activity) => {
+    const entry = { where: "outbox", error: String(error), activity: activity?.id?.href ?? null };
+    errors.push(entry);
+    log("outbox error", entry);
+  },
+});
+
+federation
+  .setActorDispatcher("/users/{identifier}", async (ctx, identifier) => {
+    if (identifier !== USERNAME) return null;
+    const keys = await ctx.getActorKeyPairs(identifier);
+    return new Person({
+      id: ctx.getActorUri(identifier),
+      preferredUsername: identifier,
+      name: "Alice (Fedify peer)",
+      summary: "A Fedify test peer for fediverse-ai",
+      url: new URL(`/@${identifier}`, ORIGIN),
+      inbox: ctx.getInboxUri(identifier),
+      outbox: ctx.getOutboxUri(identifier),
+      endpoints: new Endpoints({ sharedInbox: ctx.getInboxUri() }),
+      followers: ctx.getFollowersUri(identifier),
+      manuallyApprovesFollowers: false,
+      publicKey: keys[0].cryptographicKey,
+      assertionMethods: keys.map((k) => k.multikey),
+    });
+  })
+  .setKeyPairsDispatcher((_ctx, identifier) => (identifier === USERNAME ? [keyPair] : []));
+
+federation.setOutboxDispatcher("/users/{identifier}/outbox", (_ctx, identifier) =>
+  identifier === USERNAME ? { items: [] } : null,
+);
+
+federation
+  .setFollowersDispatcher("/users/{identifier}/followers", (_ctx, identifier) => {
+    if (identifier !== USERNAME) return null;
+    return { items: [...followers.values()].map(recipientOf) };
+  })
+  .setCounter((_ctx, identifier) => (identifier === USERNAME ? followers.size : null));
+
+federation.setObjectDispatcher(Note, "/users/{identifier}/posts/{id}", (ctx, values) => {
+  const id = ctx.getObjectUri(Note, values).href;
+  return noteObjects.get(id) ?? null;
+});
+
+function recipientOf(f) {
+  return {
+    id: new URL(f.id),
+    inboxId: new URL(f.inbox),
+    endpoints: f.sharedInbox ? { sharedInbox: new URL(f.sharedInbox) } : null,
+  };
+}
+
+async function record(activity) {
+  const json = await activity.toJsonLd({ format: "compact" });
+  const object = json.object;
+  received.push({
+    type: Array.isArray(json.type) ? json.type[0] : json.type,
+    id: activity.id?.href ?? null,
+    actor: activity.actorId?.href ?? null,
+    object: typeof object === "string" ? object : (object?.id ?? null),
+    objectType: typeof object === "object" && object ? object.type : null,
+    json,
+  });
+  log("received", json.type, activity.id?.href, "from", activity.actorId?.href);
+}
+
+federation
+  .setInboxListeners("/users/{identifier}/inbox", "/inbox")
+  .on(Follow, async (ctx, follow) => {
+    await record(follow);
+    const alice = ctx.getActorUri(USERNAME);
+    if (follow.objectId?.href !== alice.href || follow.actorId == null) return;
+    const follower = await follow.getActor(ctx);
+    if (!isActor(follower) || follower.id == null || follower.inboxId == null) return;
+    followers.set(follower.id.href, {
+      id: follower.id.href,
+      inbox: follower.inboxId.href,
+      sharedInbox: follower.endpoints?.sharedInbox?.href ?? null,
+    });
+    await ctx.sendActivity(
+      { identifier: USERNAME },
+      follower,
+      new Accept({
+        id: new URL(`/users/${USERNAME}/accepts/${randomUUID()}`, ORIGIN),
+        actor: alice,
+        object: follow,
+      }),
+    );
+  })
+  .on(Accept, async (_ctx, accept) => {
+    await record(accept);
+    const followId = accept.objectId?.href;
+    for (const f of following.values()) {
+      if (f.followId === followId || (f.actor === accept.actorId?.href && f.state === "pending")) {
+        f.state = "accepted";
+      }
+    }
+  })
+  .on(Undo, async (ctx, undo) => {
+    await record(undo);
+    const object = await undo.getObject(ctx).catch(() => null);
+    if (object instanceof Follow && undo.actorId) followers.delete(undo.actorId.href);
+  })
+  .on(Create, (_ctx, activity) => record(activity))
+  .on(Update, (_ctx, activity) => record(activity))
+  .on(Delete, (_ctx, activity) => record(activity))
+  .on(Activity, (_ctx, activity) => record(activity))
+  .onError((_ctx, error) => {
+    errors.push({ where: "inbox", error: String(error) });
+    log("inbox error", error);
+  });
+
+// --- control API ---------------------------------------------------------------------------
+
+function controlContext() {
+  return federation.createContext(new URL(ORIGIN), undefined);
+}
+
+async function lookupActor(ctx, handleOrUrl) {
+  const actor = await ctx.lookupObject(handleOrUrl, { documentLoader });
+  if (!isActor(actor)) throw new Error(`not an actor: ${handleOrUrl}`);
+  return actor;
+}
+
+const control = {
+  async follow({ handle }) {
+    const ctx = controlContext();
+    const actor = await lookupActor(ctx, handle);
+    const follow = new Follow({
+      id: new URL(`/users/${USERNAME}/follows/${randomUUID()}`, ORIGIN),
+      actor: ctx.getActorUri(USERNAME),
+      object: actor.id,
+    });
+    following.set(handle, {
+      handle,
+      actor: actor.id.href,
+      inbox: actor.inboxId?.href ?? null,
+      followId: follow.id.href,
+      state: "pending",
+      follow,
+      recipient: actor,
+    });
+    await ctx.sendActivity({ identifier: USERNAME }, actor, follow);
+    return { followId: follow.id.href, actor: actor.id.href };
+  },
+
+  async unfollow({ handle }) {
+    const ctx = controlContext();
+    const entry = following.get(handle);
+    if (!entry) throw new Error(`not following ${handle}`);
+    const undo = new Undo({
+      id: new URL(`/users/${USERNAME}/undos/${randomUUID()}`, ORIGIN),
+      actor: ctx.getActorUri(USERNAME),
+      object: entry.follow,
+    });
+    await ctx.sendActivity({ identifier: USERNAME }, entry.recipient, undo);
+    following.delete(handle);
+    return { undoId: undo.id.href };
+  },
+
+  async post({ content, mentions = [], inReplyTo = null, visibility = "public" }) {
+    const ctx = controlContext();
+    const alice = ctx.getActorUri(USERNAME);
+    const followersUri = ctx.getFollowersUri(USERNAME);
+    const mentioned = [];
+    for (const url of mentions) mentioned.push(await lookupActor(ctx, url));
+    const mentionIds = mentioned.map((a) => a.id);
+    let to;
+    let cc;
+    if (visibility === "public") {
+      to = [PUBLIC_COLLECTION];
+      cc = [followersUri, ...mentionIds];
+    } else if (visibility === "followers") {
+      to = [followersUri];
+      cc = mentionIds;
+    } else if (visibility === "direct") {
+      to = mentionIds;
+      cc = [];
+    } else {
+      throw new Error(`unknown visibility ${visibility}`);
+    }
+    const tags = mentioned.map(
+      (a) =>
+        new Mention({
+          href: a.id,
+          name: `@${a.preferredUsername}@${a.id.host}`,
+        }),
+    );
+    const noteId = ctx.getObjectUri(Note, { identifier: USERNAME, id: randomUUID() });
+    const published = Temporal.Now.instant();
+    const html = content.startsWith("<") ? content : `<p>${escapeHtml(content)}</p>`;
+    const note = new Note({
+      id: noteId,
+      attribution: alice,
+      content: html,
+      url: noteId,
+      published,
+      tos: to,
+      ccs: cc,
+      tags,
+      replyTarget: inReplyTo ? new URL(inReplyTo) : null,
+    });
+    noteObjects.set(noteId.href, note);
+    notes.set(noteId.href, await note.toJsonLd({ format: "compact" }));
+    const create = new Create({
+      id: new URL(`${noteId.href}/activity`),
+      actor: alice,
+      published,
+      tos: to,
+      ccs: cc,
+      object: note,
+    });
+    const recipients = [...mentioned];
+    if (visibility !== "direct") recipients.push(...[...followers.values()].map(recipientOf));
+    if (recipients.length > 0) {
+      await ctx.sendActivity({ identifier: USERNAME }, recipients, create, {
+        preferSharedInbox: true,
+      });
+    }
+    return { id: noteId.href, activity: create.id.href };
+  },
+
+  received() {
+    return received;
+  },
+
+  state() {
+    return {
+      actor: new URL(`/users/${USERNAME}`, ORIGIN).href,
+      followers: [...followers.values()],
+      following: [...following.values()].map(({ follow: _f, recipient: _r, ...rest }) => rest),
+      notes: [...notes.values()],
+      errors,
+    };
+  },
+};
+
+function escapeHtml(text) {
+  return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+
+// --- HTTP ----------------------------------------------------------------------------------
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function sendJson(res, status, value) {
+  const body = JSON.stringify(value, null, 1);
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(body);
+}
+
+const server = createServer(async (req, res) => {
+  try {
+    const path = new URL(req.url, ORIGIN).pathname;
+    if (path.startsWith("/_control/")) {
+      const name = path.slice("/_control/".length);
+      const handler = Object.hasOwn(control, name) ? control[name] : null;
+      if (!handler) return sendJson(res, 404, { error: `no control command ${name}` });
+      const raw = await readBody(req);
+      const args = raw.length ? JSON.parse(raw.toString("utf8")) : {};
+      try {
+        return sendJson(res, 200, await handler(args));
+      } catch (error) {
+        log("control", name, "failed:", error);
+        return sendJson(res, 500, { error: String(error), stack: error?.stack ?? null });
+      }
+    }
+    const body = req.method === "GET" || req.method === "HEAD" ? undefined : await readBody(req);
+    const headers = new Headers();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (Array.isArray(value)) for (const v of value) headers.append(key, v);
+      else if (value != null) headers.set(key, value);
+    }
+    const request = new Request(new URL(req.url, ORIGIN), { method: req.method, headers, body });
+    const response = await federation.fetch(request, { contextData: undefined });
+    log(req.method, req.url, "->", response.status);
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    res.end(Buffer.from(await response.arrayBuffer()));
+  } catch (error) {
+    log("request failed:", error);
+    if (!res.headersSent) sendJson(res, 500, { error: String(error) });
+    else res.end();
+  }
+});
+
+server.listen(Number(opts.port), opts.host, () => {
+  log(`fedify peer for ${ORIGIN} listening on http://${opts.host}:${opts.port}`);
+});
+for (const signal of ["SIGTERM", "SIGINT"]) {
+  process.on(signal, () => {
+    log(`${signal}: shutting down`);
+    server.close();
+    process.exit(0);
+  });
+}
