@@ -44,7 +44,7 @@ HOSTS_FILE = Path("/etc/hosts")
 HOSTS_MARKER = "# fediverse-ai-e2e"
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 LOCK_FILE = Path("/tmp/fediverse-ai-e2e.lock")
-LOCK_TIMEOUT_SECONDS = 240.0
+LOCK_TIMEOUT_SECONDS = 1200.0
 # A path no application serves: nginx answers it itself, telling which backend a host
 # is routed to, so that a reload is known to have taken effect.
 ROUTE_PROBE_PATH = "/__e2e_route"
