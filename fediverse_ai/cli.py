@@ -248,56 +248,6 @@ def _answer_request(approve: bool) -> Callable[[Any, Account, argparse.Namespace
     return action
 
 
-def cmd_user_add(args: argparse.Namespace) -> int:
-    config = _load(args)
-
-    async def go() -> int:
-        from .accounts import ensure_account
-        from .state import open_state
-        from .storage import actors
-
-        async with open_state(config) as state:
-            if await actors.account_by_username(state.db, args.username) is not None:
-                raise FediverseError(f"the account {args.username!r} already exists")
-            account = await ensure_account(
-                state,
-                args.username,
-                role="user",
-                display_name=args.display_name or "",
-                bio=args.bio or "",
-                is_admin=args.admin,
-            )
-            if args.locked:
-                await actors.update_local_profile(
-                    state.db,
-                    account.actor.id,
-                    display_name=account.actor.display_name,
-                    summary=account.actor.summary,
-                    manually_approves=True,
-                    now=state.now(),
-                )
-        print(f"created {account.actor.uri} (@{account.actor.username}@{config.instance.host})")
-        return 0
-
-    return _run(go())
-
-
-def cmd_user_list(args: argparse.Namespace) -> int:
-    config = _load(args)
-
-    async def go() -> int:
-        from .state import open_state
-        from .storage import actors
-
-        async with open_state(config) as state:
-            for account in await actors.list_accounts(state.db):
-                admin = " admin" if account.is_admin else ""
-                print(f"{account.actor.username}\t{account.role}{admin}\t{account.actor.uri}")
-        return 0
-
-    return _run(go())
-
-
 def cmd_jobs(args: argparse.Namespace) -> int:
     config = _load(args)
 
@@ -345,17 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_p.add_argument("--retry-failed", action="store_true", help="requeue failed jobs")
     jobs_p.set_defaults(func=cmd_jobs)
 
-    user = sub.add_parser("user", help="manage local accounts").add_subparsers(
-        dest="user_command", required=True
-    )
-    add = user.add_parser("add", help="create a local account")
-    add.add_argument("username")
-    add.add_argument("--display-name")
-    add.add_argument("--bio")
-    add.add_argument("--admin", action="store_true")
-    add.add_argument("--locked", action="store_true", help="approve followers by hand")
-    add.set_defaults(func=cmd_user_add)
-    user.add_parser("list", help="list local accounts").set_defaults(func=cmd_user_list)
+    from .cli_users import add_user_commands
+
+    add_user_commands(sub, load=_load, run=_run)
 
     def acting(name: str, help_text: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text)

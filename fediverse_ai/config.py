@@ -98,6 +98,12 @@ class WorkerConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    require_alt_text: bool = True
+    session_days: int = 30
+
+
+@dataclass(frozen=True)
 class Config:
     instance: InstanceConfig = field(default_factory=InstanceConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -109,6 +115,7 @@ class Config:
     ai_moderation: AIModerationConfig = field(default_factory=AIModerationConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     path: Path | None = None
 
 
@@ -123,6 +130,7 @@ SECTIONS: dict[str, type[Any]] = {
     "ai.moderation": AIModerationConfig,
     "federation": FederationConfig,
     "worker": WorkerConfig,
+    "web": WebConfig,
 }
 
 
@@ -284,6 +292,8 @@ def _validate(c: Config) -> list[str]:
     problems.extend(validate_ai(c.ai, c.ai_text, c.ai_image, c.ai_limits, c.ai_moderation))
     if c.worker.concurrency < 1:
         problems.append("worker.concurrency: must be at least 1")
+    if not 1 <= c.web.session_days <= 365:
+        problems.append("web.session_days: between 1 and 365")
     if c.worker.poll_interval_seconds <= 0:
         problems.append("worker.poll_interval_seconds: must be positive")
     return problems

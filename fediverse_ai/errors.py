@@ -10,12 +10,15 @@ job's ``last_error`` instead.
     ├── BadRequest (400)            malformed input: JSON, headers, AS2 shape
     │   └── MalformedSignature      a Signature/Signature-Input header we cannot parse
     ├── SignatureError (401)        signature missing, wrong, stale, or key not resolvable
+    ├── LoginRequired (401)         a web page or form that needs a logged-in account
+    │   └── LoginFailed             wrong username or password
     ├── Forbidden (403)             blocked domain, origin mismatch, not allowed
     │   └── OriginMismatch          object or key owner on another host than the actor
     ├── NotFound (404)
     ├── Gone (410)
     ├── PayloadTooLarge (413)
     ├── UnsupportedMedia (415)      an image or document we refuse to process
+    ├── TooManyRequests (429)       a rate limit (login attempts, drafting help)
     ├── FetchError (502)            a remote fetch failed (network, status, content type, size)
     │   └── UnsafeURL               the SSRF guard refused a URL or a redirect
     └── DeliveryError               an outgoing POST failed; ``permanent`` says whether to retry
@@ -129,3 +132,17 @@ class DeliveryError(FediverseError):
         self.http_status = http_status
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class LoginRequired(FediverseError):
+    status = 401
+    default_message = "log in first"
+
+
+class LoginFailed(LoginRequired):
+    default_message = "wrong username or password"
+
+
+class TooManyRequests(FediverseError):
+    status = 429
+    default_message = "too many requests; wait a minute and try again"

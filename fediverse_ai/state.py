@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from .storage.db import Database
 from .urls import Urls
 
 Clock = Callable[[], float]
+BLOCKS_TTL_SECONDS = 5.0
 
 
 @dataclass
@@ -36,9 +37,30 @@ class State:
     # Per-process services built on first use (the AI backends), closed with the state.
     services: dict[str, Any] = field(default_factory=dict)
     _auth_cache: dict[str, SignatureAuth] = field(default_factory=dict)
+    _blocks: tuple[float, frozenset[str]] | None = None
 
     def now(self) -> float:
         return self.clock()
+
+    async def blocked_domains(self) -> frozenset[str]:
+        """The config's blocked domains plus the admin's, re-read every few seconds so that a
+        separate worker process picks up a new block quickly. The fetch guard follows."""
+        now = time.monotonic()
+        if self._blocks is not None and now - self._blocks[0] < BLOCKS_TTL_SECONDS:
+            return self._blocks[1]
+        from .storage import settings
+
+        saved = await settings.domain_blocks(self.db)
+        blocked = frozenset(d.lower() for d in self.config.federation.blocked_domains) | {
+            b.domain for b in saved
+        }
+        if blocked != self.guard.blocked_domains:
+            self.guard = replace(self.guard, blocked_domains=blocked)
+        self._blocks = (now, blocked)
+        return blocked
+
+    def forget_blocked_domains(self) -> None:
+        self._blocks = None
 
     def key_path(self, key_file: str) -> Path:
         return self.config.storage.keys_dir / key_file

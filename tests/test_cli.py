@@ -177,7 +177,10 @@ def test_check_config_missing_or_unreadable(
 
 def test_user_add_then_list(site: Path) -> None:
     out = ok(run(site, "user", "add", "bob", "--display-name", "Bob", "--admin"))
-    assert out.strip() == "created http://localhost:8123/users/bob (@bob@localhost)"
+    assert out.splitlines() == [
+        "created http://localhost:8123/users/bob (@bob@localhost)",
+        "no web password yet: fediverse-ai user password bob",
+    ]
     listed = ok(run(site, "user", "list")).splitlines()
     assert "bob\tuser admin\thttp://localhost:8123/users/bob" in listed
     assert "ai\tai\thttp://localhost:8123/users/ai" in listed

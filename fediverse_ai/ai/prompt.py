@@ -28,6 +28,11 @@ def _untrusted(author: str, text: str) -> str:
     return f"<untrusted author={_MARKERS.sub('', author)!r}>\n{clean}\n</untrusted>"
 
 
+def untrusted_block(author: str, text: str) -> str:
+    """Text written by someone else, marked as data for the model (public form)."""
+    return _untrusted(author, text) if text.strip() else ""
+
+
 def build_messages(
     *,
     system_prompt: str,

@@ -102,7 +102,7 @@ async def refusal_reason(state: State, mention: Note, author: Actor, ai: Account
     if opted_out(author.summary, author.fields):
         return "author opted out (#nobot/#noai/#nollm)"
     host = (host_of(author.uri) or "").split(":")[0]
-    if is_blocked_domain(host, frozenset(state.config.federation.blocked_domains)):
+    if is_blocked_domain(host, await state.blocked_domains()):
         return "domain blocked"
     context = mention.context_uri or mention.uri
     done = await ai_replies.count_in_context(state.db, ai_actor_id=ai.actor.id, context_uri=context)

@@ -24,7 +24,7 @@ async def enqueue(
 ) -> int:
     """Queue ``activity`` for each distinct remote inbox; returns how many were queued."""
     body = json.dumps(activity, separators=(",", ":"))
-    blocked = frozenset(state.config.federation.blocked_domains)
+    blocked = await state.blocked_domains()
     targets = []
     for inbox in dict.fromkeys(inboxes):
         host = host_of(inbox)

@@ -119,6 +119,13 @@ async def resolve_handle(state: State, handle: str) -> Actor:
     known = await actors.by_acct(state.db, username, domain)
     if known is not None:
         return await fetch_actor(state, known.uri)
+    href = _self_link(await _webfinger(state, username, domain))
+    if href is None:
+        raise FetchError("WebFinger answer has no ActivityPub actor link")
+    return await fetch_actor(state, href)
+
+
+async def _webfinger(state: State, username: str, domain: str) -> object:
     scheme = "http" if state.config.instance.scheme == "http" else "https"
     resource = quote(f"acct:{username}@{domain}", safe="@:")
     url = f"{scheme}://{domain}/.well-known/webfinger?resource={resource}"
@@ -126,13 +133,28 @@ async def resolve_handle(state: State, handle: str) -> Actor:
         state.http, url, guard=state.guard, accept="application/jrd+json, application/json"
     )
     try:
-        jrd = json.loads(fetched.body)
+        return json.loads(fetched.body)
     except ValueError:
         raise FetchError("WebFinger answer is not JSON") from None
-    href = _self_link(jrd)
-    if href is None:
-        raise FetchError("WebFinger answer has no ActivityPub actor link")
-    return await fetch_actor(state, href)
+
+
+async def subscribe_url(state: State, handle: str, target: str) -> str:
+    """Where to send a visitor whose account is ``handle`` so that their own server lets
+    them follow or interact with ``target`` (OStatus subscribe template, as Mastodon has)."""
+    username, domain = parse_handle(handle)
+    jrd = await _webfinger(state, username, domain)
+    links = jrd.get("links") if isinstance(jrd, dict) else None
+    for link in links if isinstance(links, list) else []:
+        if (
+            isinstance(link, dict)
+            and link.get("rel") == "http://ostatus.org/schema/1.0/subscribe"
+            and isinstance(link.get("template"), str)
+            and "{uri}" in link["template"]
+        ):
+            url = str(link["template"]).replace("{uri}", quote(target, safe=""))
+            if url.startswith(("https://", "http://")):
+                return url
+    raise FetchError(f"{domain} does not say how to follow from it; search for {target} there")
 
 
 def _self_link(jrd: object) -> str | None:

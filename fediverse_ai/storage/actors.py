@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 
 import aiosqlite
 
@@ -255,3 +256,27 @@ async def set_images(db: Database, actor_id: int, *, icon_url: str, image_url: s
         "UPDATE actors SET icon_url = ?, image_url = ? WHERE id = ? AND local = 1",
         (icon_url, image_url, actor_id),
     )
+
+
+async def password_hash(db: Database, actor_id: int) -> str | None:
+    value = await db.fetchval("SELECT password_hash FROM accounts WHERE actor_id = ?", (actor_id,))
+    return str(value) if value else None
+
+
+async def set_password_hash(db: Database, actor_id: int, value: str) -> None:
+    await db.execute("UPDATE accounts SET password_hash = ? WHERE actor_id = ?", (value, actor_id))
+
+
+async def set_admin(db: Database, actor_id: int, is_admin: bool) -> None:
+    await db.execute(
+        "UPDATE accounts SET is_admin = ? WHERE actor_id = ?", (int(is_admin), actor_id)
+    )
+
+
+async def by_ids(db: Database, actor_ids: Sequence[int]) -> dict[int, Actor]:
+    ids = sorted(set(actor_ids))
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = await db.fetchall(f"SELECT {_COLUMNS} FROM actors WHERE id IN ({marks})", tuple(ids))
+    return {r["id"]: row_to_actor(r) for r in rows}

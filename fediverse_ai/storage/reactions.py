@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .db import Database
 
@@ -142,3 +143,32 @@ async def add_report(
 
 async def count_reports(db: Database) -> int:
     return int(await db.fetchval("SELECT COUNT(*) FROM reports") or 0)
+
+
+@dataclass(frozen=True)
+class Report:
+    id: int
+    uri: str | None
+    reporter_uri: str
+    object_uris: tuple[str, ...]
+    content: str
+    created_at: float
+    resolved_at: float | None
+
+
+async def list_reports(db: Database, *, include_resolved: bool, limit: int = 100) -> list[Report]:
+    where = "" if include_resolved else "WHERE resolved_at IS NULL"
+    rows = await db.fetchall(
+        "SELECT id, uri, reporter_uri, object_uris_json, content, created_at, resolved_at"
+        f" FROM reports {where} ORDER BY created_at DESC LIMIT ?",
+        (limit,),
+    )
+    return [
+        Report(r[0], r[1], r[2], tuple(json.loads(r[3] or "[]")), r[4], r[5], r[6]) for r in rows
+    ]
+
+
+async def resolve_report(db: Database, report_id: int, *, now: float) -> None:
+    await db.execute(
+        "UPDATE reports SET resolved_at = ? WHERE id = ? AND resolved_at IS NULL", (now, report_id)
+    )

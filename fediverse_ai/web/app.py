@@ -6,15 +6,16 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from pathlib import Path
+from urllib.parse import quote
 
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import Config
-from ..errors import FediverseError
+from ..errors import FediverseError, LoginRequired
 from ..state import open_state
-from . import inbox, objects, pages, wellknown
-from .common import StateHolder, json_response, wants_as2
+from . import actions, admin, auth, compose, inbox, me, objects, pages, remote_follow, wellknown
+from .common import StateHolder, json_response, see_other, wants_as2
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -52,20 +53,39 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     async def fediverse_error(exc: FediverseError) -> Response:
         if exc.status >= 500:
             log.error("%s %s failed: %s", request.method, request.path, exc.message)
-        return _error(exc.status, exc.message)
+        if isinstance(exc, LoginRequired) and request.method == "GET" and _is_browser():
+            return see_other(f"/login?next={quote(request.full_path.rstrip('?'), safe='/?=&')}")
+        return await _error(holder, exc.status, exc.message)
 
     @app.errorhandler(HTTPException)
     async def http_error(exc: HTTPException) -> Response:
-        return _error(exc.code or 500, exc.description or exc.name)
+        return await _error(holder, exc.code or 500, exc.description or exc.name)
 
     wellknown.register(app, holder)
     inbox.register(app, holder, wakers)
+    auth.register(app, holder)
     objects.register(app, holder)
     pages.register(app, holder)
+    me.register(app, holder)
+    compose.register(app, holder)
+    actions.register(app, holder)
+    remote_follow.register(app, holder)
+    admin.register(app, holder)
     return app
 
 
-def _error(status: int, message: str) -> Response:
-    if wants_as2(request) or request.method == "POST" or request.path.startswith("/.well-known"):
+def _is_browser() -> bool:
+    return "text/html" in request.headers.get("Accept", "") and not wants_as2(request)
+
+
+async def _error(holder: StateHolder, status: int, message: str) -> Response:
+    if _is_browser() and holder.ready:
+        try:
+            return await pages.render(
+                holder.state, "error.html", status=status, code=status, message=message
+            )
+        except Exception:  # an error page must never fail: fall back to plain text
+            log.exception("rendering the error page failed")
+    elif wants_as2(request) or request.method == "POST" or request.path.startswith("/.well-known"):
         return json_response({"error": message}, status=status)
     return Response(message, status=status, content_type="text/plain; charset=utf-8")

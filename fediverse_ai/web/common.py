@@ -29,6 +29,10 @@ class StateHolder:
             raise FediverseError("server is starting")
         return self._state
 
+    @property
+    def ready(self) -> bool:
+        return self._state is not None
+
     def set(self, state: State | None) -> None:
         self._state = state
 
@@ -73,3 +77,10 @@ def page_number(request: Request) -> int | None:
     if raw == "true":
         return 1
     return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+def see_other(location: str, status: int = 303) -> Response:
+    """A redirect typed as Quart's Response (``quart.redirect`` returns Werkzeug's)."""
+    resp = Response("", status=status)
+    resp.headers["Location"] = location
+    return resp

@@ -63,7 +63,7 @@ async def receive(state: State, on_enqueue: list[object]) -> Response:
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("body is not valid JSON") from None
     act = parse_activity(doc)
-    blocked = frozenset(d.lower() for d in fed.blocked_domains)
+    blocked = await state.blocked_domains()
     actor_host = (host_of(act.actor) or "").split(":")[0]
     if not actor_host:
         raise BadRequest("actor must be an http(s) URL")

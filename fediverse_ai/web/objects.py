@@ -11,11 +11,11 @@ from quart import Quart, Response, redirect, request, send_file
 from .. import as2_out
 from ..errors import NotFound
 from ..federation.publish import note_json
-from ..models import Actor
+from ..models import Actor, Note
 from ..state import State
 from ..storage import actors, follows, media, notes
 from .common import StateHolder, as2_response, page_number, wants_as2
-from .pages import render_note_page, render_profile
+from .pages import profile_actor, render_note_page, render_profile
 
 PAGE_SIZE = 20
 PUBLIC_VIS = ("public", "unlisted")
@@ -94,7 +94,7 @@ def register(app: Quart, holder: StateHolder) -> None:
     @app.get("/@<username>")
     async def profile(username: str) -> Any:
         state = holder.state
-        actor = await _local_actor(state, username)
+        actor = await profile_actor(state, username)
         if wants_as2(request):
             return redirect(actor.uri)
         return await render_profile(state, actor)
@@ -102,18 +102,18 @@ def register(app: Quart, holder: StateHolder) -> None:
     @app.get("/users/<username>/statuses/<status_id>")
     async def note_by_id(username: str, status_id: str) -> Any:
         state = holder.state
-        note, author = await _visible_note(state, state.urls.note(username, status_id))
         if not wants_as2(request):
-            return await render_note_page(state, note, author)
+            return await render_note_page(state, *await _any_note(state, username, status_id))
+        note, author = await _visible_note(state, state.urls.note(username, status_id))
         return as2_response(as2_out.with_context(await note_json(state, note, author)))
 
     @app.get("/@<username>/<status_id>")
     async def note_page(username: str, status_id: str) -> Any:
         state = holder.state
+        if not wants_as2(request):
+            return await render_note_page(state, *await _any_note(state, username, status_id))
         note, author = await _visible_note(state, state.urls.note(username, status_id))
-        if wants_as2(request):
-            return as2_response(as2_out.with_context(await note_json(state, note, author)))
-        return await render_note_page(state, note, author)
+        return as2_response(as2_out.with_context(await note_json(state, note, author)))
 
     @app.get("/users/<username>/statuses/<status_id>/activity")
     async def note_activity(username: str, status_id: str) -> Response:
@@ -159,6 +159,15 @@ def register(app: Quart, holder: StateHolder) -> None:
         resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return resp
+
+
+async def _any_note(state: State, username: str, status_id: str) -> tuple[Note, Actor]:
+    """The note whatever its visibility: the HTML page checks what the viewer may see."""
+    note = await notes.by_uri(state.db, state.urls.note(username, status_id))
+    author = await actors.by_id(state.db, note.actor_id) if note else None
+    if note is None or author is None:
+        raise NotFound("no such post")
+    return note, author
 
 
 async def _visible_note(state: State, uri: str) -> tuple[Any, Actor]:

@@ -1,84 +1,228 @@
-"""Minimal server-rendered HTML: home, profile, post (the full web UI is its own work)."""
+"""Public pages: the local feed, the AI image gallery, profiles, threads, hashtags, about."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from quart import Quart, Response, render_template
+from quart import Quart, Response, render_template, request
 
+from ..blurhash_png import is_valid, placeholder_png
+from ..errors import NotFound
 from ..models import Actor, Note
 from ..state import State
-from ..storage import actors, media, notes
-from .common import StateHolder
+from ..storage import actors, follows, notes, timelines
+from .auth import page_context, viewer
+from .common import StateHolder, see_other
+from .views import actor_fields, author_view, cards, media_view, safe_url
 
 FEED_SIZE = 20
+GALLERY_SIZE = 30
+ANCESTORS_MAX = 20
+DESCENDANTS_MAX = 300
+PUBLIC_VIS = ("public", "unlisted")
+STATIC_DIR = Path(__file__).resolve().parents[2] / "templates" / "static"
+_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 
 
-async def _cards(state: State, items: list[Note]) -> list[dict[str, Any]]:
-    attached = await media.for_notes(state.db, [n.id for n in items])
-    cards = []
-    for n in items:
-        author = await actors.by_id(state.db, n.actor_id)
-        cards.append({"note": n, "author": author, "media": attached.get(n.id, [])})
-    return cards
+def html_response(body: str, status: int = 200) -> Response:
+    resp = Response(body, status=status, content_type="text/html; charset=utf-8")
+    resp.headers["Vary"] = "Accept, Cookie"
+    return resp
 
 
-async def render_profile(state: State, actor: Actor) -> Response:
-    items = await notes.by_actor(
-        state.db, actor.id, visibilities=("public",), before=None, limit=FEED_SIZE
+async def render(state: State, template: str, *, status: int = 200, **values: Any) -> Response:
+    values.setdefault("alternate", None)
+    html = await render_template(template, **await page_context(state), **values)
+    return html_response(html, status)
+
+
+def _cursor_arg(name: str = "before") -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+async def _cursor(state: State) -> timelines.Cursor:
+    before = _cursor_arg()
+    return await timelines.cursor_of(state.db, before) if before is not None else None
+
+
+def _next_link(items: list[Note], size: int) -> str | None:
+    if len(items) < size:
+        return None
+    return f"{request.path}?before={items[-1].id}"
+
+
+async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> Response:
+    v = viewer()
+    visibilities: tuple[str, ...] = ("public",)
+    if v.actor_id == actor.id:
+        visibilities = ("public", "unlisted", "followers", "direct")
+    elif v.actor_id is not None and await follows.get(state.db, v.actor_id, actor.id):
+        visibilities = ("public", "unlisted", "followers")
+    query = timelines.with_media_by_actor if tab == "media" else timelines.by_actor
+    items = await query(
+        state.db, actor.id, visibilities=visibilities, cursor=await _cursor(state), limit=FEED_SIZE
     )
-    html = await render_template(
+    relation = await follows.get(state.db, v.actor_id, actor.id) if v.actor_id else None
+    return await render(
+        state,
         "profile.html",
-        instance=state.config.instance,
         actor=actor,
-        handle=f"@{actor.username}@{state.config.instance.host}",
-        cards=await _cards(state, items),
+        author=author_view(actor),
+        header=safe_url(actor.image_url),
+        fields=actor_fields(actor),
+        counts={
+            "posts": await notes.count_by_actor(state.db, actor.id, visibilities=("public",)),
+            "followers": await follows.count_followers(state.db, actor.id),
+            "following": await follows.count_following(state.db, actor.id),
+        },
+        tab=tab,
+        relation=relation.state if relation else None,
+        cards=await cards(state, items, v),
+        next_page=_next_link(items, FEED_SIZE),
         alternate=actor.uri,
     )
-    return _html(html)
+
+
+async def _ancestors(state: State, note: Note) -> list[Note]:
+    chain: list[Note] = []
+    seen = {note.uri}
+    uri = note.in_reply_to_uri
+    while uri and uri not in seen and len(chain) < ANCESTORS_MAX:
+        seen.add(uri)
+        parent = await notes.by_uri(state.db, uri)
+        if parent is None:
+            break
+        chain.append(parent)
+        uri = parent.in_reply_to_uri
+    chain.reverse()
+    return chain
+
+
+async def visible(state: State, items: list[Note]) -> list[Note]:
+    v = viewer()
+    return [
+        n for n in items if await timelines.viewer_can_see(state.db, n, v.actor_id, v.actor_uri)
+    ]
 
 
 async def render_note_page(state: State, note: Note, author: Actor) -> Response:
-    replies = await notes.replies_to(state.db, note.uri, public_only=True)
-    parent = await notes.by_uri(state.db, note.in_reply_to_uri) if note.in_reply_to_uri else None
-    html = await render_template(
+    v = viewer()
+    if not await timelines.viewer_can_see(state.db, note, v.actor_id, v.actor_uri):
+        raise NotFound("no such post")
+    ancestors = await visible(state, await _ancestors(state, note))
+    tree = await timelines.descendants(state.db, note.uri, limit=DESCENDANTS_MAX)
+    shown = {n.id for n in await visible(state, [n for n, _ in tree])}
+    tree = [(n, d) for n, d in tree if n.id in shown]
+    thread = [*ancestors, note, *(n for n, _ in tree)]
+    depths = [0] * len(ancestors) + [0] + [min(d, 6) for _, d in tree]
+    thread_cards = await cards(state, thread, v, depths=depths, focus_id=note.id)
+    text = note.summary or note.source or ""
+    return await render(
+        state,
         "note.html",
-        instance=state.config.instance,
-        card=(await _cards(state, [note]))[0],
-        parent=(await _cards(state, [parent]))[0]
-        if parent and parent.visibility in ("public", "unlisted")
-        else None,
-        replies=await _cards(state, replies),
-        alternate=note.uri,
+        thread=thread_cards,
+        title=f"{author.display_name or author.username}: {text[:60]}",
+        alternate=note.uri if note.visibility in PUBLIC_VIS else None,
     )
-    return _html(html)
-
-
-def _html(body: str) -> Response:
-    resp = Response(body, content_type="text/html; charset=utf-8")
-    resp.headers["Vary"] = "Accept"
-    return resp
 
 
 def register(app: Quart, holder: StateHolder) -> None:
     @app.get("/")
     async def home() -> Response:
         state = holder.state
-        items = await notes.local_timeline(state.db, before=None, limit=FEED_SIZE)
+        items = await timelines.local_public(state.db, cursor=await _cursor(state), limit=FEED_SIZE)
         ai = await actors.account_by_role(state.db, "ai")
-        html = await render_template(
+        return await render(
+            state,
             "index.html",
-            instance=state.config.instance,
-            cards=await _cards(state, items),
-            ai=ai.actor if ai else None,
-            ai_handle=f"@{ai.actor.username}@{state.config.instance.host}" if ai else "",
-            alternate=None,
+            cards=await cards(state, items, viewer()),
+            ai=author_view(ai.actor) if ai else None,
+            next_page=_next_link(items, FEED_SIZE),
         )
-        return _html(html)
+
+    @app.get("/gallery")
+    async def gallery() -> Response:
+        state = holder.state
+        items = await timelines.ai_gallery(
+            state.db, before_media_id=_cursor_arg(), limit=GALLERY_SIZE
+        )
+        authors = await actors.by_ids(state.db, [i.note.actor_id for i in items])
+        tiles = []
+        for item in items:
+            author = authors.get(item.note.actor_id)
+            mv = media_view(item.media)
+            if author is None or mv is None:
+                continue
+            from .views import permalink
+
+            tiles.append({"media": mv, "link": permalink(item.note, author), "author": author})
+        next_page = f"/gallery?before={items[-1].media.id}" if len(items) == GALLERY_SIZE else None
+        return await render(state, "gallery.html", tiles=tiles, next_page=next_page)
+
+    @app.get("/tags/<name>")
+    async def hashtag(name: str) -> Response:
+        state = holder.state
+        tag = name.lower()[:100]
+        items = await timelines.by_hashtag(
+            state.db, tag, cursor=await _cursor(state), limit=FEED_SIZE
+        )
+        return await render(
+            state,
+            "tag.html",
+            tag=tag,
+            cards=await cards(state, items, viewer()),
+            next_page=_next_link(items, FEED_SIZE),
+        )
 
     @app.get("/about")
     async def about() -> Response:
-        return await home()
+        state = holder.state
+        ai = await actors.account_by_role(state.db, "ai")
+        return await render(
+            state,
+            "about.html",
+            ai=author_view(ai.actor) if ai else None,
+            text_backend=_backend_label(state, "text"),
+            image_backend=_backend_label(state, "image"),
+            users=await actors.count_users(state.db),
+            posts=await notes.count_local(state.db),
+        )
+
+    @app.get("/@<username>/media")
+    async def profile_media(username: str) -> Response:
+        state = holder.state
+        return await render_profile(state, await profile_actor(state, username), tab="media")
+
+    @app.get("/notes/<int:note_id>")
+    async def any_note(note_id: int) -> Response:
+        state = holder.state
+        note = await notes.by_id(state.db, note_id)
+        author = await actors.by_id(state.db, note.actor_id) if note else None
+        if note is None or author is None:
+            raise NotFound("no such post")
+        if note.local and note.url and note.url.startswith(state.config.instance.base_url):
+            return see_other(note.url.removeprefix(state.config.instance.base_url), 301)
+        return await render_note_page(state, note, author)
+
+    @app.get("/blurhash/<value>.png")
+    async def blurhash(value: str) -> Response:
+        if not is_valid(value):
+            raise NotFound("not a blurhash")
+        resp = Response(placeholder_png(value), content_type="image/png")
+        resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return resp
+
+    @app.get("/static/<name>")
+    async def static_file(name: str) -> Response:
+        path = STATIC_DIR / name
+        suffix = Path(name).suffix
+        if "/" in name or suffix not in _STATIC_TYPES or not path.is_file():
+            raise NotFound("no such file")
+        resp = Response(path.read_bytes(), content_type=_STATIC_TYPES[suffix])
+        resp.headers["Cache-Control"] = "public, max-age=3600"
+        return resp
 
     @app.after_request
     async def security_headers(resp: Response) -> Response:
@@ -86,8 +230,42 @@ def register(app: Quart, holder: StateHolder) -> None:
         if resp.content_type and resp.content_type.startswith("text/html"):
             resp.headers.setdefault(
                 "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline';"
-                " script-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+                "default-src 'none'; img-src 'self' https: http:; style-src 'self';"
+                " script-src 'self'; form-action 'self' https: http:; frame-ancestors 'none';"
+                " base-uri 'none'",
             )
             resp.headers.setdefault("Referrer-Policy", "same-origin")
+            resp.headers.setdefault("X-Frame-Options", "DENY")
+            resp.headers.setdefault("Permissions-Policy", "interest-cohort=()")
         return resp
+
+
+async def profile_actor(state: State, username: str) -> Actor:
+    """``/@name`` is a local account, ``/@name@domain`` a remote one we know."""
+    if "@" in username:
+        name, _, domain = username.partition("@")
+        found = await actors.by_acct(state.db, name, domain.lower())
+        if found is not None and not found.local:
+            return found
+        if domain.lower() not in (state.config.instance.domain, state.config.instance.host):
+            raise NotFound("no such account here")
+        username = name
+    found = await actors.local_by_username(state.db, username.lower())
+    if found is None or found.type == "Application":
+        raise NotFound("no such account")
+    return found
+
+
+def _backend_label(state: State, kind: str) -> str:
+    c = state.config
+    if kind == "text":
+        t = c.ai_text
+        return (
+            "SmolLM2-135M (offline, llama.cpp)"
+            if t.backend == "offline"
+            else f"{t.model} ({t.backend})"
+        )
+    i = c.ai_image
+    return (
+        "procedural painter (offline)" if i.backend == "procedural" else f"{i.model} ({i.backend})"
+    )

@@ -1,0 +1,278 @@
+"""Read queries behind the web pages: feeds, gallery, hashtags, threads, notifications.
+
+Feeds page with a keyset cursor ``(published, id)`` so that a page costs the same however deep
+it is and posts arriving meanwhile do not shift it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..models import Media, Note
+from .db import Database
+from .notes import _COLUMNS, row_to_note
+
+Cursor = tuple[float, int] | None
+_FAR = (1e18, 2**62)
+_N_COLUMNS = ", ".join(f"n.{c.strip()}" for c in _COLUMNS.split(","))
+
+
+def _cursor(cursor: Cursor) -> tuple[float, int]:
+    return cursor if cursor is not None else _FAR
+
+
+def _notes(rows: Sequence[sqlite3.Row]) -> list[Note]:
+    return [row_to_note(r) for r in rows]
+
+
+async def cursor_of(db: Database, note_id: int) -> Cursor:
+    row = await db.fetchone("SELECT published, id FROM notes WHERE id = ?", (note_id,))
+    return (row[0], row[1]) if row else None
+
+
+async def local_public(db: Database, *, cursor: Cursor, limit: int) -> list[Note]:
+    p, i = _cursor(cursor)
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM notes WHERE local = 1 AND visibility = 'public'"
+        " AND (published, id) < (?, ?) ORDER BY published DESC, id DESC LIMIT ?",
+        (p, i, limit),
+    )
+    return _notes(rows)
+
+
+async def by_actor(
+    db: Database, actor_id: int, *, visibilities: Sequence[str], cursor: Cursor, limit: int
+) -> list[Note]:
+    p, i = _cursor(cursor)
+    marks = ",".join("?" * len(visibilities))
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM notes WHERE actor_id = ? AND visibility IN ({marks})"
+        " AND (published, id) < (?, ?) ORDER BY published DESC, id DESC LIMIT ?",
+        (actor_id, *visibilities, p, i, limit),
+    )
+    return _notes(rows)
+
+
+async def with_media_by_actor(
+    db: Database, actor_id: int, *, visibilities: Sequence[str], cursor: Cursor, limit: int
+) -> list[Note]:
+    p, i = _cursor(cursor)
+    marks = ",".join("?" * len(visibilities))
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM notes WHERE actor_id = ? AND visibility IN ({marks})"
+        " AND EXISTS (SELECT 1 FROM media m WHERE m.note_id = notes.id)"
+        " AND (published, id) < (?, ?) ORDER BY published DESC, id DESC LIMIT ?",
+        (actor_id, *visibilities, p, i, limit),
+    )
+    return _notes(rows)
+
+
+async def by_hashtag(db: Database, name: str, *, cursor: Cursor, limit: int) -> list[Note]:
+    p, i = _cursor(cursor)
+    rows = await db.fetchall(
+        f"SELECT {_N_COLUMNS} FROM note_hashtags h JOIN notes n ON n.id = h.note_id"
+        " WHERE h.name = ? AND n.visibility = 'public'"
+        " AND (n.published, n.id) < (?, ?) ORDER BY n.published DESC, n.id DESC LIMIT ?",
+        (name.lower(), p, i, limit),
+    )
+    return _notes(rows)
+
+
+@dataclass(frozen=True)
+class GalleryItem:
+    media: Media
+    note: Note
+
+
+async def ai_gallery(db: Database, *, before_media_id: int | None, limit: int) -> list[GalleryItem]:
+    """AI-generated images in public posts, newest first (local and remote)."""
+    m_cols = (
+        "m.id AS m_id, m.note_id AS m_note_id, m.actor_id AS m_actor_id, m.local AS m_local,"
+        " m.position AS m_position, m.url AS m_url, m.media_type AS m_media_type,"
+        " m.file_name AS m_file_name, m.width AS m_width, m.height AS m_height,"
+        " m.blurhash AS m_blurhash, m.description AS m_description,"
+        " m.ai_generated AS m_ai_generated"
+    )
+    rows = await db.fetchall(
+        f"SELECT {m_cols}, {_N_COLUMNS} FROM media m JOIN notes n ON n.id = m.note_id"
+        " WHERE (m.ai_generated = 1 OR n.ai_generated = 1) AND n.visibility = 'public'"
+        " AND m.media_type LIKE 'image/%' AND m.id < ? ORDER BY m.id DESC LIMIT ?",
+        (before_media_id if before_media_id is not None else 2**62, limit),
+    )
+    items = []
+    for r in rows:
+        media = Media(
+            id=r["m_id"],
+            note_id=r["m_note_id"],
+            actor_id=r["m_actor_id"],
+            local=bool(r["m_local"]),
+            position=r["m_position"],
+            url=r["m_url"],
+            media_type=r["m_media_type"],
+            file_name=r["m_file_name"],
+            width=r["m_width"],
+            height=r["m_height"],
+            blurhash=r["m_blurhash"],
+            description=r["m_description"],
+            ai_generated=bool(r["m_ai_generated"]),
+        )
+        items.append(GalleryItem(media=media, note=row_to_note(r)))
+    return items
+
+
+async def home(
+    db: Database, viewer_id: int, viewer_uri: str, *, cursor: Cursor, limit: int
+) -> list[Note]:
+    """The viewer's own posts, posts of accounts they follow (not direct ones unless they are
+    mentioned), and any post that mentions them."""
+    p, i = _cursor(cursor)
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM notes WHERE (published, id) < (?, ?) AND ("
+        " actor_id = ?"
+        " OR (actor_id IN (SELECT followee_id FROM follows WHERE follower_id = ?"
+        "      AND state = 'accepted') AND visibility != 'direct')"
+        " OR id IN (SELECT note_id FROM note_mentions WHERE actor_uri = ?)"
+        ") ORDER BY published DESC, id DESC LIMIT ?",
+        (p, i, viewer_id, viewer_id, viewer_uri, limit),
+    )
+    return _notes(rows)
+
+
+async def descendants(db: Database, uri: str, *, limit: int) -> list[tuple[Note, int]]:
+    """Replies to ``uri``, their replies and so on, in thread order with their depth."""
+    rows = await db.fetchall(
+        f"WITH RECURSIVE tree(id, depth, path) AS ("
+        " SELECT id, 1, printf('%020.6f.%d', published, id) FROM notes WHERE in_reply_to_uri = ?"
+        " UNION ALL"
+        " SELECT n.id, tree.depth + 1, tree.path || '/' || printf('%020.6f.%d', n.published, n.id)"
+        " FROM notes n JOIN notes parent ON n.in_reply_to_uri = parent.uri"
+        " JOIN tree ON tree.id = parent.id WHERE tree.depth < 30"
+        f") SELECT {_N_COLUMNS}, tree.depth AS depth FROM tree JOIN notes n ON n.id = tree.id"
+        " ORDER BY tree.path LIMIT ?",
+        (uri, limit),
+    )
+    return [(row_to_note(r), int(r["depth"])) for r in rows]
+
+
+async def viewer_can_see(
+    db: Database, note: Note, viewer_id: int | None, viewer_uri: str | None
+) -> bool:
+    """Mastodon's rule: public/unlisted for all; followers-only for accepted followers and the
+    mentioned; direct for the mentioned; everything for the author."""
+    if note.visibility in ("public", "unlisted"):
+        return True
+    if viewer_id is None or viewer_uri is None:
+        return False
+    if note.actor_id == viewer_id:
+        return True
+    mentioned = await db.fetchval(
+        "SELECT 1 FROM note_mentions WHERE note_id = ? AND actor_uri = ?", (note.id, viewer_uri)
+    )
+    if mentioned:
+        return True
+    if note.visibility == "followers":
+        follows = await db.fetchval(
+            "SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ?"
+            " AND state = 'accepted'",
+            (viewer_id, note.actor_id),
+        )
+        return bool(follows)
+    return False
+
+
+@dataclass(frozen=True)
+class Notification:
+    kind: str  # mention, reply, follow, follow_request, like, boost
+    actor_id: int
+    note_id: int | None
+    at: float
+
+
+async def notifications(
+    db: Database, viewer_id: int, viewer_uri: str, *, before: float | None, limit: int
+) -> list[Notification]:
+    """Derived from the tables that already record each event: nothing extra to keep in sync."""
+    rows = await db.fetchall(
+        "SELECT * FROM ("
+        " SELECT 'mention' AS kind, n.actor_id AS actor_id, n.id AS note_id, n.published AS at"
+        "  FROM note_mentions nm JOIN notes n ON n.id = nm.note_id"
+        "  WHERE nm.actor_uri = ? AND n.actor_id != ?"
+        " UNION ALL"
+        " SELECT 'reply', n.actor_id, n.id, n.published FROM notes n"
+        "  JOIN notes mine ON mine.uri = n.in_reply_to_uri"
+        "  WHERE mine.actor_id = ? AND n.actor_id != ?"
+        "  AND NOT EXISTS (SELECT 1 FROM note_mentions x"
+        "   WHERE x.note_id = n.id AND x.actor_uri = ?)"
+        " UNION ALL"
+        " SELECT CASE f.state WHEN 'accepted' THEN 'follow' ELSE 'follow_request' END,"
+        "  f.follower_id, NULL, f.created_at FROM follows f WHERE f.followee_id = ?"
+        " UNION ALL"
+        " SELECT 'like', r.actor_id, r.note_id, r.created_at FROM reactions r"
+        "  JOIN notes n ON n.id = r.note_id WHERE n.actor_id = ? AND r.actor_id != ?"
+        " UNION ALL"
+        " SELECT 'boost', b.actor_id, b.note_id, b.published FROM announces b"
+        "  JOIN notes n ON n.id = b.note_id WHERE n.actor_id = ? AND b.actor_id != ?"
+        ") WHERE at < ? ORDER BY at DESC LIMIT ?",
+        (
+            viewer_uri,
+            viewer_id,
+            viewer_id,
+            viewer_id,
+            viewer_uri,
+            viewer_id,
+            viewer_id,
+            viewer_id,
+            viewer_id,
+            viewer_id,
+            before if before is not None else 1e18,
+            limit,
+        ),
+    )
+    return [Notification(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def counts_for(db: Database, note_ids: Sequence[int]) -> dict[int, tuple[int, int, int]]:
+    """(likes, boosts, replies) per note, in three grouped queries."""
+    if not note_ids:
+        return {}
+    marks = ",".join("?" * len(note_ids))
+    out = {i: [0, 0, 0] for i in note_ids}
+    for col, sql in (
+        (0, f"SELECT note_id, COUNT(*) FROM reactions WHERE note_id IN ({marks}) GROUP BY note_id"),
+        (1, f"SELECT note_id, COUNT(*) FROM announces WHERE note_id IN ({marks}) GROUP BY note_id"),
+        (
+            2,
+            f"SELECT p.id, COUNT(*) FROM notes p JOIN notes c ON c.in_reply_to_uri = p.uri"
+            f" WHERE p.id IN ({marks}) GROUP BY p.id",
+        ),
+    ):
+        for r in await db.fetchall(sql, tuple(note_ids)):
+            out[r[0]][col] = r[1]
+    return {k: (v[0], v[1], v[2]) for k, v in out.items()}
+
+
+async def viewer_flags(
+    db: Database, viewer_id: int, note_ids: Sequence[int]
+) -> dict[int, tuple[bool, bool]]:
+    """(liked, boosted) by the viewer per note."""
+    if not note_ids:
+        return {}
+    marks = ",".join("?" * len(note_ids))
+    liked = {
+        r[0]
+        for r in await db.fetchall(
+            f"SELECT note_id FROM reactions WHERE actor_id = ? AND kind = 'like'"
+            f" AND note_id IN ({marks})",
+            (viewer_id, *note_ids),
+        )
+    }
+    boosted = {
+        r[0]
+        for r in await db.fetchall(
+            f"SELECT note_id FROM announces WHERE actor_id = ? AND note_id IN ({marks})",
+            (viewer_id, *note_ids),
+        )
+    }
+    return {i: (i in liked, i in boosted) for i in note_ids}

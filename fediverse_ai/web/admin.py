@@ -1,0 +1,109 @@
+"""The admin pages: instance settings, AI backends (with a test button), domain blocks,
+reports and the job queue."""
+
+from __future__ import annotations
+
+import re
+
+from quart import Quart, Response, request
+
+from ..errors import BadRequest
+from ..state import State
+from ..storage import jobs, reactions, settings
+from .auth import require_admin
+from .common import StateHolder, see_other
+from .pages import render
+from .site import EDITABLE, site_settings
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+_SETTING_LIMITS = {"name": 100, "description": 2000, "rules": 5000, "contact_email": 200}
+
+
+async def _admin_page(state: State, *, probe: object = None, error: str | None = None) -> Response:
+    c = state.config
+    return await render(
+        state,
+        "admin.html",
+        site=await site_settings(state),
+        text=c.ai_text,
+        image=c.ai_image,
+        config_blocks=sorted(c.federation.blocked_domains),
+        blocks=await settings.domain_blocks(state.db),
+        reports=await reactions.list_reports(state.db, include_resolved=False),
+        job_counts=await jobs.counts(state.db),
+        failed=await jobs.list_jobs(state.db, state="failed", limit=50),
+        pending=await jobs.list_jobs(state.db, state="pending", limit=50),
+        probe=probe,
+        error=error,
+        status=400 if error else 200,
+    )
+
+
+def register(app: Quart, holder: StateHolder) -> None:
+    @app.get("/admin")
+    async def admin() -> Response:
+        require_admin()
+        return await _admin_page(holder.state)
+
+    @app.post("/admin/settings")
+    async def save_settings() -> Response:
+        state = holder.state
+        require_admin()
+        form = await request.form
+        values = {}
+        for key in EDITABLE:
+            value = form.get(key, "").strip()
+            if len(value) > _SETTING_LIMITS[key]:
+                return await _admin_page(
+                    state, error=f"{key} is limited to {_SETTING_LIMITS[key]} characters"
+                )
+            values[key] = value
+        await settings.put(state.db, values, now=state.now())
+        return see_other("/admin", 303)
+
+    @app.post("/admin/test-backend")
+    async def test_backend() -> Response:
+        from ..bot.probe import probe
+
+        state = holder.state
+        require_admin()
+        kind = (await request.form).get("kind", "text")
+        if kind not in ("text", "image"):
+            raise BadRequest("kind must be text or image")
+        return await _admin_page(state, probe=await probe(state, kind))
+
+    @app.post("/admin/domain-blocks")
+    async def add_block() -> Response:
+        state = holder.state
+        require_admin()
+        form = await request.form
+        domain = form.get("domain", "").strip().lower().rstrip(".")
+        if not _DOMAIN.match(domain) or domain == state.config.instance.host:
+            return await _admin_page(state, error=f"{domain!r} is not a domain you can block")
+        await settings.add_domain_block(
+            state.db, domain, reason=form.get("reason", "").strip()[:500], now=state.now()
+        )
+        state.forget_blocked_domains()
+        return see_other("/admin#blocks", 303)
+
+    @app.post("/admin/domain-blocks/remove")
+    async def remove_block() -> Response:
+        state = holder.state
+        require_admin()
+        await settings.remove_domain_block(state.db, (await request.form).get("domain", ""))
+        state.forget_blocked_domains()
+        return see_other("/admin#blocks", 303)
+
+    @app.post("/admin/reports/<int:report_id>/resolve")
+    async def resolve_report(report_id: int) -> Response:
+        state = holder.state
+        require_admin()
+        await reactions.resolve_report(state.db, report_id, now=state.now())
+        return see_other("/admin#reports", 303)
+
+    @app.post("/admin/jobs/retry")
+    async def retry_jobs() -> Response:
+        state = holder.state
+        require_admin()
+        await jobs.retry_failed(state.db, now=state.now())
+        return see_other("/admin#jobs", 303)

@@ -1,0 +1,247 @@
+"""Browser sessions, login/logout and CSRF protection for every form.
+
+The session cookie carries a random token (the database keeps its SHA-256). Each session has its
+own CSRF token; anonymous forms (login, remote follow) use a double-submit cookie. POSTs are also
+refused when their ``Origin`` header names another site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from quart import Quart, Response, g, render_template, request
+
+from .. import passwords
+from ..errors import Forbidden, LoginFailed, LoginRequired, TooManyRequests
+from ..models import Account
+from ..state import State
+from ..storage import actors, sessions
+from ..storage.ai_replies import take_token
+from .common import StateHolder, see_other
+
+SESSION_COOKIE = "fa_session"
+ANON_CSRF_COOKIE = "fa_csrf"
+# Login attempts: 10 per client address and 10 per username, refilled at one per 30 s.
+LOGIN_BURST = 10.0
+LOGIN_REFILL_PER_SECOND = 1 / 30
+# Routes that take signed ActivityPub POSTs, not browser forms.
+CSRF_EXEMPT_ENDPOINTS = frozenset({"shared_inbox", "user_inbox", "instance_inbox"})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking at the page: an account or nobody, with the CSRF token for forms."""
+
+    account: Account | None
+    csrf_token: str
+    session_hash: str | None = None
+
+    @property
+    def actor_id(self) -> int | None:
+        return self.account.actor.id if self.account else None
+
+    @property
+    def actor_uri(self) -> str | None:
+        return self.account.actor.uri if self.account else None
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.account and self.account.is_admin)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def viewer() -> Viewer:
+    v: Viewer | None = getattr(g, "viewer", None)
+    return v if v is not None else Viewer(account=None, csrf_token="")
+
+
+def require_login() -> Account:
+    account = viewer().account
+    if account is None:
+        raise LoginRequired("log in first")
+    return account
+
+
+def require_admin() -> Account:
+    account = require_login()
+    if not account.is_admin:
+        raise Forbidden("only admins can do this")
+    return account
+
+
+def client_address(state: State) -> str:
+    if state.config.server.trusted_proxy:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip()
+    return request.remote_addr or "unknown"
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only local paths: an open redirect would turn our login page into a phishing tool."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def _cookie_secure(state: State) -> bool:
+    return state.config.instance.scheme == "https"
+
+
+async def login(state: State, username: str, password: str) -> Account:
+    """Check the credentials, rate-limited per address and per username."""
+    address = client_address(state)
+    now = state.now()
+    for key in (f"login:addr:{address}", f"login:user:{username.lower()[:64]}"):
+        allowed = await take_token(
+            state.db, key, capacity=LOGIN_BURST, per_second=LOGIN_REFILL_PER_SECOND, now=now
+        )
+        if not allowed:
+            raise TooManyRequests("too many login attempts; wait a minute and try again")
+    account = await actors.account_by_username(state.db, username.strip().lstrip("@").lower())
+    stored = await actors.password_hash(state.db, account.actor.id) if account else None
+    ok = await asyncio.to_thread(passwords.verify_password, password, stored)
+    if account is None or not ok or account.role != "user":
+        raise LoginFailed("wrong username or password")
+    if stored and passwords.needs_rehash(stored):
+        new_hash = await asyncio.to_thread(passwords.hash_password, password)
+        await actors.set_password_hash(state.db, account.actor.id, new_hash)
+    return account
+
+
+async def start_session(state: State, account: Account, resp: Response) -> None:
+    token = secrets.token_urlsafe(32)
+    now = state.now()
+    lifetime = state.config.web.session_days * 24 * 3600
+    await sessions.create(
+        state.db,
+        token_hash=_hash(token),
+        actor_id=account.actor.id,
+        csrf_token=secrets.token_urlsafe(24),
+        now=now,
+        expires_at=now + lifetime,
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+    resp.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=lifetime,
+        httponly=True,
+        secure=_cookie_secure(state),
+        samesite="Lax",
+        path="/",
+    )
+
+
+def _check_origin(state: State) -> None:
+    origin = request.headers.get("Origin")
+    if origin is None:  # not sent by every client; the CSRF token still has to match
+        return
+    if origin.rstrip("/") != state.config.instance.base_url:
+        raise Forbidden("this form was sent from another site")
+
+
+def register(app: Quart, holder: StateHolder) -> None:
+    @app.before_request
+    async def load_viewer() -> None:
+        if request.endpoint in CSRF_EXEMPT_ENDPOINTS or request.endpoint == "media_file":
+            return  # the federation hot path reads no cookies
+        state = holder.state
+        token = request.cookies.get(SESSION_COOKIE)
+        account = None
+        csrf = ""
+        session_hash = None
+        g.new_anon_csrf = False
+        if token:
+            row = await sessions.get(state.db, _hash(token), now=state.now())
+            if row is not None:
+                account = await actors.account_by_actor_id(state.db, row.actor_id)
+                csrf = row.csrf_token
+                session_hash = _hash(token)
+        if account is None:
+            csrf = request.cookies.get(ANON_CSRF_COOKIE, "")
+            g.new_anon_csrf = not csrf or len(csrf) > 64
+            if g.new_anon_csrf:
+                csrf = secrets.token_urlsafe(24)
+        g.viewer = Viewer(account=account, csrf_token=csrf, session_hash=session_hash)
+        if request.method == "POST" and request.endpoint not in CSRF_EXEMPT_ENDPOINTS:
+            _check_origin(state)
+            form = await request.form
+            sent = form.get("csrf", "")
+            if not sent or (g.new_anon_csrf and account is None):
+                raise Forbidden("the form expired; reload the page and try again")
+            if not passwords.constant_time_equal(sent, csrf):
+                raise Forbidden("the form expired; reload the page and try again")
+
+    @app.after_request
+    async def set_anon_csrf(resp: Response) -> Response:
+        if getattr(g, "new_anon_csrf", False) and viewer().account is None:
+            resp.set_cookie(
+                ANON_CSRF_COOKIE,
+                viewer().csrf_token,
+                httponly=True,
+                secure=_cookie_secure(holder.state),
+                samesite="Lax",
+                path="/",
+            )
+        return resp
+
+    @app.get("/login")
+    async def login_form() -> str:
+        return await render_template(
+            "login.html",
+            **await page_context(holder.state),
+            next=safe_next(request.args.get("next")),
+            error=None,
+        )
+
+    @app.post("/login")
+    async def login_submit() -> Response | tuple[str, int]:
+        state = holder.state
+        form = await request.form
+        target = safe_next(form.get("next"))
+        try:
+            account = await login(state, form.get("username", ""), form.get("password", ""))
+        except (LoginFailed, TooManyRequests) as exc:
+            html = await render_template(
+                "login.html",
+                **await page_context(state),
+                next=target,
+                error=exc.message,
+                username=form.get("username", ""),
+            )
+            return html, exc.status
+        resp = see_other(target, 303)
+        await start_session(state, account, resp)
+        resp.delete_cookie(ANON_CSRF_COOKIE, path="/")
+        return resp
+
+    @app.post("/logout")
+    async def logout() -> Response:
+        v = viewer()
+        if v.session_hash:
+            await sessions.delete(holder.state.db, v.session_hash)
+        resp = see_other("/", 303)
+        resp.delete_cookie(SESSION_COOKIE, path="/")
+        return resp
+
+
+async def page_context(state: State) -> dict[str, object]:
+    """What every page template needs: the instance, the viewer and the CSRF token."""
+    from .site import site_settings
+
+    return {
+        "instance": await site_settings(state),
+        "viewer": viewer(),
+        "csrf": viewer().csrf_token,
+    }

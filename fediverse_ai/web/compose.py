@@ -1,0 +1,259 @@
+"""Writing: compose (text, up to 4 images with alt text, CW, visibility, replies), the
+"Suggest" drafting help, "Ask @ai about this", and editing one's own posts."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from quart import Quart, Response, request
+from quart.datastructures import FileStorage
+
+from ..ai.base import BackendError
+from ..errors import BadRequest, FediverseError, NotFound, TooManyRequests
+from ..federation import publish
+from ..media import process_image
+from ..models import VISIBILITIES, Account, Draft, NewAttachment, Note, Visibility
+from ..sanitize import html_to_text
+from ..state import State
+from ..storage import actors, notes, timelines
+from ..storage.ai_replies import take_token
+from .auth import require_login, viewer
+from .common import StateHolder, see_other
+from .pages import render
+from .views import cards
+
+MAX_IMAGES = 4
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+SUGGEST_BURST = 10.0
+SUGGEST_PER_SECOND = 20 / 3600
+
+
+@dataclass
+class Form:
+    """What the user typed, kept to re-show the form after an error or a suggestion."""
+
+    text: str = ""
+    summary: str = ""
+    visibility: str = "public"
+    in_reply_to: str = ""
+    language: str = ""
+    alts: list[str] = field(default_factory=lambda: [""] * MAX_IMAGES)
+
+
+def narrowest(a: str, b: str) -> Visibility:
+    """Replies are never wider than what they answer."""
+    rank: dict[str, int] = {v: i for i, v in enumerate(VISIBILITIES)}
+    return VISIBILITIES[max(rank.get(a, 0), rank.get(b, 0))]
+
+
+async def _parent(state: State, uri: str) -> Note | None:
+    if not uri:
+        return None
+    note = await notes.by_uri(state.db, uri)
+    v = viewer()
+    if note is None or not await timelines.viewer_can_see(state.db, note, v.actor_id, v.actor_uri):
+        raise NotFound("the post you reply to is not here")
+    return note
+
+
+async def _prefill(state: State, account: Account, parent: Note | None, ask: bool) -> Form:
+    form = Form()
+    if parent is None:
+        return form
+    form.in_reply_to = parent.uri
+    form.visibility = narrowest(parent.visibility, "public")
+    form.summary = parent.summary or ""
+    handles = []
+    author = await actors.by_id(state.db, parent.actor_id)
+    ai = await actors.account_by_role(state.db, "ai")
+    if ask and ai is not None:
+        handles.append(f"@{ai.actor.username}")
+    if (
+        author is not None
+        and author.id != account.actor.id
+        and (ai is None or author.id != ai.actor.id)
+    ):
+        host = author.domain.split(":")[0]
+        handles.append(f"@{author.username}" if author.local else f"@{author.username}@{host}")
+    form.text = " ".join(handles) + (" " if handles else "")
+    return form
+
+
+async def _render_compose(
+    state: State,
+    form: Form,
+    *,
+    parent: Note | None,
+    ask: bool = False,
+    error: str | None = None,
+    suggestion: Any = None,
+    status: int = 200,
+) -> Response:
+    v = viewer()
+    return await render(
+        state,
+        "compose.html",
+        status=status,
+        form=form,
+        parent=(await cards(state, [parent], v))[0] if parent else None,
+        ask=ask,
+        error=error,
+        suggestion=suggestion,
+        visibilities=VISIBILITIES,
+        require_alt=state.config.web.require_alt_text,
+        max_images=MAX_IMAGES,
+    )
+
+
+def _read_form(raw: Any) -> Form:
+    vis = raw.get("visibility", "public")
+    return Form(
+        text=raw.get("text", "")[:10_000],
+        summary=raw.get("summary", "").strip()[:500],
+        visibility=vis if vis in VISIBILITIES else "public",
+        in_reply_to=raw.get("in_reply_to", "").strip()[:2000],
+        language=raw.get("language", "").strip()[:8],
+        alts=[raw.get(f"alt{i}", "").strip()[:1500] for i in range(MAX_IMAGES)],
+    )
+
+
+async def _attachments(state: State, form: Form, files: Any) -> list[NewAttachment]:
+    out = []
+    for i in range(MAX_IMAGES):
+        upload: FileStorage | None = files.get(f"image{i}")
+        if upload is None or not upload.filename:
+            continue
+        data = upload.read(MAX_IMAGE_BYTES + 1)
+        if not data:
+            continue
+        if len(data) > MAX_IMAGE_BYTES:
+            raise BadRequest(f"image {i + 1} is larger than {MAX_IMAGE_BYTES // 2**20} MB")
+        if state.config.web.require_alt_text and not form.alts[i]:
+            raise BadRequest(
+                f"image {i + 1} needs a description (alt text) for people who cannot see it"
+            )
+        try:
+            processed = await asyncio.to_thread(process_image, data)
+        except FediverseError as exc:
+            raise BadRequest(f"image {i + 1}: {exc.message}") from None
+        out.append(
+            NewAttachment(
+                data=processed.data,
+                media_type=processed.media_type,
+                extension=processed.extension,
+                width=processed.width,
+                height=processed.height,
+                blurhash=processed.blurhash,
+                description=form.alts[i],
+            )
+        )
+    return out
+
+
+def register(app: Quart, holder: StateHolder) -> None:
+    @app.get("/compose")
+    async def compose_form() -> Response:
+        state = holder.state
+        account = require_login()
+        parent = await _parent(state, request.args.get("reply_to", ""))
+        ask = request.args.get("ask") == "1"
+        form = await _prefill(state, account, parent, ask)
+        return await _render_compose(state, form, parent=parent, ask=ask)
+
+    @app.post("/compose")
+    async def compose_submit() -> Response:
+        state = holder.state
+        account = require_login()
+        raw = await request.form
+        files = await request.files
+        form = _read_form(raw)
+        parent = await _parent(state, form.in_reply_to)
+        ask = raw.get("ask") == "1"
+        if raw.get("action") == "suggest":
+            return await _suggest(state, account, form, parent, ask)
+        try:
+            attachments = await _attachments(state, form, files)
+            visibility: Visibility = form.visibility  # type: ignore[assignment]
+            if parent is not None:
+                visibility = narrowest(parent.visibility, visibility)
+            note = await publish.publish_note(
+                state,
+                account,
+                Draft(
+                    text=form.text,
+                    visibility=visibility,
+                    summary=form.summary or None,
+                    language=form.language or None,
+                    in_reply_to=parent.uri if parent else None,
+                    attachments=tuple(attachments),
+                    sensitive=bool(form.summary),
+                ),
+            )
+        except (BadRequest, FediverseError) as exc:
+            if exc.status >= 500:
+                raise
+            return await _render_compose(
+                state, form, parent=parent, ask=ask, error=exc.message, status=exc.status
+            )
+        target = note.url or note.uri
+        if parent is not None:
+            target = f"/notes/{parent.id}"
+        return see_other(target.removeprefix(state.config.instance.base_url), 303)
+
+    @app.get("/edit/<int:note_id>")
+    async def edit_form(note_id: int) -> Response:
+        state = holder.state
+        account = require_login()
+        note = await _own(state, account, note_id)
+        form = Form(text=note.source or html_to_text(note.content), in_reply_to="")
+        return await render(state, "edit.html", note=note, form=form, error=None)
+
+    @app.post("/edit/<int:note_id>")
+    async def edit_submit(note_id: int) -> Response:
+        state = holder.state
+        account = require_login()
+        note = await _own(state, account, note_id)
+        text = (await request.form).get("text", "")
+        try:
+            await publish.edit_note(state, account, note.uri, text)
+        except BadRequest as exc:
+            return await render(
+                state, "edit.html", status=400, note=note, form=Form(text=text), error=exc.message
+            )
+        return see_other(f"/notes/{note.id}", 303)
+
+
+async def _own(state: State, account: Account, note_id: int) -> Note:
+    note = await notes.by_id(state.db, note_id)
+    if note is None or note.actor_id != account.actor.id:
+        raise NotFound("no such post of yours")
+    return note
+
+
+async def _suggest(
+    state: State, account: Account, form: Form, parent: Note | None, ask: bool
+) -> Response:
+    from ..bot.suggest import suggest_post
+
+    allowed = await take_token(
+        state.db,
+        f"suggest:{account.actor.id}",
+        capacity=SUGGEST_BURST,
+        per_second=SUGGEST_PER_SECOND,
+        now=state.now(),
+    )
+    error = None
+    suggestion = None
+    try:
+        if not allowed:
+            raise TooManyRequests("drafting help is limited to 20 suggestions an hour")
+        suggestion = await suggest_post(state, form.text)
+    except TooManyRequests as exc:
+        error = exc.message
+    except BackendError as exc:
+        error = f"the text backend did not answer: {exc.message}"
+    return await _render_compose(
+        state, form, parent=parent, ask=ask, error=error, suggestion=suggestion
+    )

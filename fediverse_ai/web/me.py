@@ -1,0 +1,75 @@
+"""Pages for a logged-in user: the home timeline and notifications."""
+
+from __future__ import annotations
+
+from quart import Quart, Response, request
+
+from ..storage import actors, follows, notes, timelines
+from .auth import require_login, viewer
+from .common import StateHolder
+from .pages import FEED_SIZE, _cursor, _next_link, render, visible
+from .views import author_view, cards
+
+NOTIFICATION_PAGE = 40
+
+
+def register(app: Quart, holder: StateHolder) -> None:
+    @app.get("/home")
+    async def home_timeline() -> Response:
+        state = holder.state
+        account = require_login()
+        items = await timelines.home(
+            state.db,
+            account.actor.id,
+            account.actor.uri,
+            cursor=await _cursor(state),
+            limit=FEED_SIZE,
+        )
+        shown = await visible(state, items)
+        return await render(
+            state,
+            "home.html",
+            cards=await cards(state, shown, viewer()),
+            next_page=_next_link(items, FEED_SIZE),
+        )
+
+    @app.get("/notifications")
+    async def notifications() -> Response:
+        state = holder.state
+        account = require_login()
+        raw_before = request.args.get("before", "")
+        try:
+            before = float(raw_before) if raw_before else None
+        except ValueError:
+            before = None
+        items = await timelines.notifications(
+            state.db, account.actor.id, account.actor.uri, before=before, limit=NOTIFICATION_PAGE
+        )
+        who = await actors.by_ids(state.db, [i.actor_id for i in items])
+        note_ids = sorted({i.note_id for i in items if i.note_id is not None})
+        by_id = {}
+        for nid in note_ids:
+            found = await notes.by_id(state.db, nid)
+            if found is not None:
+                by_id[nid] = found
+        note_cards = {c.note.id: c for c in await cards(state, list(by_id.values()), viewer())}
+        rows = [
+            {
+                "kind": i.kind,
+                "actor": author_view(who[i.actor_id]),
+                "card": note_cards.get(i.note_id) if i.note_id else None,
+                "at": i.at,
+            }
+            for i in items
+            if i.actor_id in who
+        ]
+        pending = [r for r in rows if r["kind"] == "follow_request"]
+        still_pending = []
+        for r in pending:
+            f = await follows.get(state.db, r["actor"].actor.id, account.actor.id)  # type: ignore[union-attr]
+            if f is not None and f.state == "pending":
+                still_pending.append(r)
+        next_page = (
+            f"/notifications?before={items[-1].at}" if len(items) == NOTIFICATION_PAGE else None
+        )
+        return await render(state, "notifications.html", rows=rows, next_page=next_page)
