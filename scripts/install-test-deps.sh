@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the system packages the end-to-end tests need (tests/e2e): nginx and openssl.
+# Install the system packages the end-to-end and browser tests need: nginx and openssl
+# (tests/e2e), Debian's chromium and chromedriver (tests/browser, driven by Selenium).
 #
 # Idempotent and quick when everything is present: apt-get runs only when a binary is
 # missing. The tests start their own nginx processes, so the system nginx service that
@@ -20,11 +21,15 @@ have() {
 missing=()
 have nginx || missing+=(nginx-light)
 have openssl || missing+=(openssl)
+have chromium || missing+=(chromium)
+have chromedriver || missing+=(chromium-driver)
+# A font with wide coverage, so that screenshots show text rather than boxes.
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 # ca-certificates provides the system bundle the tests extend with their own CA.
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "install-test-deps: nginx and openssl already installed"
+    echo "install-test-deps: nginx, openssl and chromium already installed"
     exit 0
 fi
 
@@ -70,4 +75,6 @@ fi
 
 have nginx || die "nginx still missing after install"
 have openssl || die "openssl still missing after install"
+have chromium || die "chromium still missing after install"
+have chromedriver || die "chromedriver still missing after install"
 echo "install-test-deps: done"

@@ -3,6 +3,7 @@ reports and the job queue."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from quart import Quart, Response, request
@@ -37,6 +38,15 @@ async def _admin_page(state: State, *, probe: object = None, error: str | None =
         error=error,
         status=400 if error else 200,
     )
+
+
+def _blockable(domain: str) -> bool:
+    """A DNS name, or an IP address for servers that federate without one."""
+    try:
+        ipaddress.ip_address(domain)
+        return True
+    except ValueError:
+        return bool(_DOMAIN.match(domain))
 
 
 def register(app: Quart, holder: StateHolder) -> None:
@@ -78,7 +88,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         require_admin()
         form = await request.form
         domain = form.get("domain", "").strip().lower().rstrip(".")
-        if not _DOMAIN.match(domain) or domain == state.config.instance.host:
+        if not _blockable(domain) or domain == state.config.instance.host:
             return await _admin_page(state, error=f"{domain!r} is not a domain you can block")
         await settings.add_domain_block(
             state.db, domain, reason=form.get("reason", "").strip()[:500], now=state.now()

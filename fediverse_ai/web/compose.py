@@ -28,6 +28,8 @@ MAX_IMAGES = 4
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 SUGGEST_BURST = 10.0
 SUGGEST_PER_SECOND = 20 / 3600
+IMAGEGEN_BURST = 5.0
+IMAGEGEN_PER_SECOND = 10 / 3600
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Form:
     visibility: str = "public"
     in_reply_to: str = ""
     language: str = ""
+    image_prompt: str = ""
     alts: list[str] = field(default_factory=lambda: [""] * MAX_IMAGES)
 
 
@@ -115,6 +118,7 @@ def _read_form(raw: Any) -> Form:
         visibility=vis if vis in VISIBILITIES else "public",
         in_reply_to=raw.get("in_reply_to", "").strip()[:2000],
         language=raw.get("language", "").strip()[:8],
+        image_prompt=raw.get("image_prompt", "").strip()[:1000],
         alts=[raw.get(f"alt{i}", "").strip()[:1500] for i in range(MAX_IMAGES)],
     )
 
@@ -175,6 +179,13 @@ def register(app: Quart, holder: StateHolder) -> None:
             return await _suggest(state, account, form, parent, ask)
         try:
             attachments = await _attachments(state, form, files)
+            sensitive = bool(form.summary)
+            if form.image_prompt:
+                generated, flagged = await _generate_image(state, account, form.image_prompt)
+                attachments.insert(0, generated)
+                sensitive = sensitive or flagged
+            if len(attachments) > MAX_IMAGES:
+                raise BadRequest(f"at most {MAX_IMAGES} images per post")
             visibility: Visibility = form.visibility  # type: ignore[assignment]
             if parent is not None:
                 visibility = narrowest(parent.visibility, visibility)
@@ -188,7 +199,7 @@ def register(app: Quart, holder: StateHolder) -> None:
                     language=form.language or None,
                     in_reply_to=parent.uri if parent else None,
                     attachments=tuple(attachments),
-                    sensitive=bool(form.summary),
+                    sensitive=sensitive,
                 ),
             )
         except (BadRequest, FediverseError) as exc:
@@ -230,6 +241,32 @@ async def _own(state: State, account: Account, note_id: int) -> Note:
     if note is None or note.actor_id != account.actor.id:
         raise NotFound("no such post of yours")
     return note
+
+
+async def _generate_image(
+    state: State, account: Account, prompt: str
+) -> tuple[NewAttachment, bool]:
+    """An AI image for the user's own post: moderated, labelled, rate-limited per account."""
+    from ..bot.replier import compose_own_post
+
+    allowed = await take_token(
+        state.db,
+        f"imagegen:{account.actor.id}",
+        capacity=IMAGEGEN_BURST,
+        per_second=IMAGEGEN_PER_SECOND,
+        now=state.now(),
+    )
+    if not allowed:
+        raise TooManyRequests("image generation is limited to 10 pictures an hour")
+    try:
+        answer = await compose_own_post(state, image_prompt=prompt, text_prompt=None)
+    except BackendError as exc:
+        raise BadRequest(f"the image backend did not answer: {exc.message}") from None
+    except FediverseError as exc:  # the prompt failed moderation
+        raise BadRequest(exc.message) from None
+    if answer.attachment is None:
+        raise BadRequest("the generated picture did not pass the safety check")
+    return answer.attachment, answer.sensitive
 
 
 async def _suggest(

@@ -33,6 +33,7 @@ class AuthorView:
     avatar: str | None
     local: bool
     is_bot: bool
+    remote_url: str | None  # the profile on its own server (remote actors)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def author_view(actor: Actor) -> AuthorView:
         avatar=safe_url(actor.icon_url),
         local=actor.local,
         is_bot=actor.is_bot,
+        remote_url=None if actor.local else (safe_url(actor.url) or safe_url(actor.uri)),
     )
 
 

@@ -387,7 +387,14 @@ class RemoteFediverse:
                 jrd = {
                     "subject": f"acct:{self.handle(name)}",
                     "aliases": [self.actor_uri(name)],
-                    "links": [{"rel": "self", "type": AS2_TYPE, "href": self.actor_uri(name)}],
+                    "links": [
+                        {"rel": "self", "type": AS2_TYPE, "href": self.actor_uri(name)},
+                        # Mastodon's remote-interaction template, as its WebFinger gives it.
+                        {
+                            "rel": "http://ostatus.org/schema/1.0/subscribe",
+                            "template": f"{self.base_url}/authorize_interaction?uri={{uri}}",
+                        },
+                    ],
                 }
                 return _json(jrd, content_type="application/jrd+json")
         return _json({"error": "no such account"}, 404, "application/json")
