@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from quart import Quart, Response, request
 
-from ..storage import actors, follows, notes, timelines
+from ..storage import actors, notes, timelines
 from .auth import require_login, viewer
 from .common import StateHolder
-from .pages import FEED_SIZE, _cursor, _next_link, render, visible
+from .pages import FEED_SIZE, next_link, render, request_cursor, visible
 from .views import author_view, cards
 
 NOTIFICATION_PAGE = 40
@@ -22,7 +22,7 @@ def register(app: Quart, holder: StateHolder) -> None:
             state.db,
             account.actor.id,
             account.actor.uri,
-            cursor=await _cursor(state),
+            cursor=await request_cursor(state),
             limit=FEED_SIZE,
         )
         shown = await visible(state, items)
@@ -30,7 +30,7 @@ def register(app: Quart, holder: StateHolder) -> None:
             state,
             "home.html",
             cards=await cards(state, shown, viewer()),
-            next_page=_next_link(items, FEED_SIZE),
+            next_page=next_link(items, FEED_SIZE),
         )
 
     @app.get("/notifications")
@@ -63,12 +63,6 @@ def register(app: Quart, holder: StateHolder) -> None:
             for i in items
             if i.actor_id in who
         ]
-        pending = [r for r in rows if r["kind"] == "follow_request"]
-        still_pending = []
-        for r in pending:
-            f = await follows.get(state.db, r["actor"].actor.id, account.actor.id)  # type: ignore[union-attr]
-            if f is not None and f.state == "pending":
-                still_pending.append(r)
         next_page = (
             f"/notifications?before={items[-1].at}" if len(items) == NOTIFICATION_PAGE else None
         )

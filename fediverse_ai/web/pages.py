@@ -42,12 +42,12 @@ def _cursor_arg(name: str = "before") -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 19 else None
 
 
-async def _cursor(state: State) -> timelines.Cursor:
+async def request_cursor(state: State) -> timelines.Cursor:
     before = _cursor_arg()
     return await timelines.cursor_of(state.db, before) if before is not None else None
 
 
-def _next_link(items: list[Note], size: int) -> str | None:
+def next_link(items: list[Note], size: int) -> str | None:
     if len(items) < size:
         return None
     return f"{request.path}?before={items[-1].id}"
@@ -62,7 +62,11 @@ async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> R
         visibilities = ("public", "unlisted", "followers")
     query = timelines.with_media_by_actor if tab == "media" else timelines.by_actor
     items = await query(
-        state.db, actor.id, visibilities=visibilities, cursor=await _cursor(state), limit=FEED_SIZE
+        state.db,
+        actor.id,
+        visibilities=visibilities,
+        cursor=await request_cursor(state),
+        limit=FEED_SIZE,
     )
     relation = await follows.get(state.db, v.actor_id, actor.id) if v.actor_id else None
     return await render(
@@ -80,7 +84,7 @@ async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> R
         tab=tab,
         relation=relation.state if relation else None,
         cards=await cards(state, items, v),
-        next_page=_next_link(items, FEED_SIZE),
+        next_page=next_link(items, FEED_SIZE),
         alternate=actor.uri,
     )
 
@@ -132,14 +136,16 @@ def register(app: Quart, holder: StateHolder) -> None:
     @app.get("/")
     async def home() -> Response:
         state = holder.state
-        items = await timelines.local_public(state.db, cursor=await _cursor(state), limit=FEED_SIZE)
+        items = await timelines.local_public(
+            state.db, cursor=await request_cursor(state), limit=FEED_SIZE
+        )
         ai = await actors.account_by_role(state.db, "ai")
         return await render(
             state,
             "index.html",
             cards=await cards(state, items, viewer()),
             ai=author_view(ai.actor) if ai else None,
-            next_page=_next_link(items, FEED_SIZE),
+            next_page=next_link(items, FEED_SIZE),
         )
 
     @app.get("/gallery")
@@ -166,14 +172,14 @@ def register(app: Quart, holder: StateHolder) -> None:
         state = holder.state
         tag = name.lower()[:100]
         items = await timelines.by_hashtag(
-            state.db, tag, cursor=await _cursor(state), limit=FEED_SIZE
+            state.db, tag, cursor=await request_cursor(state), limit=FEED_SIZE
         )
         return await render(
             state,
             "tag.html",
             tag=tag,
             cards=await cards(state, items, viewer()),
-            next_page=_next_link(items, FEED_SIZE),
+            next_page=next_link(items, FEED_SIZE),
         )
 
     @app.get("/about")
