@@ -271,3 +271,20 @@ async def test_admin_settings_domain_blocks_and_jobs(tmp_path: Path) -> None:
                 server.shared_inbox, remote.activity("alice", "Create", note)
             )
             assert accepted.status_code == 202
+
+
+async def test_reports_from_remote_servers_reach_the_admin_page(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server, remote_server() as remote:
+        web = await logged_in(server, "root", admin=True)
+        offending = await post(server, "root", "something controversial")
+        flag = remote.activity("alice", "Flag", [offending], content="this breaks rule 2")
+        flag["object"] = [offending]
+        assert (await remote.send(server.shared_inbox, flag)).status_code == 202
+        await server.drain()
+        async with web:
+            page = (await web.get("/admin")).text
+            assert "this breaks rule 2" in page and offending in page
+            report_id = await server.count("SELECT id FROM reports")
+            resp = await web.submit("/admin", f"/admin/reports/{report_id}/resolve")
+            assert resp.status_code == 303
+            assert "this breaks rule 2" not in (await web.get("/admin")).text
