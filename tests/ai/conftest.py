@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -11,40 +10,13 @@ import pytest
 from fediverse_ai.netguard import NetGuard
 
 from .servers import (
-    LLAMA_API_KEY,
     RunningServer,
     free_port,
-    llama_server_command,
-    require_llama_cpp,
     require_sd_server,
     running,
     sd_server_command,
-    write_tiny_gguf,
     write_zero_sdxs,
 )
-
-
-@pytest.fixture(scope="session")
-def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    require_llama_cpp()
-    path = tmp_path_factory.mktemp("llama") / "tiny-llama.gguf"
-    write_tiny_gguf(path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def llama_server(tiny_gguf: Path) -> Iterator[RunningServer]:
-    """``python -m llama_cpp.server`` with the tiny model, requiring ``LLAMA_API_KEY``."""
-    port = free_port()
-    with running(
-        llama_server_command(tiny_gguf, port, api_key=LLAMA_API_KEY),
-        port=port,
-        ready_path="/v1/models",
-        headers={"Authorization": f"Bearer {LLAMA_API_KEY}"},
-        log_path=tiny_gguf.with_name(f"llama-server-{port}.log"),
-        startup_s=120,
-    ) as server:
-        yield server
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
-# Imported so that the browser scenario can ask a real OpenAI-compatible server.
-from ai.conftest import llama_server, tiny_gguf  # noqa: E402, F401
-
 
 def _require_browser() -> None:
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
