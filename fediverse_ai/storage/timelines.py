@@ -122,22 +122,57 @@ async def ai_gallery(db: Database, *, before_media_id: int | None, limit: int) -
     return items
 
 
+@dataclass(frozen=True)
+class HomeItem:
+    """A post in someone's home timeline; ``boosted_by`` is set when it is there as a boost."""
+
+    note: Note
+    boosted_by: int | None
+    at: float
+    key: int  # tie-breaker for the cursor: the note id, or minus the announce id
+
+    @property
+    def cursor(self) -> str:
+        return f"{self.at!r}:{self.key}"
+
+
+def parse_home_cursor(raw: str) -> tuple[float, int] | None:
+    at, _, key = raw.partition(":")
+    try:
+        return float(at), int(key)
+    except ValueError:
+        return None
+
+
 async def home(
-    db: Database, viewer_id: int, viewer_uri: str, *, cursor: Cursor, limit: int
-) -> list[Note]:
+    db: Database,
+    viewer_id: int,
+    viewer_uri: str,
+    *,
+    cursor: tuple[float, int] | None,
+    limit: int,
+) -> list[HomeItem]:
     """The viewer's own posts, posts of accounts they follow (not direct ones unless they are
-    mentioned), and any post that mentions them."""
-    p, i = _cursor(cursor)
+    mentioned), posts that mention them, and public posts boosted by accounts they follow."""
+    at, key = cursor if cursor is not None else _FAR
     rows = await db.fetchall(
-        f"SELECT {_COLUMNS} FROM notes WHERE (published, id) < (?, ?) AND ("
-        " actor_id = ?"
-        " OR (actor_id IN (SELECT followee_id FROM follows WHERE follower_id = ?"
-        "      AND state = 'accepted') AND visibility != 'direct')"
-        " OR id IN (SELECT note_id FROM note_mentions WHERE actor_uri = ?)"
-        ") ORDER BY published DESC, id DESC LIMIT ?",
-        (p, i, viewer_id, viewer_id, viewer_uri, limit),
+        f"SELECT * FROM ("
+        f" SELECT {_COLUMNS}, NULL AS booster, published AS at, id AS k FROM notes WHERE"
+        "  actor_id = ?"
+        "  OR (actor_id IN (SELECT followee_id FROM follows WHERE follower_id = ?"
+        "       AND state = 'accepted') AND visibility != 'direct')"
+        "  OR id IN (SELECT note_id FROM note_mentions WHERE actor_uri = ?)"
+        " UNION ALL"
+        f" SELECT {_N_COLUMNS}, b.actor_id, b.published, -b.id FROM announces b"
+        "  JOIN notes n ON n.id = b.note_id"
+        "  WHERE b.actor_id IN (SELECT followee_id FROM follows WHERE follower_id = ?"
+        "       AND state = 'accepted') AND n.visibility IN ('public', 'unlisted')"
+        ") WHERE (at, k) < (?, ?) ORDER BY at DESC, k DESC LIMIT ?",
+        (viewer_id, viewer_id, viewer_uri, viewer_id, at, key, limit),
     )
-    return _notes(rows)
+    return [
+        HomeItem(note=row_to_note(r), boosted_by=r["booster"], at=r["at"], key=r["k"]) for r in rows
+    ]
 
 
 async def descendants(db: Database, uri: str, *, limit: int) -> list[tuple[Note, int]]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from quart import Quart, Response, request
 
 from ..storage import actors, notes, timelines
 from .auth import require_login, viewer
 from .common import StateHolder
-from .pages import FEED_SIZE, next_link, render, request_cursor, visible
+from .pages import FEED_SIZE, render, visible
 from .views import author_view, cards
 
 NOTIFICATION_PAGE = 40
@@ -18,20 +20,26 @@ def register(app: Quart, holder: StateHolder) -> None:
     async def home_timeline() -> Response:
         state = holder.state
         account = require_login()
+        cursor = timelines.parse_home_cursor(request.args.get("before", ""))
         items = await timelines.home(
-            state.db,
-            account.actor.id,
-            account.actor.uri,
-            cursor=await request_cursor(state),
-            limit=FEED_SIZE,
+            state.db, account.actor.id, account.actor.uri, cursor=cursor, limit=FEED_SIZE
         )
-        shown = await visible(state, items)
-        return await render(
-            state,
-            "home.html",
-            cards=await cards(state, shown, viewer()),
-            next_page=next_link(items, FEED_SIZE),
-        )
+        shown = await visible(state, [i.note for i in items])
+        allowed = {n.id for n in shown}
+        kept = [i for i in items if i.note.id in allowed]
+        boosters = await actors.by_ids(state.db, [i.boosted_by for i in kept if i.boosted_by])
+        built = await cards(state, [i.note for i in kept], viewer())
+        entries = [
+            {
+                "card": card,
+                "boosted_by": author_view(boosters[i.boosted_by])
+                if i.boosted_by in boosters
+                else None,
+            }
+            for i, card in zip(kept, built, strict=True)
+        ]
+        next_page = f"/home?before={quote(items[-1].cursor)}" if len(items) == FEED_SIZE else None
+        return await render(state, "home.html", entries=entries, next_page=next_page)
 
     @app.get("/notifications")
     async def notifications() -> Response:

@@ -4,6 +4,8 @@ wire (a signed remote peer on loopback receives what we deliver)."""
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 from support.live import LiveServer, live_server
@@ -288,3 +290,31 @@ async def test_reports_from_remote_servers_reach_the_admin_page(tmp_path: Path) 
             resp = await web.submit("/admin", f"/admin/reports/{report_id}/resolve")
             assert resp.status_code == 303
             assert "this breaks rule 2" not in (await web.get("/admin")).text
+
+
+async def test_home_timeline_has_followed_posts_boosts_and_mentions_only(tmp_path: Path) -> None:
+    from fediverse_ai.federation import interactions
+
+    async with live_server(tmp_path) as server:
+        web = await logged_in(server, "alice")
+        alice, bob = await server.account("alice"), await server.account("bob")
+        await interactions.follow(server.state, alice, bob.actor)
+        await server.drain()
+        for i in range(22):
+            await post(server, "bob", f"bob says {i:02d}")
+        await post(server, "bob", "bob whispers to himself", visibility="direct")
+        carols = await post(server, "carol", "carol's public thought")
+        await post(server, "carol", "@alice a direct hello", visibility="direct")
+        await post(server, "carol", "carol's unboosted thought")
+        await interactions.boost(server.state, bob, carols)
+        async with web:
+            first = (await web.get("/home")).text
+            assert "Boosted by" in first and "carol's public thought" in first
+            assert "a direct hello" in first
+            assert "whispers" not in first and "unboosted" not in first
+            nxt = re.search(r'href="(/home\?before=[^"]+)" rel="next"', first)
+            assert nxt
+            second = (await web.get(html.unescape(nxt.group(1)))).text
+            seen = re.findall(r"bob says (\d\d)", first) + re.findall(r"bob says (\d\d)", second)
+            assert sorted(seen) == [f"{i:02d}" for i in range(22)]
+            assert len(seen) == len(set(seen))
