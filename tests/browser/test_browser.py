@@ -52,6 +52,30 @@ def click_and_wait(driver: Any, element: Any) -> None:
     WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
 
 
+def accessibility_problems(driver: Any) -> list[str]:
+    """The checks a screen-reader user notices first: unlabelled controls, images without
+    an alt attribute, buttons without a name, a missing language or main landmark."""
+    found: list[str] = driver.execute_script(
+        """
+        const bad = [];
+        if (!document.documentElement.lang) bad.push('no lang');
+        if (!document.querySelector('main')) bad.push('no main');
+        for (const el of document.querySelectorAll('input, textarea, select')) {
+          if (el.type === 'hidden') continue;
+          const labelled = (el.id && document.querySelector(`label[for="${el.id}"]`))
+            || el.closest('label') || el.getAttribute('aria-label');
+          if (!labelled) bad.push('unlabelled ' + el.tagName + ' ' + (el.name || ''));
+        }
+        for (const img of document.querySelectorAll('img'))
+          if (!img.hasAttribute('alt')) bad.push('img without alt ' + img.src);
+        for (const b of document.querySelectorAll('button'))
+          if (!b.textContent.trim() && !b.getAttribute('aria-label')) bad.push('unnamed button');
+        return bad;
+        """
+    )
+    return found
+
+
 def write_photo(path: Path) -> Path:
     image = Image.new("RGB", (320, 200), (40, 110, 200))
     for x in range(0, 320, 40):
@@ -159,6 +183,9 @@ async def test_log_in_post_an_image_see_it_ask_the_ai_and_log_out(
             for page, name in (("/about", "08-about"), ("/@ai", "09-profile-ai")):
                 driver.get(f"{base}{page}")
                 driver.save_screenshot(str(screenshots / f"{name}.png"))
+            for page in ("/", "/gallery", "/home", "/notifications", "/compose", "/admin"):
+                driver.get(f"{base}{page}")
+                assert accessibility_problems(driver) == [], page
             driver.get(f"{base}/admin")
             assert "Job queue" in driver.find_element(by.CSS_SELECTOR, "main").text
             driver.save_screenshot(str(screenshots / "10-admin.png"))
