@@ -55,11 +55,13 @@ def next_link(items: list[Note], size: int) -> str | None:
 
 async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> Response:
     v = viewer()
-    visibilities: tuple[str, ...] = ("public",)
+    visibilities: tuple[str, ...] = ("public", "unlisted")
     if v.actor_id == actor.id:
         visibilities = ("public", "unlisted", "followers", "direct")
-    elif v.actor_id is not None and await follows.get(state.db, v.actor_id, actor.id):
-        visibilities = ("public", "unlisted", "followers")
+    else:
+        relation = await follows.get(state.db, v.actor_id, actor.id) if v.actor_id else None
+        if relation is not None and relation.state == "accepted":  # not a pending request
+            visibilities = ("public", "unlisted", "followers")
     query = timelines.with_media_by_actor if tab == "media" else timelines.by_actor
     items = await query(
         state.db,
@@ -77,7 +79,7 @@ async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> R
         header=safe_url(actor.image_url),
         fields=actor_fields(actor),
         counts={
-            "posts": await notes.count_by_actor(state.db, actor.id, visibilities=("public",)),
+            "posts": await notes.count_by_actor(state.db, actor.id, visibilities=PUBLIC_VIS),
             "followers": await follows.count_followers(state.db, actor.id),
             "following": await follows.count_following(state.db, actor.id),
         },

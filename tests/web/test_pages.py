@@ -217,3 +217,39 @@ async def test_error_pages_are_html_for_browsers_and_json_for_peers(tmp_path: Pa
                 headers={"Accept": "application/activity+json"},
             )
         assert peer.status_code == 404 and peer.json() == {"error": "no such post"}
+
+
+async def test_profile_shows_followers_only_posts_to_accepted_followers_only(
+    tmp_path: Path,
+) -> None:
+    from fediverse_ai.federation import interactions
+    from fediverse_ai.storage import actors, follows
+
+    async with live_server(tmp_path) as server:
+        await make_user(server, "carol")
+        bob = await server.account("bob")
+        await actors.update_local_profile(
+            server.state.db,
+            bob.actor.id,
+            display_name="bob",
+            summary="",
+            manually_approves=True,
+            now=server.state.now(),
+        )
+        carol = await server.account("carol")
+        locked = await actors.local_by_username(server.state.db, "bob")
+        assert locked is not None and locked.manually_approves
+        await interactions.follow(server.state, carol, locked)
+        await post(server, "bob", "for my followers only", visibility="followers")
+        await post(server, "bob", "an unlisted aside", visibility="unlisted")
+        async with Browserish(server.base_url) as web:
+            await web.login("carol")
+            pending = (await web.get("/@bob")).text
+            assert "an unlisted aside" in pending
+            assert "for my followers only" not in pending
+            assert "Cancel follow request" in pending
+            relation = await follows.get(server.state.db, carol.actor.id, bob.actor.id)
+            assert relation is not None and relation.state == "pending"
+            await follows.set_state(server.state.db, relation.id, "accepted")
+            accepted = (await web.get("/@bob")).text
+            assert "for my followers only" in accepted and "Unfollow" in accepted
