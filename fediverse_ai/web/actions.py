@@ -11,8 +11,8 @@ from quart import Quart, Response, request
 from ..errors import BadRequest, NotFound
 from ..federation import interactions, publish, resolver
 from ..models import Actor
-from ..storage import actors, notes
-from .auth import require_login, safe_next
+from ..storage import actors, notes, timelines
+from .auth import require_login, safe_next, viewer
 from .common import StateHolder, see_other
 
 NOTE_ACTIONS = {
@@ -29,7 +29,10 @@ def register(app: Quart, holder: StateHolder) -> None:
         state = holder.state
         account = require_login()
         note = await notes.by_id(state.db, note_id)
-        if note is None:
+        v = viewer()
+        if note is None or not await timelines.viewer_can_see(
+            state.db, note, v.actor_id, v.actor_uri
+        ):
             raise NotFound("no such post")
         form = await request.form
         back = safe_next(form.get("next"), f"/notes/{note_id}")

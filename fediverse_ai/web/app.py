@@ -24,7 +24,8 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     """Build the app; nothing is opened until the server starts serving."""
     app = Quart(__name__, template_folder=str(TEMPLATES), static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
+    # Four 10 MB images and the form around them (the inbox caps its own bodies far lower).
+    app.config["MAX_CONTENT_LENGTH"] = 42 * 1024 * 1024
     holder = StateHolder(config)
     wakers: list[object] = []
     run_worker = config.server.embedded_worker if embedded_worker is None else embedded_worker

@@ -208,7 +208,12 @@ def register(app: Quart, holder: StateHolder) -> None:
         state = holder.state
         note = await notes.by_id(state.db, note_id)
         author = await actors.by_id(state.db, note.actor_id) if note else None
-        if note is None or author is None:
+        v = viewer()
+        if (
+            note is None
+            or author is None
+            or not await timelines.viewer_can_see(state.db, note, v.actor_id, v.actor_uri)
+        ):
             raise NotFound("no such post")
         if note.local and note.url and note.url.startswith(state.config.instance.base_url):
             return see_other(note.url.removeprefix(state.config.instance.base_url), 301)

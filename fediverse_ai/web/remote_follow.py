@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from quart import Quart, Response, request
 
-from ..errors import BadRequest, FediverseError
+from ..errors import BadRequest, FediverseError, TooManyRequests
 from ..federation import publish, resolver
 from ..models import Actor
 from ..storage import notes
-from .auth import require_login
+from ..storage.ai_replies import take_token
+from .auth import client_address, require_login
 from .common import StateHolder, see_other
 from .pages import profile_actor, render
 from .views import author_view
@@ -33,6 +34,16 @@ def register(app: Quart, holder: StateHolder) -> None:
         actor = await profile_actor(state, username)
         handle = (await request.form).get("handle", "").strip()
         try:
+            # Each lookup makes us fetch from a server the visitor names: keep it slow.
+            allowed = await take_token(
+                state.db,
+                f"remote_follow:{client_address(state)}",
+                capacity=10.0,
+                per_second=10 / 600,
+                now=state.now(),
+            )
+            if not allowed:
+                raise TooManyRequests("too many lookups; wait a few minutes and try again")
             if handle.lstrip("@").partition("@")[2].lower() in (
                 state.config.instance.domain,
                 state.config.instance.host,
@@ -45,7 +56,7 @@ def register(app: Quart, holder: StateHolder) -> None:
             return await render(
                 state,
                 "remote_follow.html",
-                status=400 if exc.status < 500 else 502,
+                status=exc.status,
                 author=author_view(actor),
                 error=exc.message,
                 handle=handle,

@@ -318,3 +318,17 @@ async def test_home_timeline_has_followed_posts_boosts_and_mentions_only(tmp_pat
             seen = re.findall(r"bob says (\d\d)", first) + re.findall(r"bob says (\d\d)", second)
             assert sorted(seen) == [f"{i:02d}" for i in range(22)]
             assert len(seen) == len(set(seen))
+
+
+async def test_posts_the_viewer_cannot_see_cannot_be_liked_or_answered(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        web = await logged_in(server, "alice")
+        hidden = await post(server, "bob", "@carol just between us", visibility="direct")
+        note = await notes.by_uri(server.state.db, hidden)
+        assert note is not None
+        async with web:
+            before = await server.counts()
+            assert (await web.submit("/home", f"/notes/{note.id}/like")).status_code == 404
+            assert (await web.get(f"/compose?reply_to={hidden}")).status_code == 404
+            assert (await web.get(f"/notes/{note.id}")).status_code == 404
+            assert await server.counts() == before
