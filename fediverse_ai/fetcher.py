@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -138,19 +139,43 @@ async def _read_capped(response: httpx.Response, cap: int) -> bytes:
 
     The declared Content-Length is checked first so that honest large responses are
     refused without reading; the running count catches chunked and lying responses.
-    The cap applies to the decoded bytes, so compression cannot smuggle more past it.
+    The cap applies to the decoded bytes, and we decompress ourselves with a bounded
+    output size: httpx would inflate a whole network chunk at once, so a small gzip bomb
+    could use a thousand times the chunk size in memory before any count saw it.
     """
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise PayloadTooLarge(f"response body exceeds {cap} bytes")
+    decoder = _decoder(response.headers.get("content-encoding", ""))
     chunks: list[bytes] = []
     size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > cap:
-            raise PayloadTooLarge(f"response body exceeds {cap} bytes")
-        chunks.append(chunk)
+    async for raw in response.aiter_raw():
+        data = raw
+        while data:
+            if decoder is None:
+                out, data = data, b""
+            else:
+                # At most one byte more than the room left: enough to know the cap is passed.
+                out = decoder.decompress(data, cap - size + 1)
+                data = decoder.unconsumed_tail
+            size += len(out)
+            if size > cap:
+                raise PayloadTooLarge(f"response body exceeds {cap} bytes")
+            chunks.append(out)
+            if decoder is not None and decoder.eof:
+                break
     return b"".join(chunks)
+
+
+def _decoder(content_encoding: str) -> Any:
+    """A bounded zlib decoder for gzip/deflate bodies, None for identity ones."""
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+    # We only ever ask for gzip and deflate (httpx's Accept-Encoding here).
+    raise FetchError(f"unsupported content encoding {encoding[:40]!r}")
 
 
 def is_as2_content_type(value: str) -> bool:
@@ -310,11 +335,13 @@ async def read_error_head(response: httpx.Response) -> str:
     """
     data = b""
     try:
-        async for chunk in response.aiter_bytes():
-            data += chunk
+        decoder = _decoder(response.headers.get("content-encoding", ""))
+        async for raw in response.aiter_raw():
+            room = _ERROR_SNIPPET_BYTES - len(data)
+            data += raw[:room] if decoder is None else decoder.decompress(raw, room)
             if len(data) >= _ERROR_SNIPPET_BYTES:
                 break
-    except httpx.HTTPError:
+    except (httpx.HTTPError, FetchError, zlib.error):
         pass
     return data[:_ERROR_SNIPPET_BYTES].decode("utf-8", errors="replace")
 

@@ -7,9 +7,12 @@ before any connection, or answered by a fake resolver.
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import threading
+import tracemalloc
+import zlib
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -418,6 +421,49 @@ async def test_body_at_exactly_the_cap_is_accepted(
     server.routes["/edge"] = lambda: Reply(chunks=_streamed(5001, chunk=1000))
     with pytest.raises(PayloadTooLarge):
         await fetch_bytes(client, server.url("/edge"), guard=LOCAL, accept="*/*", max_bytes=5000)
+
+
+async def test_compressed_bodies_are_decoded_and_the_cap_applies_to_decoded_bytes(
+    server: LoopbackServer, client: httpx.AsyncClient
+) -> None:
+    doc = {"@context": AS_CONTEXT, "id": server.url("/zipped"), "type": "Note"}
+    for encoding, packed in (
+        ("gzip", gzip.compress(json.dumps(doc).encode())),
+        ("deflate", zlib.compress(json.dumps(doc).encode())),
+    ):
+        server.routes["/zipped"] = lambda p=packed, e=encoding: Reply(
+            headers={"Content-Type": AS2, "Content-Encoding": e}, body=p
+        )
+        assert await fetch_ap_object(client, server.url("/zipped"), guard=LOCAL) == doc
+
+
+async def test_a_gzip_bomb_is_refused_without_inflating_it_in_memory(
+    server: LoopbackServer, client: httpx.AsyncClient
+) -> None:
+    # 64 MB of zeros squeeze into about 64 KB, one network read or two.
+    bomb = gzip.compress(b"\0" * (64 * 1_048_576), compresslevel=9)
+    server.routes["/bomb"] = lambda: Reply(
+        headers={"Content-Type": AS2, "Content-Encoding": "gzip"}, body=bomb
+    )
+    tracemalloc.start()
+    try:
+        with pytest.raises(PayloadTooLarge):
+            await fetch_ap_object(client, server.url("/bomb"), guard=LOCAL)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The 1 MB cap plus bookkeeping, not the 64 MB the body inflates to.
+    assert peak < 8 * 1_048_576, peak
+
+
+async def test_unknown_content_encodings_are_refused(
+    server: LoopbackServer, client: httpx.AsyncClient
+) -> None:
+    server.routes["/br"] = lambda: Reply(
+        headers={"Content-Type": AS2, "Content-Encoding": "br"}, body=b"\x0b\x02\x80{}\x03"
+    )
+    with pytest.raises(FetchError, match="unsupported content encoding"):
+        await fetch_ap_object(client, server.url("/br"), guard=LOCAL)
 
 
 @pytest.mark.parametrize("status", [404, 410, 500])

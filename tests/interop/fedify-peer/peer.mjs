@@ -9,8 +9,11 @@
 //   POST /_control/unfollow  {"handle": "ai@a.test"}          -> Undo that Follow
 //   POST /_control/post      {"content", "mentions": [actorUrl], "inReplyTo"?,
 //                             "visibility": "public"|"followers"|"direct"} -> {"id": noteId}
+//   POST /_control/update    {"id": noteId, "content"}        -> Update{Note} to its recipients
+//   POST /_control/delete    {"id": noteId}                   -> Delete{Tombstone} to them
 //   GET  /_control/received  -> [{type, id, actor, object, json}], oldest first
 //   GET  /_control/state     -> {actor, followers, following, notes, errors}
+//   GET  /_control/exchanges -> HTTP exchanges in and out (secret headers dropped, bodies cut)
 //
 // Usage: node peer.mjs --port PORT --domain fedify.test
 // Trust the harness CA with NODE_EXTRA_CA_CERTS=<ca.crt>.
@@ -38,6 +41,7 @@ import {
   Note,
   Person,
   PUBLIC_COLLECTION,
+  Tombstone,
   Undo,
   Update,
 } from "@fedify/fedify/vocab";
@@ -54,6 +58,58 @@ const USERNAME = "alice";
 
 const log = (...args) => console.log(new Date().toISOString(), ...args);
 
+// --- recording of HTTP exchanges, for the logs of failing tests --------------------------------
+
+const SECRET_HEADERS = new Set(["authorization", "signature", "cookie", "set-cookie"]);
+const BODY_LIMIT = 4000;
+const exchanges = []; // the last 400 requests in ("in") and out ("out")
+
+function redact(headers) {
+  const out = {};
+  for (const [key, value] of headers) {
+    out[key.toLowerCase()] = SECRET_HEADERS.has(key.toLowerCase()) ? "[dropped]" : String(value);
+  }
+  return out;
+}
+
+function cut(text) {
+  if (text == null) return "";
+  return text.length <= BODY_LIMIT ? text : `${text.slice(0, BODY_LIMIT)}... [${text.length} chars]`;
+}
+
+function recordExchange(entry) {
+  exchanges.push(entry);
+  if (exchanges.length > 400) exchanges.shift();
+  log(entry.direction, entry.method, entry.url, "->", entry.status);
+}
+
+// Fedify sends and fetches through the global fetch: wrap it to record each request.
+const originalFetch = globalThis.fetch;
+globalThis.fetch = async (input, init) => {
+  const request = new Request(input, init);
+  const entry = {
+    direction: "out",
+    time: new Date().toISOString(),
+    method: request.method,
+    url: request.url,
+    request_headers: redact(request.headers),
+    request_body: request.body ? cut(await request.clone().text()) : "",
+    status: null,
+  };
+  try {
+    const response = await originalFetch(request);
+    entry.status = response.status;
+    entry.response_headers = redact(response.headers);
+    entry.response_body = cut(await response.clone().text());
+    return response;
+  } catch (error) {
+    entry.status = `error: ${error}`;
+    throw error;
+  } finally {
+    recordExchange(entry);
+  }
+};
+
 // --- state ----------------------------------------------------------------------------------
 
 const keyPair = await generateCryptoKeyPair("RSASSA-PKCS1-v1_5");
@@ -62,6 +118,7 @@ const followers = new Map(); // actor id -> {id, inbox, sharedInbox}
 const following = new Map(); // handle -> {handle, actor, inbox, followId, state}
 const notes = new Map(); // note id -> JSON-LD of the note we published
 const noteObjects = new Map(); // note id -> Note
+const noteRecipients = new Map(); // note id -> {to, cc, mentioned, visibility}
 const errors = []; // outbox / inbox errors, for debugging failing tests
 
 // --- federation ----------------------------------------------------------------------------
@@ -215,7 +272,7 @@ const control = {
       recipient: actor,
     });
     await ctx.sendActivity({ identifier: USERNAME }, actor, follow);
-    return { followId: follow.id.href, actor: actor.id.href };
+    return { id: follow.id.href, followId: follow.id.href, actor: actor.id.href };
   },
 
   async unfollow({ handle }) {
@@ -229,7 +286,7 @@ const control = {
     });
     await ctx.sendActivity({ identifier: USERNAME }, entry.recipient, undo);
     following.delete(handle);
-    return { undoId: undo.id.href };
+    return { id: undo.id.href };
   },
 
   async post({ content, mentions = [], inReplyTo = null, visibility = "public" }) {
@@ -275,6 +332,7 @@ const control = {
       replyTarget: inReplyTo ? new URL(inReplyTo) : null,
     });
     noteObjects.set(noteId.href, note);
+    noteRecipients.set(noteId.href, { to, cc, mentioned, visibility });
     notes.set(noteId.href, await note.toJsonLd({ format: "compact" }));
     const create = new Create({
       id: new URL(`${noteId.href}/activity`),
@@ -294,6 +352,49 @@ const control = {
     return { id: noteId.href, activity: create.id.href };
   },
 
+  async update({ id, content }) {
+    const ctx = controlContext();
+    const old = noteObjects.get(id);
+    if (!old) throw new Error(`no note ${id}`);
+    const { to, cc } = noteRecipients.get(id);
+    const note = old.clone({
+      content: `<p>${escapeHtml(content)}</p>`,
+      updated: Temporal.Now.instant(),
+    });
+    noteObjects.set(id, note);
+    notes.set(id, await note.toJsonLd({ format: "compact" }));
+    const update = new Update({
+      id: new URL(`${id}/updates/${randomUUID()}`),
+      actor: ctx.getActorUri(USERNAME),
+      tos: to,
+      ccs: cc,
+      object: note,
+    });
+    await sendToRecipientsOf(ctx, id, update);
+    return { id: update.id.href };
+  },
+
+  async delete({ id }) {
+    const ctx = controlContext();
+    if (!noteObjects.has(id)) throw new Error(`no note ${id}`);
+    const { to, cc } = noteRecipients.get(id);
+    const del = new Delete({
+      id: new URL(`${id}#delete`),
+      actor: ctx.getActorUri(USERNAME),
+      tos: to,
+      ccs: cc,
+      object: new Tombstone({ id: new URL(id) }),
+    });
+    await sendToRecipientsOf(ctx, id, del);
+    noteObjects.delete(id);
+    notes.delete(id);
+    return { id: del.id.href };
+  },
+
+  exchanges() {
+    return exchanges;
+  },
+
   received() {
     return received;
   },
@@ -308,6 +409,17 @@ const control = {
     };
   },
 };
+
+async function sendToRecipientsOf(ctx, noteId, activity) {
+  const { mentioned, visibility } = noteRecipients.get(noteId);
+  const recipients = [...mentioned];
+  if (visibility !== "direct") recipients.push(...[...followers.values()].map(recipientOf));
+  if (recipients.length > 0) {
+    await ctx.sendActivity({ identifier: USERNAME }, recipients, activity, {
+      preferSharedInbox: true,
+    });
+  }
+}
 
 function escapeHtml(text) {
   return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
@@ -351,9 +463,20 @@ const server = createServer(async (req, res) => {
     }
     const request = new Request(new URL(req.url, ORIGIN), { method: req.method, headers, body });
     const response = await federation.fetch(request, { contextData: undefined });
-    log(req.method, req.url, "->", response.status);
+    const responseBody = Buffer.from(await response.arrayBuffer());
+    recordExchange({
+      direction: "in",
+      time: new Date().toISOString(),
+      method: req.method,
+      url: request.url,
+      request_headers: redact(headers),
+      request_body: body ? cut(body.toString("utf8")) : "",
+      status: response.status,
+      response_headers: redact(response.headers),
+      response_body: cut(responseBody.toString("utf8")),
+    });
     res.writeHead(response.status, Object.fromEntries(response.headers));
-    res.end(Buffer.from(await response.arrayBuffer()));
+    res.end(responseBody);
   } catch (error) {
     log("request failed:", error);
     if (!res.headersSent) sendJson(res, 500, { error: String(error) });
