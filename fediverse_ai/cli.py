@@ -20,7 +20,7 @@ from typing import Any
 from . import __version__
 from .config import Config, default_config_path, load_config
 from .errors import ConfigError, FediverseError
-from .models import VISIBILITIES, Account, Draft, NewAttachment
+from .models import VISIBILITIES, Account, Draft
 
 log = logging.getLogger("fediverse_ai")
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
@@ -144,17 +144,7 @@ async def _post(state: Any, account: Account, args: argparse.Namespace) -> int:
     attachments = []
     for i, path in enumerate(args.attach):
         processed = process_image(await asyncio.to_thread(Path(path).read_bytes))
-        attachments.append(
-            NewAttachment(
-                data=processed.data,
-                media_type=processed.media_type,
-                extension=processed.extension,
-                width=processed.width,
-                height=processed.height,
-                blurhash=processed.blurhash,
-                description=args.alt[i] if i < len(args.alt) else "",
-            )
-        )
+        attachments.append(processed.as_attachment(args.alt[i] if i < len(args.alt) else ""))
     text, generated, sensitive = args.text, False, False
     if args.image or args.generate:
         from .ai.base import BackendError

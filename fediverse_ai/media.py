@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageCms, ImageOps
 
 from fediverse_ai.errors import PayloadTooLarge, UnsupportedMedia
+from fediverse_ai.models import NewAttachment
 
 __all__ = ["DEFAULT_LIMITS", "MediaLimits", "ProcessedImage", "make_thumbnail", "process_image"]
 
@@ -57,6 +58,19 @@ class ProcessedImage:
     height: int
     blurhash: str
     sha256: str  # hex digest of ``data``; a natural content-addressed file name
+
+    def as_attachment(self, description: str, *, ai_generated: bool = False) -> NewAttachment:
+        """This image on its way into a local note, with its alt text."""
+        return NewAttachment(
+            data=self.data,
+            media_type=self.media_type,
+            extension=self.extension,
+            width=self.width,
+            height=self.height,
+            blurhash=self.blurhash,
+            description=description,
+            ai_generated=ai_generated,
+        )
 
 
 # Pillow's JPEG opener also yields "MPO" (a JPEG with extra multi-picture frames, as many

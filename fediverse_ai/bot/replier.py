@@ -189,16 +189,7 @@ async def _image(state: State, services: AIServices, prompt: str) -> Answer:
     alt = f"AI-generated image for the prompt: {prompt[:800]}"
     if result.caption:
         alt += f". {result.caption[:600]}"
-    attachment = NewAttachment(
-        data=processed.data,
-        media_type=processed.media_type,
-        extension=processed.extension,
-        width=processed.width,
-        height=processed.height,
-        blurhash=processed.blurhash,
-        description=alt,
-        ai_generated=True,
-    )
+    attachment = processed.as_attachment(alt, ai_generated=True)
     caption = result.caption or f"Here is my picture of: {prompt[:300]}"
     footer = _footer(state, result.backend, result.model)
     return Answer([caption[: _room(state)]], attachment, footer, sensitive)

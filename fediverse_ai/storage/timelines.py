@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from ..models import Media, Note
 from .db import Database
+from .media import _COLUMNS as MEDIA_COLUMNS
+from .media import row_to_media
 from .notes import _COLUMNS, row_to_note
 
 Cursor = tuple[float, int] | None
@@ -43,26 +45,20 @@ async def local_public(db: Database, *, cursor: Cursor, limit: int) -> list[Note
 
 
 async def by_actor(
-    db: Database, actor_id: int, *, visibilities: Sequence[str], cursor: Cursor, limit: int
+    db: Database,
+    actor_id: int,
+    *,
+    visibilities: Sequence[str],
+    cursor: Cursor,
+    limit: int,
+    with_media: bool = False,
 ) -> list[Note]:
+    """An actor's posts; ``with_media`` keeps those with attachments (the profile's media tab)."""
     p, i = _cursor(cursor)
     marks = ",".join("?" * len(visibilities))
+    media = " AND EXISTS (SELECT 1 FROM media m WHERE m.note_id = notes.id)" if with_media else ""
     rows = await db.fetchall(
-        f"SELECT {_COLUMNS} FROM notes WHERE actor_id = ? AND visibility IN ({marks})"
-        " AND (published, id) < (?, ?) ORDER BY published DESC, id DESC LIMIT ?",
-        (actor_id, *visibilities, p, i, limit),
-    )
-    return _notes(rows)
-
-
-async def with_media_by_actor(
-    db: Database, actor_id: int, *, visibilities: Sequence[str], cursor: Cursor, limit: int
-) -> list[Note]:
-    p, i = _cursor(cursor)
-    marks = ",".join("?" * len(visibilities))
-    rows = await db.fetchall(
-        f"SELECT {_COLUMNS} FROM notes WHERE actor_id = ? AND visibility IN ({marks})"
-        " AND EXISTS (SELECT 1 FROM media m WHERE m.note_id = notes.id)"
+        f"SELECT {_COLUMNS} FROM notes WHERE actor_id = ? AND visibility IN ({marks}){media}"
         " AND (published, id) < (?, ?) ORDER BY published DESC, id DESC LIMIT ?",
         (actor_id, *visibilities, p, i, limit),
     )
@@ -88,38 +84,23 @@ class GalleryItem:
 
 async def ai_gallery(db: Database, *, before_media_id: int | None, limit: int) -> list[GalleryItem]:
     """AI-generated images in public posts, newest first (local and remote)."""
-    m_cols = (
-        "m.id AS m_id, m.note_id AS m_note_id, m.actor_id AS m_actor_id, m.local AS m_local,"
-        " m.position AS m_position, m.url AS m_url, m.media_type AS m_media_type,"
-        " m.file_name AS m_file_name, m.width AS m_width, m.height AS m_height,"
-        " m.blurhash AS m_blurhash, m.description AS m_description,"
-        " m.ai_generated AS m_ai_generated"
-    )
+    m_cols = ", ".join(f"m.{c.strip()}" for c in MEDIA_COLUMNS.split(","))
     rows = await db.fetchall(
-        f"SELECT {m_cols}, {_N_COLUMNS} FROM media m JOIN notes n ON n.id = m.note_id"
+        f"SELECT {m_cols} FROM media m JOIN notes n ON n.id = m.note_id"
         " WHERE (m.ai_generated = 1 OR n.ai_generated = 1) AND n.visibility = 'public'"
         " AND m.media_type LIKE 'image/%' AND m.id < ? ORDER BY m.id DESC LIMIT ?",
         (before_media_id if before_media_id is not None else 2**62, limit),
     )
-    items = []
-    for r in rows:
-        media = Media(
-            id=r["m_id"],
-            note_id=r["m_note_id"],
-            actor_id=r["m_actor_id"],
-            local=bool(r["m_local"]),
-            position=r["m_position"],
-            url=r["m_url"],
-            media_type=r["m_media_type"],
-            file_name=r["m_file_name"],
-            width=r["m_width"],
-            height=r["m_height"],
-            blurhash=r["m_blurhash"],
-            description=r["m_description"],
-            ai_generated=bool(r["m_ai_generated"]),
+    found = [row_to_media(r) for r in rows]
+    note_ids = sorted({m.note_id for m in found if m.note_id is not None})
+    marks = ",".join("?" * len(note_ids))
+    by_id = {
+        n.id: n
+        for n in _notes(
+            await db.fetchall(f"SELECT {_COLUMNS} FROM notes WHERE id IN ({marks})", note_ids)
         )
-        items.append(GalleryItem(media=media, note=row_to_note(r)))
-    return items
+    }
+    return [GalleryItem(media=m, note=by_id[m.note_id]) for m in found if m.note_id in by_id]
 
 
 @dataclass(frozen=True)

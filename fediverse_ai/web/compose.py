@@ -142,17 +142,7 @@ async def _attachments(state: State, form: Form, files: Any) -> list[NewAttachme
             processed = await asyncio.to_thread(process_image, data)
         except FediverseError as exc:
             raise BadRequest(f"image {i + 1}: {exc.message}") from None
-        out.append(
-            NewAttachment(
-                data=processed.data,
-                media_type=processed.media_type,
-                extension=processed.extension,
-                width=processed.width,
-                height=processed.height,
-                blurhash=processed.blurhash,
-                description=form.alts[i],
-            )
-        )
+        out.append(processed.as_attachment(form.alts[i]))
     return out
 
 

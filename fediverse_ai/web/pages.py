@@ -62,13 +62,13 @@ async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> R
         relation = await follows.get(state.db, v.actor_id, actor.id) if v.actor_id else None
         if relation is not None and relation.state == "accepted":  # not a pending request
             visibilities = ("public", "unlisted", "followers")
-    query = timelines.with_media_by_actor if tab == "media" else timelines.by_actor
-    items = await query(
+    items = await timelines.by_actor(
         state.db,
         actor.id,
         visibilities=visibilities,
         cursor=await request_cursor(state),
         limit=FEED_SIZE,
+        with_media=tab == "media",
     )
     relation = await follows.get(state.db, v.actor_id, actor.id) if v.actor_id else None
     return await render(

@@ -26,17 +26,7 @@ def png(color: tuple[int, int, int], size: tuple[int, int] = (120, 80)) -> bytes
 
 
 def attachment(color: tuple[int, int, int], alt: str, *, ai: bool = False) -> NewAttachment:
-    p = process_image(png(color))
-    return NewAttachment(
-        data=p.data,
-        media_type=p.media_type,
-        extension=p.extension,
-        width=p.width,
-        height=p.height,
-        blurhash=p.blurhash,
-        description=alt,
-        ai_generated=ai,
-    )
+    return process_image(png(color)).as_attachment(alt, ai_generated=ai)
 
 
 async def post(server: LiveServer, username: str, text: str, **kw: object) -> str:
