@@ -9,12 +9,11 @@ refuses such URLs before any connection is made.
 The URL is parsed with ``httpx.URL``, the same parser the HTTP client uses, so the guard
 and the client cannot disagree about which host a URL names.
 
-Known gap — DNS rebinding: the guard resolves a name, checks the addresses, and then the
-HTTP client resolves the name *again* when it connects; a hostile DNS server can answer
-with a public address the first time and a private one the second. Closing the gap
-needs connecting to the checked address itself (a custom transport). The fetcher narrows
-it by checking every redirect hop, and the short TTLs such an attack needs are visible in
-DNS logs; deployments that need more should also filter egress at the network level.
+DNS rebinding: checking a name and then letting the HTTP client resolve it again when it
+connects would let a hostile DNS server answer with a public address the first time and a
+private one the second. So the shared client connects through :class:`PinnedBackend`, which
+resolves the name itself, checks every address, and connects to a checked address: the
+address judged is the address used.
 """
 
 from __future__ import annotations
@@ -23,9 +22,11 @@ import asyncio
 import ipaddress
 import re
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
+import httpcore
 import httpx
 
 from fediverse_ai.errors import UnsafeURL
@@ -33,9 +34,11 @@ from fediverse_ai.errors import UnsafeURL
 __all__ = [
     "CANNOT_RESOLVE",
     "NetGuard",
+    "PinnedBackend",
     "Resolver",
     "is_blocked_domain",
     "is_public_address",
+    "pinned_transport",
     "system_resolver",
 ]
 
@@ -141,14 +144,14 @@ class NetGuard:
             return
         await self._check_resolved(host, port)
 
-    async def _check_resolved(self, host: str, port: int) -> None:
+    async def _check_resolved(self, host: str, port: int) -> list[str]:
         try:
             addresses = await self.resolver(host, port)
         except (OSError, UnicodeError):
             raise UnsafeURL(CANNOT_RESOLVE) from None
         if not addresses:
             raise UnsafeURL(CANNOT_RESOLVE)
-        # Every address must be public: the client may connect to any of them.
+        # Every address must be public: one bad answer marks the whole name as hostile.
         for text in addresses:
             try:
                 address = ipaddress.ip_address(text)
@@ -156,6 +159,74 @@ class NetGuard:
                 raise UnsafeURL("host resolves to an invalid address") from None
             if not is_public_address(address):
                 raise UnsafeURL("host resolves to a non-public address")
+        return addresses
+
+    async def connect_address(self, host: str, port: int) -> str:
+        """The address to open a connection to for ``host``, resolved and checked now.
+
+        Called at connect time by :class:`PinnedBackend`, so that no second resolution
+        happens between the check and the connection.
+        """
+        literal = _parse_ip_literal(host.strip("[]"))
+        if literal is not None:
+            if not self.allow_private and not is_public_address(literal):
+                raise UnsafeURL("address is not public")
+            return host
+        if self.allow_private:
+            return host
+        return (await self._check_resolved(host, port))[0]
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend with every TCP connection checked by the guard.
+
+    ``guard`` is a callable because the guard is replaced when the admin blocks a domain.
+    """
+
+    def __init__(self, guard: Callable[[], NetGuard]) -> None:
+        self._guard = guard
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        address = await self._guard().connect_address(host, port)
+        return await self._inner.connect_tcp(
+            address,
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise UnsafeURL("unix sockets are not allowed")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def pinned_transport(
+    guard: Callable[[], NetGuard], *, limits: httpx.Limits
+) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose connections go through :class:`PinnedBackend`."""
+    transport = httpx.AsyncHTTPTransport(limits=limits)
+    pool = transport._pool
+    # httpx builds its httpcore pool without a way to pass a network backend; swap it in.
+    if not hasattr(pool, "_network_backend"):
+        raise RuntimeError("this httpcore version has no pluggable network backend")
+    pool._network_backend = PinnedBackend(guard)
+    return transport
 
 
 def _parse_ip_literal(host: str) -> IPAddress | None:

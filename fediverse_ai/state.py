@@ -16,7 +16,7 @@ from . import __version__
 from .config import Config
 from .keys import read_private_key
 from .models import Account
-from .netguard import NetGuard
+from .netguard import NetGuard, pinned_transport
 from .signing_auth import SignatureAuth
 from .storage import actors
 from .storage.db import Database
@@ -90,12 +90,14 @@ def user_agent(config: Config) -> str:
     return f"fediverse-ai/{__version__} (+{config.instance.base_url}/)"
 
 
-def make_http_client(config: Config) -> httpx.AsyncClient:
-    """The one pooled client; redirects are followed by the fetcher, which guards each hop."""
+def make_http_client(config: Config, guard: Callable[[], NetGuard]) -> httpx.AsyncClient:
+    """The one pooled client; redirects are followed by the fetcher, which guards each hop,
+    and every connection goes to an address the guard checked at that moment."""
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
     return httpx.AsyncClient(
+        transport=pinned_transport(guard, limits=limits),
         follow_redirects=False,
         timeout=httpx.Timeout(30.0, connect=5.0, read=10.0),
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
         headers={"User-Agent": user_agent(config)},
     )
 
@@ -111,15 +113,16 @@ def make_guard(config: Config) -> NetGuard:
 async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterator[State]:
     db = Database(config.storage.database)
     await db.open()
-    http = make_http_client(config)
     state: State | None = None
+    first_guard = make_guard(config)
+    http = make_http_client(config, lambda: state.guard if state is not None else first_guard)
     try:
         await db.migrate()
         state = State(
             config=config,
             db=db,
             http=http,
-            guard=make_guard(config),
+            guard=first_guard,
             urls=Urls(config.instance.base_url),
             clock=clock,
         )

@@ -30,7 +30,7 @@ from fediverse_ai.fetcher import (
     is_as2_content_type,
     post_activity,
 )
-from fediverse_ai.netguard import NetGuard
+from fediverse_ai.netguard import NetGuard, pinned_transport
 
 AS2 = "application/activity+json"
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -421,6 +421,41 @@ async def test_body_at_exactly_the_cap_is_accepted(
     server.routes["/edge"] = lambda: Reply(chunks=_streamed(5001, chunk=1000))
     with pytest.raises(PayloadTooLarge):
         await fetch_bytes(client, server.url("/edge"), guard=LOCAL, accept="*/*", max_bytes=5000)
+
+
+async def test_dns_rebinding_cannot_reach_a_private_address(server: LoopbackServer) -> None:
+    """The name passes the check (a public answer), then resolves to loopback: the pinned
+    transport connects only to what it checked itself, so the request never lands."""
+    answers: list[str] = []
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        answers.append(host)
+        return ["93.184.216.34"] if len(answers) == 1 else ["127.0.0.1"]
+
+    guard = NetGuard(allow_private=False, resolver=rebinding)
+    server.routes["/secret"] = lambda: Reply(headers={"Content-Type": AS2}, body=b"{}")
+    url = server.url("/secret").replace("127.0.0.1", "localhost")
+    transport = pinned_transport(lambda: guard, limits=httpx.Limits())
+    async with httpx.AsyncClient(transport=transport, trust_env=False) as pinned:
+        with pytest.raises(UnsafeURL, match="non-public"):
+            await fetch_bytes(pinned, url, guard=guard, accept="*/*")
+    assert answers == ["localhost", "localhost"]  # checked once, then again at connect time
+    assert "/secret" not in server.paths()
+
+
+async def test_the_pinned_transport_guards_requests_that_skip_the_url_check(
+    server: LoopbackServer,
+) -> None:
+    server.routes["/x"] = lambda: Reply(body=b"ok")
+    strict = NetGuard(allow_private=False, resolver=_no_dns)
+    transport = pinned_transport(lambda: strict, limits=httpx.Limits())
+    async with httpx.AsyncClient(transport=transport, trust_env=False) as pinned:
+        with pytest.raises(UnsafeURL, match="not public"):
+            await pinned.get(server.url("/x"))
+    assert server.paths() == []
+    transport = pinned_transport(lambda: LOCAL, limits=httpx.Limits())
+    async with httpx.AsyncClient(transport=transport, trust_env=False) as allowed:
+        assert (await allowed.get(server.url("/x"))).text == "ok"
 
 
 async def test_compressed_bodies_are_decoded_and_the_cap_applies_to_decoded_bytes(
