@@ -39,8 +39,8 @@ test-deps:
 	bash scripts/install-interop-deps.sh
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check fediverse_ai tests
-	$(BIN)/ruff format --check fediverse_ai tests
+	$(BIN)/ruff check fediverse_ai tests bench
+	$(BIN)/ruff format --check fediverse_ai tests bench
 	$(BIN)/mypy
 
 # The interop tests run in a session of their own: they bring up their own TLS network on port 443.
@@ -51,6 +51,13 @@ test: $(VENV)/.installed-test test-deps lint
 # Inner loop: everything but the multi-process end-to-end tests.
 test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m "not e2e" -q --ignore=tests/interop
+
+# Benchmarks (issue #6, BENCHMARKS.md): not part of `make test`. BENCH_QUICK=1 for a short run,
+# BENCH_ONLY="fanout web intake mention" for a subset. Results land in bench/results/.
+bench: $(VENV)/.installed-test test-deps
+	$(BIN)/pip install -q -e '.[bench]'
+	bash bench/install-deps.sh
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

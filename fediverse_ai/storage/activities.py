@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import jobs
 from .db import Database
 
 
@@ -27,6 +28,37 @@ async def record(
             (uri, type, actor_uri, object_uri, int(local), json.dumps(raw), now),
         )
         return cur.rowcount > 0
+
+
+async def record_and_enqueue(
+    db: Database,
+    *,
+    uri: str,
+    type: str,
+    actor_uri: str,
+    object_uri: str | None,
+    raw: dict[str, Any],
+    now: float,
+    job_kind: str,
+    job_payload: dict[str, Any],
+    dedupe_key: str,
+) -> bool:
+    """Store a received activity and queue the job that processes it, in one transaction.
+
+    False when this id was seen before. One transaction instead of two halves the inbox
+    route's writes (they are serialised), and a crash between the two can no longer
+    leave an activity stored without its job, which a redelivery would then not queue.
+    """
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "INSERT INTO activities (uri, type, actor_uri, object_uri, local, raw_json,"
+            " received_at) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT(uri) DO NOTHING",
+            (uri, type, actor_uri, object_uri, json.dumps(raw), now),
+        )
+        if cur.rowcount == 0:
+            return False
+        await jobs.enqueue_in(conn, job_kind, job_payload, now=now, dedupe_key=dedupe_key)
+        return True
 
 
 async def get_raw(db: Database, uri: str) -> dict[str, Any] | None:

@@ -123,14 +123,20 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
+    # Reads run to completion in one call on the reader's thread. A cursor kept open across
+    # awaits (execute, then fetchone, then close) holds the reader's snapshot while other
+    # coroutines read on the same connection: under load it never ends, and a row written
+    # just before is not seen (a concurrent first contact failed upsert_remote's read-back).
+    # One hop instead of three is also cheaper (see BENCHMARKS.md).
+
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self.reader.execute(sql, params) as cur:
-            row: sqlite3.Row | None = await cur.fetchone()
+        rows = await self.reader.execute_fetchall(sql, params)
+        for row in rows:
             return row
+        return None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self.reader.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.reader.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)

@@ -11,6 +11,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import aiosqlite
+
 from ..models import Job
 from .db import Database
 
@@ -42,12 +44,27 @@ async def enqueue(
 ) -> bool:
     """Add a job; False when a job with the same dedupe_key already exists."""
     async with db.write() as conn:
-        cur = await conn.execute(
-            "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
-            (kind, json.dumps(payload), run_after or now, dedupe_key, now, now),
+        return await enqueue_in(
+            conn, kind, payload, now=now, dedupe_key=dedupe_key, run_after=run_after
         )
-        return cur.rowcount > 0
+
+
+async def enqueue_in(
+    conn: aiosqlite.Connection,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    now: float,
+    dedupe_key: str | None = None,
+    run_after: float | None = None,
+) -> bool:
+    """:func:`enqueue` inside the caller's write transaction (``Database.write()``)."""
+    cur = await conn.execute(
+        "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+        (kind, json.dumps(payload), run_after or now, dedupe_key, now, now),
+    )
+    return cur.rowcount > 0
 
 
 async def enqueue_many(

@@ -20,7 +20,7 @@ from ..federation.origin import check_activity_origin
 from ..httpsig import verify_request
 from ..netguard import is_blocked_domain
 from ..state import State
-from ..storage import activities, actors, jobs
+from ..storage import activities, actors
 from ..vocab import host_of, strip_fragment
 from .common import StateHolder, external_url
 
@@ -90,20 +90,19 @@ async def receive(state: State, on_enqueue: list[object]) -> Response:
         raise SignatureError("the signing key does not belong to the activity's actor")
     check_activity_origin(act)
     now = state.now()
-    stored = await activities.record(
+    stored = await activities.record_and_enqueue(
         state.db,
         uri=act.id,
         type=act.type,
         actor_uri=act.actor,
         object_uri=act.object_id,
-        local=False,
         raw=doc,
         now=now,
+        job_kind=inbox_work.INBOX,
+        job_payload={"uri": act.id},
+        dedupe_key=f"inbox:{act.id}",
     )
     if stored:
-        await jobs.enqueue(
-            state.db, inbox_work.INBOX, {"uri": act.id}, now=now, dedupe_key=f"inbox:{act.id}"
-        )
         for wake in on_enqueue:
             if callable(wake):
                 wake()

@@ -1,0 +1,207 @@
+"""The ASGI applications the benchmarks serve besides ours.
+
+* ``bare``: a Quart app that only reads the body and answers 202 (the ceiling);
+* ``remote``: the remote actors (documents with keys) and their inboxes, which record
+  what arrives (the AI's replies) — a raw ASGI app so that it is never the bottleneck;
+* ``sink``: inboxes that answer 202 to any POST (fan-out targets);
+* ``openai``: an OpenAI-compatible chat server that answers at once (zero latency).
+
+Apps are built from environment variables so that every ASGI server (uvicorn,
+hypercorn, granian) can import them by name, e.g. ``bench.apps:bare``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from quart import Quart, Response
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+# --- the bare-Quart ceiling -----------------------------------------------------------------
+
+
+def make_bare() -> Quart:
+    app = Quart("bench_bare")
+
+    async def accept() -> Response:
+        from quart import request
+
+        await request.get_data()
+        return Response("", status=202)
+
+    app.add_url_rule("/inbox", "shared", accept, methods=["POST"])
+    app.add_url_rule("/users/<username>/inbox", "personal", accept, methods=["POST"])
+    return app
+
+
+bare = make_bare()
+
+
+def fediverse() -> Any:
+    """Our app, for servers that import a factory (granian --factory)."""
+    from fediverse_ai.config import load_config
+    from fediverse_ai.web.app import create_app
+
+    config = load_config(Path(os.environ["BENCH_CONFIG"]))
+    embedded = os.environ.get("BENCH_EMBEDDED_WORKER", "1") == "1"
+    return create_app(config, embedded_worker=embedded)
+
+
+# --- raw ASGI helpers -----------------------------------------------------------------------
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _answer(send: Send, status: int, body: bytes = b"", ctype: str = "text/plain") -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", ctype.encode()), (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+# --- remote actors --------------------------------------------------------------------------
+
+
+class RemoteActors:
+    """``/users/uN`` documents from ``BENCH_ACTORS`` (a JSON file of {name: public PEM})
+    at ``https://BENCH_REMOTE_HOST``; POSTs to any inbox are recorded with their arrival time."""
+
+    def __init__(self) -> None:
+        self.host = os.environ.get("BENCH_REMOTE_HOST", "b.test")
+        path = os.environ.get("BENCH_ACTORS")
+        self.keys: dict[str, str] = json.loads(Path(path).read_text()) if path else {}
+        self.arrivals: list[dict[str, Any]] = []
+
+    def actor(self, name: str) -> dict[str, Any]:
+        base = f"https://{self.host}/users/{name}"
+        return {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": base,
+            "type": "Person",
+            "preferredUsername": name,
+            "name": name,
+            "summary": "",
+            "url": f"https://{self.host}/@{name}",
+            "inbox": f"{base}/inbox",
+            "outbox": f"{base}/outbox",
+            "followers": f"{base}/followers",
+            "following": f"{base}/following",
+            "endpoints": {"sharedInbox": f"https://{self.host}/inbox"},
+            "published": "2020-01-01T00:00:00Z",
+            "publicKey": {
+                "id": f"{base}#main-key",
+                "owner": base,
+                "publicKeyPem": self.keys[name],
+            },
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        path: str = scope["path"]
+        if scope["method"] == "POST":
+            body = await _read_body(receive)
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                doc = {}
+            obj = doc.get("object") if isinstance(doc, dict) else None
+            self.arrivals.append(
+                {
+                    "t": time.time(),
+                    "path": path,
+                    "type": doc.get("type") if isinstance(doc, dict) else None,
+                    "in_reply_to": obj.get("inReplyTo") if isinstance(obj, dict) else None,
+                }
+            )
+            await _answer(send, 202)
+            return
+        if path == "/__arrivals":
+            await _answer(send, 200, json.dumps(self.arrivals).encode(), "application/json")
+            return
+        if path == "/__reset":
+            self.arrivals.clear()
+            await _answer(send, 200)
+            return
+        parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "users" and parts[1] in self.keys:
+            body = json.dumps(self.actor(parts[1])).encode()
+            await _answer(send, 200, body, "application/activity+json")
+            return
+        await _answer(send, 404)
+
+
+remote = RemoteActors()
+
+
+# --- fan-out sinks --------------------------------------------------------------------------
+
+
+async def sink(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+        return
+    await _read_body(receive)
+    await _answer(send, 202 if scope["method"] == "POST" else 200)
+
+
+# --- a zero-latency OpenAI-compatible backend -----------------------------------------------
+
+_COMPLETION = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "bench",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "A short answer from the bench."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 8, "total_tokens": 18},
+    }
+).encode()
+
+
+async def openai(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+        return
+    await _read_body(receive)
+    if scope["path"].endswith("/chat/completions"):
+        await _answer(send, 200, _COMPLETION, "application/json")
+    else:
+        await _answer(send, 404)

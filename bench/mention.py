@@ -1,0 +1,131 @@
+"""Benchmark 3: mention → reply overhead with a zero-latency text backend.
+
+``fediverse-ai run`` (as shipped, behind the TLS front) has ``[ai.text] backend = "openai"``
+pointed at :func:`bench.apps.openai`, which answers at once; moderation stays on (the
+default). Signed mentions of ``@ai@a.test`` from distinct remote actors are POSTed in
+waves of 1, 10 and 100 at once; the overhead of one mention is the time from its POST
+until the AI's reply reaches the author's inbox at ``b.test`` (both clocks are this
+machine's). A first mention warms the process up (model files, caches) and is not counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from . import serve
+from .common import free_port, percentile, pick, start_server, table, write_result
+from .instance import Instance
+from .load import create_note, signed_headers
+from .net import Net, fast_server
+
+AI = "https://a.test/users/ai"
+LIMITS = """
+[ai.text]
+backend = "openai"
+base_url = "http://127.0.0.1:{port}/v1"
+api_key = "bench"
+model = "bench"
+
+[ai.limits]
+per_account_per_hour = 100000
+per_domain_per_hour = 100000
+new_account_per_hour = 100000
+daily_budget = 100000
+"""
+
+
+async def _wave(net: Net, client: httpx.AsyncClient, size: int, run: str) -> list[float]:
+    names = sorted(net.keys.private)
+    prepared = []
+    for i in range(size):
+        name = names[i % len(names)]
+        actor = net.keys.actor_uri(name)
+        doc = create_note(actor, i, run=run, mention=AI, text="what is 2+2?")
+        body = json.dumps(doc).encode()
+        headers = signed_headers(
+            "https://a.test/inbox",
+            body,
+            key_id=f"{actor}#main-key",
+            private_pem=net.keys.private[name],
+        )
+        prepared.append((doc["object"]["id"], body, headers))
+    await client.get("https://b.test/__reset")
+    sent: dict[str, float] = {}
+
+    async def post(note_id: str, body: bytes, headers: dict[str, str]) -> None:
+        sent[note_id] = time.time()
+        response = await client.post("https://a.test/inbox", content=body, headers=headers)
+        if response.status_code != 202:
+            raise RuntimeError(f"mention refused: {response.status_code} {response.text}")
+
+    await asyncio.gather(*(post(*p) for p in prepared))
+    deadline = time.monotonic() + 120
+    while True:
+        arrivals = (await client.get("https://b.test/__arrivals")).json()
+        replies = {
+            a["in_reply_to"]: a["t"]
+            for a in arrivals
+            if a["type"] == "Create" and a["in_reply_to"] in sent
+        }
+        if len(replies) >= size:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(replies)}/{size} replies after 120 s")
+        await asyncio.sleep(0.01)
+    return [(replies[n] - sent[n]) * 1000 for n in sent]
+
+
+async def _levels(net: Net, levels: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    ctx = ssl.create_default_context(cafile=str(net.tls.files.bundle))
+    limits = httpx.Limits(max_connections=200)
+    rows = []
+    async with httpx.AsyncClient(verify=ctx, timeout=60, limits=limits, trust_env=False) as client:
+        await _wave(net, client, 1, f"warm-{uuid.uuid4().hex[:6]}")
+        for size, waves in levels:
+            times: list[float] = []
+            for w in range(waves):
+                times += await _wave(net, client, size, f"{size}-{w}-{uuid.uuid4().hex[:6]}")
+            rows.append(
+                {
+                    "concurrent": size,
+                    "mentions": len(times),
+                    "p50 ms": percentile(times, 50),
+                    "p99 ms": percentile(times, 99),
+                    "max ms": max(times),
+                }
+            )
+            print(f"  {size} at once: p50 {rows[-1]['p50 ms']:.0f} ms", flush=True)
+    return rows
+
+
+def run(net: Net) -> dict[str, Any]:
+    port = free_port()
+    server = fast_server()
+    backend = start_server(
+        "openai-zero", serve.command(server, "bench.apps:openai", port), serve.env_for(server), port
+    )
+    inst = Instance("mention", "run", extra_config=LIMITS.format(port=port), env=net.ssl_env)
+    try:
+        inst.init()
+        inst.start()
+        net.route(inst.port)
+        levels = [(1, pick(10, 5)), (10, pick(3, 1)), (100, 1)]
+        rows = asyncio.run(_levels(net, levels))
+        rss = inst.rss_mb()
+    finally:
+        inst.stop()
+        backend.stop()
+    for row in rows:
+        if row["concurrent"] == 10:
+            row["target met"] = row["p50 ms"] < 50 and row["p99 ms"] < 250
+    print(table("Mention -> reply overhead (zero-latency backend)", rows))
+    data = {"rows": rows, "rss_after_mb": rss}
+    write_result("mention", data)
+    return data

@@ -1,0 +1,72 @@
+"""Profile ``fediverse-ai run`` under the intake load with py-spy (BENCHMARKS.md).
+
+    python -m bench.profile_intake [N]
+
+Writes ``.cache/bench-work/intake-profile.txt`` (collapsed stacks) and prints the functions
+with the largest share of samples (inclusive), ours and the libraries'.
+"""
+
+from __future__ import annotations
+
+import collections
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .common import WORK
+from .instance import Instance
+from .load import presign, run_wrk
+from .net import network
+
+
+def summarize(path: Path, top: int = 40) -> str:
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        seen = set()
+        for frame in stack.split(";"):
+            name = frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0] + ")"
+            if name not in seen:
+                seen.add(name)
+                inclusive[name] += n
+    lines = [f"{total} samples"]
+    for name, n in inclusive.most_common(top):
+        lines.append(f"{100 * n / total:5.1f}%  {name}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+    out = WORK / "intake-profile.txt"
+    with network(50) as net:
+        requests = WORK / "requests-profile"
+        shutil.rmtree(requests, ignore_errors=True)
+        presign(net.keys, "https://a.test/inbox", n, 2, requests, run=f"profile{time.time()}")
+        inst = Instance("intake-profile", "run", env=net.ssl_env)
+        inst.init()
+        inst.start()
+        try:
+            net.route(inst.port)
+            spy = subprocess.Popen(
+                [str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw",
+                 "-r", "200", "-o", str(out), "-p", str(inst.procs[0].pid)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(1)
+            result = run_wrk("https://a.test/", requests, threads=2, connections=32)
+            inst.wait_jobs("inbox", result.accepted, timeout=300)
+            spy.send_signal(2)
+            spy.wait(60)
+        finally:
+            inst.stop()
+    print(f"accepted/s {result.rate:.0f}")
+    print(summarize(out))
+
+
+if __name__ == "__main__":
+    main()
