@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import platform
@@ -199,3 +200,25 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
 
 def ratio(value: float, base: float) -> float:
     return value / base if base else float("nan")
+
+
+# --- profiles -------------------------------------------------------------------------------
+
+
+def summarize(path: Path, top: int = 40) -> str:
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        seen = set()
+        for frame in stack.split(";"):
+            name = frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0] + ")"
+            if name not in seen:
+                seen.add(name)
+                inclusive[name] += n
+    lines = [f"{total} samples"]
+    for name, n in inclusive.most_common(top):
+        lines.append(f"{100 * n / total:5.1f}%  {name}")
+    return "\n".join(lines)

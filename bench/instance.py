@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import serve
-from .common import WORK, Proc, free_port, start_server
+from .common import WORK, Proc, free_port, start_server, summarize
 
 DOMAIN = "a.test"
 
@@ -52,6 +54,7 @@ class Instance:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     procs: list[Proc] = field(default_factory=list)
+    spy: subprocess.Popen[bytes] | None = None
 
     @property
     def root(self) -> Path:
@@ -94,7 +97,32 @@ class Instance:
         if self.layout.endswith("+worker"):
             worker = Proc(f"{self.name}-worker", self.cli_argv("worker"), env=env, cwd=self.root)
             self.procs.append(worker.start())
+        if os.environ.get("BENCH_PROFILE"):
+            self._start_profile()
         return self
+
+    @property
+    def profile_path(self) -> Path:
+        return WORK / f"{self.name}-profile.txt"
+
+    def _start_profile(self) -> None:
+        """BENCH_PROFILE=1: sample the web process with py-spy until :meth:`stop`, which
+        prints the heaviest functions. (``--native`` stops the process so often that the
+        figures mean nothing.)"""
+        spy = Path(sys.executable).with_name("py-spy")
+        argv = [str(spy), "record", "--format", "raw", "-r", "250", "--threads"]
+        argv += ["-o", str(self.profile_path), "-p", str(self.procs[0].pid)]
+        self.spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _stop_profile(self) -> None:
+        if self.spy is None:
+            return
+        self.spy.send_signal(signal.SIGINT)
+        self.spy.wait(60)
+        self.spy = None
+        if self.profile_path.exists():
+            print(f"profile of {self.name} ({self.profile_path}):")
+            print(summarize(self.profile_path, top=60))
 
     def rss_mb(self) -> float:
         return sum(p.rss_mb() for p in self.procs)
@@ -103,6 +131,7 @@ class Instance:
         return sum(p.cpu_seconds() for p in self.procs)
 
     def stop(self) -> None:
+        self._stop_profile()
         for proc in reversed(self.procs):
             proc.stop()
         self.procs.clear()

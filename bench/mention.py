@@ -15,6 +15,7 @@ import json
 import ssl
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -38,6 +39,7 @@ per_account_per_hour = 100000
 per_domain_per_hour = 100000
 new_account_per_hour = 100000
 daily_budget = 100000
+concurrency = 10
 """
 
 
@@ -82,7 +84,9 @@ async def _wave(net: Net, client: httpx.AsyncClient, size: int, run: str) -> lis
     return [(replies[n] - sent[n]) * 1000 for n in sent]
 
 
-async def _levels(net: Net, levels: list[tuple[int, int]]) -> list[dict[str, Any]]:
+async def _levels(
+    net: Net, levels: list[tuple[int, int]], cpu: Callable[[], float]
+) -> list[dict[str, Any]]:
     ctx = ssl.create_default_context(cafile=str(net.tls.files.bundle))
     limits = httpx.Limits(max_connections=200)
     rows = []
@@ -90,6 +94,7 @@ async def _levels(net: Net, levels: list[tuple[int, int]]) -> list[dict[str, Any
         await _wave(net, client, 1, f"warm-{uuid.uuid4().hex[:6]}")
         for size, waves in levels:
             times: list[float] = []
+            cpu_before, wall_before = cpu(), time.monotonic()
             for w in range(waves):
                 times += await _wave(net, client, size, f"{size}-{w}-{uuid.uuid4().hex[:6]}")
             rows.append(
@@ -99,6 +104,10 @@ async def _levels(net: Net, levels: list[tuple[int, int]]) -> list[dict[str, Any
                     "p50 ms": percentile(times, 50),
                     "p99 ms": percentile(times, 99),
                     "max ms": max(times),
+                    # Server CPU per mention, and the share of the wall time it was busy: near
+                    # 1.0 with 2 cores means the mentions wait for the CPU, not for each other.
+                    "server cpu ms/mention": (cpu() - cpu_before) * 1000 / len(times),
+                    "server busy": (cpu() - cpu_before) / (time.monotonic() - wall_before),
                 }
             )
             print(f"  {size} at once: p50 {rows[-1]['p50 ms']:.0f} ms", flush=True)
@@ -117,7 +126,7 @@ def run(net: Net) -> dict[str, Any]:
         inst.start()
         net.route(inst.port)
         levels = [(1, pick(10, 5)), (10, pick(3, 1)), (100, 1)]
-        rows = asyncio.run(_levels(net, levels))
+        rows = asyncio.run(_levels(net, levels, inst.cpu_seconds))
         rss = inst.rss_mb()
     finally:
         inst.stop()

@@ -8,36 +8,16 @@ with the largest share of samples (inclusive), ours and the libraries'.
 
 from __future__ import annotations
 
-import collections
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .common import WORK
+from .common import WORK, summarize
 from .instance import Instance
 from .load import presign, run_wrk
 from .net import network
-
-
-def summarize(path: Path, top: int = 40) -> str:
-    inclusive: collections.Counter[str] = collections.Counter()
-    total = 0
-    for line in path.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        n = int(count)
-        total += n
-        seen = set()
-        for frame in stack.split(";"):
-            name = frame.split(" (")[0] + " (" + frame.split(" (")[-1].split(":")[0] + ")"
-            if name not in seen:
-                seen.add(name)
-                inclusive[name] += n
-    lines = [f"{total} samples"]
-    for name, n in inclusive.most_common(top):
-        lines.append(f"{100 * n / total:5.1f}%  {name}")
-    return "\n".join(lines)
 
 
 def main() -> None:

@@ -80,6 +80,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             host=config.server.listen_host,
             port=config.server.listen_port,
             log_level="info",
+            # One line per request costs about a tenth of the inbox throughput; the reverse
+            # proxy in front logs requests already (BENCHMARKS.md).
+            access_log=config.server.access_log,
             proxy_headers=False,
             server_header=False,
             lifespan="on",

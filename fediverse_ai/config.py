@@ -61,6 +61,7 @@ class ServerConfig:
     listen_port: int = 8000
     trusted_proxy: bool = False
     embedded_worker: bool = True
+    access_log: bool = False
 
 
 @dataclass(frozen=True)
