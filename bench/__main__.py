@@ -47,8 +47,10 @@ def _targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     intake = results.get("intake")
     if intake:
         main = next(r for r in intake["rows"] if r["server"] == "run")
-        add("intake accepted / bare ceiling (uvicorn)", main["accepted/ceiling"], 0.8)
-        add("processed / bare ceiling (uvicorn)", main["processed/ceiling"], 0.5)
+        from .intake import run_server
+
+        add(f"intake accepted / bare ceiling ({run_server()})", main["accepted/ceiling"], 0.8)
+        add(f"processed / bare ceiling ({run_server()})", main["processed/ceiling"], 0.5)
         add("activities lost", main["lost"], 1, below=True)
         add("idle RSS of `fediverse-ai run`", main["rss idle MB"], 100, below=True, unit=" MB")
         add(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from . import jobs
@@ -49,16 +50,19 @@ async def record_and_enqueue(
     route's writes (they are serialised), and a crash between the two can no longer
     leave an activity stored without its job, which a redelivery would then not queue.
     """
-    async with db.write() as conn:
-        cur = await conn.execute(
+    raw_json = json.dumps(raw)
+
+    def work(conn: sqlite3.Connection) -> bool:
+        cur = conn.execute(
             "INSERT INTO activities (uri, type, actor_uri, object_uri, local, raw_json,"
             " received_at) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT(uri) DO NOTHING",
-            (uri, type, actor_uri, object_uri, json.dumps(raw), now),
+            (uri, type, actor_uri, object_uri, raw_json, now),
         )
         if cur.rowcount == 0:
             return False
-        await jobs.enqueue_in(conn, job_kind, job_payload, now=now, dedupe_key=dedupe_key)
-        return True
+        return jobs.enqueue_in(conn, job_kind, job_payload, now=now, dedupe_key=dedupe_key)
+
+    return await db.transaction(work)
 
 
 async def get_raw(db: Database, uri: str) -> dict[str, Any] | None:

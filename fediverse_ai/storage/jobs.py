@@ -11,8 +11,6 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import aiosqlite
-
 from ..models import Job
 from .db import Database
 
@@ -43,14 +41,15 @@ async def enqueue(
     run_after: float | None = None,
 ) -> bool:
     """Add a job; False when a job with the same dedupe_key already exists."""
-    async with db.write() as conn:
-        return await enqueue_in(
+    return await db.transaction(
+        lambda conn: enqueue_in(
             conn, kind, payload, now=now, dedupe_key=dedupe_key, run_after=run_after
         )
+    )
 
 
-async def enqueue_in(
-    conn: aiosqlite.Connection,
+def enqueue_in(
+    conn: sqlite3.Connection,
     kind: str,
     payload: dict[str, Any],
     *,
@@ -58,8 +57,8 @@ async def enqueue_in(
     dedupe_key: str | None = None,
     run_after: float | None = None,
 ) -> bool:
-    """:func:`enqueue` inside the caller's write transaction (``Database.write()``)."""
-    cur = await conn.execute(
+    """:func:`enqueue` inside the caller's transaction (``Database.transaction``)."""
+    cur = conn.execute(
         "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
         (kind, json.dumps(payload), run_after or now, dedupe_key, now, now),
@@ -70,29 +69,32 @@ async def enqueue_in(
 async def enqueue_many(
     db: Database, jobs: Sequence[tuple[str, dict[str, Any], str | None]], *, now: float
 ) -> None:
-    async with db.write() as conn:
-        await conn.executemany(
-            "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
-            [(k, json.dumps(p), now, d, now, now) for k, p, d in jobs],
-        )
+    await db.executemany(
+        "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+        [(k, json.dumps(p), now, d, now, now) for k, p, d in jobs],
+    )
 
 
 async def claim(
     db: Database, *, now: float, lease_seconds: float, locked_by: str | None = None
 ) -> Job | None:
     """Take the next due job (or one whose lease expired) and lease it to the caller."""
-    async with db.write() as conn:
-        cur = await conn.execute(
-            f"UPDATE jobs SET state = 'running', locked_until = ?, locked_by = ?,"
-            f" attempts = attempts + 1, updated_at = ? WHERE id = (SELECT id FROM jobs WHERE"
-            f" (state = 'pending' AND run_after <= ?) OR (state = 'running' AND locked_until < ?)"
-            f" ORDER BY run_after LIMIT 1) RETURNING {_COLUMNS}",
-            (now + lease_seconds, locked_by, now, now, now),
-        )
-        row = await cur.fetchone()
-        await cur.close()
-    return _row(row) if row else None
+    # Two index searches instead of one OR: with the OR, SQLite collected every pending job and
+    # sorted them for each claim (about 1 ms with 10,000 queued, under the write lock), which
+    # capped fan-out and inbox bursts. Expired leases (a worker died) go first; there are few
+    # running rows, so that search is cheap too.
+    sql = (
+        f"UPDATE jobs SET state = 'running', locked_until = ?, locked_by = ?,"
+        f" attempts = attempts + 1, updated_at = ? WHERE id = COALESCE("
+        f"(SELECT id FROM jobs WHERE state = 'running' AND locked_until < ? LIMIT 1),"
+        f" (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= ?"
+        f" ORDER BY run_after LIMIT 1)) RETURNING {_COLUMNS}"
+    )
+    params = (now + lease_seconds, locked_by, now, now, now)
+    # fetchall: a RETURNING statement must run to its end before the COMMIT.
+    rows = await db.transaction(lambda conn: conn.execute(sql, params).fetchall())
+    return _row(rows[0]) if rows else None
 
 
 async def complete(db: Database, job_id: int, *, now: float) -> None:
