@@ -7,6 +7,7 @@ lease until ``locked_until`` and is then claimed again. Handlers are idempotent.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -48,14 +49,22 @@ class Worker:
         self.state = state
         self.handlers = dict(handlers or DEFAULT_HANDLERS)
         self.jitter = jitter
-        self._wake = asyncio.Event()
+        # Idle loops wait on their own future; wake() resolves one, so that one enqueued job
+        # does not send every idle loop to claim (each claim is a write transaction).
+        self._idle: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._wakes = 0  # counts wake() calls: a wake during a claim that found nothing is kept
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.attempts = {**ATTEMPTS, trigger.AI_REPLY: state.config.ai_limits.attempts}
         self._in_flight: set[int] = set()
 
     def wake(self) -> None:
-        """New work was enqueued in this process: skip the rest of the poll interval."""
-        self._wake.set()
+        """New work was enqueued in this process: one idle loop stops waiting for its poll."""
+        self._wakes += 1
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     async def run_once(self) -> bool:
         """Claim and run one due job; False when none is due."""
@@ -144,15 +153,21 @@ class Worker:
     async def _loop(self, stop: asyncio.Event) -> None:
         interval = self.state.config.worker.poll_interval_seconds
         while not stop.is_set():
+            wakes = self._wakes
             try:
                 ran = await self.run_once()
             except Exception:
                 log.exception("worker loop error")
                 ran = False
-            if not ran:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=interval)
+            if not ran and wakes == self._wakes:
+                waiter = asyncio.get_running_loop().create_future()
+                self._idle.append(waiter)
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(waiter, timeout=interval)
+                finally:
+                    with contextlib.suppress(ValueError):
+                        self._idle.remove(waiter)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -127,11 +127,14 @@ async def test_wal_foreign_keys_and_busy_timeout(db: Database) -> None:
 
 async def test_foreign_keys_are_enforced_and_the_write_rolled_back(db: Database) -> None:
     author = await remote_actor(db, "alice")
+    ghost = dataclasses.replace(author, id=9999)
+
+    def work(conn: sqlite3.Connection) -> None:
+        notes.insert(conn, note_row("https://remote.example/n/1", author), now=T0)
+        notes.insert(conn, note_row("https://remote.example/n/2", ghost), now=T0)
+
     with pytest.raises(sqlite3.IntegrityError):
-        async with db.write() as conn:
-            await notes.insert(conn, note_row("https://remote.example/n/1", author), now=T0)
-            ghost = dataclasses.replace(author, id=9999)
-            await notes.insert(conn, note_row("https://remote.example/n/2", ghost), now=T0)
+        await db.transaction(work)
     assert await notes.by_uri(db, "https://remote.example/n/1") is None
     assert await db.execute("INSERT INTO tombstones VALUES ('u', 'a', 1)") > 0
 
@@ -290,10 +293,9 @@ async def test_purge_done_keeps_recent_and_unfinished_jobs(db: Database) -> None
 async def test_note_insert_is_idempotent_by_uri(db: Database) -> None:
     author = await remote_actor(db, "alice")
     uri = "https://remote.example/notes/1"
-    async with db.write() as conn:
-        note_id = await notes.insert(conn, note_row(uri, author), now=T0)
-    async with db.write() as conn:
-        assert await notes.insert(conn, note_row(uri, author, "<p>other</p>"), now=T0) is None
+    note_id = await db.transaction(lambda conn: notes.insert(conn, note_row(uri, author), now=T0))
+    other = note_row(uri, author, "<p>other</p>")
+    assert await db.transaction(lambda conn: notes.insert(conn, other, now=T0)) is None
     note = await notes.by_uri(db, uri)
     assert note is not None and note.id == note_id and note.content == "<p>hi</p>"
     assert await db.fetchval("SELECT COUNT(*) FROM notes") == 1

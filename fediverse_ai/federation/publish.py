@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 from typing import Any
 
 from .. import as2_out
@@ -146,11 +147,12 @@ async def publish_note(
         published_text=format_time(now),
     )
     files = _write_media_files(state, draft)
-    async with state.db.write() as conn:
-        note_id = await notes.insert(conn, row, now=now)
+
+    def work(conn: sqlite3.Connection) -> int:
+        note_id = notes.insert(conn, row, now=now)
         assert note_id is not None
         for position, (att, file_name) in enumerate(zip(draft.attachments, files, strict=True)):
-            await media.insert(
+            media.insert(
                 conn,
                 note_id=note_id,
                 actor_id=author.id,
@@ -166,6 +168,9 @@ async def publish_note(
                 ai_generated=att.ai_generated,
                 now=now,
             )
+        return note_id
+
+    note_id = await state.db.transaction(work)
     note = await notes.by_id(state.db, note_id)
     assert note is not None
     await _send_note_activity(state, account, note, "Create")
@@ -260,8 +265,7 @@ async def edit_note(state: State, account: Account, uri: str, text: str) -> Note
         updated=now,
         updated_text=format_time(now),
     )
-    async with state.db.write() as conn:
-        await notes.replace_content(conn, note.id, row)
+    await state.db.transaction(lambda conn: notes.replace_content(conn, note.id, row))
     edited = await notes.by_id(state.db, note.id)
     assert edited is not None
     await _send_note_activity(state, account, edited, "Update")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import aiosqlite
+import sqlite3
 
 from ..addressing import infer_visibility
 from ..as2_in import IncomingNote
@@ -46,10 +46,15 @@ async def store(state: State, note: IncomingNote, author: Actor) -> Note | None:
     if await notes.is_tombstoned(state.db, note.uri):
         return None
     now = state.now()
-    async with state.db.write() as conn:
-        note_id = await notes.insert(conn, _row(note, author, now), now=now)
+    row = _row(note, author, now)
+
+    def work(conn: sqlite3.Connection) -> int | None:
+        note_id = notes.insert(conn, row, now=now)
         if note_id is not None:
-            await _insert_attachments(conn, note_id, note, author, now)
+            _insert_attachments(conn, note_id, note, author, now)
+        return note_id
+
+    note_id = await state.db.transaction(work)
     return await notes.by_id(state.db, note_id) if note_id else None
 
 
@@ -68,20 +73,23 @@ async def apply_edit(state: State, note: IncomingNote, author: Actor) -> bool:
     now = state.now()
     row = _row(note, author, now)
     row = NoteRow(**{**row.__dict__, "updated": edited_at, "updated_text": format_time(edited_at)})
-    async with state.db.write() as conn:
-        await notes.replace_content(conn, existing.id, row)
-        await media.delete_remote_for_note(conn, existing.id)
-        await _insert_attachments(conn, existing.id, note, author, now)
+
+    def work(conn: sqlite3.Connection) -> None:
+        notes.replace_content(conn, existing.id, row)
+        media.delete_remote_for_note(conn, existing.id)
+        _insert_attachments(conn, existing.id, note, author, now)
+
+    await state.db.transaction(work)
     return True
 
 
-async def _insert_attachments(
-    conn: aiosqlite.Connection, note_id: int, note: IncomingNote, author: Actor, now: float
+def _insert_attachments(
+    conn: sqlite3.Connection, note_id: int, note: IncomingNote, author: Actor, now: float
 ) -> None:
     for position, att in enumerate(note.attachments[:8]):
         if not att.url.startswith(("https://", "http://")):
             continue
-        await media.insert(
+        media.insert(
             conn,
             note_id=note_id,
             actor_id=author.id,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-import aiosqlite
-
 from ..models import Media
 from .db import Database
 
@@ -34,8 +32,8 @@ def row_to_media(row: sqlite3.Row) -> Media:
     )
 
 
-async def insert(
-    conn: aiosqlite.Connection,
+def insert(
+    conn: sqlite3.Connection,
     *,
     note_id: int | None,
     actor_id: int,
@@ -51,7 +49,7 @@ async def insert(
     ai_generated: bool,
     now: float,
 ) -> int:
-    cur = await conn.execute(
+    cur = conn.execute(
         "INSERT INTO media (note_id, actor_id, local, position, url, file_name, media_type, width,"
         " height, blurhash, description, ai_generated, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -103,16 +101,16 @@ async def local_by_file_name(db: Database, file_name: str) -> Media | None:
     return row_to_media(row) if row else None
 
 
-async def delete_remote_for_note(conn: aiosqlite.Connection, note_id: int) -> None:
-    await conn.execute("DELETE FROM media WHERE note_id = ? AND local = 0", (note_id,))
+def delete_remote_for_note(conn: sqlite3.Connection, note_id: int) -> None:
+    conn.execute("DELETE FROM media WHERE note_id = ? AND local = 0", (note_id,))
 
 
 async def insert_profile_image(
     db: Database, *, actor_id: int, url: str, file_name: str, width: int, height: int, now: float
 ) -> None:
     """An avatar or header: a media row without a note, so /media can serve it."""
-    async with db.write() as conn:
-        await insert(
+    await db.transaction(
+        lambda conn: insert(
             conn,
             note_id=None,
             actor_id=actor_id,
@@ -128,3 +126,4 @@ async def insert_profile_image(
             ai_generated=False,
             now=now,
         )
+    )

@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from ..models import Note, Visibility
 from .db import Database
 
@@ -75,9 +73,9 @@ def row_to_note(row: sqlite3.Row) -> Note:
     )
 
 
-async def insert(conn: aiosqlite.Connection, n: NoteRow, *, now: float) -> int | None:
+def insert(conn: sqlite3.Connection, n: NoteRow, *, now: float) -> int | None:
     """Insert a note; None when a note with this id already exists (idempotent Create)."""
-    cur = await conn.execute(
+    cur = conn.execute(
         "INSERT INTO notes (uri, actor_id, local, url, content, source, summary, sensitive,"
         " language, visibility, in_reply_to_uri, context_uri, to_json, cc_json, tags_json,"
         " ai_generated, published, published_text, updated, updated_text, raw_json, created_at)"
@@ -111,13 +109,13 @@ async def insert(conn: aiosqlite.Connection, n: NoteRow, *, now: float) -> int |
     if cur.rowcount == 0:
         return None
     note_id = int(cur.lastrowid or 0)
-    await _replace_links(conn, note_id, n)
+    _replace_links(conn, note_id, n)
     return note_id
 
 
-async def replace_content(conn: aiosqlite.Connection, note_id: int, n: NoteRow) -> None:
+def replace_content(conn: sqlite3.Connection, note_id: int, n: NoteRow) -> None:
     """An edit: new content and tags, same id, author and publication time."""
-    await conn.execute(
+    conn.execute(
         "UPDATE notes SET content = ?, source = ?, summary = ?, sensitive = ?, language = ?,"
         " tags_json = ?, updated = ?, updated_text = ?, raw_json = ? WHERE id = ?",
         (
@@ -133,17 +131,17 @@ async def replace_content(conn: aiosqlite.Connection, note_id: int, n: NoteRow) 
             note_id,
         ),
     )
-    await conn.execute("DELETE FROM note_hashtags WHERE note_id = ?", (note_id,))
-    await conn.execute("DELETE FROM note_mentions WHERE note_id = ?", (note_id,))
-    await _replace_links(conn, note_id, n)
+    conn.execute("DELETE FROM note_hashtags WHERE note_id = ?", (note_id,))
+    conn.execute("DELETE FROM note_mentions WHERE note_id = ?", (note_id,))
+    _replace_links(conn, note_id, n)
 
 
-async def _replace_links(conn: aiosqlite.Connection, note_id: int, n: NoteRow) -> None:
-    await conn.executemany(
+def _replace_links(conn: sqlite3.Connection, note_id: int, n: NoteRow) -> None:
+    conn.executemany(
         "INSERT OR IGNORE INTO note_mentions (note_id, actor_uri) VALUES (?, ?)",
         [(note_id, m) for m in n.mentions],
     )
-    await conn.executemany(
+    conn.executemany(
         "INSERT OR IGNORE INTO note_hashtags (note_id, name) VALUES (?, ?)",
         [(note_id, h.lower()) for h in n.hashtags],
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 import re
 from typing import Any
 
-from quart import Quart, Response, redirect, request, send_file
+from quart import Quart, Response, redirect, request
 
 from .. import as2_out
 from ..errors import NotFound
@@ -154,7 +155,9 @@ def register(app: Quart, holder: StateHolder) -> None:
             if row.media_type.startswith("image/")
             else (mimetypes.guess_type(name)[0] or "application/octet-stream")
         )
-        resp = await send_file(path, mimetype=mime)
+        # Read whole (media are capped at a few MB): a streamed file whose client went away
+        # left its handle open until garbage collection.
+        resp = Response(await asyncio.to_thread(path.read_bytes), mimetype=mime)
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
