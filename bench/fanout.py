@@ -19,6 +19,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+
 from fediverse_ai.config import load_config
 from fediverse_ai.federation import publish
 from fediverse_ai.httpsig import sign_request
@@ -63,6 +65,28 @@ def signing_rate(pem: str, body: bytes, seconds: float = 2.0) -> float:
     return count / (time.perf_counter() - started)
 
 
+async def client_rate(port: int, body: bytes, seconds: float = 1.5) -> float:
+    """Unsigned POSTs/s through httpx (the client deliveries use) to one sink, 8 at a time,
+    over plain HTTP: what the HTTP client alone allows on one core, beside the signing limit."""
+    url = f"http://127.0.0.1:{port}/inbox"
+    headers = {"Content-Type": "application/activity+json"}
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=8), trust_env=False) as c:
+        for _ in range(20):
+            await c.post(url, content=body, headers=headers)
+        count = 0
+        deadline = time.perf_counter() + seconds
+
+        async def loop() -> None:
+            nonlocal count
+            while time.perf_counter() < deadline:
+                await c.post(url, content=body, headers=headers)
+                count += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(8)))
+        return count / (time.perf_counter() - started)
+
+
 async def _case(name: str, inboxes: int, shared: bool, ports: list[int]) -> dict[str, Any]:
     root = WORK / f"fanout-{name}"
     subprocess.run(["rm", "-rf", str(root)], check=True)
@@ -102,6 +126,7 @@ async def _case(name: str, inboxes: int, shared: bool, ports: list[int]) -> dict
         limit = signing_rate(
             (config.storage.keys_dir / ai.key_file).read_text(), body.encode(), seconds=1.5
         )
+        client_limit = await client_rate(ports[0], body.encode())
         worker = Worker(state)
         stop = asyncio.Event()
         t1 = time.perf_counter()
@@ -125,6 +150,8 @@ async def _case(name: str, inboxes: int, shared: bool, ports: list[int]) -> dict
         "deliveries/s": rate,
         "sign limit/s": limit,
         "ratio": ratio(rate, limit),
+        "httpx POSTs/s": client_limit,
+        "/ httpx": ratio(rate, client_limit),
         "failed": counts.get("failed", 0),
         "concurrency": config.worker.concurrency,
     }
