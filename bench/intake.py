@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from . import serve
+from . import bovine, serve
 from .common import WORK, free_port, percentile, pick, ratio, start_server, table, write_result
 from .instance import Instance
 from .load import presign, run_wrk
@@ -148,6 +148,9 @@ def run(net: Net) -> dict[str, Any]:
     main = _ours(net, "run", big, main_n)
     rows.append(main)
     print(f"  fediverse-ai run: {main['accepted/s']:.0f}/s, {main['processed/s']:.0f}/s processed")
+    bovine_row = bovine.run(net, ceilings, THREADS, CONNECTIONS)
+    rows.append(bovine_row)
+    print(f"  bovine-herd: {bovine_row.get('accepted/s', '-')}/s accepted", flush=True)
     for layout in [*servers(), f"{servers()[1]}+worker"]:
         row = _ours(net, layout, small, var_n)
         rows.append(row)

@@ -10,13 +10,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.e2e.network import TLSNetwork, nginx_config
+from tests.e2e.network import DEFAULT_HOSTS, TLSNetwork, nginx_config
 
 from . import serve
 from .common import WORK, Proc, free_port, start_server
 from .load import RemoteKeys, make_keys
 
 REMOTE_HOST = "b.test"
+BOVINE_HOST = "bovine.test"  # the bovine-herd peer, measured beside us (bench/bovine.py)
+HOSTS = {**DEFAULT_HOSTS, BOVINE_HOST: "127.0.10.4"}
 
 
 class TimedTLSNetwork(TLSNetwork):
@@ -55,10 +57,12 @@ class Net:
     remote: Proc
     remote_port: int
 
-    def route(self, a_port: int | None) -> None:
+    def route(self, a_port: int | None, *, bovine_port: int | None = None) -> None:
         routes = {REMOTE_HOST: self.remote_port}
         if a_port is not None:
             routes["a.test"] = a_port
+        if bovine_port is not None:
+            routes[BOVINE_HOST] = bovine_port
         self.tls.set_routes(routes)
 
     @property
@@ -83,7 +87,7 @@ def network(actors: int) -> Iterator[Net]:
         "BENCH_REMOTE_HOST": REMOTE_HOST,
     }
     env.pop("SSL_CERT_DIR", None)
-    tls = TimedTLSNetwork(WORK / "net")
+    tls = TimedTLSNetwork(WORK / "net", HOSTS)
     tls.start()
     remote = None
     try:

@@ -21,7 +21,7 @@ A JSON control API under ``/_control/`` (answered before bovine sees the request
   POST /_control/delete    {"id": noteId}                           -> {"id": deleteId}
   GET  /_control/received  -> [{type, id, actor, object, json}], oldest first, each after
                               bovine's inbox processing finished
-  GET  /_control/state     -> {actor, followers, following, missingContexts}
+  GET  /_control/state     -> {actor, inbox, followers, following, missingContexts, processed}
   GET  /_control/exchanges -> the HTTP exchanges, in and out (secrets dropped, bodies cut)
 
 JSON-LD contexts are never fetched: bovine's context cache (``bovine_jsonld_cache.sqlite`` in
@@ -30,7 +30,10 @@ multikey/v1, data-integrity/v1, the FEP-2c59 webfinger term; as the W3C and w3id
 copied from Fedify 2.3.6's preloaded contexts), ActivityStreams and bovine's own context come
 built in, and any other context is answered empty and listed in ``missingContexts``.
 
-Usage: python peer.py --port PORT --domain bovine.test --workdir DIR
+Usage: python peer.py --port PORT --domain bovine.test --workdir DIR [--bench]
+
+``--bench`` (the intake benchmark, ``bench/bovine.py``): no exchange recording, no copies of
+received activities, warnings only; ``processed`` in the state still counts inbox items done.
 Trust the test CA with SSL_CERT_FILE (aiohttp) and REQUESTS_CA_BUNDLE (requests).
 """
 
@@ -59,6 +62,7 @@ log = logging.getLogger("bovine-peer")
 EXCHANGES: deque[dict[str, Any]] = deque(maxlen=400)
 RECEIVED: list[dict[str, Any]] = []
 MISSING_CONTEXTS: list[str] = []
+PROCESSED = [0]
 
 
 def parse_args() -> argparse.Namespace:
@@ -67,6 +71,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--domain", default="bovine.test")
     parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--bench", action="store_true", help="measure, do not record")
     return parser.parse_args()
 
 
@@ -221,6 +226,7 @@ def build_app(args: argparse.Namespace) -> Any:
     from bovine_process import process_inbox_item
     from bovine_store import BovineAdminStore, BovineStore
     from bovine_store.models import BovineActor, CollectionItem
+    from bovine_store.store import load_application_actor_data
     from quart import Quart, request
 
     origin = f"https://{args.domain}"
@@ -231,17 +237,23 @@ def build_app(args: argparse.Namespace) -> Any:
     async def make_session() -> None:
         # The threaded resolver reads /etc/hosts, where the harness puts the test hosts.
         connector = aiohttp.TCPConnector(resolver=aiohttp.ThreadedResolver())
-        app.config["session"] = aiohttp.ClientSession(
-            connector=connector, trace_configs=[tracing_config()]
-        )
+        traces = [] if args.bench else [tracing_config()]
+        app.config["session"] = aiohttp.ClientSession(connector=connector, trace_configs=traces)
 
     async def start_background_task_inbox(item: Any, actor: Any) -> None:
         async def process() -> None:
+            if args.bench:
+                try:
+                    await process_inbox_item(item, actor)
+                finally:
+                    PROCESSED[0] += 1
+                return
             data = copy.deepcopy(item.data)
             try:
                 await process_inbox_item(item, actor)
             finally:
                 RECEIVED.append(summarise(data))
+                PROCESSED[0] += 1
                 log.info("received %s %s from %s", data.get("type"), data.get("id"), item.submitter)
 
         app.add_background_task(process)
@@ -279,9 +291,13 @@ def build_app(args: argparse.Namespace) -> Any:
         store: BovineStore = app.config["bovine_store"]
         actor = await store.actor_for_name(saved["bovine_name"])
         peer["actor"] = actor.actor_object.id
+        peer["inbox"] = actor.actor_object.inbox
         peer["followers"] = actor.actor_object.followers
         peer["following"] = actor.actor_object.following
         peer["following_ids"] = {}
+        # bovine makes its application actor (the key it signs key fetches with) on first use;
+        # concurrent first uses race and all but one fail with KeyError 'private_key'.
+        await load_application_actor_data(store.application_data)
 
     async def client() -> Any:
         """alice's C2S client (Moo-Auth-1), built on first use: it needs our own https."""
@@ -432,9 +448,11 @@ def build_app(args: argparse.Namespace) -> Any:
     async def state() -> dict[str, Any]:
         return {
             "actor": peer["actor"],
+            "inbox": peer["inbox"],
             "followers": await collection(peer["followers"]),
             "following": await collection(peer["following"]),
             "missingContexts": MISSING_CONTEXTS,
+            "processed": PROCESSED[0],
         }
 
     commands = {
@@ -506,7 +524,8 @@ async def serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("bovine peer for https://%s on http://%s:%s", args.domain, args.host, args.port)
-    await hypercorn_serve(Recorder(app), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    served = app if args.bench else Recorder(app)
+    await hypercorn_serve(served, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
     log.info("shut down")
 
 
@@ -515,7 +534,7 @@ def main() -> None:
     args.workdir = args.workdir.resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
-        level=logging.INFO,
+        level=logging.WARNING if args.bench else logging.INFO,
         stream=sys.stdout,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
