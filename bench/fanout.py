@@ -20,11 +20,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import uvloop
 
 from fediverse_ai.config import load_config
 from fediverse_ai.federation import publish
 from fediverse_ai.httpsig import sign_request
+from fediverse_ai.inbox_client import InboxClient
 from fediverse_ai.models import Draft
+from fediverse_ai.netguard import NetGuard
 from fediverse_ai.state import open_state
 from fediverse_ai.storage import actors, jobs
 from fediverse_ai.worker import Worker
@@ -65,26 +68,40 @@ def signing_rate(pem: str, body: bytes, seconds: float = 2.0) -> float:
     return count / (time.perf_counter() - started)
 
 
-async def client_rate(port: int, body: bytes, seconds: float = 1.5) -> float:
-    """Unsigned POSTs/s through httpx (the client deliveries use) to one sink, 8 at a time,
-    over plain HTTP: what the HTTP client alone allows on one core, beside the signing limit."""
+async def client_rate(port: int, body: bytes, *, client: str, seconds: float = 1.5) -> float:
+    """Unsigned POSTs/s to one sink, 8 at a time, over plain HTTP, through ``client``:
+    ``inbox`` (the delivery client) or ``httpx`` (what deliveries used before, and what fetches
+    use): what the HTTP client alone allows on one core, beside the signing limit."""
     url = f"http://127.0.0.1:{port}/inbox"
     headers = {"Content-Type": "application/activity+json"}
-    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=8), trust_env=False) as c:
+    guard = NetGuard(allow_private=True)
+    lean = InboxClient(lambda: guard, user_agent="bench")
+    pooled = httpx.AsyncClient(limits=httpx.Limits(max_connections=8), trust_env=False)
+
+    async def post() -> None:
+        if client == "inbox":
+            await lean.post(url, headers, body)
+        else:
+            await pooled.post(url, content=body, headers=headers)
+
+    try:
         for _ in range(20):
-            await c.post(url, content=body, headers=headers)
+            await post()
         count = 0
         deadline = time.perf_counter() + seconds
 
         async def loop() -> None:
             nonlocal count
             while time.perf_counter() < deadline:
-                await c.post(url, content=body, headers=headers)
+                await post()
                 count += 1
 
         started = time.perf_counter()
         await asyncio.gather(*(loop() for _ in range(8)))
         return count / (time.perf_counter() - started)
+    finally:
+        await lean.aclose()
+        await pooled.aclose()
 
 
 async def _case(name: str, inboxes: int, shared: bool, ports: list[int]) -> dict[str, Any]:
@@ -126,7 +143,7 @@ async def _case(name: str, inboxes: int, shared: bool, ports: list[int]) -> dict
         limit = signing_rate(
             (config.storage.keys_dir / ai.key_file).read_text(), body.encode(), seconds=1.5
         )
-        client_limit = await client_rate(ports[0], body.encode())
+        client_limit = await client_rate(ports[0], body.encode(), client="inbox")
         worker = Worker(state)
         stop = asyncio.Event()
         t1 = time.perf_counter()
@@ -150,8 +167,8 @@ async def _case(name: str, inboxes: int, shared: bool, ports: list[int]) -> dict
         "deliveries/s": rate,
         "sign limit/s": limit,
         "ratio": ratio(rate, limit),
-        "httpx POSTs/s": client_limit,
-        "/ httpx": ratio(rate, client_limit),
+        "client POSTs/s": client_limit,
+        "/ client": ratio(rate, client_limit),
         "failed": counts.get("failed", 0),
         "concurrency": config.worker.concurrency,
     }
@@ -161,18 +178,26 @@ def run() -> dict[str, Any]:
     sizes = [pick(1_000, 200), pick(10_000, 1_000)]
     sinks = _start_sinks()
     rows = []
+    clients: dict[str, float] = {}
     try:
         ports = [p.port for p in sinks if p.port is not None]
+        sample = json.dumps({"type": "Create", "content": "x" * 1200}).encode()
+        for name in ("inbox", "httpx"):
+            clients[name] = uvloop.run(client_rate(ports[0], sample, client=name))
+        print(
+            f"  HTTP clients alone: {clients['inbox']:.0f}/s lean, {clients['httpx']:.0f}/s httpx"
+        )
         for size in sizes:
             for shared in (False, True):
                 name = f"{size}-{'shared' if shared else 'personal'}"
-                row = asyncio.run(_case(name, size, shared, ports))
+                # uvloop, as `fediverse-ai run` and `fediverse-ai worker` run the worker.
+                row = uvloop.run(_case(name, size, shared, ports))
                 rows.append(row)
                 print(f"  {name}: {row['deliveries/s']:.0f}/s ({row['ratio']:.2f} of signing)")
     finally:
         for proc in sinks:
             proc.stop()
     print(table("Fan-out (one post, deliveries to local sinks)", rows))
-    data = {"sinks": SINKS, "rows": rows}
+    data = {"sinks": SINKS, "client POSTs/s (unsigned, one core)": clients, "rows": rows}
     write_result("fanout", data)
     return data

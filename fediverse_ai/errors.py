@@ -21,7 +21,9 @@ job's ``last_error`` instead.
     ├── TooManyRequests (429)       a rate limit (login attempts, drafting help)
     ├── FetchError (502)            a remote fetch failed (network, status, content type, size)
     │   └── UnsafeURL               the SSRF guard refused a URL or a redirect
-    └── DeliveryError               an outgoing POST failed; ``permanent`` says whether to retry
+    ├── DeliveryError               an outgoing POST failed; ``permanent`` says whether to retry
+    └── TransportError              the delivery client's connection failed below HTTP
+        └── InvalidURL              an inbox URL the delivery client cannot send to
 """
 
 from __future__ import annotations
@@ -132,6 +134,16 @@ class DeliveryError(FediverseError):
         self.http_status = http_status
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class TransportError(FediverseError):
+    """The delivery client's exchange failed below HTTP; ``message`` is a short safe reason."""
+
+    default_message = "network error"
+
+
+class InvalidURL(TransportError):
+    default_message = "invalid URL"
 
 
 class LoginRequired(FediverseError):

@@ -1,8 +1,9 @@
 """Guarded HTTP: fetch remote ActivityPub documents and POST activities to inboxes.
 
-All outgoing requests of the server go through here, over the one shared
-``httpx.AsyncClient`` (created with ``follow_redirects=False``; signing comes in as an
-``httpx.Auth`` per request). This module adds what the client does not do by itself:
+Fetches go over the one shared ``httpx.AsyncClient`` (created with
+``follow_redirects=False``; signing comes in as an ``httpx.Auth`` per request); deliveries,
+the hot path of fan-out, over the leaner :class:`~fediverse_ai.inbox_client.InboxClient`
+with the same signer and guard. This module adds what the clients do not do by themselves:
 
 * the SSRF guard on the first URL *and* on every redirect hop, which is why redirects
   are followed by hand rather than by httpx;
@@ -25,9 +26,18 @@ from typing import Any
 
 import httpx
 
-from fediverse_ai.errors import DeliveryError, FetchError, PayloadTooLarge, UnsafeURL
+from fediverse_ai.errors import (
+    DeliveryError,
+    FetchError,
+    InvalidURL,
+    PayloadTooLarge,
+    TransportError,
+    UnsafeURL,
+)
+from fediverse_ai.inbox_client import InboxClient, normalise_url
 from fediverse_ai.netguard import CANNOT_RESOLVE, NetGuard
 from fediverse_ai.retry import classify_status, parse_retry_after
+from fediverse_ai.signing_auth import Signer
 
 __all__ = [
     "ACCEPT_AS2",
@@ -275,12 +285,12 @@ def _same_host(a: str, b: str) -> bool:
 
 
 async def post_activity(
-    client: httpx.AsyncClient,
+    client: InboxClient,
     inbox_url: str,
     body: bytes,
     *,
     guard: NetGuard,
-    auth: httpx.Auth,
+    auth: Signer,
     timeout: float = 30.0,  # noqa: ASYNC109 -- the caller picks a per-delivery deadline
 ) -> None:
     """Deliver one activity to one inbox; return on 2xx, else raise ``DeliveryError``.
@@ -294,30 +304,26 @@ async def post_activity(
     try:
         async with asyncio.timeout(timeout):
             await guard.check_url(inbox_url)
-            request = client.build_request(
-                "POST",
-                inbox_url,
-                content=body,
-                headers={"Content-Type": AS2_TYPES[0], "Accept": ACCEPT_AS2},
-            )
-            response = await client.send(request, auth=auth, stream=True, follow_redirects=False)
-            try:
-                if response.is_success:
-                    return
-                snippet = await _error_snippet(response)
-            finally:
-                await response.aclose()
+            url = normalise_url(inbox_url)
+            headers = {"Content-Type": AS2_TYPES[0], "Accept": ACCEPT_AS2}
+            headers.update(auth.headers_for("POST", url, headers, body))
+            answer = await client.post(url, headers, body)
     except UnsafeURL as exc:
         raise DeliveryError(exc.message, permanent=exc.message != CANNOT_RESOLVE) from None
     except TimeoutError:
         raise DeliveryError("delivery timed out", permanent=False) from None
-    except httpx.InvalidURL:
+    except InvalidURL:
         raise DeliveryError("invalid inbox URL", permanent=True) from None
-    except httpx.HTTPError as exc:
-        raise DeliveryError(f"delivery failed: {_network_reason(exc)}", permanent=False) from None
+    except TransportError as exc:
+        raise DeliveryError(f"delivery failed: {exc.message}", permanent=False) from None
 
-    status = response.status_code
-    retry_after = parse_retry_after(response.headers.get("retry-after"), now=datetime.now(UTC))
+    status = answer.status
+    if 200 <= status < 300:
+        return
+    snippet = ""
+    if answer.headers.get("content-encoding", "identity").lower() == "identity":
+        snippet = one_short_line(answer.body_head[:_ERROR_SNIPPET_BYTES].decode("utf-8", "replace"))
+    retry_after = parse_retry_after(answer.headers.get("retry-after"), now=datetime.now(UTC))
     message = f"inbox returned HTTP {status}" + (f": {snippet}" if snippet else "")
     raise DeliveryError(
         message,
@@ -352,11 +358,6 @@ def one_short_line(text: str) -> str:
     if len(text) > _ERROR_SNIPPET_CHARS:
         text = text[: _ERROR_SNIPPET_CHARS - 1] + "…"
     return text
-
-
-async def _error_snippet(response: httpx.Response) -> str:
-    """The start of an error body, as one short printable line for ``last_error``."""
-    return one_short_line(await read_error_head(response))
 
 
 def _network_reason(exc: httpx.HTTPError) -> str:

@@ -14,6 +14,7 @@ import httpx
 
 from . import __version__
 from .config import Config
+from .inbox_client import InboxClient
 from .keys import read_private_key
 from .models import Account
 from .netguard import NetGuard, pinned_transport
@@ -33,6 +34,7 @@ class State:
     http: httpx.AsyncClient
     guard: NetGuard
     urls: Urls
+    inbox_client: InboxClient  # deliveries (the hot path); everything else goes through http
     clock: Clock = time.time
     # Per-process services built on first use (the AI backends), closed with the state.
     services: dict[str, Any] = field(default_factory=dict)
@@ -115,7 +117,12 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
     await db.open()
     state: State | None = None
     first_guard = make_guard(config)
-    http = make_http_client(config, lambda: state.guard if state is not None else first_guard)
+
+    def current_guard() -> NetGuard:
+        return state.guard if state is not None else first_guard
+
+    http = make_http_client(config, current_guard)
+    inbox_client = InboxClient(current_guard, user_agent=user_agent(config))
     try:
         await db.migrate()
         state = State(
@@ -124,6 +131,7 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
             http=http,
             guard=first_guard,
             urls=Urls(config.instance.base_url),
+            inbox_client=inbox_client,
             clock=clock,
         )
         yield state
@@ -133,4 +141,5 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
             if closer is not None:
                 await closer()
         await http.aclose()
+        await inbox_client.aclose()
         await db.close()

@@ -13,7 +13,7 @@ import socket
 import threading
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,6 +30,7 @@ from fediverse_ai.fetcher import (
     is_as2_content_type,
     post_activity,
 )
+from fediverse_ai.inbox_client import InboxClient
 from fediverse_ai.netguard import NetGuard, pinned_transport
 
 AS2 = "application/activity+json"
@@ -139,6 +140,13 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+@pytest.fixture
+async def inbox_client() -> AsyncIterator[InboxClient]:
+    c = InboxClient(lambda: LOCAL, user_agent="fediverse-ai-test")
+    yield c
+    await c.aclose()
+
+
 async def _no_dns(host: str, port: int) -> list[str]:
     raise OSError("tests do not resolve names")
 
@@ -162,11 +170,18 @@ class TrustOneHost(NetGuard):
 
 
 class FakeSigner(httpx.Auth):
+    """Marks what it signed: through httpx for fetches, by ``headers_for`` for deliveries."""
+
     requires_request_body = True
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Signature"] = f'keyId="test",len="{len(request.content)}"'
         yield request
+
+    def headers_for(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> dict[str, str]:
+        return {"Signature": f'keyId="test",len="{len(body or b"")}"'}
 
 
 def _streamed(total: int, chunk: int = 65536) -> Iterator[bytes]:
@@ -545,11 +560,14 @@ async def test_total_timeout_bounds_a_stalled_server(
 # --- post_activity ------------------------------------------------------------------------
 
 ACTIVITY = json.dumps({"type": "Create", "id": "https://local.test/activities/1"}).encode()
+SIGNER = FakeSigner()
 
 
-async def test_post_202_is_delivered(server: LoopbackServer, client: httpx.AsyncClient) -> None:
+async def test_post_202_is_delivered(server: LoopbackServer, inbox_client: InboxClient) -> None:
     server.routes["/inbox"] = lambda: Reply(status=202)
-    await post_activity(client, server.url("/inbox"), ACTIVITY, guard=LOCAL, auth=FakeSigner())
+    await post_activity(
+        inbox_client, server.url("/inbox"), ACTIVITY, guard=LOCAL, auth=FakeSigner()
+    )
     [seen] = server.seen
     assert (seen.method, seen.body) == ("POST", ACTIVITY)
     assert seen.headers["Content-Type"] == AS2
@@ -557,10 +575,12 @@ async def test_post_202_is_delivered(server: LoopbackServer, client: httpx.Async
     assert seen.headers["Signature"] == f'keyId="test",len="{len(ACTIVITY)}"'
 
 
-async def test_post_400_is_permanent(server: LoopbackServer, client: httpx.AsyncClient) -> None:
+async def test_post_400_is_permanent(server: LoopbackServer, inbox_client: InboxClient) -> None:
     server.routes["/inbox"] = lambda: Reply(status=400, body=b"bad\x00 signature\n" + b"y" * 9000)
     with pytest.raises(DeliveryError) as caught:
-        await post_activity(client, server.url("/inbox"), ACTIVITY, guard=LOCAL, auth=FakeSigner())
+        await post_activity(
+            inbox_client, server.url("/inbox"), ACTIVITY, guard=LOCAL, auth=FakeSigner()
+        )
     err = caught.value
     assert (err.permanent, err.http_status, err.retry_after) == (True, 400, None)
     assert err.message.startswith("inbox returned HTTP 400: bad signature y")
@@ -568,11 +588,13 @@ async def test_post_400_is_permanent(server: LoopbackServer, client: httpx.Async
 
 
 async def test_post_429_with_retry_after_is_retried(
-    server: LoopbackServer, client: httpx.AsyncClient
+    server: LoopbackServer, inbox_client: InboxClient
 ) -> None:
     server.routes["/inbox"] = lambda: Reply(status=429, headers={"Retry-After": "120"})
     with pytest.raises(DeliveryError) as caught:
-        await post_activity(client, server.url("/inbox"), ACTIVITY, guard=LOCAL, auth=FakeSigner())
+        await post_activity(
+            inbox_client, server.url("/inbox"), ACTIVITY, guard=LOCAL, auth=FakeSigner()
+        )
     assert (caught.value.permanent, caught.value.http_status) == (False, 429)
     assert caught.value.retry_after == 120.0
 
@@ -581,57 +603,66 @@ async def test_post_429_with_retry_after_is_retried(
     ("status", "permanent"), [(503, False), (401, False), (410, True), (501, True)]
 )
 async def test_post_status_classification(
-    server: LoopbackServer, client: httpx.AsyncClient, status: int, permanent: bool
+    server: LoopbackServer, inbox_client: InboxClient, status: int, permanent: bool
 ) -> None:
     server.routes["/inbox"] = lambda: Reply(status=status)
     with pytest.raises(DeliveryError) as caught:
-        await post_activity(client, server.url("/inbox"), ACTIVITY, guard=LOCAL, auth=FakeSigner())
+        await post_activity(
+            inbox_client, server.url("/inbox"), ACTIVITY, guard=LOCAL, auth=FakeSigner()
+        )
     assert (caught.value.permanent, caught.value.http_status) == (permanent, status)
 
 
 async def test_post_does_not_follow_redirects(
-    server: LoopbackServer, client: httpx.AsyncClient
+    server: LoopbackServer, inbox_client: InboxClient
 ) -> None:
     server.redirect("/inbox", "/elsewhere", status=308)
     server.routes["/elsewhere"] = lambda: Reply(status=202)
     with pytest.raises(DeliveryError) as caught:
-        await post_activity(client, server.url("/inbox"), ACTIVITY, guard=LOCAL, auth=FakeSigner())
+        await post_activity(
+            inbox_client, server.url("/inbox"), ACTIVITY, guard=LOCAL, auth=FakeSigner()
+        )
     assert (caught.value.permanent, caught.value.http_status) == (False, 308)
     assert server.paths() == ["/inbox"]
 
 
-async def test_post_connection_refused_is_retried(client: httpx.AsyncClient) -> None:
+async def test_post_connection_refused_is_retried(inbox_client: InboxClient) -> None:
     url = f"http://127.0.0.1:{_unused_port()}/inbox"
     with pytest.raises(DeliveryError) as caught:
-        await post_activity(client, url, ACTIVITY, guard=LOCAL, auth=FakeSigner())
+        await post_activity(inbox_client, url, ACTIVITY, guard=LOCAL, auth=FakeSigner())
     assert caught.value.permanent is False
     assert caught.value.http_status is None
 
 
-async def test_post_timeout_is_retried(server: LoopbackServer, client: httpx.AsyncClient) -> None:
+async def test_post_timeout_is_retried(server: LoopbackServer, inbox_client: InboxClient) -> None:
     server.routes["/inbox"] = lambda: Reply(wait=server.release)
     with pytest.raises(DeliveryError, match="timed out") as caught:
         await post_activity(
-            client, server.url("/inbox"), ACTIVITY, guard=LOCAL, auth=FakeSigner(), timeout=0.2
+            inbox_client,
+            server.url("/inbox"),
+            ACTIVITY,
+            guard=LOCAL,
+            auth=FakeSigner(),
+            timeout=0.2,
         )
     assert caught.value.permanent is False
 
 
 async def test_post_to_unsafe_inbox_is_permanent_without_connecting(
-    client: httpx.AsyncClient,
+    inbox_client: InboxClient,
 ) -> None:
     guard = NetGuard(resolver=_no_dns)
     with pytest.raises(DeliveryError, match="not public") as caught:
         await post_activity(
-            client, "http://10.0.0.1/inbox", ACTIVITY, guard=guard, auth=FakeSigner()
+            inbox_client, "http://10.0.0.1/inbox", ACTIVITY, guard=guard, auth=FakeSigner()
         )
     assert caught.value.permanent is True
 
 
-async def test_post_to_unresolvable_inbox_is_retried(client: httpx.AsyncClient) -> None:
+async def test_post_to_unresolvable_inbox_is_retried(inbox_client: InboxClient) -> None:
     guard = NetGuard(resolver=_no_dns)
     with pytest.raises(DeliveryError, match="cannot resolve") as caught:
         await post_activity(
-            client, "https://gone.example/inbox", ACTIVITY, guard=guard, auth=FakeSigner()
+            inbox_client, "https://gone.example/inbox", ACTIVITY, guard=guard, auth=FakeSigner()
         )
     assert caught.value.permanent is False
