@@ -146,7 +146,7 @@ async def _case(name: str, inboxes: int, shared: bool, ports: list[int]) -> dict
         client_limit = await client_rate(ports[0], body.encode(), client="inbox")
         worker = Worker(state)
         stop = asyncio.Event()
-        t1 = time.perf_counter()
+        t1, cpu1 = time.perf_counter(), time.process_time()
         task = asyncio.create_task(worker.run(stop))
         while True:
             left = await jobs.pending_count(state.db, now=time.time())
@@ -154,6 +154,7 @@ async def _case(name: str, inboxes: int, shared: bool, ports: list[int]) -> dict
                 break
             await asyncio.sleep(0.05)
         deliver_s = time.perf_counter() - t1
+        cpu_s = time.process_time() - cpu1  # this process: the worker and its SQLite threads
         stop.set()
         await task
         counts = await jobs.counts(state.db)
@@ -169,6 +170,8 @@ async def _case(name: str, inboxes: int, shared: bool, ports: list[int]) -> dict
         "ratio": ratio(rate, limit),
         "client POSTs/s": client_limit,
         "/ client": ratio(rate, client_limit),
+        "worker cpu ms/delivery": cpu_s * 1000 / queued,
+        "worker busy": cpu_s / deliver_s,
         "failed": counts.get("failed", 0),
         "concurrency": config.worker.concurrency,
     }

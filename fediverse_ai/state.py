@@ -25,6 +25,7 @@ from .urls import Urls
 
 Clock = Callable[[], float]
 BLOCKS_TTL_SECONDS = 5.0
+SENDER_TTL_SECONDS = 60.0
 
 
 @dataclass
@@ -39,6 +40,7 @@ class State:
     # Per-process services built on first use (the AI backends), closed with the state.
     services: dict[str, Any] = field(default_factory=dict)
     _auth_cache: dict[str, SignatureAuth] = field(default_factory=dict)
+    _senders: dict[int, tuple[float, Account | None]] = field(default_factory=dict)
     _blocks: tuple[float, frozenset[str]] | None = None
 
     def now(self) -> float:
@@ -76,6 +78,17 @@ class State:
             auth = SignatureAuth(key_id, pem, self._datetime_now)
             self._auth_cache[account.actor.uri] = auth
         return auth
+
+    async def sender(self, actor_id: int) -> Account | None:
+        """The local account of a queued delivery, read at most once a minute: a fan-out sends
+        thousands of deliveries for one sender, and each read is a trip to SQLite's thread."""
+        now = time.monotonic()
+        cached = self._senders.get(actor_id)
+        if cached is not None and now - cached[0] < SENDER_TTL_SECONDS:
+            return cached[1]
+        account = await actors.account_by_actor_id(self.db, actor_id)
+        self._senders[actor_id] = (now, account)
+        return account
 
     async def instance_auth(self) -> SignatureAuth:
         """Server-initiated GETs are signed by the instance actor (authorized-fetch peers)."""

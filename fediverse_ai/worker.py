@@ -56,6 +56,8 @@ class Worker:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.attempts = {**ATTEMPTS, trigger.AI_REPLY: state.config.ai_limits.attempts}
         self._in_flight: set[int] = set()
+        # Finished jobs whose "done" is recorded by the loop's next claim (one trip for both).
+        self._finished: set[int] = set()
 
     def wake(self) -> None:
         """New work was enqueued in this process: one idle loop stops waiting for its poll."""
@@ -68,14 +70,27 @@ class Worker:
 
     async def run_once(self) -> bool:
         """Claim and run one due job; False when none is due."""
-        now = self.state.now()
-        job = await jobs.claim(
-            self.state.db, now=now, lease_seconds=LEASE_SECONDS, locked_by=self.worker_id
-        )
+        job = await self._claim(None)
         if job is None:
             return False
-        await self._run(job)
+        if await self._run(job):
+            await jobs.complete(self.state.db, job.id, now=self.state.now())
+            self._finished.discard(job.id)
         return True
+
+    async def _claim(self, finished: int | None) -> Job | None:
+        """The next due job; ``finished`` (a job this loop ran) is marked done in the same
+        transaction."""
+        job = await jobs.claim(
+            self.state.db,
+            now=self.state.now(),
+            lease_seconds=LEASE_SECONDS,
+            locked_by=self.worker_id,
+            complete=finished,
+        )
+        if finished is not None:
+            self._finished.discard(finished)
+        return job
 
     async def drain(self, *, max_jobs: int = 100_000) -> int:
         """Run due jobs until none is left (tests and the CLI use this)."""
@@ -84,12 +99,13 @@ class Worker:
             done += 1
         return done
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job) -> bool:
+        """Run one claimed job; True when it succeeded and is still to be marked done."""
         handler = self.handlers.get(job.kind)
         db, now = self.state.db, self.state.now
         if handler is None:
             await jobs.fail(db, job.id, error=f"no handler for {job.kind}", now=now())
-            return
+            return False
         self._in_flight.add(job.id)
         try:
             # Handlers that must know which attempt this is (the AI's last-attempt apology) read it.
@@ -100,9 +116,12 @@ class Worker:
             log.exception("job %s (%s) crashed", job.id, job.kind)
             await self._after_failure(job, exc)
         else:
-            await jobs.complete(db, job.id, now=now())
+            self._finished.add(job.id)
+            self._in_flight.discard(job.id)
+            return True
         # Not in a finally: a cancelled job stays in flight so that run() releases it.
         self._in_flight.discard(job.id)
+        return False
 
     async def _after_failure(self, job: Job, exc: Exception) -> None:
         db, now = self.state.db, self.state.now()
@@ -145,6 +164,11 @@ class Worker:
             for task in loops:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if self._finished:
+                await jobs.complete_many(
+                    self.state.db, sorted(self._finished), now=self.state.now()
+                )
+                self._finished.clear()
             if self._in_flight:
                 # A clean stop should not make these wait for their lease to expire.
                 await jobs.release(self.state.db, sorted(self._in_flight), now=self.state.now())
@@ -152,10 +176,15 @@ class Worker:
 
     async def _loop(self, stop: asyncio.Event) -> None:
         interval = self.state.config.worker.poll_interval_seconds
+        finished: int | None = None
         while not stop.is_set():
             wakes = self._wakes
             try:
-                ran = await self.run_once()
+                job = await self._claim(finished)
+                finished = None
+                ran = job is not None
+                if job is not None and await self._run(job):
+                    finished = job.id
             except Exception:
                 log.exception("worker loop error")
                 ran = False

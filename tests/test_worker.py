@@ -291,6 +291,44 @@ async def test_run_processes_jobs_until_stopped(state: State) -> None:
     assert await jobs.counts(state.db) == {"done": 4}
 
 
+async def test_a_finished_job_is_recorded_by_the_next_claim_in_one_transaction(
+    state: State,
+) -> None:
+    await jobs.enqueue(state.db, "n", {"n": 1}, now=state.now())
+    await jobs.enqueue(state.db, "n", {"n": 2}, now=state.now())
+    first = await jobs.claim(state.db, now=state.now(), lease_seconds=LEASE_SECONDS)
+    assert first is not None
+    second = await jobs.claim(
+        state.db, now=state.now(), lease_seconds=LEASE_SECONDS, complete=first.id
+    )
+    assert second is not None and second.id != first.id
+    assert await jobs.counts(state.db) == {"done": 1, "running": 1}
+    # nothing left to claim: the completion is still recorded
+    assert (
+        await jobs.claim(state.db, now=state.now(), lease_seconds=LEASE_SECONDS, complete=second.id)
+        is None
+    )
+    assert await jobs.counts(state.db) == {"done": 2}
+
+
+async def test_a_stop_right_after_a_job_finished_marks_it_done_not_pending(
+    state: State,
+) -> None:
+    # The loop records a finished job with its next claim; a stop in between must not hand
+    # the finished job back (it would run twice).
+    finished = asyncio.Event()
+    stop = asyncio.Event()
+
+    async def last(st: State, payload: dict[str, Any]) -> None:
+        stop.set()  # the loop sees the stop before its next claim
+        finished.set()
+
+    await jobs.enqueue(state.db, "last", {}, now=state.now())
+    await asyncio.wait_for(worker(state, {"last": last}).run(stop), timeout=5)
+    assert finished.is_set()
+    assert await jobs.counts(state.db) == {"done": 1}
+
+
 async def test_run_stops_promptly_even_with_a_long_poll_interval(
     tmp_path: Path, config_raw: dict[str, Any]
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,8 @@ from ..storage import actors, domains, jobs
 from ..vocab import host_of
 
 DELIVER = "deliver"
+HEALTH_TTL_SECONDS = 5.0
+HEALTH_CACHE_SIZE = 10_000
 
 
 async def enqueue(
@@ -55,11 +58,11 @@ async def deliver(state: State, payload: dict[str, Any]) -> None:
     inbox = str(payload["inbox"])
     domain = host_of(inbox) or ""
     now = state.now()
-    failures, open_until = await domains.get(state.db, domain)
+    failures, open_until = await _health(state, domain)
     circuit = CircuitState(failures, _dt(open_until) if open_until else None)
     if circuit_is_open(circuit, now=_dt(now)):
         raise CircuitOpen("circuit open for this domain", retry_after=(open_until or now) - now)
-    account = await actors.account_by_actor_id(state.db, int(payload["actor_id"]))
+    account = await state.sender(int(payload["actor_id"]))
     if account is None:
         raise DeliveryError("sending actor no longer exists", permanent=True)
     body = str(payload["body"]).encode("utf-8")
@@ -74,15 +77,40 @@ async def deliver(state: State, payload: dict[str, Any]) -> None:
             await _forget_gone_inbox(state, inbox)
         if not exc.permanent:
             after = circuit_after_failure(circuit, now=_dt(now))
+            until = after.open_until.timestamp() if after.open_until else None
             await domains.record_failure(
-                state.db,
-                domain,
-                failures=after.failures,
-                open_until=after.open_until.timestamp() if after.open_until else None,
+                state.db, domain, failures=after.failures, open_until=until
             )
+            _remember_health(state, domain, (after.failures, until))
         raise
     if failures or open_until:
         await domains.record_success(state.db, domain, now=now)
+        _remember_health(state, domain, (0, None))
+
+
+def _health_cache(state: State) -> dict[str, tuple[float, tuple[int, float | None]]]:
+    cache: dict[str, tuple[float, tuple[int, float | None]]]
+    cache = state.services.setdefault("domain_health", {})
+    return cache
+
+
+async def _health(state: State, domain: str) -> tuple[int, float | None]:
+    """The domain's circuit as this process last read or wrote it, re-read every few seconds:
+    a fan-out sends thousands of deliveries to a few domains, and each read is a trip to
+    SQLite's thread. This process is the one that records failures, so it sees its own."""
+    hit = _health_cache(state).get(domain)
+    if hit is not None and time.monotonic() - hit[0] < HEALTH_TTL_SECONDS:
+        return hit[1]
+    health = await domains.get(state.db, domain)
+    _remember_health(state, domain, health)
+    return health
+
+
+def _remember_health(state: State, domain: str, health: tuple[int, float | None]) -> None:
+    cache = _health_cache(state)
+    if len(cache) >= HEALTH_CACHE_SIZE:
+        cache.clear()
+    cache[domain] = (time.monotonic(), health)
 
 
 async def _forget_gone_inbox(state: State, inbox: str) -> None:
