@@ -70,7 +70,13 @@ class Instance:
 
     @property
     def server(self) -> str:
-        return self.layout.split("+")[0]
+        return self.layout.split("+")[0].split("*")[0]
+
+    @property
+    def web_processes(self) -> int:
+        """``SERVER*N``: N web processes on one socket (uvicorn's supervisor)."""
+        first = self.layout.split("+")[0]
+        return int(first.split("*")[1]) if "*" in first else 1
 
     def cli_argv(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "fediverse_ai", "--config", str(self.config), *args]
@@ -92,7 +98,13 @@ class Instance:
             argv = self.cli_argv("run")
         else:
             env["BENCH_EMBEDDED_WORKER"] = "0" if self.layout.endswith("+worker") else "1"
-            argv = serve.command(self.server, "bench.apps:fediverse", self.port, factory=True)
+            argv = serve.command(
+                self.server,
+                "bench.apps:fediverse",
+                self.port,
+                factory=True,
+                workers=self.web_processes,
+            )
         self.procs.append(start_server(f"{self.name}-web", argv, env, self.port, cwd=self.root))
         if self.layout.endswith("+worker"):
             worker = Proc(f"{self.name}-worker", self.cli_argv("worker"), env=env, cwd=self.root)

@@ -25,14 +25,18 @@ BENCH_SITE = ROOT / ".cache" / "bench-site"
 SERVERS = ("uvicorn", "uvicorn-uvloop", "hypercorn", "granian")
 
 
-def command(server: str, target: str, port: int, *, factory: bool = False) -> list[str]:
-    """The argv that serves ``target`` on ``server`` at 127.0.0.1:``port``."""
+def command(
+    server: str, target: str, port: int, *, factory: bool = False, workers: int = 1
+) -> list[str]:
+    """The argv that serves ``target`` on ``server`` at 127.0.0.1:``port`` (``workers``
+    processes on one socket: uvicorn only)."""
     if server == "granian":
         granian = Path(sys.executable).with_name("granian")
         argv = [str(granian), "--interface", "asgi", "--host", "127.0.0.1", "--port", str(port)]
         argv += ["--workers", "1", "--log-level", "warning", "--no-ws"]
         return [*argv, *(["--factory"] if factory else []), target]
     argv = [sys.executable, "-m", "bench.serve", "--server", server, "--port", str(port)]
+    argv += ["--workers", str(workers)]
     return [*argv, *(["--factory"] if factory else []), target]
 
 
@@ -57,16 +61,32 @@ def main() -> None:
     parser.add_argument("--server", choices=SERVERS, required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--factory", action="store_true")
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("target")
     args = parser.parse_args()
-    app = _load(args.target, args.factory)
     if args.server.startswith("uvicorn"):
         import uvicorn
 
         fast = args.server == "uvicorn-uvloop"
+        if args.workers > 1:  # uvicorn's own supervisor: processes sharing the socket
+            uvicorn.run(
+                args.target,
+                factory=args.factory,
+                workers=args.workers,
+                host="127.0.0.1",
+                port=args.port,
+                loop="uvloop" if fast else "asyncio",
+                http="httptools" if fast else "h11",
+                log_level="warning",
+                access_log=False,
+                server_header=False,
+                lifespan="on",
+                timeout_graceful_shutdown=10,
+            )
+            return
         uvicorn.Server(
             uvicorn.Config(
-                app,
+                _load(args.target, args.factory),
                 host="127.0.0.1",
                 port=args.port,
                 loop="uvloop" if fast else "asyncio",
@@ -79,6 +99,7 @@ def main() -> None:
             )
         ).run()
     elif args.server == "hypercorn":
+        app = _load(args.target, args.factory)
         from hypercorn.asyncio import serve
         from hypercorn.config import Config
 

@@ -14,6 +14,7 @@ import httpx
 
 from . import __version__
 from .config import Config
+from .httpsig import ResolvedKey
 from .inbox_client import InboxClient
 from .keys import read_private_key
 from .models import Account
@@ -41,6 +42,7 @@ class State:
     services: dict[str, Any] = field(default_factory=dict)
     _auth_cache: dict[str, SignatureAuth] = field(default_factory=dict)
     _senders: dict[int, tuple[float, Account | None]] = field(default_factory=dict)
+    keys: dict[str, tuple[float, ResolvedKey]] = field(default_factory=dict)  # resolver's memo
     _blocks: tuple[float, frozenset[str]] | None = None
 
     def now(self) -> float:

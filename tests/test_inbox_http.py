@@ -218,6 +218,27 @@ async def test_inbox_of_an_unknown_local_actor_is_not_found(
     await assert_refused(live, response, 404, "no such actor", before)
 
 
+async def test_inboxes_take_post_only_and_other_paths_still_reach_the_web_app(
+    live: LiveServer, remote: RemoteFediverse
+) -> None:
+    # The inboxes are answered ahead of Quart (web/inbox.py): everything else must not be.
+    async with httpx.AsyncClient(trust_env=False) as client:
+        for url in (live.shared_inbox, live.inbox("ai")):
+            got = await client.get(url)
+            assert (got.status_code, got.headers["allow"]) == (405, "POST")
+            assert got.json() == {"error": "inboxes take POST only"}
+        page = await client.get(
+            live.inbox("ai").removesuffix("/inbox"), headers={"Accept": "text/html"}
+        )
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        near = await client.post(live.shared_inbox + "x", content=b"{}")
+        assert near.status_code == 403  # the web app's CSRF guard: Quart got this one
+    response = await remote.send(live.shared_inbox, follow_of_ai(remote, live))
+    assert response.status_code == 202
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.content == b""
+
+
 # --- accepted ----------------------------------------------------------------------------------
 
 

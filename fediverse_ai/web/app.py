@@ -22,7 +22,9 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
-    """Build the app; nothing is opened until the server starts serving."""
+    """Build the app; nothing is opened until the server starts serving. The inboxes are
+    answered ahead of Quart (:class:`~fediverse_ai.web.inbox.InboxApp`), wrapped around
+    Quart's ASGI entry so that the returned object is still the Quart app."""
     app = Quart(__name__, template_folder=str(TEMPLATES), static_folder=None)
     # Four 10 MB images and the form around them (the inbox caps its own bodies far lower).
     app.config["MAX_CONTENT_LENGTH"] = 42 * 1024 * 1024
@@ -63,7 +65,8 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
         return await _error(holder, exc.code or 500, exc.description or exc.name)
 
     wellknown.register(app, holder)
-    inbox.register(app, holder, wakers)
+    # Quart's documented place for ASGI middleware.
+    app.asgi_app = inbox.InboxApp(app.asgi_app, holder, wakers)  # type: ignore[assignment,method-assign]
     auth.register(app, holder)
     objects.register(app, holder)
     pages.register(app, holder)

@@ -1,19 +1,34 @@
-"""The inbox routes, personal and shared: thin by design (STYLE.md §1).
+"""The inboxes, personal and shared: thin by design (STYLE.md §1), and served ahead of Quart.
 
 Size cap -> JSON -> blocked domain -> signature -> origin -> store unique -> enqueue -> 202.
 No remote fetch happens here except the signer's key.
+
+Inbox POSTs are the server's hot path (a busy instance receives far more than it serves
+pages), and they use nothing of Quart's: no session, no CSRF, no templates. Quart's request
+machinery and hooks were about a sixth of the CPU of each accepted activity (BENCHMARKS.md),
+so :class:`InboxApp` answers them as a plain ASGI application in front of Quart, which
+serves everything else. Errors are answered as Quart's error handler answers a POST:
+``{"error": message}`` with the error's status.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
-
-from quart import Quart, Response, request
+from typing import Any
 
 from ..as2_in import parse_activity
-from ..errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, SignatureError
+from ..errors import (
+    BadRequest,
+    FediverseError,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    SignatureError,
+)
 from ..federation import inbox as inbox_work
 from ..federation import resolver
 from ..federation.origin import check_activity_origin
@@ -22,42 +37,132 @@ from ..netguard import is_blocked_domain
 from ..state import State
 from ..storage import activities, actors
 from ..vocab import host_of, strip_fragment
-from .common import StateHolder, external_url
+from .common import StateHolder
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[..., Awaitable[None]]  # Quart's own ASGI entry, typed with its scope types
+
+_HEADERS = [(b"x-content-type-options", b"nosniff")]
 
 
-def register(app: Quart, holder: StateHolder, on_enqueue: list[object]) -> None:
-    @app.post("/inbox")
-    async def shared_inbox() -> Response:
-        return await receive(holder.state, on_enqueue)
-
-    @app.post("/users/<username>/inbox")
-    async def user_inbox(username: str) -> Response:
-        state = holder.state
-        if await actors.local_by_username(state.db, username) is None:
-            raise NotFound("no such actor")
-        return await receive(state, on_enqueue)
-
-    @app.post("/actor/inbox")
-    async def instance_inbox() -> Response:
-        return await receive(holder.state, on_enqueue)
+class ClientGone(Exception):
+    """The client disconnected before its body arrived: nothing to answer."""
 
 
-async def _read_capped(cap: int) -> bytes:
-    declared = request.content_length
-    if declared is not None and declared > cap:
+class InboxApp:
+    """POST /inbox, /actor/inbox and /users/<name>/inbox; every other request goes to ``app``."""
+
+    def __init__(self, app: ASGIApp, holder: StateHolder, on_enqueue: list[object]) -> None:
+        self.app = app
+        self.holder = holder
+        self.on_enqueue = on_enqueue
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_inbox(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            await _answer_error(send, 405, "inboxes take POST only", allow=True)
+            return
+        try:
+            await self._receive(scope, receive)
+        except ClientGone:
+            return
+        except FediverseError as exc:
+            if exc.status >= 500:
+                log.error("POST %s failed: %s", scope["path"], exc.message)
+            await _answer_error(send, exc.status, exc.message)
+            return
+        except Exception:
+            log.exception("POST %s crashed", scope["path"])
+            await _answer_error(send, 500, FediverseError.default_message)
+            return
+        await _answer(send, 202)
+
+    async def _receive(self, scope: Scope, receive: Receive) -> None:
+        state = self.holder.state
+        path: str = scope["path"]
+        if path.startswith("/users/"):
+            username = path.split("/")[2]
+            if await actors.local_by_username(state.db, username) is None:
+                raise NotFound("no such actor")
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        body = await _read_capped(headers, receive, state.config.federation.max_inbox_bytes)
+        url, headers = _as_sent(scope, headers, trusted_proxy=state.config.server.trusted_proxy)
+        await accept(state, self.on_enqueue, url=url, headers=headers, body=body)
+
+
+def _is_inbox(path: str) -> bool:
+    if path in ("/inbox", "/actor/inbox"):
+        return True
+    parts = path.split("/")
+    return len(parts) == 4 and parts[1] == "users" and bool(parts[2]) and parts[3] == "inbox"
+
+
+async def _answer(
+    send: Send, status: int, body: bytes = b"", ctype: bytes = b"", *, allow: bool = False
+) -> None:
+    headers = [*_HEADERS, (b"content-length", b"%d" % len(body))]
+    if ctype:
+        headers.append((b"content-type", ctype))
+    if allow:
+        headers.append((b"allow", b"POST"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _answer_error(send: Send, status: int, message: str, *, allow: bool = False) -> None:
+    body = json.dumps({"error": message}, ensure_ascii=False).encode()
+    await _answer(send, status, body, b"application/json", allow=allow)
+
+
+async def _read_capped(headers: list[tuple[str, str]], receive: Receive, cap: int) -> bytes:
+    declared = next((v for k, v in headers if k == "content-length"), None)
+    if declared is not None and declared.strip().isdigit() and int(declared) > cap:
         raise PayloadTooLarge(f"inbox bodies are limited to {cap} bytes")
     chunks, size = [], 0
-    async for chunk in request.body:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > cap:
             raise PayloadTooLarge(f"inbox bodies are limited to {cap} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
-async def receive(state: State, on_enqueue: list[object]) -> Response:
+def _as_sent(
+    scope: Scope, headers: list[tuple[str, str]], *, trusted_proxy: bool
+) -> tuple[str, list[tuple[str, str]]]:
+    """The URL the client used and the headers it signed, as far as a trusted proxy says."""
+    named = {k: v for k, v in headers}
+    scheme: str = scope.get("scheme", "http")
+    host = named.get("host", "")
+    if trusted_proxy:
+        scheme = named.get("x-forwarded-proto", scheme).split(",")[0].strip()
+        if "x-forwarded-host" in named:
+            host = named["x-forwarded-host"].split(",")[0].strip()
+            headers = [(k, v) for k, v in headers if k != "host"] + [("host", host)]
+    # Signatures cover the path as sent (percent-encoding included), so use the raw bytes.
+    raw = scope.get("raw_path") or scope["path"].encode()
+    target = raw.decode("latin-1")
+    if scope.get("query_string"):
+        target += "?" + scope["query_string"].decode("latin-1")
+    return f"{scheme}://{host}{target}", headers
+
+
+async def accept(
+    state: State, on_enqueue: list[object], *, url: str, headers: list[tuple[str, str]], body: bytes
+) -> None:
+    """Check and store one POSTed activity; raises a FediverseError to refuse it."""
     fed = state.config.federation
-    body = await _read_capped(fed.max_inbox_bytes)
     try:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -72,14 +177,10 @@ async def receive(state: State, on_enqueue: list[object]) -> Response:
     is_self_delete = act.type == "Delete" and act.object_id == act.actor
     if is_self_delete and await actors.by_uri(state.db, act.actor) is None:
         # An unknown actor deleting itself: nothing to do, and its key is gone anyway.
-        return Response("", status=202)
-    headers = list(request.headers.items())
-    if state.config.server.trusted_proxy and "X-Forwarded-Host" in request.headers:
-        forwarded = request.headers["X-Forwarded-Host"].split(",")[0].strip()
-        headers = [(k, v) for k, v in headers if k.lower() != "host"] + [("Host", forwarded)]
+        return
     verified = await verify_request(
-        request.method,
-        external_url(request, state.config),
+        "POST",
+        url,
         headers,
         body,
         fetch_key=partial(resolver.fetch_key, state),
@@ -106,4 +207,3 @@ async def receive(state: State, on_enqueue: list[object]) -> Response:
         for wake in on_enqueue:
             if callable(wake):
                 wake()
-    return Response("", status=202)
