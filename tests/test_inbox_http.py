@@ -8,6 +8,7 @@ authentic activities of types we do not handle are accepted and ignored.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -71,6 +72,28 @@ async def test_signature_by_another_key_is_refused(
     headers = remote.signed_headers(live.shared_inbox, body, private_key_pem=forger_key)
     response = await remote.post_raw(live.shared_inbox, body, headers)
     await assert_refused(live, response, 401, "signature does not match", before)
+
+
+async def test_a_rotated_key_is_refetched_and_the_old_one_no_longer_verifies(
+    live: LiveServer, remote: RemoteFediverse
+) -> None:
+    # The inbox keeps verified keys in memory: a new key must still be picked up at once.
+    first = await remote.send(live.shared_inbox, follow_of_ai(remote, live))
+    assert first.status_code == 202
+    old = remote.users["alice"]
+    new_private, new_public = generate_rsa_key()
+    remote.users["alice"] = dataclasses.replace(
+        old, private_key_pem=new_private, public_key_pem=new_public
+    )
+    fetches = len(remote.fetched)
+    rotated = await remote.send(live.shared_inbox, remote.activity("alice", "Like", PUBLIC))
+    assert rotated.status_code == 202, rotated.text
+    assert len(remote.fetched) == fetches + 1  # the key, once
+    before = await live.counts()
+    body = json.dumps(remote.activity("alice", "Like", PUBLIC)).encode()
+    headers = remote.signed_headers(live.shared_inbox, body, private_key_pem=old.private_key_pem)
+    stale = await remote.post_raw(live.shared_inbox, body, headers)
+    await assert_refused(live, stale, 401, "signature does not match", before)
 
 
 async def test_stale_date_is_refused(live: LiveServer, remote: RemoteFediverse) -> None:
