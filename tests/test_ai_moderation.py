@@ -14,6 +14,7 @@ from fediverse_ai.ai.moderation import (
     TEXT_INSTALL,
     ModerationVerdict,
     Moderator,
+    linear_predictor,
     text_chunks,
 )
 from fediverse_ai.ai.procedural import render
@@ -81,6 +82,38 @@ async def test_clean_text_scores_low_and_profanity_high() -> None:
     assert 0.0 <= clean < 0.2
     assert 0.8 <= rude <= 1.0
     assert await moderator.text_score("   ") == 0.0
+
+
+@pytest.mark.usefixtures("text_models")
+def test_the_linear_shortcut_scores_as_the_package_does() -> None:
+    from profanity_check import predict_prob
+    from profanity_check.profanity_check import model, vectorizer
+
+    fast = linear_predictor(vectorizer, model)
+    assert fast is not None  # the pinned package's model has the shape the shortcut needs
+    texts = [
+        CLEAN,
+        PROFANE,
+        "",
+        "what is 2+2?",
+        "Go to hell, you worthless piece of shit.",
+        "Les chats sont mignons. Die Katze schläft. 猫が好きです。",
+        "damn " * 200,
+        "You idiot!!! " + "x" * 3000,
+    ]
+    expected = [float(x) for x in predict_prob(texts)]
+    assert fast(texts) == pytest.approx(expected, abs=1e-9)
+    assert max(expected) > 0.8 and min(expected) < 0.2  # both ends were exercised
+
+
+def test_a_model_of_another_shape_keeps_the_package_function() -> None:
+    class Isotonic:
+        method = "isotonic"
+        classes_ = (0, 1)
+        calibrated_classifiers_ = ()
+
+    assert linear_predictor(object(), Isotonic()) is None
+    assert linear_predictor(object(), object()) is None
 
 
 @pytest.mark.slow
