@@ -51,11 +51,13 @@ def run_server() -> str:
 
 
 def _bare(net: Net, server: str, requests: Any, count: int) -> dict[str, Any]:
+    """``server`` may be ``SERVER*N``: N processes on one socket."""
     port = free_port()
+    name, _, processes = server.partition("*")
     proc = start_server(
         f"bare-{server}",
-        serve.command(server, "bench.apps:bare", port),
-        serve.env_for(server),
+        serve.command(name, "bench.apps:bare", port, workers=int(processes or 1)),
+        serve.env_for(name),
         port,
     )
     try:
@@ -140,7 +142,7 @@ def run(net: Net) -> dict[str, Any]:
         )
     rows: list[dict[str, Any]] = []
     ceilings: dict[str, float] = {}
-    for server in servers():
+    for server in [*servers(), f"{servers()[1]}*2"]:
         row = _bare(net, server, bare, bare_n)
         ceilings[server] = row["accepted/s"]
         rows.append(row)
@@ -151,7 +153,10 @@ def run(net: Net) -> dict[str, Any]:
     bovine_row = bovine.run(net, ceilings, THREADS, CONNECTIONS)
     rows.append(bovine_row)
     print(f"  bovine-herd: {bovine_row.get('accepted/s', '-')}/s accepted", flush=True)
-    for layout in [*servers(), f"{servers()[1]}+worker"]:
+    fast = servers()[1]
+    # Layouts: each server with the embedded worker; a separate worker process; two web
+    # processes on one socket (uvicorn's supervisor), with and without a separate worker.
+    for layout in [*servers(), f"{fast}+worker", f"{fast}*2", f"{fast}*2+worker"]:
         row = _ours(net, layout, small, var_n)
         rows.append(row)
         accepted, processed = row["accepted/s"], row["processed/s"]
