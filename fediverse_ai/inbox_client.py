@@ -36,6 +36,7 @@ MAX_BODY_BYTES = 1024 * 1024  # of an answer, read and dropped; a longer one clo
 KEEP_BODY_BYTES = 4096  # the start of the body, for error messages
 IDLE_SECONDS = 30.0  # servers close idle keep-alive connections after 5-75 s
 IDLE_PER_ORIGIN = 16
+IDLE_TOTAL = 512  # open sockets kept for reuse across all origins
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -223,6 +224,8 @@ class InboxClient:
         self._ssl = ssl_context or httpx.create_ssl_context()
         self._connect_timeout = connect_timeout
         self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
+        self._idle_count = 0
+        self._swept_at = time.monotonic()
 
     async def post(self, url: str, headers: Mapping[str, str], body: bytes) -> Answer:
         """POST ``body`` with ``headers`` (Host is added unless given); raises
@@ -244,6 +247,11 @@ class InboxClient:
             while idle:
                 idle.pop().close()
         self._idle.clear()
+        self._idle_count = 0
+
+    @property
+    def idle_connections(self) -> int:
+        return self._idle_count
 
     def _encode(self, target: _Target, headers: Mapping[str, str], body: bytes) -> bytes:
         lines = [f"POST {target.path} HTTP/1.1"]
@@ -269,9 +277,11 @@ class InboxClient:
             raise
         if conn.reusable and not conn.closed:
             conn.idle_since = time.monotonic()
+            self._sweep(conn.idle_since)
             idle = self._idle.setdefault(target.origin, deque())
-            if len(idle) < IDLE_PER_ORIGIN:
+            if len(idle) < IDLE_PER_ORIGIN and self._idle_count < IDLE_TOTAL:
                 idle.append(conn)
+                self._idle_count += 1
                 return answer
         conn.close()
         return answer
@@ -281,10 +291,29 @@ class InboxClient:
         now = time.monotonic()
         while idle:
             conn = idle.pop()
+            self._idle_count -= 1
             if not conn.closed and now - conn.idle_since < IDLE_SECONDS:
                 return conn
             conn.close()
         return None
+
+    def _sweep(self, now: float) -> None:
+        """Close connections idle too long, at most once per idle period: a fan-out leaves
+        sockets to thousands of origins that may not be used again for hours."""
+        if now - self._swept_at < IDLE_SECONDS:
+            return
+        self._swept_at = now
+        for origin in list(self._idle):
+            idle = self._idle[origin]
+            fresh = deque(c for c in idle if not c.closed and now - c.idle_since < IDLE_SECONDS)
+            for conn in idle:
+                if conn not in fresh:
+                    conn.close()
+            self._idle_count -= len(idle) - len(fresh)
+            if fresh:
+                self._idle[origin] = fresh
+            else:
+                del self._idle[origin]
 
     async def _connect(self, target: _Target) -> _Connection:
         address = await self._guard().connect_address(target.host, target.port)

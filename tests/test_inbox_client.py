@@ -336,3 +336,23 @@ async def test_tls_is_verified(serve: Serve, tmp_path: Path) -> None:
         await untrusting.aclose()
     assert len(server.requests) == 2
     assert server.requests[0].startswith(b"POST /inbox HTTP/1.1\r\n")
+
+
+async def test_idle_connections_are_swept_and_capped(
+    serve: Serve, client: InboxClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fediverse_ai.inbox_client as module
+
+    one = await serve(lambda n: ok())
+    two = await serve(lambda n: ok())
+    monkeypatch.setattr(module, "IDLE_TOTAL", 1)
+    await client.post(one.url(), HEADERS, b"{}")
+    await client.post(two.url(), HEADERS, b"{}")
+    assert client.idle_connections == 1  # the cap: the second line was closed, not kept
+    monkeypatch.setattr(module, "IDLE_SECONDS", 0.05)
+    await asyncio.sleep(0.1)
+    monkeypatch.setattr(module, "IDLE_TOTAL", 10)
+    await client.post(two.url(), HEADERS, b"{}")  # the sweep closes the stale line to `one`
+    assert client.idle_connections == 1
+    await client.post(one.url(), HEADERS, b"{}")
+    assert one.connections == 2  # a new line: the old one was swept
