@@ -18,8 +18,10 @@ from support.live import LiveServer, live_server
 from support.remote import PUBLIC, RemoteFediverse, remote_server
 
 from fediverse_ai.federation import interactions, publish, resolver
+from fediverse_ai.federation.trigger import AI_REPLY
 from fediverse_ai.models import Draft, Note
-from fediverse_ai.storage import actors, media, notes
+from fediverse_ai.storage import actors, jobs, media, notes
+from fediverse_ai.worker import DEFAULT_HANDLERS, Worker
 
 
 @pytest.fixture
@@ -164,6 +166,32 @@ async def test_create_mentioning_the_ai_stores_a_clean_note(
         480,
         False,
     )
+
+
+async def test_an_answer_goes_ahead_of_jobs_queued_before_it(
+    live: LiveServer, remote: RemoteFediverse
+) -> None:
+    # A burst of mentions is answered first come, first answered, not all at the end.
+    ai = live.ai.actor
+    mention = remote.note(
+        "alice",
+        f'<p><a href="{ai.url}" class="u-url mention">@ai</a> what is 2+2?</p>',
+        cc=[ai.uri],
+        tag=[{"type": "Mention", "href": ai.uri, "name": f"@ai@{live.config.instance.domain}"}],
+    )
+    response = await remote.send(live.shared_inbox, remote.activity("alice", "Create", mention))
+    assert response.status_code == 202
+    db, now = live.state.db, live.state.now()
+    assert await jobs.enqueue(db, "later-work", {}, now=now)  # queued before the answer exists
+    worker = Worker(live.state, {**DEFAULT_HANDLERS, "later-work": _nothing})
+    assert await worker.run_once()  # the inbox job: stores the note, queues the answer
+    claimed = await jobs.claim(db, now=live.state.now(), lease_seconds=60)
+    assert claimed is not None and claimed.kind == AI_REPLY
+    assert claimed.payload == {"note_uri": mention["id"]}
+
+
+async def _nothing(state: object, payload: dict[str, Any]) -> None:
+    return None
 
 
 async def test_duplicate_create_is_stored_once(live: LiveServer, remote: RemoteFediverse) -> None:

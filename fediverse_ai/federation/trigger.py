@@ -7,6 +7,11 @@ from ..state import State
 from ..storage import actors, jobs
 
 AI_REPLY = "ai_reply"
+# Answers go ahead of the jobs queued in the last minutes: with every job first-come first-
+# served, a burst of mentions is worked breadth-first (all inbox jobs, then all answers), and
+# every author waits for the whole burst. Ahead, the first mentions are answered first
+# (BENCHMARKS.md). The AI's rate limits and daily budget bound how many can jump the queue.
+AHEAD_SECONDS = 300.0
 
 
 async def on_new_note(state: State, note: Note) -> bool:
@@ -20,10 +25,12 @@ async def on_new_note(state: State, note: Note) -> bool:
     mentioned = any(t.get("type") == "Mention" and t.get("href") == ai.actor.uri for t in note.tags)
     if not mentioned and ai.actor.uri not in (*note.to, *note.cc):
         return False
+    now = state.now()
     return await jobs.enqueue(
         state.db,
         AI_REPLY,
         {"note_uri": note.uri},
-        now=state.now(),
+        now=now,
         dedupe_key=f"reply:{note.uri}",
+        run_after=now - AHEAD_SECONDS,
     )
