@@ -56,6 +56,12 @@ class Worker:
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self.attempts = {**ATTEMPTS, trigger.AI_REPLY: state.config.ai_limits.attempts}
         self._in_flight: set[int] = set()
+        # Kinds with fewer slots than the worker has loops: a loop must not take a job that
+        # would only wait for a slot (the AI answers `ai.limits.concurrency` at a time), or
+        # a burst of mentions holds every loop while inbox work waits.
+        self.slots = {trigger.AI_REPLY: state.config.ai_limits.concurrency}
+        self._running: collections.Counter[str] = collections.Counter()
+        self._claiming = asyncio.Lock()
         # Finished jobs whose "done" is recorded by the loop's next claim (one trip for both).
         self._finished: set[int] = set()
 
@@ -81,13 +87,20 @@ class Worker:
     async def _claim(self, finished: int | None) -> Job | None:
         """The next due job; ``finished`` (a job this loop ran) is marked done in the same
         transaction."""
-        job = await jobs.claim(
-            self.state.db,
-            now=self.state.now(),
-            lease_seconds=LEASE_SECONDS,
-            locked_by=self.worker_id,
-            complete=finished,
-        )
+        # One claim at a time (the writer serialises them anyway), so that the slots counted
+        # here are exact.
+        async with self._claiming:
+            full = [kind for kind, slots in self.slots.items() if self._running[kind] >= slots]
+            job = await jobs.claim(
+                self.state.db,
+                now=self.state.now(),
+                lease_seconds=LEASE_SECONDS,
+                locked_by=self.worker_id,
+                complete=finished,
+                skip_kinds=full,
+            )
+            if job is not None:
+                self._running[job.kind] += 1  # given back by _run
         if finished is not None:
             self._finished.discard(finished)
         return job
@@ -101,6 +114,12 @@ class Worker:
 
     async def _run(self, job: Job) -> bool:
         """Run one claimed job; True when it succeeded and is still to be marked done."""
+        try:
+            return await self._run_counted(job)
+        finally:
+            self._running[job.kind] -= 1
+
+    async def _run_counted(self, job: Job) -> bool:
         handler = self.handlers.get(job.kind)
         db, now = self.state.db, self.state.now
         if handler is None:

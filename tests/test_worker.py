@@ -18,6 +18,7 @@ import pytest
 from fediverse_ai.config import parse_config
 from fediverse_ai.errors import BadRequest, DeliveryError
 from fediverse_ai.federation.inbox import INBOX
+from fediverse_ai.federation.trigger import AI_REPLY
 from fediverse_ai.models import Job
 from fediverse_ai.retry import MAX_ATTEMPTS, MAX_RETRY_AFTER, next_run
 from fediverse_ai.state import State, open_state
@@ -327,6 +328,43 @@ async def test_a_stop_right_after_a_job_finished_marks_it_done_not_pending(
     await asyncio.wait_for(worker(state, {"last": last}).run(stop), timeout=5)
     assert finished.is_set()
     assert await jobs.counts(state.db) == {"done": 1}
+
+
+async def test_answers_never_hold_more_loops_than_the_ai_has_slots(
+    tmp_path: Path, config_raw: dict[str, Any]
+) -> None:
+    # Four loops, one generation slot: three mentions must leave three loops for other work.
+    config_raw["worker"]["concurrency"] = 4
+    config_raw["ai"] = {"limits": {"concurrency": 1}}
+    config = parse_config(config_raw, base_dir=tmp_path)
+    release = asyncio.Event()
+    answering: list[int] = []
+    other_done = asyncio.Event()
+
+    async def answer(st: State, payload: dict[str, Any]) -> None:
+        answering.append(payload["n"])
+        await release.wait()
+
+    async def other(st: State, payload: dict[str, Any]) -> None:
+        other_done.set()
+
+    async with open_state(config) as state:
+        for n in range(3):
+            await jobs.enqueue(state.db, AI_REPLY, {"n": n}, now=state.now() - 10)
+        await jobs.enqueue(state.db, "other", {}, now=state.now())
+        stop = asyncio.Event()
+        w = worker(state, {AI_REPLY: answer, "other": other})
+        running = asyncio.create_task(w.run(stop))
+        await asyncio.wait_for(other_done.wait(), timeout=5)
+        await asyncio.sleep(0.2)  # every loop has had its chance to claim
+        assert answering == [0]
+        assert await jobs.counts(state.db) == {"running": 1, "pending": 2, "done": 1}
+        release.set()
+        while await jobs.counts(state.db) != {"done": 4}:
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(running, timeout=2)
+    assert answering == [0, 1, 2]
 
 
 async def test_run_stops_promptly_even_with_a_long_poll_interval(

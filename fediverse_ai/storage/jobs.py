@@ -89,25 +89,31 @@ async def claim(
     lease_seconds: float,
     locked_by: str | None = None,
     complete: int | None = None,
+    skip_kinds: Sequence[str] = (),
 ) -> Job | None:
     """Take the next due job (or one whose lease expired) and lease it to the caller.
 
     ``complete``: a job the caller finished, marked done in the same transaction; a worker
     loop records one job and takes the next in one trip to the writer thread (a trip costs
-    more CPU than the statements: BENCHMARKS.md).
+    more CPU than the statements: BENCHMARKS.md). ``skip_kinds``: kinds the caller has no room
+    for now (see ``Worker``).
     """
     # Two index searches instead of one OR: with the OR, SQLite collected every pending job and
     # sorted them for each claim (about 1 ms with 10,000 queued, under the write lock), which
     # capped fan-out and inbox bursts. Expired leases (a worker died) go first; there are few
     # running rows, so that search is cheap too.
+    skip = ""
+    if skip_kinds:
+        skip = f" AND kind NOT IN ({', '.join('?' for _ in skip_kinds)})"
     sql = (
         f"UPDATE jobs SET state = 'running', locked_until = ?, locked_by = ?,"
         f" attempts = attempts + 1, updated_at = ? WHERE id = COALESCE("
-        f"(SELECT id FROM jobs WHERE state = 'running' AND locked_until < ? LIMIT 1),"
-        f" (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= ?"
+        f"(SELECT id FROM jobs WHERE state = 'running' AND locked_until < ?{skip} LIMIT 1),"
+        f" (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= ?{skip}"
         f" ORDER BY run_after LIMIT 1)) RETURNING {_COLUMNS}"
     )
-    params = (now + lease_seconds, locked_by, now, now, now)
+    kinds = tuple(skip_kinds)
+    params = (now + lease_seconds, locked_by, now, now, *kinds, now, *kinds)
 
     def work(conn: sqlite3.Connection) -> list[Any]:
         if complete is not None:
