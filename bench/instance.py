@@ -122,7 +122,9 @@ class Instance:
         prints the heaviest functions. (``--native`` stops the process so often that the
         figures mean nothing.)"""
         spy = Path(sys.executable).with_name("py-spy")
-        argv = [str(spy), "record", "--format", "raw", "-r", "250", "--threads"]
+        # --gil: only the thread holding the GIL is sampled, i.e. where the Python CPU goes;
+        # without it threads blocked in C (aiosqlite's queue, the event loop's epoll) count too.
+        argv = [str(spy), "record", "--format", "raw", "-r", "250", "--threads", "--gil"]
         argv += ["-o", str(self.profile_path), "-p", str(self.procs[0].pid)]
         self.spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

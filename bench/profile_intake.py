@@ -33,8 +33,8 @@ def main() -> None:
         try:
             net.route(inst.port)
             spy = subprocess.Popen(
-                [str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw",
-                 "-r", "200", "-o", str(out), "-p", str(inst.procs[0].pid)],
+                [str(Path(sys.executable).with_name("py-spy")), "record", "--gil",
+                 "--format", "raw", "-r", "200", "-o", str(out), "-p", str(inst.procs[0].pid)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             time.sleep(1)
