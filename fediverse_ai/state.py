@@ -43,10 +43,18 @@ class State:
     _auth_cache: dict[str, SignatureAuth] = field(default_factory=dict)
     _senders: dict[int, tuple[float, Account | None]] = field(default_factory=dict)
     keys: dict[str, tuple[float, ResolvedKey]] = field(default_factory=dict)  # resolver's memo
+    # Worker.run registers its wake-up here: work queued in this process (deliveries, answers)
+    # starts at once instead of at an idle loop's next poll.
+    wakers: list[Callable[[int], None]] = field(default_factory=list)
     _blocks: tuple[float, frozenset[str]] | None = None
 
     def now(self) -> float:
         return self.clock()
+
+    def work_queued(self, jobs: int = 1) -> None:
+        """``jobs`` new jobs are due: wake as many idle worker loops in this process."""
+        for wake in self.wakers:
+            wake(jobs)
 
     async def blocked_domains(self) -> frozenset[str]:
         """The config's blocked domains plus the admin's, re-read every few seconds so that a

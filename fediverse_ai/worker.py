@@ -64,14 +64,15 @@ class Worker:
         # Finished jobs whose "done" is recorded by the loop's next claim (one trip for both).
         self._finished: set[int] = set()
 
-    def wake(self) -> None:
-        """New work was enqueued in this process: one idle loop stops waiting for its poll."""
+    def wake(self, jobs: int = 1) -> None:
+        """New work was enqueued in this process: up to ``jobs`` idle loops stop waiting for
+        their poll."""
         self._wakes += 1
-        while self._idle:
+        while self._idle and jobs > 0:
             waiter = self._idle.popleft()
             if not waiter.done():
                 waiter.set_result(None)
-                return
+                jobs -= 1
 
     async def run_once(self) -> bool:
         """Claim and run one due job; False when none is due."""
@@ -179,9 +180,11 @@ class Worker:
         if released:
             log.info("took back %d jobs of a process that stopped without finishing them", released)
         loops = [asyncio.create_task(self._loop(stop)) for _ in range(count)]
+        self.state.wakers.append(self.wake)
         try:
             await stop.wait()
         finally:
+            self.state.wakers.remove(self.wake)
             for task in loops:
                 task.cancel()
             for task in loops:

@@ -367,6 +367,36 @@ async def test_answers_never_hold_more_loops_than_the_ai_has_slots(
     assert answering == [0, 1, 2]
 
 
+async def test_work_queued_in_the_process_wakes_as_many_idle_loops(
+    tmp_path: Path, config_raw: dict[str, Any]
+) -> None:
+    # Deliveries and answers queued by this process start at once, on as many loops as jobs,
+    # not at the idle loops' next poll (an hour here).
+    config_raw["worker"].update(poll_interval_seconds=3600, concurrency=4)
+    config = parse_config(config_raw, base_dir=tmp_path)
+    started: list[int] = []
+    all_three = asyncio.Event()
+
+    async def together(st: State, payload: dict[str, Any]) -> None:
+        started.append(payload["n"])
+        if len(started) == 3:
+            all_three.set()
+        await all_three.wait()  # each holds its loop until all three run at once
+
+    async with open_state(config) as state:
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker(state, {"together": together}).run(stop))
+        await asyncio.sleep(0.2)  # every loop found nothing and sleeps
+        for n in range(3):
+            await jobs.enqueue(state.db, "together", {"n": n}, now=state.now())
+        state.work_queued(3)
+        await asyncio.wait_for(all_three.wait(), timeout=5)
+        stop.set()
+        await asyncio.wait_for(running, timeout=2)
+        assert state.wakers == []  # a stopped worker is no longer woken
+    assert sorted(started) == [0, 1, 2]
+
+
 async def test_run_stops_promptly_even_with_a_long_poll_interval(
     tmp_path: Path, config_raw: dict[str, Any]
 ) -> None:

@@ -46,6 +46,7 @@ async def enqueue(
     ]
     if batch:
         await jobs.enqueue_many(state.db, batch, now=state.now())
+        state.work_queued(len(batch))
     return len(batch)
 
 

@@ -26,7 +26,7 @@ async def on_new_note(state: State, note: Note) -> bool:
     if not mentioned and ai.actor.uri not in (*note.to, *note.cc):
         return False
     now = state.now()
-    return await jobs.enqueue(
+    queued = await jobs.enqueue(
         state.db,
         AI_REPLY,
         {"note_uri": note.uri},
@@ -34,3 +34,6 @@ async def on_new_note(state: State, note: Note) -> bool:
         dedupe_key=f"reply:{note.uri}",
         run_after=now - AHEAD_SECONDS,
     )
+    if queued:
+        state.work_queued()
+    return queued

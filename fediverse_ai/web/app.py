@@ -29,7 +29,6 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     # Four 10 MB images and the form around them (the inbox caps its own bodies far lower).
     app.config["MAX_CONTENT_LENGTH"] = 42 * 1024 * 1024
     holder = StateHolder(config)
-    wakers: list[object] = []
     run_worker = config.server.embedded_worker if embedded_worker is None else embedded_worker
 
     @app.while_serving
@@ -41,9 +40,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
             stop = asyncio.Event()
             task = None
             if run_worker:
-                worker = Worker(state)
-                wakers.append(worker.wake)
-                task = asyncio.create_task(worker.run(stop))
+                task = asyncio.create_task(Worker(state).run(stop))
             try:
                 yield
             finally:
@@ -66,7 +63,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
 
     wellknown.register(app, holder)
     # Quart's documented place for ASGI middleware.
-    app.asgi_app = inbox.InboxApp(app.asgi_app, holder, wakers)  # type: ignore[assignment,method-assign]
+    app.asgi_app = inbox.InboxApp(app.asgi_app, holder)  # type: ignore[assignment,method-assign]
     auth.register(app, holder)
     objects.register(app, holder)
     pages.register(app, holder)

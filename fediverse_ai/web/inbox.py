@@ -56,10 +56,9 @@ class ClientGone(Exception):
 class InboxApp:
     """POST /inbox, /actor/inbox and /users/<name>/inbox; every other request goes to ``app``."""
 
-    def __init__(self, app: ASGIApp, holder: StateHolder, on_enqueue: list[object]) -> None:
+    def __init__(self, app: ASGIApp, holder: StateHolder) -> None:
         self.app = app
         self.holder = holder
-        self.on_enqueue = on_enqueue
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _is_inbox(scope["path"]):
@@ -93,7 +92,7 @@ class InboxApp:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         body = await _read_capped(headers, receive, state.config.federation.max_inbox_bytes)
         url, headers = _as_sent(scope, headers, trusted_proxy=state.config.server.trusted_proxy)
-        await accept(state, self.on_enqueue, url=url, headers=headers, body=body)
+        await accept(state, url=url, headers=headers, body=body)
 
 
 def _is_inbox(path: str) -> bool:
@@ -158,9 +157,7 @@ def _as_sent(
     return f"{scheme}://{host}{target}", headers
 
 
-async def accept(
-    state: State, on_enqueue: list[object], *, url: str, headers: list[tuple[str, str]], body: bytes
-) -> None:
+async def accept(state: State, *, url: str, headers: list[tuple[str, str]], body: bytes) -> None:
     """Check and store one POSTed activity; raises a FediverseError to refuse it."""
     fed = state.config.federation
     try:
@@ -204,6 +201,4 @@ async def accept(
         dedupe_key=f"inbox:{act.id}",
     )
     if stored:
-        for wake in on_enqueue:
-            if callable(wake):
-                wake()
+        state.work_queued()
