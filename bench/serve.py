@@ -68,36 +68,21 @@ def main() -> None:
         import uvicorn
 
         fast = args.server == "uvicorn-uvloop"
-        if args.workers > 1:  # uvicorn's own supervisor: processes sharing the socket
-            uvicorn.run(
-                args.target,
-                factory=args.factory,
-                workers=args.workers,
-                host="127.0.0.1",
-                port=args.port,
-                loop="uvloop" if fast else "asyncio",
-                http="httptools" if fast else "h11",
-                log_level="warning",
-                access_log=False,
-                server_header=False,
-                lifespan="on",
-                timeout_graceful_shutdown=10,
-            )
-            return
-        uvicorn.Server(
-            uvicorn.Config(
-                _load(args.target, args.factory),
-                host="127.0.0.1",
-                port=args.port,
-                loop="uvloop" if fast else "asyncio",
-                http="httptools" if fast else "h11",
-                log_level="warning",
-                access_log=False,
-                server_header=False,
-                lifespan="on",
-                timeout_graceful_shutdown=10,
-            )
-        ).run()
+        # An import string: with workers > 1 uvicorn's supervisor runs processes sharing the socket.
+        uvicorn.run(
+            args.target,
+            factory=args.factory,
+            workers=args.workers,
+            host="127.0.0.1",
+            port=args.port,
+            loop="uvloop" if fast else "asyncio",
+            http="httptools" if fast else "h11",
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
     elif args.server == "hypercorn":
         app = _load(args.target, args.factory)
         from hypercorn.asyncio import serve

@@ -17,6 +17,7 @@ from .config import Config
 from .httpsig import ResolvedKey
 from .inbox_client import InboxClient
 from .keys import read_private_key
+from .memo import Memo
 from .models import Account
 from .netguard import NetGuard, pinned_transport
 from .signing_auth import SignatureAuth
@@ -26,7 +27,10 @@ from .urls import Urls
 
 Clock = Callable[[], float]
 BLOCKS_TTL_SECONDS = 5.0
-SENDER_TTL_SECONDS = 60.0
+# Per-process memos of reads that hot paths repeat (each read is a trip to SQLite's thread).
+SENDER_TTL_SECONDS = 60.0  # a fan-out's thousands of deliveries have one sender
+KEY_TTL_SECONDS = 60.0  # every inbox POST checks its signer's key; a key that fails is refetched
+CIRCUIT_TTL_SECONDS = 5.0  # this process records its own delivery failures, so it sees them
 
 
 @dataclass
@@ -41,8 +45,12 @@ class State:
     # Per-process services built on first use (the AI backends), closed with the state.
     services: dict[str, Any] = field(default_factory=dict)
     _auth_cache: dict[str, SignatureAuth] = field(default_factory=dict)
-    _senders: dict[int, tuple[float, Account | None]] = field(default_factory=dict)
-    keys: dict[str, tuple[float, ResolvedKey]] = field(default_factory=dict)  # resolver's memo
+    _senders: Memo[int, Account] = field(default_factory=lambda: Memo(SENDER_TTL_SECONDS))
+    keys: Memo[str, ResolvedKey] = field(default_factory=lambda: Memo(KEY_TTL_SECONDS))
+    # A domain's delivery circuit: (failures, open until).
+    circuits: Memo[str, tuple[int, float | None]] = field(
+        default_factory=lambda: Memo(CIRCUIT_TTL_SECONDS)
+    )
     # Worker.run registers its wake-up here: work queued in this process (deliveries, answers)
     # starts at once instead of at an idle loop's next poll.
     wakers: list[Callable[[int], None]] = field(default_factory=list)
@@ -90,14 +98,12 @@ class State:
         return auth
 
     async def sender(self, actor_id: int) -> Account | None:
-        """The local account of a queued delivery, read at most once a minute: a fan-out sends
-        thousands of deliveries for one sender, and each read is a trip to SQLite's thread."""
-        now = time.monotonic()
-        cached = self._senders.get(actor_id)
-        if cached is not None and now - cached[0] < SENDER_TTL_SECONDS:
-            return cached[1]
-        account = await actors.account_by_actor_id(self.db, actor_id)
-        self._senders[actor_id] = (now, account)
+        """The local account of a queued delivery, read at most once a minute."""
+        account = self._senders.get(actor_id)
+        if account is None:
+            account = await actors.account_by_actor_id(self.db, actor_id)
+            if account is not None:
+                self._senders.put(actor_id, account)
         return account
 
     async def instance_auth(self) -> SignatureAuth:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,8 +17,6 @@ from ..storage import actors, domains, jobs
 from ..vocab import host_of
 
 DELIVER = "deliver"
-HEALTH_TTL_SECONDS = 5.0
-HEALTH_CACHE_SIZE = 10_000
 
 
 async def enqueue(
@@ -82,36 +79,20 @@ async def deliver(state: State, payload: dict[str, Any]) -> None:
             await domains.record_failure(
                 state.db, domain, failures=after.failures, open_until=until
             )
-            _remember_health(state, domain, (after.failures, until))
+            state.circuits.put(domain, (after.failures, until))
         raise
     if failures or open_until:
         await domains.record_success(state.db, domain, now=now)
-        _remember_health(state, domain, (0, None))
-
-
-def _health_cache(state: State) -> dict[str, tuple[float, tuple[int, float | None]]]:
-    cache: dict[str, tuple[float, tuple[int, float | None]]]
-    cache = state.services.setdefault("domain_health", {})
-    return cache
+        state.circuits.put(domain, (0, None))
 
 
 async def _health(state: State, domain: str) -> tuple[int, float | None]:
-    """The domain's circuit as this process last read or wrote it, re-read every few seconds:
-    a fan-out sends thousands of deliveries to a few domains, and each read is a trip to
-    SQLite's thread. This process is the one that records failures, so it sees its own."""
-    hit = _health_cache(state).get(domain)
-    if hit is not None and time.monotonic() - hit[0] < HEALTH_TTL_SECONDS:
-        return hit[1]
-    health = await domains.get(state.db, domain)
-    _remember_health(state, domain, health)
+    """The domain's circuit as this process last read or wrote it (``State.circuits``)."""
+    health = state.circuits.get(domain)
+    if health is None:
+        health = await domains.get(state.db, domain)
+        state.circuits.put(domain, health)
     return health
-
-
-def _remember_health(state: State, domain: str, health: tuple[int, float | None]) -> None:
-    cache = _health_cache(state)
-    if len(cache) >= HEALTH_CACHE_SIZE:
-        cache.clear()
-    cache[domain] = (time.monotonic(), health)
 
 
 async def _forget_gone_inbox(state: State, inbox: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from urllib.parse import quote
 
 from ..as2_in import IncomingNote, RemoteActorDoc, parse_actor, parse_note
@@ -15,11 +14,6 @@ from ..sanitize import sanitize_html
 from ..state import State
 from ..storage import actors
 from ..vocab import ACTOR_TYPES, host_of, same_origin, strip_fragment, type_of
-
-# Remote keys verified lately, per process: each inbox POST would otherwise read its key from
-# SQLite (a trip to the reader thread). A key that stops verifying is refetched at once.
-KEY_MEMO_SECONDS = 60.0
-KEY_MEMO_SIZE = 10_000
 
 
 async def fetch_actor(state: State, uri: str, *, refresh: bool = False) -> Actor:
@@ -77,19 +71,18 @@ def check_actor_origin(parsed: RemoteActorDoc) -> None:
 async def fetch_key(state: State, key_id: str, refresh: bool) -> ResolvedKey:
     """Key lookup for the signature verifier: memory, then the database, then one refetch
     when asked (the verifier asks when the known key does not verify: a rotated key)."""
-    memo = state.keys
     if not refresh:
-        hit = memo.get(key_id)
-        if hit is not None and time.monotonic() - hit[0] < KEY_MEMO_SECONDS:
-            return hit[1]
+        remembered = state.keys.get(key_id)
+        if remembered is not None:
+            return remembered
         known = await actors.by_key_id(state.db, key_id)
         if known is not None and known.public_key_pem:
             resolved = ResolvedKey(
                 key_id=key_id, owner=known.uri, public_key_pem=known.public_key_pem
             )
-            _remember_key(memo, resolved)
+            state.keys.put(key_id, resolved)
             return resolved
-    memo.pop(key_id, None)
+    state.keys.forget(key_id)
     try:
         actor = await _fetch_key_owner(state, key_id)
     except FetchError as exc:
@@ -97,14 +90,8 @@ async def fetch_key(state: State, key_id: str, refresh: bool) -> ResolvedKey:
     if actor.public_key_id != key_id or not actor.public_key_pem:
         raise SignatureError("the key's owner does not list this key")
     resolved = ResolvedKey(key_id=key_id, owner=actor.uri, public_key_pem=actor.public_key_pem)
-    _remember_key(memo, resolved)
+    state.keys.put(key_id, resolved)
     return resolved
-
-
-def _remember_key(memo: dict[str, tuple[float, ResolvedKey]], key: ResolvedKey) -> None:
-    if len(memo) >= KEY_MEMO_SIZE:
-        memo.clear()
-    memo[key.key_id] = (time.monotonic(), key)
 
 
 async def _fetch_key_owner(state: State, key_id: str) -> Actor:

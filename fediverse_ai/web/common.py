@@ -55,21 +55,6 @@ def json_response(
     return resp
 
 
-def external_url(request: Request, config: Config) -> str:
-    """The URL the client used, as far as a trusted proxy tells us."""
-    scheme = request.scheme
-    host = request.headers.get("Host", "")
-    if config.server.trusted_proxy:
-        scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip()
-        host = request.headers.get("X-Forwarded-Host", host).split(",")[0].strip()
-    # Signatures cover the path as sent (percent-encoding included), so use the raw bytes.
-    raw = request.scope.get("raw_path") or request.path.encode()
-    path = raw.decode("latin-1")
-    if request.query_string:
-        path += "?" + request.query_string.decode("latin-1")
-    return f"{scheme}://{host}{path}"
-
-
 def page_number(request: Request) -> int | None:
     raw = request.args.get("page")
     if raw is None:
