@@ -19,6 +19,7 @@ from .vocab import (
     ids_of,
     normalise_public,
     parse_time,
+    same_origin,
     str_or_none,
     type_of,
 )
@@ -182,6 +183,10 @@ def parse_note(obj: Any) -> IncomingNote:
     attributed = ids_of(obj.get("attributedTo"))
     if not uri or note_type not in NOTE_TYPES or not attributed:
         raise BadRequest("note needs id, a note type and attributedTo")
+    # Several authors are real (PeerTube: the account and its channel), but all of them on
+    # the note's own host: one on another host is a claim on someone else's name.
+    if not all(same_origin(a, uri) for a in attributed):
+        raise BadRequest("a note's authors must be on its own host")
     content = str_or_none(obj.get("content"))
     language = None
     content_map = obj.get("contentMap")

@@ -9,8 +9,9 @@ with the same signer and guard. This module adds what the clients do not do by t
   are followed by hand rather than by httpx;
 * a body cap enforced while streaming, so a peer cannot make us buffer gigabytes;
 * one deadline over the whole exchange, redirects included;
-* origin validation of fetched documents (the ``id`` must be the URL it came from,
-  CVE-2024-23832), so a peer cannot serve a document that claims someone else's id;
+* origin validation of fetched documents: an ActivityPub document is never taken from a
+  redirect to another origin, and its ``id`` must be the URL asked for (CVE-2024-23832), so a
+  peer can neither serve nor redirect to a document that speaks for someone else's id;
 * error messages that are safe to show or store (no response bodies in fetch errors,
   no internal addresses).
 """
@@ -18,7 +19,6 @@ with the same signer and guard. This module adds what the clients do not do by t
 from __future__ import annotations
 
 import asyncio
-import json
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +26,9 @@ from typing import Any
 
 import httpx
 
+from fediverse_ai import safe_json
 from fediverse_ai.errors import (
+    BadRequest,
     DeliveryError,
     FetchError,
     InvalidURL,
@@ -87,10 +89,13 @@ async def fetch_bytes(
     auth: httpx.Auth | None = None,
     limits: FetchLimits = FetchLimits(),
     max_bytes: int | None = None,
+    same_origin: bool = False,
 ) -> FetchedBytes:
     """GET ``url`` with the guard on every hop, a streamed size cap and one deadline.
 
     ``max_bytes`` overrides ``limits.max_bytes`` for callers with their own cap (media).
+    ``same_origin`` refuses a redirect to another origin (an http -> https upgrade of the
+    same host and port excepted), for documents whose host is their authority.
     Raises ``UnsafeURL`` when the guard refuses a hop, ``PayloadTooLarge`` past the cap,
     and ``FetchError`` for too many redirects, a non-2xx status (``http_status`` set),
     network errors and the deadline.
@@ -98,7 +103,9 @@ async def fetch_bytes(
     cap = limits.max_bytes if max_bytes is None else max_bytes
     try:
         async with asyncio.timeout(limits.total_timeout):
-            return await _get_following_redirects(client, url, guard, accept, auth, limits, cap)
+            return await _get_following_redirects(
+                client, url, guard, accept, auth, limits, cap, same_origin
+            )
     except TimeoutError:
         raise FetchError("remote fetch timed out") from None
     except httpx.InvalidURL:
@@ -115,6 +122,7 @@ async def _get_following_redirects(
     auth: httpx.Auth | None,
     limits: FetchLimits,
     cap: int,
+    same_origin: bool,
 ) -> FetchedBytes:
     current = httpx.URL(url)
     for _hop in range(limits.max_redirects + 1):
@@ -125,7 +133,10 @@ async def _get_following_redirects(
             location = response.headers.get("location")
             if response.status_code in _REDIRECT_STATUSES and location:
                 # Relative Locations resolve against the URL that answered.
-                current = response.url.join(location)
+                target = response.url.join(location)
+                if same_origin and not _redirect_keeps_origin(current, target):
+                    raise FetchError("redirected to another origin")
+                current = target
                 continue
             if not response.is_success:
                 raise FetchError(
@@ -142,6 +153,18 @@ async def _get_following_redirects(
         finally:
             await response.aclose()
     raise FetchError("too many redirects")
+
+
+def _redirect_keeps_origin(source: httpx.URL, target: httpx.URL) -> bool:
+    """Same host and port, and the scheme kept or upgraded from http to https."""
+    if source.raw_host.lower() != target.raw_host.lower():
+        return False
+    if source.scheme == target.scheme:
+        return source.port == target.port
+    if (source.scheme, target.scheme) != ("http", "https"):
+        return False
+    # An upgrade moves from the default http port to the default https port.
+    return source.port in (None, 80) and target.port in (None, 443)
 
 
 async def _read_capped(response: httpx.Response, cap: int) -> bytes:
@@ -214,10 +237,14 @@ async def fetch_ap_object(
 ) -> dict[str, Any]:
     """Fetch an ActivityPub document and prove it is the one at ``url``.
 
-    The document's ``id`` must be the final URL it was served from: a server may only
-    speak for its own URLs (CVE-2024-23832). When the id differs but is on the same host,
-    the id is fetched once and must match there; an id on another host is refused
-    without fetching it, since a peer must not steer us to arbitrary URLs.
+    A server may only speak for its own URLs (CVE-2024-23832): redirects to another origin
+    are refused (otherwise any server could answer for an actor by redirecting to it, and
+    the document would carry the victim's id), and the document's ``id`` must be the URL it
+    was served from. When the id differs but is on the same host (``/@bob`` serving
+    ``/users/bob``), the id is fetched once and must match there; an id on another host is
+    refused without fetching it, since a peer must not steer us to arbitrary URLs. Callers
+    that act on what the document says must still check that the id is the one they expected
+    (``resolver.fetch_actor`` does for actors).
 
     A fragment (``.../users/bob#main-key``) is not sent; the document is fetched
     without it and ids are compared without it, as key ids live inside actors.
@@ -244,13 +271,13 @@ async def _fetch_as2_document(
     limits: FetchLimits,
 ) -> tuple[dict[str, Any], str]:
     fetched = await fetch_bytes(
-        client, url, guard=guard, accept=ACCEPT_AS2, auth=auth, limits=limits
+        client, url, guard=guard, accept=ACCEPT_AS2, auth=auth, limits=limits, same_origin=True
     )
     if not is_as2_content_type(fetched.content_type):
         raise FetchError("not an ActivityPub document")
     try:
-        document = json.loads(fetched.body)
-    except (ValueError, RecursionError):
+        document = safe_json.loads(fetched.body)
+    except BadRequest:
         raise FetchError("invalid JSON in ActivityPub document") from None
     if not isinstance(document, dict):
         raise FetchError("ActivityPub document is not a JSON object")

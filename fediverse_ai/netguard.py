@@ -38,6 +38,7 @@ __all__ = [
     "Resolver",
     "is_blocked_domain",
     "is_public_address",
+    "origin_key",
     "pinned_transport",
     "system_resolver",
 ]
@@ -103,11 +104,19 @@ class NetGuard:
     ``allow_private`` is for local test networks only: it lets loopback and private
     addresses through (and skips DNS, since every address would pass). Blocked domains
     are refused regardless, because blocking is a moderation decision, not a network one.
+
+    ``trusted_origins`` (``host:port``, lower case) are reachable wherever they resolve: the
+    operator's own AI backends, which often run on the same machine or LAN. Only URLs the
+    operator configured belong there, never one a peer could name, and the guard holding
+    them is used for those backends alone (``bot.services``): federation keeps refusing
+    private addresses, so a peer cannot reach the backends, or anything beside them, through
+    a key id, a redirect or an inbox.
     """
 
     allow_private: bool = False
     blocked_domains: frozenset[str] = frozenset()
     resolver: Resolver = system_resolver
+    trusted_origins: frozenset[str] = frozenset()
 
     async def check_url(self, url: str) -> None:
         """Return if ``url`` may be requested; raise ``UnsafeURL`` with a safe reason if not.
@@ -132,6 +141,8 @@ class NetGuard:
             raise UnsafeURL("invalid port")
         if is_blocked_domain(host, self.blocked_domains):
             raise UnsafeURL("domain is blocked")
+        if f"{host}:{port}" in self.trusted_origins:
+            return
 
         literal = _parse_ip_literal(host)
         if literal is not None:
@@ -167,6 +178,8 @@ class NetGuard:
         Called at connect time by :class:`PinnedBackend`, so that no second resolution
         happens between the check and the connection.
         """
+        if f"{host.strip('[]').lower()}:{port}" in self.trusted_origins:
+            return host
         literal = _parse_ip_literal(host.strip("[]"))
         if literal is not None:
             if not self.allow_private and not is_public_address(literal):
@@ -227,6 +240,19 @@ def pinned_transport(
         raise RuntimeError("this httpcore version has no pluggable network backend")
     pool._network_backend = PinnedBackend(guard)
     return transport
+
+
+def origin_key(url: str) -> str | None:
+    """``host:port`` of ``url`` as :attr:`NetGuard.trusted_origins` holds it, or None."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return None
+    default_port = _ALLOWED_SCHEMES.get(parsed.scheme)
+    host = parsed.raw_host.decode("ascii").lower()
+    if default_port is None or not host:
+        return None
+    return f"{host}:{parsed.port if parsed.port is not None else default_port}"
 
 
 def _parse_ip_literal(host: str) -> IPAddress | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -31,6 +33,34 @@ BLOCKS_TTL_SECONDS = 5.0
 SENDER_TTL_SECONDS = 60.0  # a fan-out's thousands of deliveries have one sender
 KEY_TTL_SECONDS = 60.0  # every inbox POST checks its signer's key; a key that fails is refetched
 CIRCUIT_TTL_SECONDS = 5.0  # this process records its own delivery failures, so it sees them
+KEY_REFETCH_SECONDS = 60.0  # how long a refetch that changed nothing, or failed, holds
+KEY_FETCHES_PER_HOST = 4
+
+
+class KeyFetches:
+    """Per-process bookkeeping of the inbox's key fetches (``federation.signer_keys``)."""
+
+    def __init__(self, per_host: int = KEY_FETCHES_PER_HOST) -> None:
+        # Key ids whose refetch found the key unchanged, and key ids that could not be fetched.
+        self.unchanged: Memo[str, bool] = Memo(KEY_REFETCH_SECONDS)
+        self.failed: Memo[str, bool] = Memo(KEY_REFETCH_SECONDS)
+        self.in_flight: dict[str, asyncio.Future[ResolvedKey]] = {}
+        self.per_host = per_host
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._users: collections.Counter[str] = collections.Counter()
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        """At most ``per_host`` fetches from one host at a time; the others wait their turn."""
+        semaphore = self._slots.setdefault(host, asyncio.Semaphore(self.per_host))
+        self._users[host] += 1
+        try:
+            async with semaphore:
+                yield
+        finally:
+            self._users[host] -= 1
+            if not self._users[host]:
+                del self._users[host], self._slots[host]
 
 
 @dataclass
@@ -41,12 +71,16 @@ class State:
     guard: NetGuard
     urls: Urls
     inbox_client: InboxClient  # deliveries (the hot path); everything else goes through http
+    # The inbox's key fetches have a pool of their own: a flood of unknown key ids must not
+    # take the connections the worker fetches with.
+    key_http: httpx.AsyncClient
     clock: Clock = time.time
     # Per-process services built on first use (the AI backends), closed with the state.
     services: dict[str, Any] = field(default_factory=dict)
     _auth_cache: dict[str, SignatureAuth] = field(default_factory=dict)
     _senders: Memo[int, Account] = field(default_factory=lambda: Memo(SENDER_TTL_SECONDS))
     keys: Memo[str, ResolvedKey] = field(default_factory=lambda: Memo(KEY_TTL_SECONDS))
+    key_fetches: KeyFetches = field(default_factory=KeyFetches)
     # A domain's delivery circuit: (failures, open until).
     circuits: Memo[str, tuple[int, float | None]] = field(
         default_factory=lambda: Memo(CIRCUIT_TTL_SECONDS)
@@ -121,10 +155,14 @@ def user_agent(config: Config) -> str:
     return f"fediverse-ai/{__version__} (+{config.instance.base_url}/)"
 
 
-def make_http_client(config: Config, guard: Callable[[], NetGuard]) -> httpx.AsyncClient:
-    """The one pooled client; redirects are followed by the fetcher, which guards each hop,
+def make_http_client(
+    config: Config, guard: Callable[[], NetGuard], *, connections: int = 100
+) -> httpx.AsyncClient:
+    """A pooled client; redirects are followed by the fetcher, which guards each hop,
     and every connection goes to an address the guard checked at that moment."""
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=max(connections // 2, 1)
+    )
     return httpx.AsyncClient(
         transport=pinned_transport(guard, limits=limits),
         follow_redirects=False,
@@ -151,6 +189,7 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
         return state.guard if state is not None else first_guard
 
     http = make_http_client(config, current_guard)
+    key_http = make_http_client(config, current_guard, connections=20)
     inbox_client = InboxClient(current_guard, user_agent=user_agent(config))
     try:
         await db.migrate()
@@ -161,6 +200,7 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
             guard=first_guard,
             urls=Urls(config.instance.base_url),
             inbox_client=inbox_client,
+            key_http=key_http,
             clock=clock,
         )
         yield state
@@ -170,5 +210,6 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
             if closer is not None:
                 await closer()
         await http.aclose()
+        await key_http.aclose()
         await inbox_client.aclose()
         await db.close()

@@ -321,13 +321,34 @@ async def test_open_redirect_cannot_lend_a_document_another_id(
     assert await fetch_ap_object(client, server.url("/go"), guard=LOCAL) == {
         "id": server.url("/users/dave")
     }
-    # An open redirect on one host must not let another host speak for it.
+    # An open redirect on one host must not let another host speak for it: the redirect
+    # itself is refused, before the other host is asked anything.
     port = server.server_address[1]
     server.redirect("/go2", f"http://localhost:{port}/evil")
     server.json("/evil", {"id": server.url("/go2")})
-    with pytest.raises(FetchError, match="id does not match"):
+    with pytest.raises(FetchError, match="redirected to another origin"):
         await fetch_ap_object(client, server.url("/go2"), guard=LOCAL)
-    assert server.paths()[-2:] == ["/go2", "/evil"]
+    assert server.paths()[-1] == "/go2"
+
+
+async def test_a_redirect_to_another_host_cannot_lend_its_document(
+    server: LoopbackServer, client: httpx.AsyncClient
+) -> None:
+    """Issue 17: ``https://attacker/users/x`` redirecting to Bob's real actor document (whose
+    id is the final URL) was taken as Bob. An AS2 document only comes from its own origin."""
+    port = server.server_address[1]
+    bob = f"http://localhost:{port}/users/bob"
+    server.json("/users/bob", {"id": bob})
+    server.redirect("/users/x", bob)
+    with pytest.raises(FetchError, match="redirected to another origin"):
+        await fetch_ap_object(client, server.url("/users/x"), guard=LOCAL)
+    assert "/users/bob" not in server.paths()
+    # The same redirect inside one origin still works (Mastodon's /@bob -> /users/bob).
+    server.redirect("/@bob", "/users/bob")
+    server.json("/users/bob", {"id": server.url("/users/bob")})
+    assert await fetch_ap_object(client, server.url("/@bob"), guard=LOCAL) == {
+        "id": server.url("/users/bob")
+    }
 
 
 # --- fetch_bytes: redirects, guard, limits ------------------------------------------------
@@ -390,8 +411,9 @@ async def test_redirect_to_a_private_address_is_refused(
 
     server.redirect("/out", target.format(port=server.server_address[1]))
     guard = TrustOneHost(resolver=resolver)
+    # fetch_bytes: ActivityPub documents refuse a redirect to another origin even sooner.
     with pytest.raises(UnsafeURL):
-        await fetch_ap_object(client, server.url("/out"), guard=guard)
+        await fetch_bytes(client, server.url("/out"), guard=guard, accept="*/*")
     assert server.paths() == ["/out"]
 
 

@@ -32,8 +32,9 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from fediverse_ai import safe_json
 from fediverse_ai.ai.base import BackendError, ChatMessage, ImageResult, TextResult
-from fediverse_ai.errors import FetchError, PayloadTooLarge, UnsafeURL
+from fediverse_ai.errors import BadRequest, FetchError, PayloadTooLarge, UnsafeURL
 from fediverse_ai.fetcher import FetchLimits, fetch_bytes, one_short_line, read_error_head
 from fediverse_ai.netguard import CANNOT_RESOLVE, NetGuard
 
@@ -263,8 +264,9 @@ async def post_json(
     except httpx.HTTPError:
         raise BackendError(f"{what}: network error", retryable=True) from None
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
+        # safe_json: a model's lone surrogate would otherwise reach the database (issue 13).
+        return safe_json.loads(body)
+    except BadRequest:
         raise BackendError(f"{what} returned malformed JSON", retryable=False) from None
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
+
+import httpx
 
 from ..ai.base import ImageBackend, TextBackend
 from ..config import Config
-from ..state import State
+from ..netguard import NetGuard, origin_key
+from ..state import State, make_http_client
 
 _KEY = "ai"
 
@@ -32,17 +35,37 @@ class AIServices:
     image: ImageBackend
     moderator: Moderator | None
     semaphore: asyncio.Semaphore
+    http: httpx.AsyncClient | None = None
 
     async def aclose(self) -> None:
         await self.text.aclose()
         await self.image.aclose()
+        if self.http is not None:
+            await self.http.aclose()
+
+
+def backend_guard(config: Config, guard: NetGuard) -> NetGuard:
+    """The federation guard plus the origins of the configured backends (issue 17).
+
+    A backend on the operator's own machine is a private address; trusting it here, and only
+    here, keeps ``federation.allow_private_addresses`` off for everything a peer can name.
+    URLs a backend answers with (an image to download) pass this guard too: public ones, and
+    the backend's own origin.
+    """
+    urls = []
+    if config.ai_text.backend == "openai":
+        urls.append(config.ai_text.base_url)
+    if config.ai_image.backend in ("openai", "automatic1111"):
+        urls.append(config.ai_image.base_url)
+    trusted = frozenset(key for url in urls if (key := origin_key(url)) is not None)
+    return replace(guard, trusted_origins=guard.trusted_origins | trusted)
 
 
 def _api_key(explicit: str, env_name: str) -> str | None:
     return explicit or (os.environ.get(env_name) if env_name else None) or None
 
 
-def build_text_backend(config: Config, state: State) -> TextBackend:
+def build_text_backend(config: Config, http: httpx.AsyncClient, guard: NetGuard) -> TextBackend:
     t = config.ai_text
     if t.backend == "openai":
         from ..ai.openai_backend import OpenAITextBackend
@@ -52,8 +75,8 @@ def build_text_backend(config: Config, state: State) -> TextBackend:
             api_key=_api_key(t.api_key, t.api_key_env),
             model=t.model,
             timeout=t.timeout_seconds,
-            http=state.http,
-            guard=state.guard,
+            http=http,
+            guard=guard,
             temperature=t.temperature,
         )
     from ..ai.offline_text import OfflineTextBackend
@@ -61,7 +84,7 @@ def build_text_backend(config: Config, state: State) -> TextBackend:
     return OfflineTextBackend()
 
 
-def build_image_backend(config: Config, state: State) -> ImageBackend:
+def build_image_backend(config: Config, http: httpx.AsyncClient, guard: NetGuard) -> ImageBackend:
     i = config.ai_image
     if i.backend == "openai":
         from ..ai.openai_backend import OpenAIImageBackend
@@ -71,8 +94,8 @@ def build_image_backend(config: Config, state: State) -> ImageBackend:
             api_key=_api_key(i.api_key, i.api_key_env),
             model=i.model,
             timeout=i.timeout_seconds,
-            http=state.http,
-            guard=state.guard,
+            http=http,
+            guard=guard,
         )
     if i.backend == "automatic1111":
         from ..ai.a1111_backend import Automatic1111Backend
@@ -80,8 +103,8 @@ def build_image_backend(config: Config, state: State) -> ImageBackend:
         return Automatic1111Backend(
             base_url=i.base_url.rstrip("/"),
             timeout=i.timeout_seconds,
-            http=state.http,
-            guard=state.guard,
+            http=http,
+            guard=guard,
             steps=i.steps,
         )
     from ..ai.procedural import ProceduralImageBackend
@@ -103,11 +126,15 @@ def get_services(state: State) -> AIServices:
             text_threshold=config.ai_moderation.text_threshold,
             image_threshold=config.ai_moderation.image_threshold,
         )
+    guard = backend_guard(config, state.guard)
+    # Its own client: the shared one connects only where the federation guard allows.
+    http = make_http_client(config, lambda: guard)
     services = AIServices(
-        text=build_text_backend(config, state),
-        image=build_image_backend(config, state),
+        text=build_text_backend(config, http, guard),
+        image=build_image_backend(config, http, guard),
         moderator=moderator,
         semaphore=asyncio.Semaphore(config.ai_limits.concurrency),
+        http=http,
     )
     state.services[_KEY] = services
     return services

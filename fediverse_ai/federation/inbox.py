@@ -28,6 +28,10 @@ async def process(state: State, payload: dict[str, Any]) -> None:
         return
     act = parse_activity(raw)
     actor = await resolver.fetch_actor(state, act.actor)
+    if actor.uri != act.actor:
+        # fetch_actor answers for the id it was given; this keeps every handler below from
+        # acting for anyone but the signer, whatever a cache or a peer might answer.
+        raise BadRequest("the activity's actor did not resolve to itself")
     await dispatch(state, act, actor)
     await activities.mark_processed(state.db, act.id, now=state.now())
 

@@ -6,6 +6,7 @@ import sqlite3
 
 from ..addressing import infer_visibility
 from ..as2_in import IncomingNote
+from ..errors import BadRequest
 from ..models import Actor, Note
 from ..sanitize import sanitize_html
 from ..state import State
@@ -41,8 +42,16 @@ def _row(note: IncomingNote, author: Actor, now: float) -> NoteRow:
     )
 
 
+def _check_author(note: IncomingNote, author: Actor) -> None:
+    """Every caller resolves ``author`` from the note's ``attributedTo``; stored under anyone
+    else, the note would speak for them (issue 17), so the last step checks it again."""
+    if author.uri != note.attributed_to:
+        raise BadRequest("the note's author is not the actor it is stored for")
+
+
 async def store(state: State, note: IncomingNote, author: Actor) -> Note | None:
     """Insert a remote note unless known or deleted; returns the stored note when new."""
+    _check_author(note, author)
     if await notes.is_tombstoned(state.db, note.uri):
         return None
     now = state.now()
@@ -60,6 +69,7 @@ async def store(state: State, note: IncomingNote, author: Actor) -> Note | None:
 
 async def apply_edit(state: State, note: IncomingNote, author: Actor) -> bool:
     """Replace a known note's content when the edit is newer; store it when unknown."""
+    _check_author(note, author)
     existing = await notes.by_uri(state.db, note.uri)
     if existing is None:
         return await store(state, note, author) is not None

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
+from .. import safe_json
 from ..as2_in import IncomingNote, RemoteActorDoc, parse_actor, parse_note
-from ..errors import BadRequest, FetchError, NotFound, SignatureError
+from ..errors import BadRequest, FetchError, NotFound
 from ..fetcher import fetch_ap_object, fetch_bytes
-from ..httpsig import ResolvedKey
 from ..models import Actor
 from ..sanitize import sanitize_html
 from ..state import State
 from ..storage import actors
-from ..vocab import ACTOR_TYPES, host_of, same_origin, strip_fragment, type_of
+from ..vocab import host_of, same_origin, strip_fragment
 
 
-async def fetch_actor(state: State, uri: str, *, refresh: bool = False) -> Actor:
-    """The actor at ``uri``: from the cache while fresh, else fetched and stored."""
+async def fetch_actor(
+    state: State, uri: str, *, refresh: bool = False, exact: bool = True
+) -> Actor:
+    """The actor at ``uri``: from the cache while fresh, else fetched and stored.
+
+    The actor returned *is* ``uri`` (its id, fragment aside), so callers may act for it: a
+    document served for one URL never stands for another actor (issue 17). ``exact=False``
+    is for addresses a person typed (``https://host/@bob``), where the host's canonical id
+    for the same actor is wanted.
+    """
     cached = await actors.by_uri(state.db, uri)
     if cached is not None and cached.local:
         return cached
@@ -41,6 +48,8 @@ async def fetch_actor(state: State, uri: str, *, refresh: bool = False) -> Actor
         parsed = parse_actor(doc)
     except BadRequest as exc:
         raise FetchError(f"not a usable actor: {exc.message}") from None
+    if exact and parsed.uri != strip_fragment(uri):
+        raise FetchError("the actor's id is not the URL asked for")
     return await store_actor(state, parsed)
 
 
@@ -58,6 +67,7 @@ def check_actor_origin(parsed: RemoteActorDoc) -> None:
     """Misskey's rule, and ours: an actor's endpoints and key live on its own host."""
     for name, url in (
         ("inbox", parsed.inbox),
+        ("shared inbox", parsed.shared_inbox),
         ("outbox", parsed.outbox),
         ("followers", parsed.followers),
         ("key", parsed.key_id),
@@ -66,47 +76,6 @@ def check_actor_origin(parsed: RemoteActorDoc) -> None:
             raise FetchError(f"actor {name} is on another host")
     if parsed.key_owner and parsed.key_owner != parsed.uri:
         raise FetchError("actor key belongs to another actor")
-
-
-async def fetch_key(state: State, key_id: str, refresh: bool) -> ResolvedKey:
-    """Key lookup for the signature verifier: memory, then the database, then one refetch
-    when asked (the verifier asks when the known key does not verify: a rotated key)."""
-    if not refresh:
-        remembered = state.keys.get(key_id)
-        if remembered is not None:
-            return remembered
-        known = await actors.by_key_id(state.db, key_id)
-        if known is not None and known.public_key_pem:
-            resolved = ResolvedKey(
-                key_id=key_id, owner=known.uri, public_key_pem=known.public_key_pem
-            )
-            state.keys.put(key_id, resolved)
-            return resolved
-    state.keys.forget(key_id)
-    try:
-        actor = await _fetch_key_owner(state, key_id)
-    except FetchError as exc:
-        raise SignatureError(f"could not fetch the signing key ({exc.message})") from None
-    if actor.public_key_id != key_id or not actor.public_key_pem:
-        raise SignatureError("the key's owner does not list this key")
-    resolved = ResolvedKey(key_id=key_id, owner=actor.uri, public_key_pem=actor.public_key_pem)
-    state.keys.put(key_id, resolved)
-    return resolved
-
-
-async def _fetch_key_owner(state: State, key_id: str) -> Actor:
-    auth = await state.instance_auth()
-    doc = await fetch_ap_object(state.http, key_id, guard=state.guard, auth=auth)
-    if type_of(doc) in ACTOR_TYPES:
-        try:
-            return await store_actor(state, parse_actor(doc))
-        except BadRequest as exc:
-            raise FetchError(f"not a usable actor: {exc.message}") from None
-    # A stand-alone key document (e.g. GoToSocial's key URLs): its owner must list it.
-    owner = doc.get("owner")
-    if not isinstance(owner, str) or not same_origin(owner, strip_fragment(key_id)):
-        raise FetchError("key document has no owner on its host")
-    return await fetch_actor(state, owner, refresh=True)
 
 
 def parse_handle(handle: str) -> tuple[str, str]:
@@ -120,7 +89,7 @@ def parse_handle(handle: str) -> tuple[str, str]:
 async def resolve_handle(state: State, handle: str) -> Actor:
     """``user@domain`` (or an actor URL) -> the actor, through WebFinger when remote."""
     if handle.startswith(("https://", "http://")):
-        return await fetch_actor(state, handle)
+        return await fetch_actor(state, handle, exact=False)
     username, domain = parse_handle(handle)
     if domain in (state.config.instance.domain, state.config.instance.host):
         local = await actors.local_by_username(state.db, username)
@@ -133,7 +102,21 @@ async def resolve_handle(state: State, handle: str) -> Actor:
     href = _self_link(await _webfinger(state, username, domain))
     if href is None:
         raise FetchError("WebFinger answer has no ActivityPub actor link")
-    return await fetch_actor(state, href)
+    actor = await fetch_actor(state, href)
+    if host_of(actor.uri) != domain:
+        await _confirm_handle(state, actor, f"acct:{username}@{domain}")
+    return actor
+
+
+async def _confirm_handle(state: State, actor: Actor, subject: str) -> None:
+    """A handle's server pointed at an actor on another host (Mastodon's split of the handle
+    domain and the web domain): that host must claim the handle too, as Mastodon checks, or
+    any server could give its handles to other servers' actors."""
+    host = host_of(actor.uri) or ""
+    jrd = await _webfinger(state, actor.username, host)
+    claimed = jrd.get("subject") if isinstance(jrd, dict) else None
+    if not isinstance(claimed, str) or claimed.lower() != subject or _self_link(jrd) != actor.uri:
+        raise FetchError("the actor's server does not confirm this handle")
 
 
 async def _webfinger(state: State, username: str, domain: str) -> object:
@@ -144,8 +127,8 @@ async def _webfinger(state: State, username: str, domain: str) -> object:
         state.http, url, guard=state.guard, accept="application/jrd+json, application/json"
     )
     try:
-        return json.loads(fetched.body)
-    except ValueError:
+        return safe_json.loads(fetched.body)
+    except BadRequest:
         raise FetchError("WebFinger answer is not JSON") from None
 
 

@@ -13,13 +13,14 @@ serves everything else. Errors are answered as Quart's error handler answers a P
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
+from .. import safe_json
 from ..as2_in import parse_activity
 from ..errors import (
     BadRequest,
@@ -30,7 +31,7 @@ from ..errors import (
     SignatureError,
 )
 from ..federation import inbox as inbox_work
-from ..federation import resolver
+from ..federation import signer_keys
 from ..federation.origin import check_activity_origin
 from ..httpsig import verify_request
 from ..netguard import is_blocked_domain
@@ -47,6 +48,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]  # Quart's own ASGI entry, typed with its scope types
 
 _HEADERS = [(b"x-content-type-options", b"nosniff")]
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_SECONDS = 10.0
 
 
 class ClientGone(Exception):
@@ -85,13 +88,19 @@ class InboxApp:
     async def _receive(self, scope: Scope, receive: Receive) -> None:
         state = self.holder.state
         path: str = scope["path"]
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        # The body is read before any refusal, for the reason _read_capped gives.
+        body = await _read_capped(headers, receive, state.config.federation.max_inbox_bytes)
         if path.startswith("/users/"):
             username = path.split("/")[2]
             if await actors.local_by_username(state.db, username) is None:
                 raise NotFound("no such actor")
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        body = await _read_capped(headers, receive, state.config.federation.max_inbox_bytes)
-        url, headers = _as_sent(scope, headers, trusted_proxy=state.config.server.trusted_proxy)
+        url, headers = _as_sent(
+            scope,
+            headers,
+            base_url=state.config.instance.base_url,
+            trusted_proxy=state.config.server.trusted_proxy,
+        )
         await accept(state, url=url, headers=headers, body=body)
 
 
@@ -120,50 +129,75 @@ async def _answer_error(send: Send, status: int, message: str, *, allow: bool = 
 
 
 async def _read_capped(headers: list[tuple[str, str]], receive: Receive, cap: int) -> bytes:
+    """The body, or ``PayloadTooLarge`` once it is known to pass ``cap``.
+
+    A body over the cap is still read to its end (and dropped) before the 413 goes out, up
+    to :data:`DRAIN_BYTES` in :data:`DRAIN_SECONDS`: answering first and closing with
+    unread bytes resets the connection, and a reverse proxy still sending the body then
+    reports 502 to the sender instead of our 413 (issue 13).
+    """
     declared = next((v for k, v in headers if k == "content-length"), None)
-    if declared is not None and declared.strip().isdigit() and int(declared) > cap:
+    too_large = declared is not None and declared.strip().isdigit() and int(declared) > cap
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(None) as deadline:
+            while True:
+                if too_large and deadline.when() is None:
+                    deadline.reschedule(asyncio.get_running_loop().time() + DRAIN_SECONDS)
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientGone()
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                too_large = too_large or size > cap
+                if not too_large:
+                    chunks.append(chunk)
+                if not message.get("more_body", False) or size > DRAIN_BYTES:
+                    break
+    except TimeoutError:
+        pass  # only a drain has a deadline: the body is too large either way
+    if too_large:
         raise PayloadTooLarge(f"inbox bodies are limited to {cap} bytes")
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > cap:
-            raise PayloadTooLarge(f"inbox bodies are limited to {cap} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
+    return b"".join(chunks)
 
 
 def _as_sent(
-    scope: Scope, headers: list[tuple[str, str]], *, trusted_proxy: bool
+    scope: Scope, headers: list[tuple[str, str]], *, base_url: str, trusted_proxy: bool
 ) -> tuple[str, list[tuple[str, str]]]:
-    """The URL the client used and the headers it signed, as far as a trusted proxy says."""
+    """The URL and headers to verify the signature against: always our own.
+
+    The URL is built from the configured base URL, never from the client's Host: a delivery
+    signed for another server's inbox, replayed here with that server's name in Host, would
+    otherwise verify (issue 17). The host the request was addressed to (the forwarded one
+    behind a trusted proxy) must be ours.
+    """
     named = {k: v for k, v in headers}
-    scheme: str = scope.get("scheme", "http")
-    host = named.get("host", "")
-    if trusted_proxy:
-        scheme = named.get("x-forwarded-proto", scheme).split(",")[0].strip()
-        if "x-forwarded-host" in named:
-            host = named["x-forwarded-host"].split(",")[0].strip()
-            headers = [(k, v) for k, v in headers if k != "host"] + [("host", host)]
+    presented = named.get("host", "")
+    if trusted_proxy and "x-forwarded-host" in named:
+        presented = named["x-forwarded-host"].split(",")[0].strip()
+    scheme, _, authority = base_url.partition("://")
+    if _without_default_port(presented, scheme) != _without_default_port(authority, scheme):
+        raise SignatureError("the request is not addressed to this server")
+    headers = [(k, v) for k, v in headers if k != "host"] + [("host", authority)]
     # Signatures cover the path as sent (percent-encoding included), so use the raw bytes.
     raw = scope.get("raw_path") or scope["path"].encode()
     target = raw.decode("latin-1")
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
-    return f"{scheme}://{host}{target}", headers
+    return f"{base_url}{target}", headers
+
+
+def _without_default_port(host: str, scheme: str) -> str:
+    host = host.strip().lower()
+    default = ":443" if scheme == "https" else ":80"
+    return host.removesuffix(default)
 
 
 async def accept(state: State, *, url: str, headers: list[tuple[str, str]], body: bytes) -> None:
     """Check and store one POSTed activity; raises a FediverseError to refuse it."""
     fed = state.config.federation
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("body is not valid JSON") from None
+    doc = safe_json.loads(body)
     act = parse_activity(doc)
     blocked = await state.blocked_domains()
     actor_host = (host_of(act.actor) or "").split(":")[0]
@@ -180,7 +214,7 @@ async def accept(state: State, *, url: str, headers: list[tuple[str, str]], body
         url,
         headers,
         body,
-        fetch_key=partial(resolver.fetch_key, state),
+        fetch_key=signer_keys.key_fetcher(state, actor_uri=act.actor),
         now=datetime.fromtimestamp(state.now(), UTC),
         max_skew=timedelta(seconds=fed.signature_max_skew_seconds),
     )

@@ -71,7 +71,15 @@ def _cli_argv() -> list[str]:
     return [sys.executable, "-c", "import sys; from fediverse_ai.cli import main; sys.exit(main())"]
 
 
-def config_toml(*, domain: str, name: str, port: int) -> str:
+def config_toml(
+    *,
+    domain: str,
+    name: str,
+    port: int,
+    federation: str = "allow_private_addresses = true",
+    extra_toml: str = "",
+) -> str:
+    """``federation``: the [federation] section's lines; ``extra_toml``: more sections."""
     return f"""\
 [instance]
 domain = "{domain}"
@@ -90,10 +98,12 @@ media_dir = "data/media"
 keys_dir = "keys"
 
 [federation]
-allow_private_addresses = true
+{federation}
 
 [worker]
 poll_interval_seconds = 0.2
+
+{extra_toml}
 """
 
 
@@ -108,9 +118,12 @@ class Instance:
         root: Path,
         tls: TLSFiles,
         command: list[str] | None = None,
+        federation: str = "allow_private_addresses = true",
+        extra_toml: str = "",
     ) -> None:
         """``command`` replaces ``python -m fediverse_ai`` (the harness's own tests use a
-        stand-in server)."""
+        stand-in server); ``federation`` and ``extra_toml`` go into the config
+        (:func:`config_toml`)."""
         self.name = name
         self.command = command if command is not None else _cli_argv()
         self.domain = domain
@@ -123,7 +136,15 @@ class Instance:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(config_toml(domain=domain, name=name, port=self.port))
+        self.config_path.write_text(
+            config_toml(
+                domain=domain,
+                name=name,
+                port=self.port,
+                federation=federation,
+                extra_toml=extra_toml,
+            )
+        )
 
     def __repr__(self) -> str:
         return f"<Instance {self.domain} port={self.port} running={self.running}>"

@@ -39,7 +39,13 @@ from .procs import (
     unregister_cleanup,
 )
 
-DEFAULT_HOSTS: dict[str, str] = {"a.test": "127.0.10.1", "b.test": "127.0.10.2"}
+DEFAULT_HOSTS: dict[str, str] = {
+    "a.test": "127.0.10.1",
+    "b.test": "127.0.10.2",
+    # Signed stand-in peers (tests/support/remote.py) behind the same front: the security tests.
+    "evil.test": "127.0.10.3",
+    "victim.test": "127.0.10.4",
+}
 HOSTS_FILE = Path("/etc/hosts")
 HOSTS_MARKER = "# fediverse-ai-e2e"
 SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")

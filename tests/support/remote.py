@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import ssl
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
@@ -88,14 +90,28 @@ def _json(doc: Any, status: int = 200, content_type: str = AS2_TYPE) -> _Respons
 class RemoteFediverse:
     """A small ActivityPub server with a few users, as a raw ASGI app served by uvicorn."""
 
-    def __init__(self, usernames: Iterable[str] = ("alice", "bob"), host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        usernames: Iterable[str] = ("alice", "bob"),
+        host: str = "127.0.0.1",
+        *,
+        public_base: str | None = None,
+        ca_bundle: Path | None = None,
+    ):
+        """``public_base`` (``https://evil.test``) is where the e2e harness's nginx front serves
+        this peer: ids, keys and inboxes then use it, and ``ca_bundle`` is the CA to trust."""
         self.host = host
+        self.public_base = public_base
+        self.ca_bundle = ca_bundle
         self.port: int | None = None
         self.users: dict[str, RemoteUser] = {}
         for name in usernames:
             private_pem, public_pem = reusable_key(f"remote:{name}")
             self.users[name] = RemoteUser(name, name.title(), "Person", private_pem, public_pem)
         self.objects: dict[str, Json] = {}  # path -> document served there
+        self.redirects: dict[str, str] = {}  # path -> where a GET of it is sent (302)
+        self.overrides: dict[str, Json] = {}  # path -> document served instead of a user's
+        self.jrd_overrides: dict[str, Json] = {}  # WebFinger resource -> answer served instead
         self.received: list[ReceivedPost] = []
         self.fetched: list[str] = []  # paths of every GET, in order (key fetches included)
         self.errors: list[str] = []  # handler crashes: a test should see none
@@ -117,7 +133,12 @@ class RemoteFediverse:
         self.port = sock.getsockname()[1]
         stack = AsyncExitStack()
         try:
-            self._client = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
+            verify: ssl.SSLContext | bool = True
+            if self.ca_bundle is not None:
+                verify = ssl.create_default_context(cafile=str(self.ca_bundle))
+            self._client = await stack.enter_async_context(
+                httpx.AsyncClient(timeout=10.0, verify=verify, trust_env=False)
+            )
             await stack.enter_async_context(serve_asgi(self, sock, lifespan="off"))
         except BaseException:
             await stack.aclose()
@@ -135,13 +156,15 @@ class RemoteFediverse:
 
     @property
     def authority(self) -> str:
+        if self.public_base is not None:
+            return httpx.URL(self.public_base).netloc.decode("ascii")
         if self.port is None:
             raise RuntimeError("remote server was never started")
         return f"{self.host}:{self.port}"
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.authority}"
+        return self.public_base or f"http://{self.authority}"
 
     @property
     def shared_inbox(self) -> str:
@@ -314,7 +337,7 @@ class RemoteFediverse:
     ) -> httpx.Response:
         if self._client is None:
             raise RuntimeError("remote server is not running")
-        if not httpx.URL(url).host.startswith("127."):
+        if not _is_loopback_test_host(httpx.URL(url).host):
             raise ValueError("tests send traffic to loopback only")
         return await self._client.post(url, content=content, headers=dict(headers))
 
@@ -358,6 +381,10 @@ class RemoteFediverse:
         if method != "GET":
             return _json({"error": "method not allowed"}, 405, "application/json")
         self.fetched.append(path)
+        if path in self.redirects:
+            return _Response(302, b"", headers=[("location", self.redirects[path])])
+        if path in self.overrides:
+            return _json(self.overrides[path])
         if path == "/.well-known/webfinger":
             return self._webfinger(query)
         for name in self.users:
@@ -382,6 +409,8 @@ class RemoteFediverse:
 
     def _webfinger(self, query: str) -> _Response:
         resource = (parse_qs(query).get("resource") or [""])[0]
+        if resource in self.jrd_overrides:
+            return _json(self.jrd_overrides[resource], content_type="application/jrd+json")
         for name in self.users:
             if resource in (f"acct:{self.handle(name)}", self.actor_uri(name)):
                 jrd = {
@@ -445,7 +474,7 @@ class RemoteFediverse:
         if not refresh and key_id in self._key_cache:
             return self._key_cache[key_id]
         actor_url = key_id.split("#", 1)[0]
-        if self._client is None or not httpx.URL(actor_url).host.startswith("127."):
+        if self._client is None or not _is_loopback_test_host(httpx.URL(actor_url).host):
             raise SignatureError("refusing to fetch a key outside loopback")
         response = await self._client.get(actor_url, headers={"Accept": AS2_TYPE})
         if response.status_code != 200:
@@ -463,12 +492,22 @@ class RemoteFediverse:
         return resolved
 
 
+def _is_loopback_test_host(host: str) -> bool:
+    """127.x addresses, and the e2e harness's ``*.test`` names (its /etc/hosts lines point
+    them at loopback addresses)."""
+    return host.startswith("127.") or host.endswith(".test")
+
+
 @asynccontextmanager
 async def remote_server(
-    usernames: Iterable[str] = ("alice", "bob"), host: str = "127.0.0.1"
+    usernames: Iterable[str] = ("alice", "bob"),
+    host: str = "127.0.0.1",
+    *,
+    public_base: str | None = None,
+    ca_bundle: Path | None = None,
 ) -> AsyncIterator[RemoteFediverse]:
     """A running ``RemoteFediverse``, stopped on exit whatever happens in between."""
-    remote = RemoteFediverse(usernames, host)
+    remote = RemoteFediverse(usernames, host, public_base=public_base, ca_bundle=ca_bundle)
     await remote.start()
     try:
         yield remote
