@@ -188,6 +188,9 @@ http {{
     client_max_body_size 4m;
     proxy_http_version 1.1;
     proxy_buffering off;
+    # Bodies are passed on as they arrive (as deployments that take uploads configure it), so
+    # the backend's early answers meet a body still in flight (issue 13's 413-as-502).
+    proxy_request_buffering off;
     proxy_read_timeout 60s;
     proxy_set_header Connection "";
     proxy_set_header Host $host;

@@ -14,15 +14,16 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import pytest
 from support.remote import RemoteFediverse
 
 from .harness import Instance
-from .network import TLSFiles
+from .network import TLSFiles, TLSNetwork
 from .procs import free_port
 from .test_federation_e2e import db_row
 
@@ -46,6 +47,29 @@ class Front:
 
 def peer_ports() -> dict[str, int]:
     return {host: free_port() for host in PEER_HOSTS}
+
+
+@pytest.fixture(scope="module")
+def front(tls_network: TLSNetwork, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
+    """Our instance, refetching actors on every use (``actor_cache_seconds = 0``), so that a
+    signer's cached actor is as stale as an attacker could wish."""
+    root = tmp_path_factory.mktemp("e2e-security")
+    a = Instance(
+        name="Instance A",
+        domain="a.test",
+        root=root,
+        tls=tls_network.files,
+        federation="allow_private_addresses = true\nactor_cache_seconds = 0",
+    )
+    ports = peer_ports()
+    with ExitStack() as cleanup:
+        cleanup.callback(tls_network.set_routes, {})
+        cleanup.callback(a.close)
+        tls_network.set_routes({a.domain: a.port, **ports})
+        a.start()
+        for name in ("carol", "dave"):
+            a.cli("user", "add", name)
+        yield Front(a, tls_network.files, ports)
 
 
 @asynccontextmanager

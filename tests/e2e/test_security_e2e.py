@@ -9,42 +9,17 @@ where the attacker points it, and the inbox answers with the right status.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import ExitStack
 
 import pytest
 from support.keys import generate_rsa_key
 from support.remote import AS2_TYPE, PUBLIC
 
 from .harness import Instance
-from .network import TLSNetwork
-from .peers import Front, cli, peer_ports, peers, settled, until
+from .peers import Front, cli, front, peers, settled, until
 from .test_federation_e2e import db_row, follow_state, note_on
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def front(tls_network: TLSNetwork, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
-    """Our instance, refetching actors on every use (``actor_cache_seconds = 0``), so that a
-    signer's cached actor is as stale as an attacker could wish."""
-    root = tmp_path_factory.mktemp("e2e-security")
-    a = Instance(
-        name="Instance A",
-        domain="a.test",
-        root=root,
-        tls=tls_network.files,
-        federation="allow_private_addresses = true\nactor_cache_seconds = 0",
-    )
-    ports = peer_ports()
-    with ExitStack() as cleanup:
-        cleanup.callback(tls_network.set_routes, {})
-        cleanup.callback(a.close)
-        tls_network.set_routes({a.domain: a.port, **ports})
-        a.start()
-        for name in ("carol", "dave"):
-            a.cli("user", "add", name)
-        yield Front(a, tls_network.files, ports)
+__all__ = ["front"]  # the module's fixture
 
 
 def actor_known(a: Instance, uri: str) -> bool:
