@@ -9,6 +9,15 @@ from typing import Any
 from . import jobs
 from .db import Database
 
+# What a repeated activity would do again: a row that exists while its effect lasts.
+_FOLLOWING = (
+    "SELECT 1 FROM follows f JOIN actors a ON a.id = f.follower_id"
+    " JOIN actors t ON t.id = f.followee_id WHERE a.uri = ? AND t.uri = ?"
+)
+_EFFECT_TABLES = {"Like": "reactions", "EmojiReact": "reactions", "Announce": "announces"}
+_EFFECT_TABLES |= {"Block": "blocks"}
+REPEATABLE = frozenset({"Follow", "Undo", *_EFFECT_TABLES})
+
 
 async def record(
     db: Database,
@@ -46,9 +55,10 @@ async def record_and_enqueue(
 ) -> bool:
     """Store a received activity and queue the job that processes it, in one transaction.
 
-    False when this id was seen before. One transaction instead of two halves the inbox
-    route's writes (they are serialised), and a crash between the two can no longer
-    leave an activity stored without its job, which a redelivery would then not queue.
+    False when this id was seen before and is not meant again (see :func:`_reopen`). One
+    transaction instead of two halves the inbox route's writes (they are serialised), and a
+    crash between the two can no longer leave an activity stored without its job, which a
+    redelivery would then not queue; two redeliveries at once reopen a repeated id once.
     """
     raw_json = json.dumps(raw)
 
@@ -59,10 +69,62 @@ async def record_and_enqueue(
             (uri, type, actor_uri, object_uri, raw_json, now),
         )
         if cur.rowcount == 0:
-            return False
+            if type not in REPEATABLE or not _reopen(
+                conn,
+                uri=uri,
+                type=type,
+                actor_uri=actor_uri,
+                object_uri=object_uri,
+                raw_json=raw_json,
+                now=now,
+            ):
+                return False
+            # The first job's key is taken: each repetition gets its own.
+            return jobs.enqueue_in(
+                conn, job_kind, job_payload, now=now, dedupe_key=f"{dedupe_key}@{now!r}"
+            )
         return jobs.enqueue_in(conn, job_kind, job_payload, now=now, dedupe_key=dedupe_key)
 
     return await db.transaction(work)
+
+
+def _reopen(
+    conn: sqlite3.Connection,
+    *,
+    uri: str,
+    type: str,
+    actor_uri: str,
+    object_uri: str | None,
+    raw_json: str,
+    now: float,
+) -> bool:
+    """Whether a seen id is meant again; if so, its row is made new for processing.
+
+    Some servers reuse an id when a person repeats an action after undoing it (Takahē sends
+    the same Follow id on every follow, issue 18). A Follow, Like, Announce or Block whose
+    effect is gone, or an Undo of an id whose effect is back, is processed again; a
+    redelivery (the effect still there, or the first processing not finished) is not.
+    """
+    row = conn.execute("SELECT processed_at FROM activities WHERE uri = ?", (uri,)).fetchone()
+    if row is None or row[0] is None:
+        return False
+    if type == "Undo":
+        again = object_uri is not None and any(
+            conn.execute(f"SELECT 1 FROM {table} WHERE uri = ?", (object_uri,)).fetchone()
+            for table in ("follows", *sorted(set(_EFFECT_TABLES.values())))
+        )
+    elif type == "Follow":
+        again = not conn.execute(_FOLLOWING, (actor_uri, object_uri)).fetchone()
+    else:
+        table = _EFFECT_TABLES[type]
+        again = not conn.execute(f"SELECT 1 FROM {table} WHERE uri = ?", (uri,)).fetchone()
+    if again:
+        conn.execute(
+            "UPDATE activities SET raw_json = ?, received_at = ?, processed_at = NULL,"
+            " error = NULL WHERE uri = ?",
+            (raw_json, now, uri),
+        )
+    return again
 
 
 async def get_raw(db: Database, uri: str) -> dict[str, Any] | None:

@@ -221,7 +221,6 @@ async def accept(state: State, *, url: str, headers: list[tuple[str, str]], body
     if strip_fragment(verified.owner) != act.actor:
         raise SignatureError("the signing key does not belong to the activity's actor")
     check_activity_origin(act)
-    now = state.now()
     stored = await activities.record_and_enqueue(
         state.db,
         uri=act.id,
@@ -229,7 +228,7 @@ async def accept(state: State, *, url: str, headers: list[tuple[str, str]], body
         actor_uri=act.actor,
         object_uri=act.object_id,
         raw=doc,
-        now=now,
+        now=state.now(),
         job_kind=inbox_work.INBOX,
         job_payload={"uri": act.id},
         dedupe_key=f"inbox:{act.id}",

@@ -371,3 +371,25 @@ def test_z_peer_unfollows_ai(interop: Interop, peer: Peer) -> None:
     peer.memo.pop("follow_ai", None)
     # bovine never fetched a JSON-LD context: every one it needed was pre-seeded.
     assert not peer.state().get("missingContexts"), peer.state()
+
+
+def test_z_peer_follows_ai_again_after_unfollowing(interop: Interop, peer: Peer) -> None:
+    """Follow, unfollow, follow again (issue 18): the second follow is stored and accepted
+    whether the peer makes a new Follow id or reuses one."""
+    ai, alice = interop.ours.actor_url("ai"), peer.actor_url()
+    if follow_state(interop.ours, alice, ai) is not None:
+        peer.control("unfollow", handle=interop.ours.handle("ai"))
+        wait_for(interop, peer, lambda: follow_state(interop.ours, alice, ai) is None, "no undo")
+    peer.memo.pop("follow_ai", None)
+
+    peer_follows_ai(interop, peer)
+
+    wait_for(
+        interop,
+        peer,
+        lambda: ai in peer.following(),
+        "the peer never processed our Accept of its second follow",
+    )
+    peer.control("unfollow", handle=interop.ours.handle("ai"))
+    wait_for(interop, peer, lambda: follow_state(interop.ours, alice, ai) is None, "no undo")
+    peer.memo.pop("follow_ai", None)
