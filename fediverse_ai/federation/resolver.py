@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import dataclasses
+from urllib.parse import quote, urlsplit
 
 from .. import safe_json
 from ..as2_in import IncomingNote, RemoteActorDoc, parse_actor, parse_note
@@ -56,6 +57,11 @@ async def fetch_actor(
 async def store_actor(state: State, parsed: RemoteActorDoc) -> Actor:
     """Check an actor document's internal origins and cache it."""
     check_actor_origin(parsed)
+    if parsed.shared_inbox:
+        # One endpoint per server by definition; a query string would only make each of a
+        # server's actors a delivery of its own (one signed POST per actor, not per server).
+        shared = urlsplit(parsed.shared_inbox)._replace(query="", fragment="").geturl()
+        parsed = dataclasses.replace(parsed, shared_inbox=shared)
     domain = host_of(parsed.uri) or ""
     summary = sanitize_html(parsed.summary)
     return await actors.upsert_remote(
