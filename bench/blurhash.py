@@ -28,7 +28,7 @@ from fediverse_ai.web.app import create_app
 from .common import free_port, table
 from .instance import config_toml
 
-# (x, y) components: Mastodon's 4x3 and 4x4, and the largest the length cap lets through.
+# (x, y) components: ours (4x3), Mastodon's (4x4), and the largest the length cap lets through.
 SHAPES = ((4, 3), (4, 4), (7, 6))
 
 
