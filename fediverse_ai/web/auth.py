@@ -2,7 +2,9 @@
 
 The session cookie carries a random token (the database keeps its SHA-256). Each session has its
 own CSRF token; anonymous forms (login, remote follow) use a double-submit cookie. POSTs are also
-refused when their ``Origin`` header names another site.
+refused when their ``Origin`` header names another site. Whatever can be checked without the
+body is checked before the form is read; a body too large for a visitor without a session was
+never read at all (``body_gate.py``).
 """
 
 from __future__ import annotations
