@@ -50,25 +50,39 @@ def hash_password(password: str, *, log2_n: int = LOG2_N) -> str:
     return f"scrypt${log2_n}${R}${P}${_b64(salt)}${_b64(digest)}"
 
 
-def verify_password(password: str, stored: str | None) -> bool:
-    """True when ``password`` matches; False for a wrong password or an unusable hash."""
-    if not stored or len(password) > MAX_LENGTH:
-        return False
-    parts = stored.split("$")
+def _parse(stored: str | None) -> tuple[bytes, int, int, int, bytes] | None:
+    """(salt, log2 n, r, p, digest) of a usable stored hash, else None."""
+    parts = (stored or "").split("$")
     if len(parts) != 6 or parts[0] != "scrypt":
-        return False
+        return None
     try:
         log2_n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
         salt, expected = _unb64(parts[4]), _unb64(parts[5])
     except ValueError:
-        return False
+        return None
     if not (10 <= log2_n <= 20 and 1 <= r <= 32 and 1 <= p <= 4):
+        return None
+    return salt, log2_n, r, p, expected
+
+
+# Checked instead when there is no usable hash (unknown username, no password set, a broken
+# hash), so that those cost the same scrypt as a wrong password: the time a login takes must
+# not tell whether the username exists. No password derives these zero bytes.
+_DUMMY = (bytes(SALT_BYTES), LOG2_N, R, P, bytes(HASH_BYTES))
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """True when ``password`` matches; False for a wrong password or an unusable hash, after
+    the same work either way."""
+    if len(password) > MAX_LENGTH:  # refused for every username alike, before any work
         return False
+    parsed = _parse(stored)
+    salt, log2_n, r, p, expected = parsed or _DUMMY
     try:
         _kdf(salt, log2_n, r, p).verify(password.encode("utf-8"), expected)
     except InvalidKey:
         return False
-    return True
+    return parsed is not None
 
 
 def needs_rehash(stored: str) -> bool:

@@ -172,30 +172,45 @@ async def descendants(db: Database, uri: str, *, limit: int) -> list[tuple[Note,
     return [(row_to_note(r), int(r["depth"])) for r in rows]
 
 
+def _visible_sql(note: str) -> str:
+    """SQL that is true when the viewer may see the note aliased ``note``: Mastodon's rule,
+    public/unlisted for all; followers-only for accepted followers and the mentioned; direct
+    for the mentioned; everything for the author. The one statement of the rule: pages,
+    notifications and :func:`viewer_can_see` all use it. Takes ``:viewer_id`` and
+    ``:viewer_uri``, both NULL for an anonymous viewer (every comparison is then false)."""
+    return (
+        f"({note}.visibility IN ('public', 'unlisted')"
+        f" OR {note}.actor_id = :viewer_id"
+        f" OR EXISTS (SELECT 1 FROM note_mentions vm WHERE vm.note_id = {note}.id"
+        "   AND vm.actor_uri = :viewer_uri)"
+        f" OR ({note}.visibility = 'followers' AND EXISTS (SELECT 1 FROM follows vf"
+        f"   WHERE vf.follower_id = :viewer_id AND vf.followee_id = {note}.actor_id"
+        "   AND vf.state = 'accepted')))"
+    )
+
+
+async def visible_note_ids(
+    db: Database, note_ids: Sequence[int], viewer_id: int | None, viewer_uri: str | None
+) -> set[int]:
+    """Which of ``note_ids`` the viewer may see, in one query."""
+    if not note_ids:
+        return set()
+    params: dict[str, object] = {"viewer_id": viewer_id, "viewer_uri": viewer_uri}
+    params |= {f"n{k}": i for k, i in enumerate(note_ids)}
+    marks = ", ".join(f":n{k}" for k in range(len(note_ids)))
+    rows = await db.fetchall(
+        f"SELECT n.id FROM notes n WHERE n.id IN ({marks}) AND {_visible_sql('n')}", params
+    )
+    return {int(r[0]) for r in rows}
+
+
 async def viewer_can_see(
     db: Database, note: Note, viewer_id: int | None, viewer_uri: str | None
 ) -> bool:
-    """Mastodon's rule: public/unlisted for all; followers-only for accepted followers and the
-    mentioned; direct for the mentioned; everything for the author."""
+    """Whether the viewer may see ``note`` (the rule is :func:`_visible_sql`'s)."""
     if note.visibility in ("public", "unlisted"):
-        return True
-    if viewer_id is None or viewer_uri is None:
-        return False
-    if note.actor_id == viewer_id:
-        return True
-    mentioned = await db.fetchval(
-        "SELECT 1 FROM note_mentions WHERE note_id = ? AND actor_uri = ?", (note.id, viewer_uri)
-    )
-    if mentioned:
-        return True
-    if note.visibility == "followers":
-        follows = await db.fetchval(
-            "SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ?"
-            " AND state = 'accepted'",
-            (viewer_id, note.actor_id),
-        )
-        return bool(follows)
-    return False
+        return True  # what the query would answer, without asking it
+    return note.id in await visible_note_ids(db, [note.id], viewer_id, viewer_uri)
 
 
 @dataclass(frozen=True)
@@ -209,48 +224,51 @@ class Notification:
 async def notifications(
     db: Database, viewer_id: int, viewer_uri: str, *, before: float | None, limit: int
 ) -> list[Notification]:
-    """Derived from the tables that already record each event: nothing extra to keep in sync."""
+    """Derived from the tables that already record each event: nothing extra to keep in sync.
+
+    A reply notifies only when the viewer may see it: a direct reply to someone else that
+    happens to answer the viewer's post is none of the viewer's business. Mentions are
+    visible to the mentioned, likes and boosts are of the viewer's own posts."""
     rows = await db.fetchall(
         "SELECT * FROM ("
         " SELECT 'mention' AS kind, n.actor_id AS actor_id, n.id AS note_id, n.published AS at"
         "  FROM note_mentions nm JOIN notes n ON n.id = nm.note_id"
-        "  WHERE nm.actor_uri = ? AND n.actor_id != ?"
+        "  WHERE nm.actor_uri = :viewer_uri AND n.actor_id != :viewer_id"
         " UNION ALL"
         " SELECT 'reply', n.actor_id, n.id, n.published FROM notes n"
         "  JOIN notes mine ON mine.uri = n.in_reply_to_uri"
-        "  WHERE mine.actor_id = ? AND n.actor_id != ?"
+        "  WHERE mine.actor_id = :viewer_id AND n.actor_id != :viewer_id"
         "  AND NOT EXISTS (SELECT 1 FROM note_mentions x"
-        "   WHERE x.note_id = n.id AND x.actor_uri = ?)"
+        "   WHERE x.note_id = n.id AND x.actor_uri = :viewer_uri)"
+        f"  AND {_visible_sql('n')}"
         " UNION ALL"
         " SELECT CASE f.state WHEN 'accepted' THEN 'follow' ELSE 'follow_request' END,"
-        "  f.follower_id, NULL, f.created_at FROM follows f WHERE f.followee_id = ?"
+        "  f.follower_id, NULL, f.created_at FROM follows f WHERE f.followee_id = :viewer_id"
         " UNION ALL"
         " SELECT 'like', r.actor_id, r.note_id, r.created_at FROM reactions r"
-        "  JOIN notes n ON n.id = r.note_id WHERE n.actor_id = ? AND r.actor_id != ?"
+        "  JOIN notes n ON n.id = r.note_id"
+        "  WHERE n.actor_id = :viewer_id AND r.actor_id != :viewer_id"
         " UNION ALL"
         " SELECT 'boost', b.actor_id, b.note_id, b.published FROM announces b"
-        "  JOIN notes n ON n.id = b.note_id WHERE n.actor_id = ? AND b.actor_id != ?"
-        ") WHERE at < ? ORDER BY at DESC LIMIT ?",
-        (
-            viewer_uri,
-            viewer_id,
-            viewer_id,
-            viewer_id,
-            viewer_uri,
-            viewer_id,
-            viewer_id,
-            viewer_id,
-            viewer_id,
-            viewer_id,
-            before if before is not None else 1e18,
-            limit,
-        ),
+        "  JOIN notes n ON n.id = b.note_id"
+        "  WHERE n.actor_id = :viewer_id AND b.actor_id != :viewer_id"
+        ") WHERE at < :before ORDER BY at DESC LIMIT :limit",
+        {
+            "viewer_id": viewer_id,
+            "viewer_uri": viewer_uri,
+            "before": before if before is not None else 1e18,
+            "limit": limit,
+        },
     )
     return [Notification(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 async def counts_for(db: Database, note_ids: Sequence[int]) -> dict[int, tuple[int, int, int]]:
-    """(likes, boosts, replies) per note, in three grouped queries."""
+    """(likes, boosts, replies) per note, in three grouped queries.
+
+    Replies are counted as Mastodon counts them (``replies_count`` grows only for public and
+    unlisted replies), the same number for every viewer: a count that included followers-only
+    and direct replies would tell everyone that hidden replies exist."""
     if not note_ids:
         return {}
     marks = ",".join("?" * len(note_ids))
@@ -261,7 +279,8 @@ async def counts_for(db: Database, note_ids: Sequence[int]) -> dict[int, tuple[i
         (
             2,
             f"SELECT p.id, COUNT(*) FROM notes p JOIN notes c ON c.in_reply_to_uri = p.uri"
-            f" WHERE p.id IN ({marks}) GROUP BY p.id",
+            f" WHERE p.id IN ({marks}) AND c.visibility IN ('public', 'unlisted')"
+            " GROUP BY p.id",
         ),
     ):
         for r in await db.fetchall(sql, tuple(note_ids)):

@@ -14,7 +14,19 @@ from werkzeug.exceptions import HTTPException
 from ..config import Config
 from ..errors import FediverseError, LoginRequired
 from ..state import open_state
-from . import actions, admin, auth, compose, inbox, me, objects, pages, remote_follow, wellknown
+from . import (
+    actions,
+    admin,
+    auth,
+    body_gate,
+    compose,
+    inbox,
+    me,
+    objects,
+    pages,
+    remote_follow,
+    wellknown,
+)
 from .common import StateHolder, json_response, see_other, wants_as2
 
 log = logging.getLogger(__name__)
@@ -62,8 +74,11 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
         return await _error(holder, exc.code or 500, exc.description or exc.name)
 
     wellknown.register(app, holder)
-    # Quart's documented place for ASGI middleware.
-    app.asgi_app = inbox.InboxApp(app.asgi_app, holder)  # type: ignore[assignment,method-assign]
+    # Quart's documented place for ASGI middleware. The inboxes are answered first; every other
+    # request passes the body gate, which keeps anonymous uploads out of Quart's buffer.
+    app.asgi_app = inbox.InboxApp(  # type: ignore[assignment,method-assign]
+        body_gate.AnonymousBodyGate(app.asgi_app, holder), holder
+    )
     auth.register(app, holder)
     objects.register(app, holder)
     pages.register(app, holder)

@@ -2,34 +2,37 @@
 
 The session cookie carries a random token (the database keeps its SHA-256). Each session has its
 own CSRF token; anonymous forms (login, remote follow) use a double-submit cookie. POSTs are also
-refused when their ``Origin`` header names another site.
+refused when their ``Origin`` header names another site. Whatever can be checked without the
+body is checked before the form is read; a body too large for a visitor without a session was
+never read at all (``body_gate.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from quart import Quart, Response, g, render_template, request
+from werkzeug.exceptions import LengthRequired
 
 from .. import passwords
-from ..errors import Forbidden, LoginFailed, LoginRequired, TooManyRequests
+from ..errors import Forbidden, LoginFailed, LoginRequired, PayloadTooLarge, TooManyRequests
 from ..models import Account
 from ..state import State
 from ..storage import actors, sessions
 from ..storage.ai_replies import take_token
-from .common import StateHolder, see_other
+from .body_gate import ANON_BODY_MAX, REFUSED_KEY
+from .common import SESSION_COOKIE, StateHolder, see_other
 
-SESSION_COOKIE = "fa_session"
 ANON_CSRF_COOKIE = "fa_csrf"
 # Login attempts: 10 per client address and 10 per username, refilled at one per 30 s.
 LOGIN_BURST = 10.0
 LOGIN_REFILL_PER_SECOND = 1 / 30
 # Routes that take signed ActivityPub POSTs, not browser forms.
 CSRF_EXEMPT_ENDPOINTS: frozenset[str] = frozenset()  # the inboxes are served ahead of Quart
+_ANON_KB = ANON_BODY_MAX // 1024
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,6 @@ class Viewer:
     @property
     def is_admin(self) -> bool:
         return bool(self.account and self.account.is_admin)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
 def viewer() -> Viewer:
@@ -125,7 +124,7 @@ async def start_session(state: State, account: Account, resp: Response) -> None:
     lifetime = state.config.web.session_days * 24 * 3600
     await sessions.create(
         state.db,
-        token_hash=_hash(token),
+        token_hash=sessions.token_hash(token),
         actor_id=account.actor.id,
         csrf_token=secrets.token_urlsafe(24),
         now=now,
@@ -163,24 +162,30 @@ def register(app: Quart, holder: StateHolder) -> None:
         session_hash = None
         g.new_anon_csrf = False
         if token:
-            row = await sessions.get(state.db, _hash(token), now=state.now())
+            row = await sessions.get(state.db, sessions.token_hash(token), now=state.now())
             if row is not None:
                 account = await actors.account_by_actor_id(state.db, row.actor_id)
                 csrf = row.csrf_token
-                session_hash = _hash(token)
+                session_hash = sessions.token_hash(token)
         if account is None:
             csrf = request.cookies.get(ANON_CSRF_COOKIE, "")
             g.new_anon_csrf = not csrf or len(csrf) > 64
             if g.new_anon_csrf:
                 csrf = secrets.token_urlsafe(24)
         g.viewer = Viewer(account=account, csrf_token=csrf, session_hash=session_hash)
+        refused = request.scope.get(REFUSED_KEY)
+        if refused == "no length":
+            raise LengthRequired("log in first, or send the form with its Content-Length")
+        if refused is not None:
+            raise PayloadTooLarge(f"log in first: without a session a form takes {_ANON_KB} KB")
         if request.method == "POST" and request.endpoint not in CSRF_EXEMPT_ENDPOINTS:
+            # Everything that needs no body is checked before the form is read.
             _check_origin(state)
+            if g.new_anon_csrf and account is None:  # no token to compare the form's with
+                raise Forbidden("the form expired; reload the page and try again")
             form = await request.form
             sent = form.get("csrf", "")
-            if not sent or (g.new_anon_csrf and account is None):
-                raise Forbidden("the form expired; reload the page and try again")
-            if not passwords.constant_time_equal(sent, csrf):
+            if not sent or not passwords.constant_time_equal(sent, csrf):
                 raise Forbidden("the form expired; reload the page and try again")
 
     @app.after_request

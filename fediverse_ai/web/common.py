@@ -13,6 +13,7 @@ from ..errors import FediverseError
 from ..state import State
 
 AS2_RESPONSE_TYPE = "application/activity+json"
+SESSION_COOKIE = "fa_session"  # read by auth (sessions) and body_gate (before Quart)
 _AS2_ACCEPTS = ("application/activity+json", "application/ld+json")
 
 

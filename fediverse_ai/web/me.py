@@ -60,7 +60,10 @@ def register(app: Quart, holder: StateHolder) -> None:
             found = await notes.by_id(state.db, nid)
             if found is not None:
                 by_id[nid] = found
-        note_cards = {c.note.id: c for c in await cards(state, list(by_id.values()), viewer())}
+        # The query already leaves out replies the viewer may not see; checking the cards
+        # with the pages' own rule keeps it so whatever kind of notification is added later.
+        shown = await visible(state, list(by_id.values()))
+        note_cards = {c.note.id: c for c in await cards(state, shown, viewer())}
         rows = [
             {
                 "kind": i.kind,
@@ -69,7 +72,7 @@ def register(app: Quart, holder: StateHolder) -> None:
                 "at": i.at,
             }
             for i in items
-            if i.actor_id in who
+            if i.actor_id in who and (i.note_id is None or i.note_id in note_cards)
         ]
         next_page = (
             f"/notifications?before={items[-1].at}" if len(items) == NOTIFICATION_PAGE else None

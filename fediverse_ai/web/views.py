@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
+from ..blurhash_png import is_valid
 from ..models import Actor, Media, Note
 from ..sanitize import sanitize_html
 from ..state import State
@@ -105,17 +107,20 @@ def media_view(m: Media) -> MediaView | None:
         alt=m.description,
         width=m.width,
         height=m.height,
-        placeholder=f"/blurhash/{m.blurhash}.png"
-        if m.blurhash and _blurhash_ok(m.blurhash)
-        else None,
+        placeholder=placeholder_url(m.blurhash),
         ai_generated=m.ai_generated,
     )
 
 
-def _blurhash_ok(value: str) -> bool:
-    from ..blurhash_png import is_valid
+def placeholder_url(blurhash: str | None) -> str | None:
+    """Where the placeholder of a blurhash is served, or None for a missing or invalid one.
 
-    return is_valid(value)
+    The blurhash alphabet has ``#``, ``?`` and ``%``, which a browser reads as the start of a
+    fragment, a query or an escape: everything outside the unreserved set is escaped (the
+    server unescapes the path once, so a hash that looks escaped, ``%2F``, stays as it is)."""
+    if not blurhash or not is_valid(blurhash):
+        return None
+    return f"/blurhash/{quote(blurhash, safe='')}.png"
 
 
 async def cards(
