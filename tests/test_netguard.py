@@ -7,15 +7,20 @@ from /etc/hosts), so no test sends a packet anywhere.
 from __future__ import annotations
 
 import ipaddress
+import tomllib
+from pathlib import Path
 
 import pytest
 
+from fediverse_ai.bot.services import backend_guard
+from fediverse_ai.config import Config, parse_config
 from fediverse_ai.errors import FetchError, UnsafeURL
 from fediverse_ai.netguard import (
     CANNOT_RESOLVE,
     NetGuard,
     is_blocked_domain,
     is_public_address,
+    origin_key,
 )
 
 PUBLIC_V4 = "93.184.215.14"
@@ -269,3 +274,52 @@ def test_blocked_domain_matches_idn_in_either_spelling() -> None:
 )
 def test_is_public_address(address: str, public: bool) -> None:
     assert is_public_address(ipaddress.ip_address(address)) is public
+
+
+# --- trusted origins: the operator's AI backends (issue 17) ------------------------------------
+
+
+async def test_trusted_origins_pass_and_nothing_beside_them() -> None:
+    guard = NetGuard(trusted_origins=frozenset({"127.0.0.1:11434", "ollama:11434"}))
+    await guard.check_url("http://127.0.0.1:11434/v1/chat/completions")
+    await guard.check_url("http://ollama:11434/v1")
+    assert await guard.connect_address("127.0.0.1", 11434) == "127.0.0.1"
+    for url in (
+        "http://127.0.0.1:11435/v1",  # another port of the same host
+        "http://127.0.0.2:11434/v1",
+        "http://localhost:11434/v1",  # another name for it is not what was configured
+        "http://169.254.169.254/latest/meta-data/",
+    ):
+        with pytest.raises(UnsafeURL):
+            await guard.check_url(url)
+    with pytest.raises(UnsafeURL):
+        await guard.connect_address("127.0.0.1", 6379)
+
+
+def test_origin_key_spells_host_and_effective_port() -> None:
+    assert origin_key("http://127.0.0.1:8080/v1") == "127.0.0.1:8080"
+    assert origin_key("https://API.example.com/v1") == "api.example.com:443"
+    assert origin_key("http://sd.lan/") == "sd.lan:80"
+    assert origin_key("ftp://x/") is None
+
+
+def load_config_text(text: str) -> Config:
+    return parse_config(tomllib.loads(text), base_dir=Path("/tmp"))
+
+
+def test_the_backend_guard_trusts_only_configured_backends() -> None:
+    config = load_config_text(
+        """
+[ai.text]
+backend = "openai"
+base_url = "http://127.0.0.1:8080/v1"
+[ai.image]
+backend = "automatic1111"
+base_url = "http://192.168.1.20:7860"
+"""
+    )
+    guard = backend_guard(config, NetGuard())
+    assert guard.trusted_origins == {"127.0.0.1:8080", "192.168.1.20:7860"}
+    assert not guard.allow_private
+    offline = backend_guard(load_config_text(""), NetGuard())
+    assert offline.trusted_origins == frozenset()
