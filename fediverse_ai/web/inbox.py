@@ -39,6 +39,7 @@ from ..state import State
 from ..storage import activities, actors
 from ..vocab import host_of, strip_fragment
 from .common import StateHolder
+from .signed import as_sent
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class InboxApp:
             username = path.split("/")[2]
             if await actors.local_by_username(state.db, username) is None:
                 raise NotFound("no such actor")
-        url, headers = _as_sent(
+        url, headers = as_sent(
             scope,
             headers,
             base_url=state.config.instance.base_url,
@@ -160,38 +161,6 @@ async def _read_capped(headers: list[tuple[str, str]], receive: Receive, cap: in
     if too_large:
         raise PayloadTooLarge(f"inbox bodies are limited to {cap} bytes")
     return b"".join(chunks)
-
-
-def _as_sent(
-    scope: Scope, headers: list[tuple[str, str]], *, base_url: str, trusted_proxy: bool
-) -> tuple[str, list[tuple[str, str]]]:
-    """The URL and headers to verify the signature against: always our own.
-
-    The URL is built from the configured base URL, never from the client's Host: a delivery
-    signed for another server's inbox, replayed here with that server's name in Host, would
-    otherwise verify (issue 17). The host the request was addressed to (the forwarded one
-    behind a trusted proxy) must be ours.
-    """
-    named = {k: v for k, v in headers}
-    presented = named.get("host", "")
-    if trusted_proxy and "x-forwarded-host" in named:
-        presented = named["x-forwarded-host"].split(",")[0].strip()
-    scheme, _, authority = base_url.partition("://")
-    if _without_default_port(presented, scheme) != _without_default_port(authority, scheme):
-        raise SignatureError("the request is not addressed to this server")
-    headers = [(k, v) for k, v in headers if k != "host"] + [("host", authority)]
-    # Signatures cover the path as sent (percent-encoding included), so use the raw bytes.
-    raw = scope.get("raw_path") or scope["path"].encode()
-    target = raw.decode("latin-1")
-    if scope.get("query_string"):
-        target += "?" + scope["query_string"].decode("latin-1")
-    return f"{base_url}{target}", headers
-
-
-def _without_default_port(host: str, scheme: str) -> str:
-    host = host.strip().lower()
-    default = ":443" if scheme == "https" else ":80"
-    return host.removesuffix(default)
 
 
 async def accept(state: State, *, url: str, headers: list[tuple[str, str]], body: bytes) -> None:
