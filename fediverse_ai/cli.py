@@ -241,25 +241,6 @@ def _answer_request(approve: bool) -> Callable[[Any, Account, argparse.Namespace
     return action
 
 
-def cmd_jobs(args: argparse.Namespace) -> int:
-    config = _load(args)
-
-    async def go() -> int:
-        from .state import open_state
-        from .storage import jobs
-
-        async with open_state(config) as state:
-            if args.retry_failed:
-                print(f"requeued {await jobs.retry_failed(state.db, now=state.now())} failed jobs")
-            for name, count in sorted((await jobs.counts(state.db)).items()):
-                print(f"{name}\t{count}")
-            for job in await jobs.list_jobs(state.db, state="failed", limit=20):
-                print(f"failed #{job.id} {job.kind} after {job.attempts}: {job.last_error}")
-        return 0
-
-    return _run(go())
-
-
 def _run(coro: Coroutine[Any, Any, int]) -> int:
     try:
         import uvloop  # what uvicorn serves `run` with; deliveries are cheaper on it
@@ -288,12 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate the config file").set_defaults(
         func=cmd_check_config
     )
-    jobs_p = sub.add_parser("jobs", help="job queue status")
-    jobs_p.add_argument("--retry-failed", action="store_true", help="requeue failed jobs")
-    jobs_p.set_defaults(func=cmd_jobs)
-
+    from .cli_ops import add_ops_commands
     from .cli_users import add_user_commands
 
+    add_ops_commands(sub, load=_load, run=_run)
     add_user_commands(sub, load=_load, run=_run)
 
     def acting(name: str, help_text: str) -> argparse.ArgumentParser:

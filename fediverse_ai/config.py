@@ -104,6 +104,43 @@ class WebConfig:
     session_days: int = 30
 
 
+# --- retention: how long rows that are no longer needed are kept (storage/retention.py) ---
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """Days to keep each kind of row; 0 keeps them forever. Expired sessions and idle rate
+    limit buckets go at every purge, whatever these say."""
+
+    activities_days: int = 14
+    done_jobs_days: int = 1
+    failed_jobs_days: int = 30
+    tombstones_days: int = 90
+    interval_minutes: int = 60
+
+
+# A redelivery after the activity's row is gone is processed again (an Undone Follow
+# would come back), and a tombstone gone lets a late Create bring a deleted post back:
+# both must outlive the senders' retries (Mastodon's last about 3 days, ours at most 3.1).
+RETENTION_MINIMUM_DAYS = {"activities_days": 7, "tombstones_days": 7}
+
+
+def _validate_retention(r: RetentionConfig, signature_max_skew_seconds: int) -> list[str]:
+    problems = []
+    for name in ("activities_days", "done_jobs_days", "failed_jobs_days", "tombstones_days"):
+        value, least = getattr(r, name), RETENTION_MINIMUM_DAYS.get(name, 1)
+        if value != 0 and value < least:
+            problems.append(f"retention.{name}: 0 (keep forever) or at least {least}")
+    if r.activities_days and r.activities_days * 86400 <= signature_max_skew_seconds:
+        problems.append(
+            "retention.activities_days: must be longer than"
+            " federation.signature_max_skew_seconds, or a replayed request is accepted again"
+        )
+    if r.interval_minutes < 0:
+        problems.append("retention.interval_minutes: 0 (only `fediverse-ai purge`) or more")
+    return problems
+
+
 @dataclass(frozen=True)
 class Config:
     instance: InstanceConfig = field(default_factory=InstanceConfig)
@@ -117,6 +154,7 @@ class Config:
     federation: FederationConfig = field(default_factory=FederationConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     path: Path | None = None
 
 
@@ -132,6 +170,7 @@ SECTIONS: dict[str, type[Any]] = {
     "federation": FederationConfig,
     "worker": WorkerConfig,
     "web": WebConfig,
+    "retention": RetentionConfig,
 }
 
 
@@ -297,6 +336,7 @@ def _validate(c: Config) -> list[str]:
         problems.append("web.session_days: between 1 and 365")
     if c.worker.poll_interval_seconds <= 0:
         problems.append("worker.poll_interval_seconds: must be positive")
+    problems.extend(_validate_retention(c.retention, c.federation.signature_max_skew_seconds))
     return problems
 
 

@@ -7,10 +7,11 @@ XMP, comments). So we
 
 * sniff the real format with Pillow and accept only JPEG, PNG, GIF and WebP, the
   formats every fediverse server and browser displays (checklist section 8);
-* refuse oversized inputs by byte count, and by pixel count *before* decoding;
-* decode one frame, apply the EXIF orientation, convert to sRGB, downscale to
-  Mastodon's 3840x2160 box, and re-encode from bare pixels, so no metadata chunk
-  can survive;
+* refuse oversized inputs by byte count, and by pixel count *before* decoding: a
+  90 KB PNG can claim 6300x6300 pixels, which cost half a gigabyte to process;
+* decode one frame (a large JPEG at 1/2, 1/4 or 1/8 scale), apply the EXIF
+  orientation, convert to sRGB, downscale to Mastodon's 3840x2160 box, and re-encode
+  from bare pixels, so no metadata chunk can survive;
 * compute the blurhash from a tiny thumbnail, which costs a millisecond or two.
 
 CPU-bound and blocking: callers in async code should run it in a worker thread.
@@ -18,6 +19,7 @@ CPU-bound and blocking: callers in async code should run it in a worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -36,10 +38,19 @@ __all__ = ["DEFAULT_LIMITS", "MediaLimits", "ProcessedImage", "make_thumbnail", 
 
 @dataclass(frozen=True)
 class MediaLimits:
-    """Caps on what we are willing to decode; the defaults are Mastodon's."""
+    """Caps on what we are willing to decode.
+
+    ``max_pixels`` is Mastodon's ``MAX_MATRIX_LIMIT`` (7680x4320), checked from the header
+    before anything is decoded. ``max_decoded_pixels`` bounds what one decode holds in
+    memory: a JPEG above it is decoded at 1/2, 1/4 or 1/8 scale by libjpeg, while PNG,
+    GIF and WebP have no reduced decoding and are refused. Measured peaks: a 4096x4096 PNG
+    (Mastodon's cap before 4.2) about 120 MB, 180 MB with a palette or transparency (Pillow
+    converts and premultiplies copies), a WebP that size 260 MB, a 33 Mpx JPEG 120 MB.
+    """
 
     max_input_bytes: int = 16 * 1024 * 1024
-    max_pixels: int = 40_000_000  # decompression-bomb cap, checked from the header
+    max_pixels: int = 33_177_600
+    max_decoded_pixels: int = 16_777_216
     max_width: int = 3840
     max_height: int = 2160
 
@@ -96,18 +107,34 @@ def process_image(data: bytes, *, limits: MediaLimits = DEFAULT_LIMITS) -> Proce
     source = _open(data)
     width, height = source.size
     if width < 1 or height < 1 or width * height > limits.max_pixels:
-        raise UnsupportedMedia("image dimensions too large")
+        raise UnsupportedMedia(
+            f"image dimensions too large: {width}x{height} pixels,"
+            f" at most {limits.max_pixels} allowed"
+        )
     source_format = source.format
     icc_profile = source.info.get("icc_profile")
     if source_format in ("JPEG", "MPO"):
-        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the result is still big enough.
-        source.draft(None, _fit((width, height), _box_before_rotation(source, limits)))
+        box = _box_before_rotation(source, limits)
+        scale = _jpeg_scale((width, height), box, limits.max_decoded_pixels)
+        if scale > 1:
+            # Pillow picks the largest scale s with width // request >= s: this request
+            # yields exactly ``scale``.
+            source.draft(None, (max(1, width // scale), max(1, height // scale)))
+    decoded_width, decoded_height = source.size
+    if decoded_width * decoded_height > limits.max_decoded_pixels:
+        raise UnsupportedMedia(
+            f"image dimensions too large: {width}x{height} pixels; a {source_format} image"
+            f" may have at most {limits.max_decoded_pixels} (a JPEG, {limits.max_pixels})"
+        )
     try:
         source.load()
     except _DECODE_ERRORS as exc:
         raise UnsupportedMedia("image data is corrupt or truncated") from exc
 
+    # Each step below replaces the one full-size image rather than copying it (dropping
+    # ``source`` lets the decoded pixels go as soon as a conversion made new ones).
     image = _pre_resize_mode(_oriented(source))
+    del source
     # Count colours before resampling, which invents in-between ones along every edge.
     graphic = source_format in ("PNG", "GIF") and image.getcolors(_PNG_MAX_COLOURS) is not None
     image.thumbnail((limits.max_width, limits.max_height), Image.Resampling.LANCZOS)
@@ -153,6 +180,20 @@ def _fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
     return (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
 
 
+def _jpeg_scale(size: tuple[int, int], box: tuple[int, int], max_decoded: int) -> int:
+    """The libjpeg reduction (1, 2, 4 or 8) to decode at: the largest that still fills the
+    output box, or a larger one when that would hold more than ``max_decoded`` pixels (the
+    picture then comes out a little smaller than the box rather than refused)."""
+    want = _fit(size, box)
+    scale = 1
+    for s in (2, 4, 8):
+        if size[0] >= s * want[0] and size[1] >= s * want[1]:
+            scale = s
+    while scale < 8 and -(-size[0] // scale) * -(-size[1] // scale) > max_decoded:
+        scale *= 2
+    return scale
+
+
 def _exif_orientation(image: Image.Image) -> int:
     try:
         return int(image.getexif().get(0x0112, 1))
@@ -168,12 +209,13 @@ def _box_before_rotation(image: Image.Image, limits: MediaLimits) -> tuple[int, 
 
 
 def _oriented(image: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation to the pixels, since the EXIF itself is dropped."""
-    try:
-        oriented = ImageOps.exif_transpose(image)
-    except Exception:  # malformed EXIF: keep the pixels as stored
-        return image
-    return oriented if oriented is not None else image
+    """Apply the EXIF orientation to the pixels, since the EXIF itself is dropped.
+
+    In place: otherwise Pillow returns a full copy even when there is nothing to turn."""
+    # Malformed EXIF: keep the pixels as stored.
+    with contextlib.suppress(Exception):
+        ImageOps.exif_transpose(image, in_place=True)
+    return image
 
 
 def _pre_resize_mode(image: Image.Image) -> Image.Image:

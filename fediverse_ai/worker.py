@@ -2,6 +2,11 @@
 
 Jobs survive restarts because they are rows; a job whose worker died keeps its
 lease until ``locked_until`` and is then claimed again. Handlers are idempotent.
+
+A live worker renews the leases of the jobs it runs (one UPDATE per heartbeat, however
+many jobs it holds), so a slow AI answer or a long purge is not claimed a second time
+while it runs. Should a lease lapse anyway (the process stalled past it), the job's new
+holder owns the outcome: this worker's completion or retry then changes nothing.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import contextlib
 import logging
 import os
 import random
+import secrets
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from . import maintenance
 from .bot import replier
 from .errors import BadRequest, DeliveryError, FediverseError
 from .federation import delivery, inbox, trigger
@@ -32,10 +39,14 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     delivery.DELIVER: delivery.deliver,
     inbox.INBOX: inbox.process,
     trigger.AI_REPLY: replier.handle,
+    maintenance.PURGE: maintenance.purge,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {delivery.DELIVER: MAX_ATTEMPTS, inbox.INBOX: 10}
 LEASE_SECONDS = 120.0
+# Four renewals per lease: one may wait out a busy writer (busy_timeout is 10 s) or a
+# stalled event loop and the lease still holds.
+HEARTBEATS_PER_LEASE = 4
 
 
 class Worker:
@@ -45,15 +56,21 @@ class Worker:
         handlers: Mapping[str, Handler] | None = None,
         *,
         jitter: Callable[[], float] = random.random,
+        lease_seconds: float = LEASE_SECONDS,
     ) -> None:
         self.state = state
         self.handlers = dict(handlers or DEFAULT_HANDLERS)
         self.jitter = jitter
+        self.lease_seconds = lease_seconds
         # Idle loops wait on their own future; wake() resolves one, so that one enqueued job
         # does not send every idle loop to claim (each claim is a write transaction).
         self._idle: collections.deque[asyncio.Future[None]] = collections.deque()
         self._wakes = 0  # counts wake() calls: a wake during a claim that found nothing is kept
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        # host:pid tells release_orphans whose jobs these are; the suffix tells two workers of
+        # one process apart, so that neither renews nor finishes a job the other took over.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._renewers = 0  # callers that need the heartbeat running (run, run_once)
+        self._heartbeat_task: asyncio.Task[None] | None = None
         self.attempts = {**ATTEMPTS, trigger.AI_REPLY: state.config.ai_limits.attempts}
         self._in_flight: set[int] = set()
         # Kinds with fewer slots than the worker has loops: a loop must not take a job that
@@ -79,10 +96,17 @@ class Worker:
         job = await self._claim(None)
         if job is None:
             return False
-        if await self._run(job):
-            await jobs.complete(self.state.db, job.id, now=self.state.now())
-            self._finished.discard(job.id)
+        async with self._leases_renewed():
+            if await self._run(job):
+                await self._complete(job)
+                self._finished.discard(job.id)
         return True
+
+    async def _complete(self, job: Job) -> None:
+        if not await jobs.complete(
+            self.state.db, job.id, now=self.state.now(), locked_by=self.worker_id
+        ):
+            log.warning("job %s (%s) finished after another worker took it over", job.id, job.kind)
 
     async def _claim(self, finished: int | None) -> Job | None:
         """The next due job; ``finished`` (a job this loop ran) is marked done in the same
@@ -92,7 +116,7 @@ class Worker:
             job = await jobs.claim(
                 self.state.db,
                 now=self.state.now(),
-                lease_seconds=LEASE_SECONDS,
+                lease_seconds=self.lease_seconds,
                 locked_by=self.worker_id,
                 complete=finished,
                 skip_kinds=full,
@@ -108,7 +132,9 @@ class Worker:
                 return job
             # Another loop took the last slot while this claim was on its way (claims are not
             # serialised: a lock around them cost fan-out 15 %): hand it back, take other work.
-            await jobs.release(self.state.db, [job.id], now=self.state.now())
+            await jobs.release(
+                self.state.db, [job.id], now=self.state.now(), locked_by=self.worker_id
+            )
 
     async def drain(self, *, max_jobs: int = 100_000) -> int:
         """Run due jobs until none is left (tests and the CLI use this)."""
@@ -128,7 +154,8 @@ class Worker:
         handler = self.handlers.get(job.kind)
         db, now = self.state.db, self.state.now
         if handler is None:
-            await jobs.fail(db, job.id, error=f"no handler for {job.kind}", now=now())
+            error = f"no handler for {job.kind}"
+            await jobs.fail(db, job.id, error=error, now=now(), locked_by=self.worker_id)
             return False
         self._in_flight.add(job.id)
         try:
@@ -164,12 +191,17 @@ class Worker:
                 jitter=self.jitter(),
                 retry_after=retry_after,
             )
+        held_by = self.worker_id
         if when is None:
             log.warning("job %s (%s) failed for good: %s", job.id, job.kind, message)
-            await jobs.fail(db, job.id, error=message, now=now)
+            ours = await jobs.fail(db, job.id, error=message, now=now, locked_by=held_by)
         else:
             log.info("job %s (%s) will retry at %s: %s", job.id, job.kind, when, message)
-            await jobs.reschedule(db, job.id, run_after=when.timestamp(), error=message, now=now)
+            ours = await jobs.reschedule(
+                db, job.id, run_after=when.timestamp(), error=message, now=now, locked_by=held_by
+            )
+        if not ours:
+            log.warning("job %s (%s) failed after another worker took it over", job.id, job.kind)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, with ``worker.concurrency`` jobs at a time."""
@@ -179,26 +211,85 @@ class Worker:
         )
         if released:
             log.info("took back %d jobs of a process that stopped without finishing them", released)
-        loops = [asyncio.create_task(self._loop(stop)) for _ in range(count)]
-        self.state.wakers.append(self.wake)
+        async with self._leases_renewed():
+            tasks = [asyncio.create_task(self._loop(stop)) for _ in range(count)]
+            if maintenance.PURGE in self.handlers:  # not in tests that bring their own
+                tasks.append(asyncio.create_task(self._offer_purges()))
+            self.state.wakers.append(self.wake)
+            try:
+                await stop.wait()
+            finally:
+                self.state.wakers.remove(self.wake)
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                await self._hand_back()
+
+    async def _hand_back(self) -> None:
+        """At a clean stop: record what finished, give back what was interrupted."""
+        db, now, held_by = self.state.db, self.state.now(), self.worker_id
+        if self._finished:
+            await jobs.complete_many(db, sorted(self._finished), now=now, locked_by=held_by)
+            self._finished.clear()
+        if self._in_flight:
+            # A clean stop should not make these wait for their lease to expire.
+            await jobs.release(db, sorted(self._in_flight), now=now, locked_by=held_by)
+            self._in_flight.clear()
+
+    @contextlib.asynccontextmanager
+    async def _leases_renewed(self) -> AsyncIterator[None]:
+        """Keep the heartbeat running for as long as any caller is inside."""
+        self._renewers += 1
+        if self._heartbeat_task is None:
+            self._heartbeat_task = asyncio.create_task(self._heartbeat())
         try:
-            await stop.wait()
+            yield
         finally:
-            self.state.wakers.remove(self.wake)
-            for task in loops:
+            self._renewers -= 1
+            if self._renewers == 0 and self._heartbeat_task is not None:
+                task, self._heartbeat_task = self._heartbeat_task, None
                 task.cancel()
-            for task in loops:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if self._finished:
-                await jobs.complete_many(
-                    self.state.db, sorted(self._finished), now=self.state.now()
+
+    async def _heartbeat(self) -> None:
+        """Extend the leases of the jobs this worker holds, several times per lease."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / HEARTBEATS_PER_LEASE)
+            # Finished jobs not yet recorded as done are still held: their lease must not
+            # lapse either, or another worker would run them again.
+            held = self._in_flight | self._finished
+            if not held:
+                continue
+            try:
+                renewed = await jobs.renew(
+                    self.state.db,
+                    locked_by=self.worker_id,
+                    now=self.state.now(),
+                    lease_seconds=self.lease_seconds,
                 )
-                self._finished.clear()
-            if self._in_flight:
-                # A clean stop should not make these wait for their lease to expire.
-                await jobs.release(self.state.db, sorted(self._in_flight), now=self.state.now())
-                self._in_flight.clear()
+            except Exception:
+                log.exception("could not renew the leases of running jobs")
+                continue
+            lost = (held & (self._in_flight | self._finished)) - renewed
+            if lost:
+                log.warning("lost the lease of jobs %s: another worker took them over", lost)
+
+    async def _offer_purges(self) -> None:
+        """Queue the retention purge once per period (the dedupe key names the period)."""
+        while True:
+            try:
+                if await maintenance.offer_purge(self.state):
+                    self.wake()
+            except Exception:
+                log.exception("could not queue the retention purge")
+            interval = self.state.config.retention.interval_minutes * 60
+            if not interval:
+                return
+            # Wake just after the next period starts; a clock the tests pin waits a period.
+            await asyncio.sleep(interval - self.state.now() % interval + 1)
 
     async def _loop(self, stop: asyncio.Event) -> None:
         interval = self.state.config.worker.poll_interval_seconds

@@ -277,16 +277,6 @@ async def test_reschedule_complete_fail_and_retry_failed(db: Database) -> None:
     assert await jobs.pending_count(db, now=T0 + 600) == 2
 
 
-async def test_purge_done_keeps_recent_and_unfinished_jobs(db: Database) -> None:
-    await jobs.enqueue(db, "k", {}, now=T0, dedupe_key="old")
-    await jobs.enqueue(db, "k", {}, now=T0, dedupe_key="open")
-    old = await jobs.claim(db, now=T0, lease_seconds=LEASE)
-    assert old is not None
-    await jobs.complete(db, old.id, now=T0)
-    assert await jobs.purge_done(db, older_than=T0 + 1) == 1
-    assert await jobs.counts(db) == {"pending": 1}
-
-
 # --- notes, tombstones, follows ---------------------------------------------------------------
 
 

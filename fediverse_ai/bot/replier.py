@@ -8,6 +8,7 @@ exists only re-queues its (deduplicated) deliveries.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from ..ai.base import BackendError
 from ..ai.consent import opted_out
 from ..ai.intent import detect_intent
 from ..ai.prompt import build_messages, split_for_posts
-from ..errors import FediverseError
+from ..errors import FediverseError, PayloadTooLarge, UnsupportedMedia
 from ..federation import publish
 from ..media import process_image
 from ..models import Account, Actor, Draft, NewAttachment, Note, Visibility
@@ -178,14 +179,19 @@ async def _generate(
 async def _image(state: State, services: AIServices, prompt: str) -> Answer:
     conf = state.config.ai_image
     result = await services.image.generate(prompt, width=conf.width, height=conf.height)
+    # Through the media pipeline first: its pixel caps refuse a decompression bomb from a
+    # remote backend before the classifier decodes it, and the classifier sees what we post.
+    try:
+        processed = await asyncio.to_thread(process_image, result.data)
+    except (UnsupportedMedia, PayloadTooLarge) as exc:
+        raise BackendError(f"unusable image: {exc.message}", retryable=False) from None
     sensitive = False
     if services.moderator is not None:
-        verdict = await services.moderator.check_image(result.data)
+        verdict = await services.moderator.check_image(processed.data)
         if not verdict.allowed:
             if state.config.ai_moderation.image_action == "withhold":
                 return Answer(["Sorry, the picture I made for this didn't pass my safety check."])
             sensitive = True
-    processed = process_image(result.data)
     alt = f"AI-generated image for the prompt: {prompt[:800]}"
     if result.caption:
         alt += f". {result.caption[:600]}"

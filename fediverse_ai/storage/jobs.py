@@ -1,7 +1,11 @@
 """The durable job table: enqueue once, claim with a lease, finish or reschedule.
 
-A claimed job carries ``locked_until``; a worker killed mid-job leaves the lease
-to expire and the job is claimed again, so every handler must be safe to run twice.
+A claimed job carries ``locked_until`` and ``locked_by``; a worker killed mid-job leaves
+the lease to expire and the job is claimed again, so every handler must be safe to run
+twice. A live worker renews the leases it holds (:func:`renew`), and finishing a job
+(:func:`complete`, :func:`reschedule`, :func:`fail`, :func:`release`) only touches the
+row while ``locked_by`` is still the caller: a worker whose lease lapsed and was taken
+over cannot overwrite the outcome of the run that took it.
 """
 
 from __future__ import annotations
@@ -76,9 +80,12 @@ async def enqueue_many(
     )
 
 
+# Every statement that ends a run is guarded by its holder (``IS``: tests and tools claim
+# without a holder, NULL).
+_HELD = "id = ? AND state = 'running' AND locked_by IS ?"
 _COMPLETE = (
     "UPDATE jobs SET state = 'done', locked_until = NULL, last_error = NULL, updated_at = ?"
-    " WHERE id = ?"
+    f" WHERE {_HELD}"
 )
 
 
@@ -117,7 +124,7 @@ async def claim(
 
     def work(conn: sqlite3.Connection) -> list[Any]:
         if complete is not None:
-            conn.execute(_COMPLETE, (now, complete))
+            conn.execute(_COMPLETE, (now, complete, locked_by))
         # fetchall: a RETURNING statement must run to its end before the COMMIT.
         return conn.execute(sql, params).fetchall()
 
@@ -125,31 +132,75 @@ async def claim(
     return _row(rows[0]) if rows else None
 
 
-async def complete(db: Database, job_id: int, *, now: float) -> None:
-    await db.execute(_COMPLETE, (now, job_id))
+async def complete(db: Database, job_id: int, *, now: float, locked_by: str | None = None) -> bool:
+    """Mark a job done; False when ``locked_by`` no longer holds it (its lease was taken)."""
+    return await db.transaction(
+        lambda conn: conn.execute(_COMPLETE, (now, job_id, locked_by)).rowcount > 0
+    )
 
 
-async def complete_many(db: Database, job_ids: list[int], *, now: float) -> None:
+async def complete_many(
+    db: Database, job_ids: list[int], *, now: float, locked_by: str | None = None
+) -> None:
     if job_ids:
-        await db.executemany(_COMPLETE, [(now, job_id) for job_id in job_ids])
+        await db.executemany(_COMPLETE, [(now, job_id, locked_by) for job_id in job_ids])
 
 
 async def reschedule(
-    db: Database, job_id: int, *, run_after: float, error: str, now: float
-) -> None:
-    await db.execute(
-        "UPDATE jobs SET state = 'pending', locked_until = NULL, run_after = ?, last_error = ?,"
-        " updated_at = ? WHERE id = ?",
-        (run_after, error[:2000], now, job_id),
+    db: Database,
+    job_id: int,
+    *,
+    run_after: float,
+    error: str,
+    now: float,
+    locked_by: str | None = None,
+) -> bool:
+    """Make a failed attempt due again at ``run_after``; False when the job was taken over."""
+    return await _end_run(
+        db,
+        "state = 'pending', locked_until = NULL, run_after = ?, last_error = ?, updated_at = ?",
+        (run_after, error[:2000], now),
+        job_id,
+        locked_by,
     )
 
 
-async def fail(db: Database, job_id: int, *, error: str, now: float) -> None:
-    await db.execute(
-        "UPDATE jobs SET state = 'failed', locked_until = NULL, last_error = ?, updated_at = ?"
-        " WHERE id = ?",
-        (error[:2000], now, job_id),
+async def fail(
+    db: Database, job_id: int, *, error: str, now: float, locked_by: str | None = None
+) -> bool:
+    """Give up on a job; False when the job was taken over."""
+    return await _end_run(
+        db,
+        "state = 'failed', locked_until = NULL, last_error = ?, updated_at = ?",
+        (error[:2000], now),
+        job_id,
+        locked_by,
     )
+
+
+async def _end_run(
+    db: Database, assignments: str, values: tuple[Any, ...], job_id: int, locked_by: str | None
+) -> bool:
+    sql = f"UPDATE jobs SET {assignments} WHERE {_HELD}"
+    return await db.transaction(
+        lambda conn: conn.execute(sql, (*values, job_id, locked_by)).rowcount > 0
+    )
+
+
+async def renew(db: Database, *, locked_by: str, now: float, lease_seconds: float) -> set[int]:
+    """Extend the lease of every job ``locked_by`` holds, in one statement; their ids.
+
+    Keyed by holder, so a job whose lease lapsed and that another worker claimed (it now
+    carries that worker's ``locked_by``) is not extended, and is missing from the result.
+    """
+    rows = await db.transaction(
+        lambda conn: conn.execute(
+            "UPDATE jobs SET locked_until = ? WHERE state = 'running' AND locked_by = ?"
+            " RETURNING id",
+            (now + lease_seconds, locked_by),
+        ).fetchall()
+    )
+    return {int(r[0]) for r in rows}
 
 
 async def retry_failed(db: Database, *, now: float) -> int:
@@ -162,29 +213,37 @@ async def retry_failed(db: Database, *, now: float) -> int:
         return cur.rowcount
 
 
-async def release(db: Database, job_ids: list[int], *, now: float) -> None:
+async def release(
+    db: Database, job_ids: list[int], *, now: float, locked_by: str | None = None
+) -> None:
     """Hand back jobs interrupted by a clean shutdown: due at once, the attempt not counted."""
-    async with db.write() as conn:
-        await conn.executemany(
-            "UPDATE jobs SET state = 'pending', locked_until = NULL, run_after = ?,"
-            " attempts = MAX(attempts - 1, 0), updated_at = ? WHERE id = ? AND state = 'running'",
-            [(now, now, job_id) for job_id in job_ids],
-        )
+    await db.executemany(
+        "UPDATE jobs SET state = 'pending', locked_until = NULL, run_after = ?,"
+        f" attempts = MAX(attempts - 1, 0), updated_at = ? WHERE {_HELD}",
+        [(now, now, job_id, locked_by) for job_id in job_ids],
+    )
 
 
 async def release_orphans(
     db: Database, *, host: str, alive: Callable[[int], bool], now: float
 ) -> int:
-    """Make due again the running jobs of dead processes on this host (e.g. after kill -9)."""
+    """Make due again the running jobs of dead processes on this host (e.g. after kill -9).
+
+    ``locked_by`` is ``host:pid`` or ``host:pid:instance``. ``alive`` decides per pid; a
+    worker treats its own pid as dead (an earlier run under a reused pid, as in a container),
+    which is right while a process runs one worker.
+    """
     rows = await db.fetchall(
         "SELECT id, locked_by FROM jobs WHERE state = 'running' AND locked_by LIKE ?",
         (f"{host}:%",),
     )
-    dead = [
-        r[0]
-        for r in rows
-        if not (r[1].rpartition(":")[2].isdigit() and alive(int(r[1].rpartition(":")[2])))
-    ]
+    dead = []
+    for job_id, holder in rows:
+        if not holder.startswith(f"{host}:"):
+            continue  # LIKE's "_" matched another host's name
+        pid = holder[len(host) + 1 :].split(":")[0]
+        if not (pid.isdigit() and alive(int(pid))):
+            dead.append(job_id)
     async with db.write() as conn:
         await conn.executemany(
             "UPDATE jobs SET state = 'pending', locked_until = NULL, run_after = ?, updated_at = ?"
@@ -221,11 +280,3 @@ async def list_jobs(db: Database, *, state: str | None = None, limit: int = 100)
     else:
         rows = await db.fetchall(f"SELECT {_COLUMNS} FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
     return [_row(r) for r in rows]
-
-
-async def purge_done(db: Database, *, older_than: float) -> int:
-    async with db.write() as conn:
-        cur = await conn.execute(
-            "DELETE FROM jobs WHERE state = 'done' AND updated_at < ?", (older_than,)
-        )
-        return cur.rowcount

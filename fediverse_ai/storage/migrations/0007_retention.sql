@@ -1,0 +1,10 @@
+-- Retention purges (storage/retention.py) find old rows through these indexes instead of
+-- scanning whole tables under the write lock.
+CREATE INDEX activities_received ON activities(received_at);
+
+-- An activity whose effect is still in place (a follow, like, boost, block) is kept, since an
+-- Undo that names it only by id needs its stored copy: looked up by the effect's uri.
+CREATE INDEX follows_uri ON follows(uri);
+CREATE INDEX blocks_uri ON blocks(uri);
+CREATE INDEX tombstones_deleted ON tombstones(deleted_at);
+CREATE INDEX sessions_expires ON sessions(expires_at);
