@@ -90,6 +90,7 @@ class FederationConfig:
     signature_max_skew_seconds: int = 3600
     actor_cache_seconds: int = 86400
     max_inbox_bytes: int = 1_048_576
+    authorized_fetch: bool = False
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..as2_in import parse_actor
-from ..errors import BadRequest, FediverseError, FetchError, SignatureError
+from ..errors import BadRequest, FediverseError, FetchError, Forbidden, SignatureError
 from ..fetcher import FetchLimits, fetch_ap_object
 from ..httpsig import ResolvedKey
 from ..models import Actor
+from ..netguard import is_blocked_domain
 from ..state import State
 from ..storage import actors
 from ..vocab import ACTOR_TYPES, host_of, same_origin, strip_fragment, type_of
@@ -79,6 +80,8 @@ async def fetch_key(
     """
     if not same_origin(key_id, actor_uri):
         raise SignatureError("the signing key is not on the actor's host")
+    if is_blocked_domain((host_of(key_id) or "").split(":")[0], await state.blocked_domains()):
+        raise Forbidden("this domain is blocked here")
     known = await _known(state, key_id)
     if known is not None and (not refresh or state.key_fetches.unchanged.get(key_id)):
         return known

@@ -10,16 +10,29 @@ from typing import Any
 from quart import Quart, Response, redirect, request
 
 from .. import as2_out
-from ..errors import NotFound
+from ..errors import NotFound, SignatureError
 from ..federation.publish import note_json
 from ..models import Actor, Note
 from ..state import State
-from ..storage import actors, follows, media, notes
+from ..storage import actors, follows, media, notes, timelines
 from .common import StateHolder, as2_response, page_number, wants_as2
 from .pages import profile_actor, render_note_page, render_profile
+from .signed import get_signer
 
 PAGE_SIZE = 20
 PUBLIC_VIS = ("public", "unlisted")
+# What secure mode shows an unsigned fetch of an actor: enough to verify its signatures and
+# deliver to it, nothing of the profile.
+_MINIMAL_ACTOR = frozenset(
+    {"@context", "id", "type", "preferredUsername", "inbox", "outbox", "endpoints", "publicKey"}
+)
+
+
+class Unset:
+    """``_visible_note``'s viewer when the caller did not look it up."""
+
+
+UNSET = Unset()
 _MEDIA_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|gif)$")
 
 
@@ -48,15 +61,20 @@ def register(app: Quart, holder: StateHolder) -> None:
                 if fixed:
                     return redirect("/")
                 return await render_profile(state, actor)
-            return as2_response(
-                as2_out.actor_document(
-                    actor, webfinger=f"{actor.username}@{state.config.instance.host}"
-                )
+            # Peers fetch actors (and the instance actor above all) to check our signatures,
+            # unsigned: in secure mode an unsigned fetch gets the key, not the profile.
+            signer = await get_signer(state, request)
+            doc = as2_out.actor_document(
+                actor, webfinger=f"{actor.username}@{state.config.instance.host}"
             )
+            if signer is None and _secure(state) and not fixed:
+                doc = {k: v for k, v in doc.items() if k in _MINIMAL_ACTOR}
+            return as2_response(doc)
 
         @app.get(f"{base}/followers", endpoint=f"followers{prefix}")
         async def followers(username: str | None = None) -> Response:
             state = holder.state
+            await as2_viewer(state)
             actor = await _local_actor(state, username)
             total = await follows.count_followers(state.db, actor.id)
             return await _actor_collection(
@@ -68,6 +86,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         @app.get(f"{base}/following", endpoint=f"following{prefix}")
         async def following(username: str | None = None) -> Response:
             state = holder.state
+            await as2_viewer(state)
             actor = await _local_actor(state, username)
             total = await follows.count_following(state.db, actor.id)
             return await _actor_collection(
@@ -78,6 +97,7 @@ def register(app: Quart, holder: StateHolder) -> None:
 
         @app.get(f"{base}/collections/featured", endpoint=f"featured{prefix}")
         async def featured(username: str | None = None) -> Response:
+            await as2_viewer(holder.state)
             actor = await _local_actor(holder.state, username)
             doc = as2_out.ordered_collection(actor.featured_url or "", total=0, first=None)
             doc["orderedItems"] = []
@@ -86,6 +106,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         @app.get(f"{base}/outbox", endpoint=f"outbox{prefix}")
         async def outbox(username: str | None = None) -> Response:
             state = holder.state
+            await as2_viewer(state)
             actor = await _local_actor(state, username)
             return await _outbox(state, actor)
 
@@ -106,7 +127,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         if not wants_as2(request):
             return await render_note_page(state, *await _any_note(state, username, status_id))
         note, author = await _visible_note(state, state.urls.note(username, status_id))
-        return as2_response(as2_out.with_context(await note_json(state, note, author)))
+        return _private_if(note, as2_out.with_context(await note_json(state, note, author)))
 
     @app.get("/@<username>/<status_id>")
     async def note_page(username: str, status_id: str) -> Any:
@@ -114,31 +135,39 @@ def register(app: Quart, holder: StateHolder) -> None:
         if not wants_as2(request):
             return await render_note_page(state, *await _any_note(state, username, status_id))
         note, author = await _visible_note(state, state.urls.note(username, status_id))
-        return as2_response(as2_out.with_context(await note_json(state, note, author)))
+        return _private_if(note, as2_out.with_context(await note_json(state, note, author)))
 
     @app.get("/users/<username>/statuses/<status_id>/activity")
     async def note_activity(username: str, status_id: str) -> Response:
         state = holder.state
         note, author = await _visible_note(state, state.urls.note(username, status_id))
-        doc = as2_out.activity(
-            "Create",
-            activity_id=f"{note.uri}/activity",
-            actor=author.uri,
-            obj=await note_json(state, note, author),
-            to=note.to,
-            cc=note.cc,
-            published=note.published,
+        return _private_if(
+            note,
+            as2_out.activity(
+                "Create",
+                activity_id=f"{note.uri}/activity",
+                actor=author.uri,
+                obj=await note_json(state, note, author),
+                to=note.to,
+                cc=note.cc,
+                published=note.published,
+            ),
         )
-        return as2_response(doc)
 
     @app.get("/users/<username>/statuses/<status_id>/replies")
     async def note_replies(username: str, status_id: str) -> Response:
         state = holder.state
-        note, _ = await _visible_note(state, state.urls.note(username, status_id))
-        replies = await notes.replies_to(state.db, note.uri, public_only=True)
+        viewer = await as2_viewer(state)
+        note, _ = await _visible_note(state, state.urls.note(username, status_id), viewer)
+        replies = await notes.replies_to(state.db, note.uri, public_only=viewer is None)
+        if viewer is not None:
+            seen = await timelines.visible_note_ids(
+                state.db, [r.id for r in replies], viewer.id, viewer.uri
+            )
+            replies = [r for r in replies if r.id in seen]
         doc = as2_out.ordered_collection(f"{note.uri}/replies", total=len(replies), first=None)
         doc["orderedItems"] = [r.uri for r in replies]
-        return as2_response(doc)
+        return _private_if(note, doc, any(r.visibility not in PUBLIC_VIS for r in replies))
 
     @app.get("/media/<name>")
     async def media_file(name: str) -> Response:
@@ -173,14 +202,46 @@ async def _any_note(state: State, username: str, status_id: str) -> tuple[Note, 
     return note, author
 
 
-async def _visible_note(state: State, uri: str) -> tuple[Any, Actor]:
+async def _visible_note(
+    state: State, uri: str, viewer: Actor | Unset | None = UNSET
+) -> tuple[Note, Actor]:
+    """The note at ``uri`` if the request's signer may see it (authorized fetch): public and
+    unlisted ones for anyone, followers-only ones for followers and the mentioned, direct
+    ones for the mentioned; 404 otherwise, as if it did not exist."""
+    if isinstance(viewer, Unset):
+        viewer = await as2_viewer(state)
     note = await notes.by_uri(state.db, uri)
-    if note is None or note.visibility not in PUBLIC_VIS:
+    if note is None:
+        raise NotFound("no such post")
+    if note.visibility not in PUBLIC_VIS and (
+        viewer is None or not await timelines.viewer_can_see(state.db, note, viewer.id, viewer.uri)
+    ):
         raise NotFound("no such post")
     author = await actors.by_id(state.db, note.actor_id)
     if author is None:
         raise NotFound("no such post")
     return note, author
+
+
+async def as2_viewer(state: State) -> Actor | None:
+    """Who signed this AS2 GET; in secure mode (``federation.authorized_fetch``) an unsigned
+    one is refused, as Mastodon's AUTHORIZED_FETCH and GoToSocial do."""
+    signer = await get_signer(state, request)
+    if signer is None and _secure(state):
+        raise SignatureError("this server answers signed requests only (authorized fetch)")
+    return signer
+
+
+def _secure(state: State) -> bool:
+    return state.config.federation.authorized_fetch
+
+
+def _private_if(note: Note, doc: dict[str, Any], private: bool = False) -> Response:
+    """What only some may see must not be kept by a shared cache."""
+    response = as2_response(doc)
+    if private or note.visibility not in PUBLIC_VIS:
+        response.headers["Cache-Control"] = "private"
+    return response
 
 
 async def _actor_collection(collection_id: str, total: int, fetch: Any) -> Response:

@@ -7,12 +7,13 @@ URL, never the client's idea of it, with the signer's key fetched under the boun
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from quart import Request
 
-from ..errors import Forbidden, SignatureError
+from ..errors import BadRequest, Forbidden, SignatureError
 from ..federation import signer_keys
 from ..httpsig import verify_request
 from ..models import Actor
@@ -21,6 +22,7 @@ from ..state import State
 from ..storage import actors
 from ..vocab import host_of, strip_fragment
 
+log = logging.getLogger(__name__)
 Scope = dict[str, Any]
 _SIGNATURE_HEADERS = ("signature", "signature-input")
 
@@ -60,9 +62,10 @@ def _without_default_port(host: str, scheme: str) -> str:
 async def get_signer(state: State, request: Request) -> Actor | None:
     """The remote actor that signed this GET; None when it is not signed.
 
-    A signature that does not verify is a ``SignatureError`` (401), not an anonymous request:
-    a peer that signs expects to be recognised, and telling it is kinder than a silent 404.
-    A signer of a blocked domain is refused (403), as at the inbox.
+    A signature that does not verify is a ``SignatureError`` (401) in secure mode; otherwise
+    the request is served as an anonymous one (public objects only), as Mastodon does, so a
+    peer with a skewed clock still reads what everybody may. A signer of a blocked domain is
+    refused (403), as at the inbox.
     """
     headers = [(k.lower(), v) for k, v in request.headers.items()]
     if not any(k in _SIGNATURE_HEADERS for k, _ in headers) and not any(
@@ -75,16 +78,22 @@ async def get_signer(state: State, request: Request) -> Actor | None:
         base_url=state.config.instance.base_url,
         trusted_proxy=state.config.server.trusted_proxy,
     )
-    verified = await verify_request(
-        "GET",
-        url,
-        headers,
-        b"",
-        # A GET names no actor: the key's own id stands in for it (its host is the signer's).
-        fetch_key=_any_actor_key(state),
-        now=datetime.fromtimestamp(state.now(), UTC),
-        max_skew=timedelta(seconds=state.config.federation.signature_max_skew_seconds),
-    )
+    try:
+        verified = await verify_request(
+            "GET",
+            url,
+            headers,
+            b"",
+            # A GET names no actor: the key's own id stands in for it (its host is the signer's).
+            fetch_key=_any_actor_key(state),
+            now=datetime.fromtimestamp(state.now(), UTC),
+            max_skew=timedelta(seconds=state.config.federation.signature_max_skew_seconds),
+        )
+    except (SignatureError, BadRequest) as exc:
+        if state.config.federation.authorized_fetch:
+            raise
+        log.info("GET %s: signature not accepted (%s), served as unsigned", url, exc.message)
+        return None
     owner = strip_fragment(verified.owner)
     if is_blocked_domain((host_of(owner) or "").split(":")[0], await state.blocked_domains()):
         raise Forbidden("this domain is blocked here")

@@ -355,6 +355,33 @@ def test_i_peer_edit_and_delete_reach_our_database(interop: Interop, peer: Peer)
     assert tombstone == {"actor_uri": peer.actor_url()}
 
 
+# --- 6b. authorized fetch: the peer reads a followers-only reply, signed --------------------
+
+
+def test_j_peer_fetches_a_followers_only_reply_it_may_see(interop: Interop, peer: Peer) -> None:
+    """Issue 13 item 4: alice follows the AI, so a signed fetch of the AI's followers-only reply
+    returns it, and the replies collection lists it for her; a followers-only post of a user
+    she does not follow stays invisible to her (404)."""
+    peer_follows_ai(interop, peer)
+    ensure_user(interop, "erin")
+    ours = interop.ours
+    topic = post(ours, "erin", f"public question for {peer.name}")
+    reply = post(
+        ours, "ai", "an answer for followers", "--visibility", "followers", "--reply-to", topic
+    )
+    private = post(ours, "erin", "erin's followers only", "--visibility", "followers")
+
+    fetched = peer.control("fetch", url=reply)
+    assert fetched.get("document", {}).get("id") == reply, fetched
+    listed = peer.control("fetch", url=f"{topic}/replies")
+    assert reply in as_list(listed.get("document", {}).get("orderedItems")), listed
+    refused = peer.control("fetch", url=private)
+    assert "document" not in refused, refused
+    with ours.client() as http:
+        anonymous = http.get(reply, headers={"Accept": "application/activity+json"})
+    assert anonymous.status_code == 404
+
+
 # --- 7. the peer unfollows the AI actor (last) -------------------------------------------------
 
 

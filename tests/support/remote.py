@@ -341,6 +341,26 @@ class RemoteFediverse:
             raise ValueError("tests send traffic to loopback only")
         return await self._client.post(url, content=content, headers=dict(headers))
 
+    async def get_signed(
+        self, url: str, *, username: str = "alice", private_key_pem: str | None = None
+    ) -> httpx.Response:
+        """GET ``url`` as AS2, signed by ``username`` the way Mastodon signs its fetches."""
+        if self._client is None:
+            raise RuntimeError("remote server is not running")
+        if not _is_loopback_test_host(httpx.URL(url).host):
+            raise ValueError("tests send traffic to loopback only")
+        headers = {"Accept": AS2_TYPE, "User-Agent": "remote-test/1"}
+        headers |= sign_request(
+            "GET",
+            url,
+            headers,
+            None,
+            key_id=self.key_id(username),
+            private_key_pem=private_key_pem or self.users[username].private_key_pem,
+            now=datetime.now(UTC),
+        )
+        return await self._client.get(url, headers=headers)
+
     # --- inspection ------------------------------------------------------------------------
 
     def posts(self, *, path: str | None = None, type: str | None = None) -> list[ReceivedPost]:

@@ -19,6 +19,7 @@ A JSON control API under ``/_control/`` (answered before bovine sees the request
                             "visibility": "public"|"followers"|"direct"} -> {"id": noteId}
   POST /_control/update    {"id": noteId, "content"}                -> {"id": updateId}
   POST /_control/delete    {"id": noteId}                           -> {"id": deleteId}
+  POST /_control/fetch     {"url"}          a GET signed as alice -> {"document"} or {"error"}
   GET  /_control/received  -> [{type, id, actor, object, json}], oldest first, each after
                               bovine's inbox processing finished
   GET  /_control/state     -> {actor, inbox, followers, following, missingContexts, processed}
@@ -441,6 +442,20 @@ def build_app(args: argparse.Namespace) -> Any:
         )
         return {"id": delete_id}
 
+    async def fetch(url: str) -> dict[str, Any]:
+        """bovine's proxyUrl: the server fetches ``url`` for alice, signed with her key."""
+        c = await client()
+        try:
+            document = await c.proxy(url)
+        except Exception as exc:
+            return {"error": repr(exc)}
+        if not isinstance(document, dict) or "id" not in document:
+            return {"error": f"not a document: {document!r}"[:500]}
+        if document.get("type") == "Tombstone":
+            # What bovine's proxy answers when the fetch failed (a 404 among others).
+            return {"error": "bovine's proxy answered a Tombstone (the fetch failed)"}
+        return {"document": document}
+
     async def collection(collection_id: str) -> list[str]:
         items = await CollectionItem.filter(part_of=collection_id).all()
         return [item.object_id for item in items]
@@ -462,6 +477,7 @@ def build_app(args: argparse.Namespace) -> Any:
         "post": post,
         "update": update,
         "delete": delete,
+        "fetch": fetch,
     }
 
     @app.before_request

@@ -11,6 +11,7 @@
 //                             "visibility": "public"|"followers"|"direct"} -> {"id": noteId}
 //   POST /_control/update    {"id": noteId, "content"}        -> Update{Note} to its recipients
 //   POST /_control/delete    {"id": noteId}                   -> Delete{Tombstone} to them
+//   POST /_control/fetch     {"url"}  -> {"document"} or {"error"}: a GET signed as alice
 //   GET  /_control/received  -> [{type, id, actor, object, json}], oldest first
 //   GET  /_control/state     -> {actor, followers, following, notes, errors}
 //   GET  /_control/exchanges -> HTTP exchanges in and out (secret headers dropped, bodies cut)
@@ -389,6 +390,17 @@ const control = {
     noteObjects.delete(id);
     notes.delete(id);
     return { id: del.id.href };
+  },
+
+  async fetch({ url }) {
+    // Fedify's authenticated document loader: the GET is signed with alice's key.
+    const loader = await controlContext().getDocumentLoader({ identifier: USERNAME });
+    try {
+      const { document } = await loader(url);
+      return { document };
+    } catch (error) {
+      return { error: String(error) };
+    }
   },
 
   exchanges() {
