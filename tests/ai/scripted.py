@@ -28,6 +28,10 @@ class ScriptedChat:
         self.answers = list(answers)
         self.requests: list[dict[str, Any]] = []
         self.image_prompts: list[str] = []
+        # Set ``gate`` to hold answers until it opens (a generation in progress); ``arrived``
+        # tells that a request is being held.
+        self.gate: threading.Event | None = None
+        self.arrived = threading.Event()
         chat = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -39,11 +43,14 @@ class ScriptedChat:
                 elif self.path == "/v1/images/generations":
                     status, answer = 200, chat._image(body)
                 payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up on a held answer (a stopped worker)
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -56,6 +63,9 @@ class ScriptedChat:
         with self._lock:
             self.requests.append(body)
             text = self.answers[min(len(self.requests), len(self.answers)) - 1]
+        self.arrived.set()
+        if self.gate is not None:
+            self.gate.wait(timeout=60)
         return {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",
@@ -87,5 +97,7 @@ class ScriptedChat:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.gate is not None:
+            self.gate.set()
         self._server.shutdown()
         self._server.server_close()
