@@ -21,7 +21,7 @@ from ..models import Actor, Note
 from ..netguard import is_blocked_domain
 from ..state import State
 from ..storage import actors, ai_replies
-from ..storage.ai_replies import Bucket
+from ..storage.ai_replies import Bucket, Limits
 
 ACCOUNT_LIMITED = "rate limit for this account"
 DOMAIN_LIMITED = "rate limit for this domain"
@@ -102,15 +102,12 @@ async def decide(state: State, mention: Note, author: Actor) -> str | None:
             refusal = found
         else:
             buckets = found
-    decision = await ai_replies.decide(
-        state.db,
-        mention.uri,
+    limits = Limits(
         thread_uri=await ai_replies.thread_of(state.db, mention.uri, mention.in_reply_to_uri),
         thread_cap=state.config.ai.max_replies_per_thread,
         buckets=buckets,
         day=datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d"),
         budget=state.config.ai_limits.daily_budget,
-        now=now,
-        refusal=refusal,
     )
+    decision = await ai_replies.decide(state.db, mention.uri, limits, now=now, refusal=refusal)
     return None if decision.answer else (decision.reason or "not answered")

@@ -115,22 +115,24 @@ async def thread_of(db: Database, mention_uri: str, parent_uri: str | None) -> s
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What one answer counts against: its thread's cap, rate buckets, the day's budget."""
+
+    thread_uri: str
+    thread_cap: int
+    buckets: Sequence[Bucket]
+    day: str  # UTC, YYYY-MM-DD
+    budget: int
+
+
+@dataclass(frozen=True)
 class Decision:
     answer: bool
     reason: str | None = None
 
 
 async def decide(
-    db: Database,
-    mention_uri: str,
-    *,
-    thread_uri: str,
-    thread_cap: int,
-    buckets: Sequence[Bucket],
-    day: str,
-    budget: int,
-    now: float,
-    refusal: str | None = None,
+    db: Database, mention_uri: str, limits: Limits, *, now: float, refusal: str | None = None
 ) -> Decision:
     """Check the thread cap, the rate buckets and the day's budget, and record the outcome.
 
@@ -152,26 +154,26 @@ async def decide(
             return Decision(True)
         if row[0] != "pending":
             return Decision(False, row[1])
-        reason = refusal or _refusal(conn, thread_uri, thread_cap, buckets, day, budget, now)
+        reason = refusal or _refusal(conn, limits, now)
         if reason is not None:
             conn.execute(
                 "UPDATE ai_replies SET state = 'skipped', reason = ?, thread_uri = ?,"
                 " updated_at = ? WHERE mention_uri = ?",
-                (reason, thread_uri, now, mention_uri),
+                (reason, limits.thread_uri, now, mention_uri),
             )
             return Decision(False, reason)
-        for bucket in buckets:
+        for bucket in limits.buckets:
             tokens = _tokens(conn, bucket.key, bucket.capacity, bucket.per_second, now)
             _store(conn, bucket.key, tokens - 1.0, bucket.capacity, bucket.per_second, now)
         conn.execute(
             "INSERT INTO ai_usage (day, count) VALUES (?, 1)"
             " ON CONFLICT(day) DO UPDATE SET count = count + 1",
-            (day,),
+            (limits.day,),
         )
         conn.execute(
             "UPDATE ai_replies SET decided_at = ?, thread_uri = ?, updated_at = ?"
             " WHERE mention_uri = ?",
-            (now, thread_uri, now, mention_uri),
+            (now, limits.thread_uri, now, mention_uri),
         )
         _prune(conn, now)
         return Decision(True)
@@ -179,26 +181,18 @@ async def decide(
     return await db.transaction(work)
 
 
-def _refusal(
-    conn: sqlite3.Connection,
-    thread_uri: str,
-    thread_cap: int,
-    buckets: Sequence[Bucket],
-    day: str,
-    budget: int,
-    now: float,
-) -> str | None:
+def _refusal(conn: sqlite3.Connection, limits: Limits, now: float) -> str | None:
     answered = conn.execute(
         "SELECT COUNT(*) FROM ai_replies WHERE thread_uri = ? AND decided_at IS NOT NULL",
-        (thread_uri,),
+        (limits.thread_uri,),
     ).fetchone()[0]
-    if answered >= thread_cap:
+    if answered >= limits.thread_cap:
         return "reply cap for this thread reached"
-    for bucket in buckets:
+    for bucket in limits.buckets:
         if _tokens(conn, bucket.key, bucket.capacity, bucket.per_second, now) < 1.0:
             return bucket.refusal
-    used = conn.execute("SELECT count FROM ai_usage WHERE day = ?", (day,)).fetchone()
-    if (int(used[0]) if used else 0) >= budget:
+    used = conn.execute("SELECT count FROM ai_usage WHERE day = ?", (limits.day,)).fetchone()
+    if (int(used[0]) if used else 0) >= limits.budget:
         return "daily budget spent"
     return None
 

@@ -10,7 +10,7 @@ any lookup or delivery shows in its log.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from html import escape
 from pathlib import Path
@@ -62,12 +62,6 @@ async def canary_server() -> AsyncIterator[RemoteFediverse]:
         yield canary
     finally:
         await canary.stop()
-
-
-@pytest.fixture
-def chat() -> Iterator[ScriptedChat]:
-    with ScriptedChat(["Hello!"]) as server:
-        yield server
 
 
 @asynccontextmanager

@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from support.live import LiveServer, live_server
 from support.remote import RemoteFediverse, remote_server
 
@@ -28,12 +27,6 @@ from fediverse_ai.worker import Worker
 from .scripted import ScriptedChat
 from .test_ai_addressing import scripted_toml
 from .test_bot import deliver, mention, replies
-
-
-@pytest.fixture
-def chat() -> Iterator[ScriptedChat]:
-    with ScriptedChat(["An answer."]) as server:
-        yield server
 
 
 @asynccontextmanager
