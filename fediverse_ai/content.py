@@ -14,7 +14,7 @@ the sanitizer unchanged.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Literal
@@ -27,7 +27,11 @@ __all__ = [
     "ResolvedMention",
     "find_hashtags",
     "find_mentions",
+    "find_urls",
+    "inert_text",
+    "neutralise_mentions",
     "render_note_html",
+    "safe_username",
 ]
 
 
@@ -55,6 +59,7 @@ class ResolvedMention:
 
 
 _USERNAME = r"[A-Za-z0-9_]+(?:[.\-]+[A-Za-z0-9_]+)*"
+_USERNAME_RE = re.compile(_USERNAME)
 _LABEL = r"[^\W_](?:[\w\-]*[^\W_])?"
 _DOMAIN = rf"{_LABEL}(?:\.{_LABEL})*"
 # One scanner for all three so a URL swallows any '@' or '#' inside it.  Mentions must
@@ -75,6 +80,13 @@ _DISPLAY_LENGTH = 30
 _PARAGRAPH_BREAK_RE = re.compile(r"\n(?:[ \t]*\n)+")
 # C0 controls are invalid in HTML text (the sanitizer would turn them into '?').
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# What stands in for "@" in text that must mention nobody: it reads as an at sign, and no
+# server's mention syntax (ours, Mastodon's, Misskey's MFM) takes the fullwidth form for one.
+# A zero-width space after "@" would be invisible instead, and some servers strip those.
+INERT_AT = "\uff20"
+_NOT_USERNAME_RE = re.compile(r"[^\w.\-]+")
+_USERNAME_CHARS = 64
 
 _Kind = Literal["text", "url", "mention", "hashtag"]
 
@@ -156,6 +168,41 @@ def find_mentions(text: str) -> list[MentionRef]:
     return list(seen.values())
 
 
+def find_urls(text: str) -> list[str]:
+    """The http(s) URLs in ``text``, as :func:`render_note_html` would link them, in order."""
+    return list(dict.fromkeys(t.text for t in _tokenize(text) if t.kind == "url"))
+
+
+def neutralise_mentions(text: str) -> str:
+    """``text`` with every "@" made inert, so that no server reads a mention in it."""
+    return text.replace("@", INERT_AT)
+
+
+def inert_text(text: str, *, keep_urls: Collection[str] = ()) -> str:
+    """Text that mentions nobody: every "@" made inert, except inside the URLs kept.
+
+    For AI answers, whose text is written by a model that anyone can make say anything:
+    the URLs kept are the ones that will be links, so they must stay intact.
+    """
+    parts = []
+    for token in _tokenize(text):
+        raw = token.text if token.kind != "hashtag" else "#" + token.text
+        keep = token.kind == "url" and token.text in keep_urls
+        parts.append(raw if keep else neutralise_mentions(raw))
+    return "".join(parts)
+
+
+def safe_username(username: str) -> str:
+    """A remote ``preferredUsername`` fit to show as a handle: one word, no "@", no spaces.
+
+    Its server chose it; ``x @alice @bob@victim.example`` would otherwise read as three
+    mentions wherever the handle is written out.
+    """
+    if _USERNAME_RE.fullmatch(username) and len(username) <= _USERNAME_CHARS:
+        return username
+    return _NOT_USERNAME_RE.sub("_", username).strip("_")[:_USERNAME_CHARS] or "user"
+
+
 def find_hashtags(text: str) -> list[str]:
     """Hashtag names (without ``#``) in order, each once; the first spelling wins."""
     seen: dict[str, str] = {}
@@ -222,13 +269,17 @@ def render_note_html(
     *,
     mentions: Sequence[ResolvedMention],
     tag_url: Callable[[str], str],
+    lead: Sequence[ResolvedMention] = (),
+    link_urls: Collection[str] | None = None,
 ) -> str:
     """Render plain ``text`` as a Note's ``content``.
 
     Blank lines separate ``<p>`` paragraphs, single newlines become ``<br>``. http(s)
     URLs, resolved mentions and hashtags become links; everything else is escaped text,
     so the AI cannot inject markup. ``tag_url(name)`` gives our hashtag page URL.
-    Unresolved mentions stay plain ``@text``.
+    Unresolved mentions stay plain ``@text``. ``lead``: mentions written before the text,
+    as a reply starts with the people it addresses. ``link_urls``: when given, only these
+    URLs become links and the others stay text (AI answers link only what the thread did).
     """
     index = _mention_index(mentions)
     text = _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
@@ -242,7 +293,7 @@ def render_note_html(
             parts: list[str] = []
             for token in _tokenize(line):
                 resolved = index.get(token.mention.key) if token.mention else None
-                if token.kind == "url":
+                if token.kind == "url" and (link_urls is None or token.text in link_urls):
                     parts.append(_link_html(token.text))
                 elif token.kind == "hashtag":
                     parts.append(_hashtag_html(token.text, tag_url))
@@ -252,4 +303,8 @@ def render_note_html(
                     parts.append(_text(token.text))
             lines.append("".join(parts))
         rendered.append("<p>" + "<br>".join(lines) + "</p>")
+    if lead:
+        cards = " ".join(_mention_html(m) for m in lead)
+        first = " " + rendered[0].removeprefix("<p>") if rendered else "</p>"
+        rendered[:1] = [f"<p>{cards}{first}"]
     return "".join(rendered)

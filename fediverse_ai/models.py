@@ -151,3 +151,8 @@ class Draft:
     ai_generated: bool = False
     sensitive: bool = False
     extra_mentions: tuple[str, ...] = field(default=())
+    # AI answers, whose text a model wrote: exactly these actors (ids) are mentioned and
+    # addressed, never anyone named in the text, whose "@" are all made inert.
+    audience: tuple[str, ...] | None = None
+    # With ``audience``: the only URLs that become links (those the thread itself contained).
+    link_urls: frozenset[str] = frozenset()

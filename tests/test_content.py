@@ -9,7 +9,10 @@ from fediverse_ai.content import (
     ResolvedMention,
     find_hashtags,
     find_mentions,
+    find_urls,
+    inert_text,
     render_note_html,
+    safe_username,
 )
 from fediverse_ai.sanitize import sanitize_html
 
@@ -269,3 +272,56 @@ def test_survival_with_odd_caller_urls() -> None:
 
     html = render_note_html("@odd #tag", mentions=[odd], tag_url=odd_tag_url)
     assert sanitize_html(html) == html
+
+
+# --- AI answers: text that mentions nobody, links only what the thread linked ------------
+
+
+def test_inert_text_leaves_no_mention_and_keeps_the_links_it_is_told_to() -> None:
+    kept = "https://ok.example/@alice/1"
+    text = f"Ask @bob@victim.example, @alice or me@mail.example; see {kept} or https://x.example/@c"
+    inert = inert_text(text, keep_urls={kept})
+    assert find_mentions(inert) == []
+    assert "\uff20bob\uff20victim.example" in inert and kept in inert
+    assert "https://x.example/\uff20c" in inert
+    assert inert.replace("\uff20", "@") == text
+
+
+def test_only_listed_urls_become_links() -> None:
+    html = render_note_html(
+        "see https://ok.example/a and https://evil.example/b.",
+        mentions=[],
+        tag_url=tag_url,
+        link_urls={"https://ok.example/a"},
+    )
+    assert 'href="https://ok.example/a"' in html
+    assert "https://evil.example/b." in html and 'evil.example/b"' not in html
+    assert find_urls("see https://ok.example/a, and (https://b.example/x)") == [
+        "https://ok.example/a",
+        "https://b.example/x",
+    ]
+
+
+def test_lead_mentions_open_the_first_paragraph() -> None:
+    html = render_note_html("hello\n\nworld", mentions=[], tag_url=tag_url, lead=[BOB])
+    assert html == f"<p>{mention_html(BOB, 'bob')} hello</p><p>world</p>"
+    assert sanitize_html(html) == html
+    assert render_note_html("", mentions=[], tag_url=tag_url, lead=[BOB]) == (
+        f"<p>{mention_html(BOB, 'bob')}</p>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("claimed", "shown"),
+    [
+        ("alice", "alice"),
+        ("Alice.B-c_d", "Alice.B-c_d"),
+        ("x @alice @bob@victim.example", "x_alice_bob_victim.example"),
+        ("émile", "émile"),
+        ("@@", "user"),
+        ("a" * 300, "a" * 64),
+    ],
+)
+def test_remote_usernames_are_shown_as_one_inert_word(claimed: str, shown: str) -> None:
+    assert safe_username(claimed) == shown
+    assert find_mentions(f"@{safe_username(claimed)}@host.example hi")[1:] == []

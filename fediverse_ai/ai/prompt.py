@@ -1,8 +1,11 @@
 """Building the chat for a mention: system prompt, thread context, the request. Pure.
 
-Remote text is attacker-controlled. It enters the conversation only inside
-``<untrusted>`` blocks that the system prompt tells the model to read as data; the
-markers are stripped from the text itself so that nobody can close the block early.
+Remote text is attacker-controlled. Every remote string (what was written, and who wrote it:
+display names and handles are remote strings too) enters the conversation only inside
+``<untrusted>`` blocks that the system prompt tells the model to read as data. The markers
+are stripped from that text to a fixed point, so that nobody can close a block early, not
+even with nested pieces (``</untr</untrusted>usted>``) that one pass would join into a marker.
+The same stripping cleans the model's answer: a model that echoes a marker must not publish it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ from dataclasses import dataclass
 
 from .base import ChatMessage
 
-_MARKERS = re.compile(r"</?\s*untrusted[^>]*>", re.IGNORECASE)
+# Lenient on purpose: spaces, attributes and a missing ">" still read as a marker to a model.
+_MARKER = re.compile(r"<\s*/?\s*untrusted\b[^<>]*>?", re.IGNORECASE)
+# Chat-template control tokens (ChatML's <|im_start|>, Llama's <|eot_id|>) written as text.
+_CHAT_TOKEN = re.compile(r"<\|[^<>|\s]{0,40}\|>")
+_AUTHOR_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -23,9 +30,22 @@ class ContextPost:
     by_ai: bool  # written by the AI actor itself: becomes an assistant turn
 
 
+def strip_markup(text: str) -> str:
+    """``text`` without any delimiter the prompt uses, removed until none is left."""
+    while True:
+        cleaned = _CHAT_TOKEN.sub("", _MARKER.sub("", text))
+        if cleaned == text:
+            return cleaned
+        text = cleaned
+
+
+def _label(author: str) -> str:
+    # One line: a display name with newlines must not pass for a line of the prompt's own.
+    return " ".join(strip_markup(author).split())[:_AUTHOR_CHARS] or "someone"
+
+
 def _untrusted(author: str, text: str) -> str:
-    clean = _MARKERS.sub("", text).strip()
-    return f"<untrusted author={_MARKERS.sub('', author)!r}>\n{clean}\n</untrusted>"
+    return f"<untrusted>\nFrom: {_label(author)}\n{strip_markup(text).strip()}\n</untrusted>"
 
 
 def untrusted_block(author: str, text: str) -> str:
@@ -53,7 +73,7 @@ def build_messages(
     messages = [ChatMessage("system", system_prompt)]
     for post in reversed(kept):
         if post.by_ai:
-            messages.append(ChatMessage("assistant", post.text.strip()))
+            messages.append(ChatMessage("assistant", strip_markup(post.text).strip()))
         else:
             messages.append(
                 ChatMessage("user", "Earlier in the thread:\n" + _untrusted(post.author, post.text))
@@ -61,7 +81,7 @@ def build_messages(
     messages.append(
         ChatMessage(
             "user",
-            f"{author} asks you (answer them directly):\n" + _untrusted(author, request),
+            "A message to you; answer its author directly:\n" + _untrusted(author, request),
         )
     )
     return messages

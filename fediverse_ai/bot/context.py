@@ -8,7 +8,7 @@ from ..ai.consent import opted_out
 from ..ai.prompt import ContextPost
 from ..errors import FediverseError
 from ..federation import remote_notes, resolver
-from ..models import Actor, Note
+from ..models import Actor, Note, Visibility
 from ..sanitize import html_to_text
 from ..state import State
 from ..storage import actors, notes
@@ -21,8 +21,32 @@ def describe(actor: Actor) -> str:
     return f"{name} (@{actor.acct})"
 
 
-async def ancestors(state: State, note: Note, *, ai_actor_id: int) -> list[ContextPost]:
-    """Up to ``context_depth`` ancestors, oldest first; opted-out authors are left out.
+def may_quote(parent: Note, *, reply: Visibility, asker: Actor, ai_actor_id: int) -> bool:
+    """Whether an answer of visibility ``reply`` may read ``parent``: never to a wider audience.
+
+    Whatever the AI reads may surface in its answer, so an ancestor is used only when everyone
+    the answer reaches could already read it. Public and unlisted posts: anyone. Otherwise the
+    answer's audience must be inside the ancestor's, as far as we can tell from its addressing:
+    a direct answer (to the asker alone) may read what the asker wrote or was addressed by; a
+    followers-only answer (the AI's followers and the asker) only the AI's own followers-only
+    posts that also addressed the asker. A public or unlisted answer reads nothing else, the
+    AI's own posts included.
+    """
+    if parent.visibility in ("public", "unlisted"):
+        return True
+    addressed = asker.uri in (*parent.to, *parent.cc)
+    if reply == "direct":
+        return parent.actor_id == asker.id or addressed
+    if reply == "followers":
+        return parent.actor_id == ai_actor_id and parent.visibility == "followers" and addressed
+    return False
+
+
+async def ancestors(
+    state: State, note: Note, *, ai_actor_id: int, reply: Visibility, asker: Actor
+) -> list[ContextPost]:
+    """Up to ``context_depth`` ancestors, oldest first; opted-out authors are left out, and
+    so are posts the answer (of visibility ``reply``) must not quote (:func:`may_quote`).
 
     Unknown parents are fetched from their origin (signed, SSRF-guarded) and stored,
     so a second mention in the same thread costs no fetch.
@@ -39,8 +63,8 @@ async def ancestors(state: State, note: Note, *, ai_actor_id: int) -> list[Conte
         author = await actors.by_id(state.db, parent.actor_id)
         if author is None:
             break
-        readable = parent.visibility in ("public", "unlisted") or parent.actor_id == ai_actor_id
-        if readable and not opted_out(author.summary, author.fields):
+        readable = may_quote(parent, reply=reply, asker=asker, ai_actor_id=ai_actor_id)
+        if readable and not opted_out(f"{author.display_name} {author.summary}", author.fields):
             text = html_to_text(parent.content)
             out.append(ContextPost(describe(author), text, parent.actor_id == ai_actor_id))
             budget -= len(text)

@@ -3,32 +3,36 @@
 Exactly-once rests on two records: the job's dedupe key (one job per mention) and
 ``ai_replies``, which reserves the answer's status ids before anything is generated.
 A retried or restarted job publishes under the same ids, and publishing an id that
-exists only re-queues its (deduplicated) deliveries.
+exists only re-queues its (deduplicated) deliveries. Whether to answer at all is decided
+(and recorded there) by :mod:`.decision` before any generation, on every attempt until
+the decision is recorded.
+
+An answer addresses its asker alone, by actor id: whatever the model writes mentions
+nobody and links only what the thread already linked (``Draft.audience``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from ..ai.base import BackendError
-from ..ai.consent import opted_out
 from ..ai.intent import detect_intent
-from ..ai.prompt import build_messages, split_for_posts
+from ..ai.prompt import build_messages, split_for_posts, strip_markup
+from ..content import find_urls, neutralise_mentions
 from ..errors import FediverseError, PayloadTooLarge, UnsupportedMedia
 from ..federation import publish
 from ..media import process_image
 from ..models import Account, Actor, Draft, NewAttachment, Note, Visibility
-from ..netguard import is_blocked_domain
 from ..sanitize import html_to_text
 from ..state import State
 from ..storage import actors, ai_replies, notes
 from ..urls import new_status_id
-from ..vocab import host_of
 from .context import ancestors, describe
+from .decision import decide
 from .services import AIServices, get_services
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,7 @@ class Answer:
     attachment: NewAttachment | None = None
     footer: str = ""
     sensitive: bool = False
+    links: frozenset[str] = frozenset()  # URLs the answer may link: those of the thread
 
 
 class GenerationFailed(FediverseError):
@@ -69,18 +74,16 @@ async def handle(state: State, payload: dict[str, Any]) -> None:
     )
     if record.state != "pending":
         return
-    if record.reply_uri is None and attempt == 1:
-        reason = await refusal_reason(state, mention, author, ai)
+    if record.decided_at is None:
+        reason = await decide(state, mention, author)
         if reason:
             log.info("not answering %s: %s", mention.uri, reason)
-            await ai_replies.finish(
-                state.db, mention.uri, state="skipped", reason=reason, now=state.now()
-            )
             return
+    visibility = reply_visibility(state, mention)
     services = get_services(state)
     try:
         async with services.semaphore:
-            answer = await _generate(state, services, mention, author, ai)
+            answer = await _generate(state, services, mention, author, ai, visibility)
     except BackendError as exc:
         last = attempt >= state.config.ai_limits.attempts
         if exc.retryable and not last:
@@ -95,70 +98,27 @@ async def handle(state: State, payload: dict[str, Any]) -> None:
     await ai_replies.finish(state.db, mention.uri, state="done", reply_uri=first, now=state.now())
 
 
-async def refusal_reason(state: State, mention: Note, author: Actor, ai: Account) -> str | None:
-    """Why the AI must stay silent: bots, consent, blocks, loops, rate limits, budget."""
-    limits = state.config.ai_limits
-    if author.is_bot:
-        return "author is a bot"
-    if opted_out(author.summary, author.fields):
-        return "author opted out (#nobot/#noai/#nollm)"
-    host = (host_of(author.uri) or "").split(":")[0]
-    if is_blocked_domain(host, await state.blocked_domains()):
-        return "domain blocked"
-    context = mention.context_uri or mention.uri
-    done = await ai_replies.count_in_context(state.db, ai_actor_id=ai.actor.id, context_uri=context)
-    if done >= state.config.ai.max_replies_per_thread:
-        return "reply cap for this thread reached"
-    if author.local:
-        return None if await _budget(state) else "daily budget spent"
-    now = state.now()
-    young = now - author.published < limits.new_account_days * 86400
-    per_hour = limits.new_account_per_hour if young else limits.per_account_per_hour
-    if (
-        not await ai_replies.take_token(
-            state.db,
-            f"account:{author.uri}",
-            capacity=max(per_hour, 1),
-            per_second=per_hour / 3600,
-            now=now,
-        )
-        or per_hour == 0
-    ):
-        return "rate limit for this account"
-    per_domain = limits.per_domain_per_hour
-    if (
-        not await ai_replies.take_token(
-            state.db,
-            f"domain:{host}",
-            capacity=max(per_domain, 1),
-            per_second=per_domain / 3600,
-            now=now,
-        )
-        or per_domain == 0
-    ):
-        return "rate limit for this domain"
-    return None if await _budget(state) else "daily budget spent"
-
-
-async def _budget(state: State) -> bool:
-    day = datetime.fromtimestamp(state.now(), UTC).strftime("%Y-%m-%d")
-    return await ai_replies.take_budget(
-        state.db, day=day, budget=state.config.ai_limits.daily_budget
-    )
-
-
 async def _generate(
-    state: State, services: AIServices, mention: Note, author: Actor, ai: Account
+    state: State,
+    services: AIServices,
+    mention: Note,
+    author: Actor,
+    ai: Account,
+    visibility: Visibility,
 ) -> Answer:
     conf = state.config.ai
-    intent = detect_intent(html_to_text(mention.content), image_words=conf.image_words)
+    asked = html_to_text(mention.content)
+    intent = detect_intent(asked, image_words=conf.image_words)
     if services.moderator is not None and intent.prompt:
         verdict = await services.moderator.check_text(intent.prompt)
         if not verdict.allowed:
             return Answer([REFUSAL])
     if intent.kind == "image":
-        return await _image(state, services, intent.prompt or "something beautiful")
-    history = await ancestors(state, mention, ai_actor_id=ai.actor.id)
+        image = await _image(state, services, intent.prompt or "something beautiful")
+        return dataclasses.replace(image, links=frozenset(find_urls(asked)))
+    history = await ancestors(
+        state, mention, ai_actor_id=ai.actor.id, reply=visibility, asker=author
+    )
     messages = build_messages(
         system_prompt=conf.system_prompt,
         request=intent.prompt or "(an empty message: greet them briefly)",
@@ -167,13 +127,17 @@ async def _generate(
         context_chars=conf.context_chars,
     )
     result = await services.text.complete(messages, max_tokens=state.config.ai_text.max_tokens)
-    text = result.text.strip() or "…"
+    # The prompt's markup first: a model that echoes a marker must not publish it, and the
+    # checks below must see the text as it will be published.
+    text = strip_markup(result.text).strip() or "…"
     if services.moderator is not None:
         verdict = await services.moderator.check_text(text)
         if not verdict.allowed:
             return Answer([REFUSAL])
     parts = split_for_posts(text, limit=_room(state), max_posts=conf.max_posts_per_reply)
-    return Answer(parts, footer=_footer(state, result.backend, result.model))
+    seen = [asked, *(post.text for post in history)]
+    links = frozenset(url for source in seen for url in find_urls(source))
+    return Answer(parts, footer=_footer(state, result.backend, result.model), links=links)
 
 
 async def _image(state: State, services: AIServices, prompt: str) -> Answer:
@@ -192,11 +156,14 @@ async def _image(state: State, services: AIServices, prompt: str) -> Answer:
             if state.config.ai_moderation.image_action == "withhold":
                 return Answer(["Sorry, the picture I made for this didn't pass my safety check."])
             sensitive = True
+    caption_given = strip_markup(result.caption or "").strip()
     alt = f"AI-generated image for the prompt: {prompt[:800]}"
-    if result.caption:
-        alt += f". {result.caption[:600]}"
-    attachment = processed.as_attachment(alt, ai_generated=True)
-    caption = result.caption or f"Here is my picture of: {prompt[:300]}"
+    if caption_given:
+        alt += f". {caption_given[:600]}"
+    # Alt text is never read for mentions by us, but it is plain text that other software
+    # may well be: the prompt it echoes is the asker's, with any "@" they put in it.
+    attachment = processed.as_attachment(neutralise_mentions(alt), ai_generated=True)
+    caption = caption_given or f"Here is my picture of: {prompt[:300]}"
     footer = _footer(state, result.backend, result.model)
     return Answer([caption[: _room(state)]], attachment, footer, sensitive)
 
@@ -228,13 +195,15 @@ async def _publish(
     base_status_id: str,
     answer: Answer,
 ) -> str:
-    """Publish the answer as a self-threaded chain under the reserved ids; returns the first id."""
+    """Publish the answer as a self-threaded chain under the reserved ids; returns the first id.
+
+    Each post addresses the asker alone, by actor id (the publisher writes their h-card).
+    """
     visibility = reply_visibility(state, mention)
     in_reply_to = mention.uri
     first_uri = ""
     for index, part in enumerate(answer.parts):
-        # Handles carry no port: a port only appears on test and development hosts.
-        text = f"@{author.username}@{author.domain.split(':')[0]} {part}"
+        text = part
         if index == len(answer.parts) - 1 and answer.footer:
             text += f"\n\n{answer.footer}"
         draft = Draft(
@@ -246,7 +215,8 @@ async def _publish(
             attachments=(answer.attachment,) if answer.attachment and index == 0 else (),
             ai_generated=True,
             sensitive=answer.sensitive and index == 0,
-            extra_mentions=(author.uri,),
+            audience=(author.uri,),
+            link_urls=answer.links,
         )
         status_id = str(int(base_status_id) + index)
         note = await publish.publish_note(state, ai, draft, status_id=status_id)
@@ -276,7 +246,9 @@ async def compose_own_post(
             context_chars=0,
         )
         result = await services.text.complete(messages, max_tokens=state.config.ai_text.max_tokens)
+    # Published as the operator's own post, whose mentions are resolved: the model's are not.
+    text = neutralise_mentions(strip_markup(result.text).strip())
     return Answer(
-        [result.text.strip()[: state.config.ai.post_chars - 120]],
+        [text[: state.config.ai.post_chars - 120]],
         footer=_footer(state, result.backend, result.model),
     )

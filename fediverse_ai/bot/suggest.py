@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from ..ai.base import ChatMessage
-from ..ai.prompt import untrusted_block
+from ..ai.prompt import strip_markup, untrusted_block
 from ..state import State
 from .services import get_services
 
@@ -62,5 +62,5 @@ async def suggest_post(state: State, draft: str) -> Suggestion:
     ]
     async with services.semaphore:
         result = await services.text.complete(messages, max_tokens=state.config.ai_text.max_tokens)
-    text, tags = parse_suggestion(result.text)
+    text, tags = parse_suggestion(strip_markup(result.text))
     return Suggestion(text=text, hashtags=tags, backend=result.backend, model=result.model)

@@ -13,7 +13,15 @@ from typing import Any
 
 from .. import as2_out
 from ..addressing import address
-from ..content import MentionRef, ResolvedMention, find_hashtags, find_mentions, render_note_html
+from ..content import (
+    MentionRef,
+    ResolvedMention,
+    find_hashtags,
+    find_mentions,
+    inert_text,
+    render_note_html,
+    safe_username,
+)
 from ..errors import BadRequest, FediverseError, Forbidden, NotFound
 from ..models import Account, Actor, Draft, Note
 from ..state import State
@@ -75,7 +83,29 @@ async def ensure_note(state: State, uri: str) -> tuple[Note, Actor]:
 
 
 def _mention_tags(mentioned: list[Actor]) -> list[dict[str, Any]]:
-    return [{"type": "Mention", "href": a.uri, "name": f"@{a.acct}"} for a in mentioned]
+    return [{"type": "Mention", "href": a.uri, "name": f"@{_handle(a)}"} for a in mentioned]
+
+
+def _handle(actor: Actor) -> str:
+    return actor.acct if actor.local else f"{safe_username(actor.username)}@{actor.domain}"
+
+
+def _addressee(actor: Actor) -> ResolvedMention:
+    """The h-card of someone an AI answer addresses, from their stored actor, not from text."""
+    handle = _handle(actor)
+    profile = actor.url if actor.url and actor.url.startswith(("https://", "http://")) else None
+    return ResolvedMention(
+        ref=MentionRef(handle.partition("@")[0], actor.domain),
+        actor_id=actor.uri,
+        profile_url=profile or actor.uri,
+        acct=handle,
+    )
+
+
+async def _fixed_audience(state: State, author: Actor, audience: tuple[str, ...]) -> list[Actor]:
+    """The stored actors an AI answer goes to; nobody is looked up on the network for it."""
+    found = [await actors.by_uri(state.db, uri) for uri in dict.fromkeys(audience)]
+    return [a for a in found if a is not None and a.uri != author.uri]
 
 
 async def publish_note(
@@ -101,23 +131,39 @@ async def publish_note(
     if existing is not None:
         await _send_note_activity(state, account, existing, "Create")
         return existing
-    extras = [await resolver.resolve_handle(state, handle) for handle in draft.extra_mentions]
-    resolved = await _resolve_mentions(state, find_mentions(text), known=extras)
     mentioned: dict[str, Actor] = {}
-    for r in resolved:
-        found = await actors.by_uri(state.db, r.actor_id)
-        if found is not None and found.uri != author.uri:
-            mentioned[found.uri] = found
-    for extra in extras:
-        mentioned.setdefault(extra.uri, extra)
+    resolved: list[ResolvedMention] = []
+    lead: list[ResolvedMention] = []
+    links: frozenset[str] | None = None
+    if draft.audience is not None:
+        # An AI answer: the model wrote the text, so it decides nobody's notifications.
+        text = inert_text(text, keep_urls=draft.link_urls)
+        mentioned = {a.uri: a for a in await _fixed_audience(state, author, draft.audience)}
+        lead = [_addressee(a) for a in mentioned.values()]
+        links = draft.link_urls
+    else:
+        extras = [await resolver.resolve_handle(state, handle) for handle in draft.extra_mentions]
+        resolved = await _resolve_mentions(state, find_mentions(text), known=extras)
+        for r in resolved:
+            found = await actors.by_uri(state.db, r.actor_id)
+            if found is not None and found.uri != author.uri:
+                mentioned[found.uri] = found
+        for extra in extras:
+            mentioned.setdefault(extra.uri, extra)
     context = uri
     if draft.in_reply_to:
         parent, parent_author = await ensure_note(state, draft.in_reply_to)
         context = parent.context_uri or parent.uri
-        if parent_author.uri != author.uri:
+        if parent_author.uri != author.uri and draft.audience is None:
             mentioned.setdefault(parent_author.uri, parent_author)
     hashtags = find_hashtags(text)
-    html = render_note_html(text, mentions=resolved, tag_url=state.urls.tag) if text else ""
+    html = (
+        render_note_html(
+            text, mentions=resolved, tag_url=state.urls.tag, lead=lead, link_urls=links
+        )
+        if text
+        else ""
+    )
     to, cc = address(
         draft.visibility, followers_url=author.followers_url or "", mentioned=list(mentioned)
     )

@@ -142,8 +142,8 @@ async def upsert_remote(
             "INSERT INTO actors (uri, local, username, domain, type, display_name, summary, url,"
             " inbox, shared_inbox, outbox, followers_url, following_url, featured_url, icon_url,"
             " image_url, public_key_id, public_key_pem, manually_approves, discoverable, indexable,"
-            " fields_json, published, fetched_at, updated_at)"
-            " VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " fields_json, published, fetched_at, updated_at, first_seen)"
+            " VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(uri) DO UPDATE SET username = excluded.username, type = excluded.type,"
             " display_name = excluded.display_name, summary = excluded.summary, url = excluded.url,"
             " inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
@@ -181,11 +181,18 @@ async def upsert_remote(
                 doc.published or now,
                 now,
                 now,
+                now,
             ),
         )
     actor = await by_uri(db, doc.uri)
     assert actor is not None
     return actor
+
+
+async def first_seen(db: Database, actor_id: int) -> float | None:
+    """When this server first stored the actor (``published`` is only what the actor claims)."""
+    value = await db.fetchval("SELECT first_seen FROM actors WHERE id = ?", (actor_id,))
+    return float(value) if value is not None else None
 
 
 async def delete_remote(db: Database, uri: str) -> bool:

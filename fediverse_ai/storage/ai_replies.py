@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..errors import StorageError
 from .db import Database
+
+# How far up a thread the loop cap looks through stored notes. Far enough for any real
+# conversation; a deeper chain (or a cycle of remote notes) is keyed on the least id it visits.
+THREAD_DEPTH = 1000
+# Expired buckets deleted per charge: more than a charge adds, so the backlog drains.
+PRUNE_BATCH = 32
+_NEVER = 1e300
 
 
 @dataclass(frozen=True)
@@ -15,6 +25,24 @@ class ReplyRecord:
     state: str
     reason: str | None
     reply_uri: str | None
+    decided_at: float | None = None
+    thread_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A token bucket to charge, and the reason recorded when it is empty."""
+
+    key: str
+    capacity: float
+    per_second: float
+    refusal: str
+
+
+_RECORD = (
+    "SELECT mention_uri, author_uri, base_status_id, state, reason, reply_uri, decided_at,"
+    " thread_uri FROM ai_replies WHERE mention_uri = ?"
+)
 
 
 async def reserve(
@@ -33,11 +61,7 @@ async def reserve(
 
 
 async def get(db: Database, mention_uri: str) -> ReplyRecord | None:
-    row = await db.fetchone(
-        "SELECT mention_uri, author_uri, base_status_id, state, reason, reply_uri"
-        " FROM ai_replies WHERE mention_uri = ?",
-        (mention_uri,),
-    )
+    row = await db.fetchone(_RECORD, (mention_uri,))
     return ReplyRecord(*row) if row else None
 
 
@@ -57,14 +81,159 @@ async def finish(
     )
 
 
-async def count_in_context(db: Database, *, ai_actor_id: int, context_uri: str) -> int:
-    """How many posts the AI actor already made in one conversation (the loop cap)."""
-    return int(
-        await db.fetchval(
-            "SELECT COUNT(*) FROM notes WHERE actor_id = ? AND context_uri = ?",
-            (ai_actor_id, context_uri),
+async def thread_of(db: Database, mention_uri: str, parent_uri: str | None) -> str:
+    """The thread a mention belongs to, for the per-thread reply cap.
+
+    Found by walking ``inReplyTo`` up through the notes we store, so that a sender cannot
+    start a fresh thread by naming a fresh ``context``. The walk stops at the first note
+    already placed in a thread (a mention we decided on, or a thread's root), so that a
+    thread keeps its key when more of its ancestors are fetched later; otherwise the thread
+    is the highest note reached (stored or only referred to).
+    """
+    if parent_uri is None:
+        return mention_uri
+    rows = await db.fetchall(
+        "WITH RECURSIVE up(uri, depth) AS (VALUES (?, 0) UNION ALL"
+        " SELECT n.in_reply_to_uri, up.depth + 1 FROM up JOIN notes n ON n.uri = up.uri"
+        " WHERE n.in_reply_to_uri IS NOT NULL AND up.depth < ?"
+        " AND NOT EXISTS (SELECT 1 FROM ai_replies r WHERE r.mention_uri = up.uri"
+        " AND r.thread_uri IS NOT NULL)"
+        " AND NOT EXISTS (SELECT 1 FROM ai_replies r WHERE r.thread_uri = up.uri))"
+        " SELECT up.uri, (SELECT r.thread_uri FROM ai_replies r WHERE r.mention_uri = up.uri),"
+        " EXISTS (SELECT 1 FROM ai_replies r WHERE r.thread_uri = up.uri)"
+        " FROM up ORDER BY up.depth",
+        (parent_uri, THREAD_DEPTH),
+    )
+    for uri, inherited, is_root in rows:
+        if inherited:
+            return str(inherited)
+        if is_root:
+            return str(uri)
+    if len(rows) > THREAD_DEPTH:
+        return str(min(row[0] for row in rows))
+    return str(rows[-1][0])
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one answer counts against: its thread's cap, rate buckets, the day's budget."""
+
+    thread_uri: str
+    thread_cap: int
+    buckets: Sequence[Bucket]
+    day: str  # UTC, YYYY-MM-DD
+    budget: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    answer: bool
+    reason: str | None = None
+
+
+async def decide(
+    db: Database, mention_uri: str, limits: Limits, *, now: float, refusal: str | None = None
+) -> Decision:
+    """Check the thread cap, the rate buckets and the day's budget, and record the outcome.
+
+    One transaction: the charges and the decision are written together or not at all, so an
+    attempt that fails before it has recorded a decision leaves nothing charged, and the next
+    attempt checks again; a decision already recorded (another attempt got there) is returned
+    as it stands, charging nothing. A refusal charges nothing either. ``refusal``: a reason
+    found before (consent, a block) to record as it is, with the same guard.
+    """
+
+    def work(conn: sqlite3.Connection) -> Decision:
+        row = conn.execute(
+            "SELECT state, reason, decided_at FROM ai_replies WHERE mention_uri = ?",
+            (mention_uri,),
+        ).fetchone()
+        if row is None:
+            raise StorageError("no reply record for this mention")
+        if row[2] is not None:
+            return Decision(True)
+        if row[0] != "pending":
+            return Decision(False, row[1])
+        reason = refusal or _refusal(conn, limits, now)
+        if reason is not None:
+            conn.execute(
+                "UPDATE ai_replies SET state = 'skipped', reason = ?, thread_uri = ?,"
+                " updated_at = ? WHERE mention_uri = ?",
+                (reason, limits.thread_uri, now, mention_uri),
+            )
+            return Decision(False, reason)
+        for bucket in limits.buckets:
+            tokens = _tokens(conn, bucket.key, bucket.capacity, bucket.per_second, now)
+            _store(conn, bucket.key, tokens - 1.0, bucket.capacity, bucket.per_second, now)
+        conn.execute(
+            "INSERT INTO ai_usage (day, count) VALUES (?, 1)"
+            " ON CONFLICT(day) DO UPDATE SET count = count + 1",
+            (limits.day,),
         )
-        or 0
+        conn.execute(
+            "UPDATE ai_replies SET decided_at = ?, thread_uri = ?, updated_at = ?"
+            " WHERE mention_uri = ?",
+            (now, limits.thread_uri, now, mention_uri),
+        )
+        _prune(conn, now)
+        return Decision(True)
+
+    return await db.transaction(work)
+
+
+def _refusal(conn: sqlite3.Connection, limits: Limits, now: float) -> str | None:
+    answered = conn.execute(
+        "SELECT COUNT(*) FROM ai_replies WHERE thread_uri = ? AND decided_at IS NOT NULL",
+        (limits.thread_uri,),
+    ).fetchone()[0]
+    if answered >= limits.thread_cap:
+        return "reply cap for this thread reached"
+    for bucket in limits.buckets:
+        if _tokens(conn, bucket.key, bucket.capacity, bucket.per_second, now) < 1.0:
+            return bucket.refusal
+    used = conn.execute("SELECT count FROM ai_usage WHERE day = ?", (limits.day,)).fetchone()
+    if (int(used[0]) if used else 0) >= limits.budget:
+        return "daily budget spent"
+    return None
+
+
+def _tokens(
+    conn: sqlite3.Connection, key: str, capacity: float, per_second: float, now: float
+) -> float:
+    row = conn.execute("SELECT tokens, updated_at FROM rate_buckets WHERE key = ?", (key,))
+    found = row.fetchone()
+    if found is None:
+        return capacity
+    return min(capacity, float(found[0]) + max(0.0, now - float(found[1])) * per_second)
+
+
+def _store(
+    conn: sqlite3.Connection,
+    key: str,
+    tokens: float,
+    capacity: float,
+    per_second: float,
+    now: float,
+) -> None:
+    full_at = now + (capacity - tokens) / per_second if per_second > 0 else _NEVER
+    conn.execute(
+        "INSERT INTO rate_buckets (key, tokens, updated_at, full_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens,"
+        " updated_at = excluded.updated_at, full_at = excluded.full_at",
+        (key, tokens, now, full_at),
+    )
+
+
+def _prune(conn: sqlite3.Connection, now: float) -> None:
+    """Delete buckets that have refilled: a full bucket is the same as no row.
+
+    This keeps ``rate_buckets`` to the keys charged within their refill time (an hour at
+    most for the AI's limits, minutes for the web's), however many keys callers invent.
+    """
+    conn.execute(
+        "DELETE FROM rate_buckets WHERE key IN"
+        " (SELECT key FROM rate_buckets WHERE full_at <= ? LIMIT ?)",
+        (now, PRUNE_BATCH),
     )
 
 
@@ -72,37 +241,13 @@ async def take_token(
     db: Database, key: str, *, capacity: float, per_second: float, now: float
 ) -> bool:
     """Token bucket: refill by elapsed time, take one token if there is one."""
-    async with db.write() as conn:
-        cur = await conn.execute(
-            "SELECT tokens, updated_at FROM rate_buckets WHERE key = ?", (key,)
-        )
-        row = await cur.fetchone()
-        await cur.close()
-        tokens = capacity if row is None else min(capacity, row[0] + (now - row[1]) * per_second)
+
+    def work(conn: sqlite3.Connection) -> bool:
+        tokens = _tokens(conn, key, capacity, per_second, now)
         allowed = tokens >= 1.0
         if allowed:
-            tokens -= 1.0
-        await conn.execute(
-            "INSERT INTO rate_buckets (key, tokens, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET tokens = excluded.tokens,"
-            " updated_at = excluded.updated_at",
-            (key, tokens, now),
-        )
+            _store(conn, key, tokens - 1.0, capacity, per_second, now)
+        _prune(conn, now)
         return allowed
 
-
-async def take_budget(db: Database, *, day: str, budget: int) -> bool:
-    """Count one generation against the day's budget; False when it is spent."""
-    async with db.write() as conn:
-        cur = await conn.execute("SELECT count FROM ai_usage WHERE day = ?", (day,))
-        row = await cur.fetchone()
-        await cur.close()
-        used = int(row[0]) if row else 0
-        if used >= budget:
-            return False
-        await conn.execute(
-            "INSERT INTO ai_usage (day, count) VALUES (?, 1)"
-            " ON CONFLICT(day) DO UPDATE SET count = count + 1",
-            (day,),
-        )
-        return True
+    return await db.transaction(work)

@@ -9,6 +9,7 @@ import pytest
 
 from fediverse_ai.netguard import NetGuard
 
+from .scripted import ScriptedChat
 from .servers import (
     RunningServer,
     free_port,
@@ -47,3 +48,10 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 def loopback_guard() -> NetGuard:
     """The test servers live on 127.0.0.1, which the production guard refuses."""
     return NetGuard(allow_private=True)
+
+
+@pytest.fixture
+def chat() -> Iterator[ScriptedChat]:
+    """A scripted OpenAI-compatible model on loopback (tests set ``chat.answers``)."""
+    with ScriptedChat(["An answer."]) as server:
+        yield server

@@ -55,6 +55,9 @@ class RemoteUser:
     actor_type: str
     private_key_pem: str
     public_key_pem: str
+    # What its server claims in the actor document, when not the path's name (hostile peers).
+    preferred_username: str | None = None
+    actor_extra: Json = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,7 @@ class RemoteFediverse:
             "@context": [AS_CONTEXT, SECURITY_CONTEXT],
             "id": uri,
             "type": user.actor_type,
-            "preferredUsername": username,
+            "preferredUsername": user.preferred_username or username,
             "name": user.display_name,
             "summary": f"<p>{user.display_name} lives on a test server.</p>",
             "url": f"{self.base_url}/@{username}",
@@ -209,6 +212,7 @@ class RemoteFediverse:
             "manuallyApprovesFollowers": False,
             "discoverable": True,
             "indexable": True,
+            **user.actor_extra,
         }
 
     def new_id(self, kind: str = "activities") -> str:
