@@ -379,7 +379,10 @@ def test_purge_command_prints_what_it_removed_per_table(tmp_path: Path) -> None:
     with contextlib.closing(sqlite3.connect(database)) as conn, conn:
         conn.execute("INSERT INTO tombstones VALUES ('https://there.test/n/1', 'x', ?)", (old,))
         conn.execute("INSERT INTO tombstones VALUES ('https://there.test/n/2', 'x', ?)", (old,))
-        conn.execute("INSERT INTO rate_buckets VALUES ('login:addr:1', 0, ?)", (old,))
+        conn.execute(
+            "INSERT INTO rate_buckets (key, tokens, updated_at) VALUES ('login:addr:1', 0, ?)",
+            (old,),
+        )
 
     dry = purge_cli(config, "--dry-run")
     assert dry[-1] == "dry run: nothing was removed"
