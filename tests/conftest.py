@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,8 @@ from ai.servers import (
     running,
     write_tiny_gguf,
 )
+from support.live import LiveServer, live_server
+from support.remote import RemoteFediverse, remote_server
 
 
 @pytest.fixture(scope="session")
@@ -37,4 +39,18 @@ def llama_server(tiny_gguf: Path) -> Iterator[RunningServer]:
         log_path=tiny_gguf.with_name(f"llama-server-{port}.log"),
         startup_s=120,
     ) as server:
+        yield server
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    """Our server on a loopback port, its data under the test's temporary directory."""
+    async with live_server(tmp_path / "ours") as server:
+        yield server
+
+
+@pytest.fixture
+async def remote() -> AsyncIterator[RemoteFediverse]:
+    """A signed stand-in peer (users alice and bob) on a loopback port."""
+    async with remote_server() as server:
         yield server

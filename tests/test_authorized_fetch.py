@@ -8,23 +8,16 @@ ActivityPub GET must be signed, the instance actor excepted.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 from support.keys import generate_rsa_key
 from support.live import LiveServer, live_server
-from support.remote import AS2_TYPE, RemoteFediverse, remote_server
+from support.remote import AS2_TYPE, RemoteFediverse
 
 from fediverse_ai.federation import publish
 from fediverse_ai.models import Draft, Note
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[RemoteFediverse]:
-    async with remote_server() as server:
-        yield server
 
 
 async def setup(live: LiveServer, remote: RemoteFediverse) -> dict[str, Note]:

@@ -24,18 +24,6 @@ from support.remote import PUBLIC, RemoteFediverse, remote_server
 MAX_INBOX_BYTES = 1_048_576
 
 
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live_server(tmp_path / "ours") as server:
-        yield server
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[RemoteFediverse]:
-    async with remote_server() as server:
-        yield server
-
-
 def follow_of_ai(remote: RemoteFediverse, live: LiveServer, **extra: Any) -> dict[str, Any]:
     return remote.activity("alice", "Follow", live.ai.actor.uri, **extra)
 

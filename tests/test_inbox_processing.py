@@ -9,31 +9,17 @@ peer signed by the right actor, as the peer's own signature check confirms.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from support.live import LiveServer, live_server
-from support.remote import PUBLIC, RemoteFediverse, remote_server
+from support.live import LiveServer
+from support.remote import PUBLIC, RemoteFediverse
 
 from fediverse_ai.federation import interactions, publish, resolver
 from fediverse_ai.federation.trigger import AI_REPLY
 from fediverse_ai.models import Draft, Note
 from fediverse_ai.storage import actors, jobs, media, notes
 from fediverse_ai.worker import DEFAULT_HANDLERS, Worker
-
-
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live_server(tmp_path / "ours") as server:
-        yield server
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[RemoteFediverse]:
-    async with remote_server() as server:
-        yield server
 
 
 async def deliver(

@@ -10,28 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from support.live import LiveServer, live_server
-from support.remote import PUBLIC, RemoteFediverse, remote_server
+from support.live import LiveServer
+from support.remote import PUBLIC, RemoteFediverse
 
 from fediverse_ai.federation import publish
 from fediverse_ai.models import Draft
-
-
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live_server(tmp_path / "ours") as server:
-        yield server
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[RemoteFediverse]:
-    async with remote_server() as server:
-        yield server
 
 
 async def deliver(live: LiveServer, remote: RemoteFediverse, activity: dict[str, Any]) -> None:

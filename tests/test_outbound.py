@@ -10,29 +10,15 @@ delivery later, exactly once.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from support.live import LiveServer, live_server
-from support.remote import PUBLIC, ReceivedPost, RemoteFediverse, remote_server
+from support.live import LiveServer
+from support.remote import PUBLIC, ReceivedPost, RemoteFediverse
 
 from fediverse_ai.federation.publish import publish_note
 from fediverse_ai.models import Draft, Note, Visibility
 
 PUBLIC_SPELLINGS = (b"Public", b"as:Public")
-
-
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live_server(tmp_path / "ours") as server:
-        yield server
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[RemoteFediverse]:
-    async with remote_server() as server:
-        yield server
 
 
 @pytest.fixture

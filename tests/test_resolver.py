@@ -8,21 +8,14 @@ instead of handing back someone else, and nothing is cached for the URL asked.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-from support.live import LiveServer, live_server
+from support.live import LiveServer
 from support.remote import RemoteFediverse, remote_server
 
 from fediverse_ai.errors import FetchError
 from fediverse_ai.federation import resolver
 from fediverse_ai.storage import actors
-
-
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live_server(tmp_path / "ours") as server:
-        yield server
 
 
 @pytest.fixture
