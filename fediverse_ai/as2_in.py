@@ -66,6 +66,8 @@ class RemoteActorDoc:
     indexable: bool = False
     fields: tuple[tuple[str, str], ...] = ()
     published: float | None = None
+    also_known_as: tuple[str, ...] = ()
+    moved_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,8 @@ def parse_actor(doc: Any) -> RemoteActorDoc:
         indexable=doc.get("indexable") is True,
         fields=fields,
         published=parse_time(doc.get("published")),
+        also_known_as=tuple(ids_of(doc.get("alsoKnownAs"))[:20]),
+        moved_to=id_of(doc.get("movedTo")),
     )
 
 

@@ -41,6 +41,10 @@ def actor_document(actor: Actor, *, webfinger: str, icon_type: str = "image/png"
         ],
         "tag": [],
     }
+    if actor.also_known_as:
+        doc["alsoKnownAs"] = list(actor.also_known_as)
+    if actor.moved_to:
+        doc["movedTo"] = actor.moved_to
     if actor.icon_url:
         doc["icon"] = {"type": "Image", "mediaType": icon_type, "url": actor.icon_url}
     if actor.image_url:
@@ -107,6 +111,7 @@ def activity(
     to: Sequence[str] = (),
     cc: Sequence[str] = (),
     published: float | None = None,
+    target: str | None = None,
 ) -> JsonDict:
     doc: JsonDict = {
         "@context": CONTEXT,
@@ -115,6 +120,8 @@ def activity(
         "actor": actor,
         "object": obj,
     }
+    if target is not None:
+        doc["target"] = target
     if to:
         doc["to"] = list(to)
     if cc:

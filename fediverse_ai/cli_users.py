@@ -46,7 +46,9 @@ async def _store_password(state: Any, actor_id: int, password: str) -> None:
     await sessions.delete_for_actor(state.db, actor_id)
 
 
-def add_user_commands(sub: Any, *, load: Loader, run: Runner) -> None:
+def add_user_commands(sub: Any, *, load: Loader, run: Runner) -> Any:
+    """``user add|list|password|admin``; returns the ``user`` subcommands for more."""
+
     def cmd_add(args: argparse.Namespace) -> int:
         config = load(args)
         password = read_password(args)
@@ -161,3 +163,4 @@ def add_user_commands(sub: Any, *, load: Loader, run: Runner) -> None:
     admin.add_argument("username")
     admin.add_argument("--revoke", action="store_true")
     admin.set_defaults(func=cmd_admin)
+    return user

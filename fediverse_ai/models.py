@@ -39,6 +39,8 @@ class Actor:
     fields: tuple[tuple[str, str], ...] = ()
     published: float = 0.0
     fetched_at: float | None = None
+    also_known_as: tuple[str, ...] = ()  # actor ids of the same person (account migration)
+    moved_to: str | None = None
 
     @property
     def acct(self) -> str:

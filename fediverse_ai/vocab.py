@@ -37,6 +37,8 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "conversation": "ostatus:conversation",
     "ostatus": "http://ostatus.org#",
     "webfinger": "https://purl.archive.org/socialweb/webfinger#webfinger",
+    "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+    "movedTo": {"@id": "as:movedTo", "@type": "@id"},
     AI_LABEL_TERM: "fediverseai:aiGenerated",
 }
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSION_CONTEXT]

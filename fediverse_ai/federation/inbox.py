@@ -15,7 +15,7 @@ from ..models import Actor
 from ..state import State
 from ..storage import activities, actors, follows, notes, reactions
 from ..vocab import ACTOR_TYPES, id_of, ids_of, type_of
-from . import interactions, remote_notes, resolver, trigger
+from . import interactions, moves, remote_notes, resolver, trigger
 
 log = logging.getLogger(__name__)
 INBOX = "inbox"
@@ -58,6 +58,8 @@ async def dispatch(state: State, act: IncomingActivity, actor: Actor) -> None:
             await on_like(state, act, actor)
         case "Block":
             await on_block(state, act, actor)
+        case "Move":
+            await moves.on_move(state, act, actor)
         case "Flag":
             await reactions.add_report(
                 state.db,

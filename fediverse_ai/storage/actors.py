@@ -15,7 +15,8 @@ from .db import Database
 _COLUMNS = (
     "id, uri, local, username, domain, type, display_name, summary, url, inbox, shared_inbox, "
     "outbox, followers_url, following_url, featured_url, icon_url, image_url, public_key_id, "
-    "public_key_pem, manually_approves, discoverable, indexable, fields_json, published, fetched_at"
+    "public_key_pem, manually_approves, discoverable, indexable, fields_json, published, "
+    "fetched_at, also_known_as_json, moved_to"
 )
 
 
@@ -47,6 +48,8 @@ def row_to_actor(row: sqlite3.Row) -> Actor:
         fields=fields,
         published=row["published"],
         fetched_at=row["fetched_at"],
+        also_known_as=tuple(str(a) for a in json.loads(row["also_known_as_json"] or "[]")),
+        moved_to=row["moved_to"],
     )
 
 
@@ -142,8 +145,10 @@ async def upsert_remote(
             "INSERT INTO actors (uri, local, username, domain, type, display_name, summary, url,"
             " inbox, shared_inbox, outbox, followers_url, following_url, featured_url, icon_url,"
             " image_url, public_key_id, public_key_pem, manually_approves, discoverable, indexable,"
-            " fields_json, published, fetched_at, updated_at, first_seen)"
-            " VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " fields_json, published, fetched_at, updated_at, first_seen, also_known_as_json,"
+            " moved_to)"
+            " VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?)"
             " ON CONFLICT(uri) DO UPDATE SET username = excluded.username, type = excluded.type,"
             " display_name = excluded.display_name, summary = excluded.summary, url = excluded.url,"
             " inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
@@ -154,7 +159,8 @@ async def upsert_remote(
             " public_key_pem = excluded.public_key_pem,"
             " manually_approves = excluded.manually_approves, discoverable = excluded.discoverable,"
             " indexable = excluded.indexable, fields_json = excluded.fields_json,"
-            " fetched_at = excluded.fetched_at, updated_at = excluded.updated_at"
+            " fetched_at = excluded.fetched_at, updated_at = excluded.updated_at,"
+            " also_known_as_json = excluded.also_known_as_json, moved_to = excluded.moved_to"
             " WHERE actors.local = 0",
             (
                 doc.uri,
@@ -182,11 +188,24 @@ async def upsert_remote(
                 now,
                 now,
                 now,
+                json.dumps(list(doc.also_known_as)),
+                doc.moved_to,
             ),
         )
     actor = await by_uri(db, doc.uri)
     assert actor is not None
     return actor
+
+
+async def set_local_aliases(
+    db: Database, actor_id: int, *, also_known_as: Sequence[str], moved_to: str | None, now: float
+) -> None:
+    """A local account's ``alsoKnownAs`` and ``movedTo`` (account migration)."""
+    await db.execute(
+        "UPDATE actors SET also_known_as_json = ?, moved_to = ?, updated_at = ?"
+        " WHERE id = ? AND local = 1",
+        (json.dumps(list(also_known_as)), moved_to, now, actor_id),
+    )
 
 
 async def first_seen(db: Database, actor_id: int) -> float | None:
