@@ -7,6 +7,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from .config import Config
+from .errors import FediverseError
 
 Loader = Callable[[argparse.Namespace], Config]
 Runner = Callable[[Coroutine[Any, Any, int]], int]
@@ -61,3 +62,31 @@ def add_ops_commands(sub: Any, *, load: Loader, run: Runner) -> None:
     )
     purge_p.add_argument("--dry-run", action="store_true", help="only count what would be removed")
     purge_p.set_defaults(func=cmd_purge)
+
+    def cmd_media_prune(args: argparse.Namespace) -> int:
+        config = load(args)
+        days = config.retention.remote_media_days if args.days is None else args.days
+        if days <= 0:
+            raise FediverseError("nothing to prune: remote media are kept (give --days N)")
+
+        async def go() -> int:
+            from .media_cache import prune
+            from .state import open_state
+
+            async with open_state(config) as state:
+                files, size = await prune(state, days=days, dry_run=args.dry_run)
+            verb = "would remove" if args.dry_run else "removed"
+            print(f"{verb} {files} cached remote files ({size / 1_048_576:.1f} MB)")
+            return 0
+
+        return run(go())
+
+    media = sub.add_parser("media", help="the cache of other servers' media").add_subparsers(
+        dest="media_command", required=True
+    )
+    prune_p = media.add_parser("prune", help="delete cached remote media fetched long ago")
+    prune_p.add_argument(
+        "--days", type=int, help="older than this (default retention.remote_media_days)"
+    )
+    prune_p.add_argument("--dry-run", action="store_true", help="only count")
+    prune_p.set_defaults(func=cmd_media_prune)

@@ -118,6 +118,7 @@ class RetentionConfig:
     failed_jobs_days: int = 30
     tombstones_days: int = 90
     interval_minutes: int = 60
+    remote_media_days: int = 30
 
 
 # A redelivery after the activity's row is gone is processed again (an Undone Follow
@@ -137,6 +138,8 @@ def _validate_retention(r: RetentionConfig, signature_max_skew_seconds: int) -> 
             "retention.activities_days: must be longer than"
             " federation.signature_max_skew_seconds, or a replayed request is accepted again"
         )
+    if r.remote_media_days < 0:
+        problems.append("retention.remote_media_days: 0 (keep) or more")
     if r.interval_minutes < 0:
         problems.append("retention.interval_minutes: 0 (only `fediverse-ai purge`) or more")
     return problems

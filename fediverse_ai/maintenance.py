@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from . import media_cache
 from .state import State
 from .storage import jobs, retention
 
@@ -36,5 +37,8 @@ async def offer_purge(state: State) -> bool:
 async def purge(state: State, payload: dict[str, Any]) -> None:
     """Worker entry: delete what the retention policy no longer keeps."""
     removed = await retention.purge(state.db, state.config.retention, now=state.now())
+    days = state.config.retention.remote_media_days
+    if days:
+        removed["remote media files"] = (await media_cache.prune(state, days=days))[0]
     if any(removed.values()):
         log.info("purged %s", ", ".join(f"{n} {name}" for name, n in removed.items() if n))

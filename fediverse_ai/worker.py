@@ -23,14 +23,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import maintenance
+from . import maintenance, media_cache
 from .bot import replier
 from .errors import BadRequest, DeliveryError, FediverseError
 from .federation import delivery, inbox, trigger
 from .models import Job
 from .retry import MAX_ATTEMPTS, next_run
 from .state import State
-from .storage import jobs
+from .storage import jobs, remote_files
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +40,14 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     inbox.INBOX: inbox.process,
     trigger.AI_REPLY: replier.handle,
     maintenance.PURGE: maintenance.purge,
+    remote_files.CACHE_JOB: media_cache.fetch,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
-ATTEMPTS: Mapping[str, int] = {delivery.DELIVER: MAX_ATTEMPTS, inbox.INBOX: 10}
+ATTEMPTS: Mapping[str, int] = {
+    delivery.DELIVER: MAX_ATTEMPTS,
+    inbox.INBOX: 10,
+    remote_files.CACHE_JOB: media_cache.ATTEMPTS,
+}
 LEASE_SECONDS = 120.0
 # Four renewals per lease: one may wait out a busy writer (busy_timeout is 10 s) or a
 # stalled event loop and the lease still holds.

@@ -10,7 +10,7 @@ from ..errors import BadRequest
 from ..models import Actor, Note
 from ..sanitize import sanitize_html
 from ..state import State
-from ..storage import media, notes
+from ..storage import media, notes, remote_files
 from ..storage.notes import NoteRow
 from ..vocab import format_time
 
@@ -64,6 +64,8 @@ async def store(state: State, note: IncomingNote, author: Actor) -> Note | None:
         return note_id
 
     note_id = await state.db.transaction(work)
+    if note_id and note.attachments:
+        state.work_queued(len(note.attachments))  # their cache fetches
     return await notes.by_id(state.db, note_id) if note_id else None
 
 
@@ -96,9 +98,11 @@ async def apply_edit(state: State, note: IncomingNote, author: Actor) -> bool:
 def _insert_attachments(
     conn: sqlite3.Connection, note_id: int, note: IncomingNote, author: Actor, now: float
 ) -> None:
+    wanted = []
     for position, att in enumerate(note.attachments[:8]):
         if not att.url.startswith(("https://", "http://")):
             continue
+        wanted.append((att.url, "attachment"))
         media.insert(
             conn,
             note_id=note_id,
@@ -115,3 +119,5 @@ def _insert_attachments(
             ai_generated=note.ai_generated,
             now=now,
         )
+    # Fetched later, by a job queued in this same transaction (media_cache).
+    remote_files.want_in(conn, wanted, now=now)

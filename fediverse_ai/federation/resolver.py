@@ -12,7 +12,7 @@ from ..fetcher import fetch_ap_object, fetch_bytes
 from ..models import Actor
 from ..sanitize import sanitize_html
 from ..state import State
-from ..storage import actors
+from ..storage import actors, remote_files
 from ..vocab import host_of, same_origin, strip_fragment
 
 
@@ -64,9 +64,18 @@ async def store_actor(state: State, parsed: RemoteActorDoc) -> Actor:
         parsed = dataclasses.replace(parsed, shared_inbox=shared)
     domain = host_of(parsed.uri) or ""
     summary = sanitize_html(parsed.summary)
-    return await actors.upsert_remote(
+    actor = await actors.upsert_remote(
         state.db, parsed, domain=domain, summary=summary, now=state.now()
     )
+    pictures = [
+        (url, kind) for url, kind in ((actor.icon_url, "avatar"), (actor.image_url, "header"))
+    ]
+    wanted = [
+        (url, kind) for url, kind in pictures if url and url.startswith(("https://", "http://"))
+    ]
+    if await remote_files.want(state.db, wanted, now=state.now()):
+        state.work_queued()
+    return actor
 
 
 def check_actor_origin(parsed: RemoteActorDoc) -> None:

@@ -19,6 +19,7 @@ from . import (
     admin,
     auth,
     body_gate,
+    cache_files,
     compose,
     inbox,
     me,
@@ -81,6 +82,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     )
     auth.register(app, holder)
     objects.register(app, holder)
+    cache_files.register(app, holder)
     pages.register(app, holder)
     me.register(app, holder)
     compose.register(app, holder)

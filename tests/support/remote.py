@@ -115,6 +115,7 @@ class RemoteFediverse:
         self.redirects: dict[str, str] = {}  # path -> where a GET of it is sent (302)
         self.overrides: dict[str, Json] = {}  # path -> document served instead of a user's
         self.jrd_overrides: dict[str, Json] = {}  # WebFinger resource -> answer served instead
+        self.files: dict[str, tuple[str, bytes]] = {}  # path -> (content type, bytes): media
         self.received: list[ReceivedPost] = []
         self.fetched: list[str] = []  # paths of every GET, in order (key fetches included)
         self.errors: list[str] = []  # handler crashes: a test should see none
@@ -409,6 +410,9 @@ class RemoteFediverse:
             return _Response(302, b"", headers=[("location", self.redirects[path])])
         if path in self.overrides:
             return _json(self.overrides[path])
+        if path in self.files:
+            content_type, data = self.files[path]
+            return _Response(200, data, content_type)
         if path == "/.well-known/webfinger":
             return self._webfinger(query)
         for name in self.users:
