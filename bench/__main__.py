@@ -65,6 +65,10 @@ def _targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         ten = next(r for r in mention["rows"] if r["concurrent"] == 10)
         add("mention->reply p50 at 10 concurrent", ten["p50 ms"], 50, below=True, unit=" ms")
         add("mention->reply p99 at 10 concurrent", ten["p99 ms"], 250, below=True, unit=" ms")
+        link = next((r for r in mention["rows"] if r.get("link overhead p50 ms") is not None), None)
+        if link:
+            overhead = link["link overhead p50 ms"]
+            add("reading a 200 KB linked page, p50 overhead", overhead, 100, below=True, unit=" ms")
     web = results.get("web")
     if web:
         for r in web["rows"]:

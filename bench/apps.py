@@ -196,12 +196,35 @@ _COMPLETION = json.dumps(
 ).encode()
 
 
+def _article(size: int) -> bytes:
+    """A news page of about ``size`` bytes: navigation, an article of distinct paragraphs,
+    comments and a footer, the mix the AI's link reader is asked to take apart."""
+    nav = "".join(f'<li><a href="/s/{i}">Section {i}</a></li>' for i in range(60))
+    head = f"<html><head><title>Bench article</title></head><body><nav><ul>{nav}</ul></nav>"
+    parts = [head, "<article><h1>A long read</h1>"]
+    i = 0
+    while sum(map(len, parts)) < size - 400:
+        parts.append(
+            f"<p>Paragraph {i}: the committee met on day {i % 28 + 1} and agreed on point "
+            f"{i * 7 % 101}, after a debate on budgets, schools and the river bank.</p>"
+        )
+        i += 1
+    parts.append("</article><footer>Copyright, privacy, cookies.</footer></body></html>")
+    return "".join(parts).encode()
+
+
+ARTICLE = _article(200_000)
+
+
 async def openai(scope: Scope, receive: Receive, send: Send) -> None:
+    """The zero-latency backend; ``GET /article`` is a 200 KB page for the link benchmark."""
     if scope["type"] == "lifespan":
         await _lifespan(receive, send)
         return
     await _read_body(receive)
     if scope["path"].endswith("/chat/completions"):
         await _answer(send, 200, _COMPLETION, "application/json")
+    elif scope["path"] == "/article":
+        await _answer(send, 200, ARTICLE, "text/html; charset=utf-8")
     else:
         await _answer(send, 404)

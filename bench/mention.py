@@ -44,13 +44,15 @@ daily_budget = 100000
 """
 
 
-async def _wave(net: Net, client: httpx.AsyncClient, size: int, run: str) -> list[float]:
+async def _wave(
+    net: Net, client: httpx.AsyncClient, size: int, run: str, text: str = "what is 2+2?"
+) -> list[float]:
     names = sorted(net.keys.private)
     prepared = []
     for i in range(size):
         name = names[i % len(names)]
         actor = net.keys.actor_uri(name)
-        doc = create_note(actor, i, run=run, mention=AI, text="what is 2+2?")
+        doc = create_note(actor, i, run=run, mention=AI, text=text)
         body = json.dumps(doc).encode()
         headers = signed_headers(
             "https://a.test/inbox",
@@ -109,7 +111,7 @@ async def _introduce(net: Net, client: httpx.AsyncClient) -> None:
 
 
 async def _levels(
-    net: Net, levels: list[tuple[int, int]], cpu: Callable[[], float]
+    net: Net, levels: list[tuple[int, int]], cpu: Callable[[], float], page: str
 ) -> list[dict[str, Any]]:
     ctx = ssl.create_default_context(cafile=str(net.tls.files.bundle))
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
@@ -136,7 +138,30 @@ async def _levels(
                 }
             )
             print(f"  {size} at once: p50 {rows[-1]['p50 ms']:.0f} ms", flush=True)
+        rows.append(await _with_link(net, client, page, rows[0]))
     return rows
+
+
+async def _with_link(
+    net: Net, client: httpx.AsyncClient, page: str, plain: dict[str, Any]
+) -> dict[str, Any]:
+    """Single mentions that ask about a 200 KB page: the reader's fetch and extraction are the
+    difference from the plain single mentions of the same run."""
+    times: list[float] = []
+    for w in range(pick(20, 8)):
+        run = f"link-{w}-{uuid.uuid4().hex[:6]}"
+        times += await _wave(net, client, 1, run, text=f"summarise {page} please")
+    p50 = percentile(times, 50)
+    print(f"  1 with a 200 KB page: p50 {p50:.0f} ms", flush=True)
+    return {
+        "concurrent": "1, 200 KB link",
+        "mentions": len(times),
+        "p50 ms": p50,
+        "p99 ms": percentile(times, 99),
+        "max ms": max(times),
+        "link overhead p50 ms": p50 - plain["p50 ms"],
+        "ratio to plain p50": p50 / plain["p50 ms"],
+    }
 
 
 def run(net: Net) -> dict[str, Any]:
@@ -151,7 +176,8 @@ def run(net: Net) -> dict[str, Any]:
         inst.start()
         net.route(inst.port)
         levels = [(1, pick(10, 5)), (10, pick(3, 1)), (100, 1)]
-        rows = asyncio.run(_levels(net, levels, inst.cpu_seconds))
+        page = f"http://127.0.0.1:{port}/article"
+        rows = asyncio.run(_levels(net, levels, inst.cpu_seconds, page))
         rss = inst.rss_mb()
     finally:
         inst.stop()

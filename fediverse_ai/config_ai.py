@@ -29,6 +29,8 @@ class AIBehaviourConfig:
     max_posts_per_reply: int = 4
     context_depth: int = 8
     context_chars: int = 6000
+    read_links: bool = True
+    link_chars: int = 4000
     image_words: tuple[str, ...] = DEFAULT_IMAGE_WORDS
     max_replies_per_thread: int = 8
     footer: bool = True
@@ -96,6 +98,8 @@ def validate_ai(
         problems.append("ai.post_chars: between 100 and 5000")
     if b.max_posts_per_reply < 1:
         problems.append("ai.max_posts_per_reply: at least 1")
+    if b.link_chars < 0:
+        problems.append("ai.link_chars: must not be negative")
     if b.context_depth < 0 or b.context_chars < 0:
         problems.append("ai.context_depth / ai.context_chars: must not be negative")
     if b.max_replies_per_thread < 1:

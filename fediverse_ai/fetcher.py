@@ -78,6 +78,7 @@ class FetchedBytes:
     status: int
     content_type: str
     body: bytes
+    robots: str = ""  # the X-Robots-Tag header: pages may opt out of AI reading (noai)
 
 
 async def fetch_bytes(
@@ -149,6 +150,7 @@ async def _get_following_redirects(
                 status=response.status_code,
                 content_type=response.headers.get("content-type", ""),
                 body=body,
+                robots=", ".join(response.headers.get_list("x-robots-tag")),
             )
         finally:
             await response.aclose()

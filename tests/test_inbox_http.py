@@ -253,7 +253,7 @@ async def test_inboxes_take_post_only_and_other_paths_still_reach_the_web_app(
 # --- accepted ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("activity_type", ["Move", "Arrive"])
+@pytest.mark.parametrize("activity_type", ["Travel", "Arrive"])
 async def test_unknown_activity_types_are_accepted_and_ignored(
     live: LiveServer, remote: RemoteFediverse, activity_type: str
 ) -> None:

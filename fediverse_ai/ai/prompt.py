@@ -60,8 +60,15 @@ def build_messages(
     author: str,
     ancestors: Sequence[ContextPost],
     context_chars: int,
+    pages: Sequence[tuple[str, str]] = (),
+    notes: Sequence[str] = (),
 ) -> list[ChatMessage]:
-    """Oldest ancestors first; the oldest are dropped first when over the budget."""
+    """Oldest ancestors first; the oldest are dropped first when over the budget.
+
+    ``pages`` are ``(label, text)`` of links read for this request: somebody else's words,
+    so data like the thread. ``notes`` are our own facts about the request (a link that could
+    not be read), told to the model after it.
+    """
     kept: list[ContextPost] = []
     used = 0
     for post in reversed(ancestors):  # newest first, so the closest context survives
@@ -78,12 +85,16 @@ def build_messages(
             messages.append(
                 ChatMessage("user", "Earlier in the thread:\n" + _untrusted(post.author, post.text))
             )
-    messages.append(
-        ChatMessage(
-            "user",
-            "A message to you; answer its author directly:\n" + _untrusted(author, request),
+    for label, text in pages:
+        messages.append(
+            ChatMessage(
+                "user", "A web page linked in the thread, read for you:\n" + _untrusted(label, text)
+            )
         )
-    )
+    ask = "A message to you; answer its author directly:\n" + _untrusted(author, request)
+    if notes:
+        ask += "\n" + "\n".join(notes)
+    messages.append(ChatMessage("user", ask))
     return messages
 
 

@@ -33,6 +33,7 @@ from ..storage import actors, ai_replies, notes
 from ..urls import new_status_id
 from .context import ancestors, describe
 from .decision import decide
+from .reading import read_for
 from .services import AIServices, get_services
 
 log = logging.getLogger(__name__)
@@ -119,12 +120,15 @@ async def _generate(
     history = await ancestors(
         state, mention, ai_actor_id=ai.actor.id, reply=visibility, asker=author
     )
+    reading = await read_for(state, asked, history)
     messages = build_messages(
         system_prompt=conf.system_prompt,
         request=intent.prompt or "(an empty message: greet them briefly)",
         author=describe(author),
         ancestors=history,
         context_chars=conf.context_chars,
+        pages=reading.pages,
+        notes=reading.notes,
     )
     result = await services.text.complete(messages, max_tokens=state.config.ai_text.max_tokens)
     # The prompt's markup first: a model that echoes a marker must not publish it, and the
@@ -134,10 +138,16 @@ async def _generate(
         verdict = await services.moderator.check_text(text)
         if not verdict.allowed:
             return Answer([REFUSAL])
-    parts = split_for_posts(text, limit=_room(state), max_posts=conf.max_posts_per_reply)
+    if reading.lead:
+        text = f"{reading.lead}\n\n{text}"
+    room = _room(state) - len(reading.source)
+    parts = split_for_posts(text, limit=room, max_posts=conf.max_posts_per_reply)
     seen = [asked, *(post.text for post in history)]
-    links = frozenset(url for source in seen for url in find_urls(source))
-    return Answer(parts, footer=_footer(state, result.backend, result.model), links=links)
+    links = frozenset(url for source in seen for url in find_urls(source)) | reading.links
+    footer = "\n".join(
+        x for x in (reading.source, _footer(state, result.backend, result.model)) if x
+    )
+    return Answer(parts, footer=footer, links=links)
 
 
 async def _image(state: State, services: AIServices, prompt: str) -> Answer:

@@ -163,7 +163,12 @@ class LiveServer:
 
 
 def write_config(
-    directory: Path, port: int, *, blocked_domains: Sequence[str] = (), extra_toml: str = ""
+    directory: Path,
+    port: int,
+    *,
+    blocked_domains: Sequence[str] = (),
+    extra_toml: str = "",
+    allow_private: bool = True,
 ) -> Path:
     blocked = ", ".join(f'"{d}"' for d in blocked_domains)
     text = f"""
@@ -183,7 +188,7 @@ media_dir = "data/media"
 keys_dir = "keys"
 
 [federation]
-allow_private_addresses = true
+allow_private_addresses = {"true" if allow_private else "false"}
 blocked_domains = [{blocked}]
 {extra_toml}
 """
@@ -194,15 +199,29 @@ blocked_domains = [{blocked}]
 
 @asynccontextmanager
 async def live_server(
-    directory: Path, *, blocked_domains: Sequence[str] = (), extra_toml: str = ""
+    directory: Path,
+    *,
+    blocked_domains: Sequence[str] = (),
+    extra_toml: str = "",
+    allow_private: bool = True,
 ) -> AsyncIterator[LiveServer]:
-    """fediverse-ai on a free loopback port, with its data under ``directory``."""
+    """fediverse-ai on a free loopback port, with its data under ``directory``.
+
+    ``allow_private=False`` is production's SSRF guard: nothing on loopback is reachable
+    (the configured AI backends excepted), so remote peers cannot be used, only local accounts.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     sock = bind_loopback()
     try:
         port = sock.getsockname()[1]
         config = load_config(
-            write_config(directory, port, blocked_domains=blocked_domains, extra_toml=extra_toml)
+            write_config(
+                directory,
+                port,
+                blocked_domains=blocked_domains,
+                extra_toml=extra_toml,
+                allow_private=allow_private,
+            )
         )
         keys_dir = config.storage.keys_dir
         seed_key_file(keys_dir, f"{config.instance.host}.pem", "ours:instance")
