@@ -21,6 +21,7 @@ from typing import Any
 
 from ..ai.base import BackendError
 from ..ai.intent import detect_intent
+from ..ai.leaks import leak_reason
 from ..ai.prompt import build_messages, split_for_posts, strip_markup
 from ..content import find_urls, neutralise_mentions
 from ..errors import FediverseError, PayloadTooLarge, UnsupportedMedia
@@ -134,6 +135,8 @@ async def _generate(
     # The prompt's markup first: a model that echoes a marker must not publish it, and the
     # checks below must see the text as it will be published.
     text = strip_markup(result.text).strip() or "…"
+    if _leaks(state, services, text, mention.uri):
+        return Answer([REFUSAL])
     if services.moderator is not None:
         verdict = await services.moderator.check_text(text)
         if not verdict.allowed:
@@ -167,6 +170,8 @@ async def _image(state: State, services: AIServices, prompt: str) -> Answer:
                 return Answer(["Sorry, the picture I made for this didn't pass my safety check."])
             sensitive = True
     caption_given = strip_markup(result.caption or "").strip()
+    if _leaks(state, services, caption_given, "an image caption"):
+        caption_given = ""
     alt = f"AI-generated image for the prompt: {prompt[:800]}"
     if caption_given:
         alt += f". {caption_given[:600]}"
@@ -176,6 +181,15 @@ async def _image(state: State, services: AIServices, prompt: str) -> Answer:
     caption = caption_given or f"Here is my picture of: {prompt[:300]}"
     footer = _footer(state, result.backend, result.model)
     return Answer([caption[: _room(state)]], attachment, footer, sensitive)
+
+
+def _leaks(state: State, services: AIServices, text: str, what: str) -> bool:
+    reason = leak_reason(
+        text, system_prompt=state.config.ai.system_prompt, secrets=services.secrets
+    )
+    if reason:
+        log.warning("answer to %s withheld: %s", what, reason)
+    return reason is not None
 
 
 def _room(state: State) -> int:
@@ -258,6 +272,10 @@ async def compose_own_post(
         result = await services.text.complete(messages, max_tokens=state.config.ai_text.max_tokens)
     # Published as the operator's own post, whose mentions are resolved: the model's are not.
     text = neutralise_mentions(strip_markup(result.text).strip())
+    if _leaks(state, services, text, "a post of the AI's own"):
+        raise FediverseError(
+            "the generated text was withheld: it repeated its instructions or a secret"
+        )
     return Answer(
         [text[: state.config.ai.post_chars - 120]],
         footer=_footer(state, result.backend, result.model),

@@ -36,6 +36,8 @@ class AIServices:
     moderator: Moderator | None
     semaphore: asyncio.Semaphore
     http: httpx.AsyncClient | None = None
+    # Values no answer may contain (the backends' API keys): see ``ai.leaks``.
+    secrets: tuple[str, ...] = ()
 
     async def aclose(self) -> None:
         await self.text.aclose()
@@ -112,6 +114,15 @@ def build_image_backend(config: Config, http: httpx.AsyncClient, guard: NetGuard
     return ProceduralImageBackend()
 
 
+def secrets(config: Config) -> tuple[str, ...]:
+    """The configured values that must never appear in an answer."""
+    keys = (
+        _api_key(config.ai_text.api_key, config.ai_text.api_key_env),
+        _api_key(config.ai_image.api_key, config.ai_image.api_key_env),
+    )
+    return tuple(dict.fromkeys(k for k in keys if k))
+
+
 def get_services(state: State) -> AIServices:
     """Build the configured backends on first use (the offline model loads lazily too)."""
     found = state.services.get(_KEY)
@@ -135,6 +146,7 @@ def get_services(state: State) -> AIServices:
         moderator=moderator,
         semaphore=asyncio.Semaphore(config.ai_limits.concurrency),
         http=http,
+        secrets=secrets(config),
     )
     state.services[_KEY] = services
     return services
