@@ -80,19 +80,36 @@ async def by_hashtag(db: Database, name: str, *, cursor: Cursor, limit: int) -> 
 class GalleryItem:
     media: Media
     note: Note
+    asked: Note | None = None  # the request the AI drew this for, if any
 
 
 async def ai_gallery(db: Database, *, before_media_id: int | None, limit: int) -> list[GalleryItem]:
-    """AI-generated images in public posts, newest first (local and remote)."""
+    """AI-generated images, newest first: those of public posts (local and remote), and those
+    the AI actor drew for a public request by an author who allows indexing.
+
+    The AI's answers are unlisted on timelines by default (``ai.public_reply_visibility``), but
+    anyone may read them and the request was public: the gallery shows them unless the
+    requester said ``indexable: false`` (Mastodon's default for remote accounts that say
+    nothing, so only those who opted in), in which case their request stays out of it.
+    """
     m_cols = ", ".join(f"m.{c.strip()}" for c in MEDIA_COLUMNS.split(","))
     rows = await db.fetchall(
-        f"SELECT {m_cols} FROM media m JOIN notes n ON n.id = m.note_id"
-        " WHERE (m.ai_generated = 1 OR n.ai_generated = 1) AND n.visibility = 'public'"
-        " AND m.media_type LIKE 'image/%' AND m.id < ? ORDER BY m.id DESC LIMIT ?",
+        f"SELECT {m_cols}, q.id AS asked_id FROM media m"
+        " JOIN notes n ON n.id = m.note_id"
+        " LEFT JOIN notes q ON q.uri = n.in_reply_to_uri AND n.local = 1 AND n.ai_generated = 1"
+        " LEFT JOIN actors a ON a.id = q.actor_id"
+        " WHERE (m.ai_generated = 1 OR n.ai_generated = 1)"
+        " AND m.media_type LIKE 'image/%' AND m.id < ?"
+        " AND CASE WHEN q.id IS NOT NULL"
+        "   THEN n.visibility IN ('public', 'unlisted') AND q.visibility = 'public'"
+        "     AND a.indexable = 1"
+        "   ELSE n.visibility = 'public'"
+        " END ORDER BY m.id DESC LIMIT ?",
         (before_media_id if before_media_id is not None else 2**62, limit),
     )
-    found = [row_to_media(r) for r in rows]
-    note_ids = sorted({m.note_id for m in found if m.note_id is not None})
+    found = [(row_to_media(r), r["asked_id"]) for r in rows]
+    note_ids = sorted({m.note_id for m, _ in found if m.note_id is not None})
+    note_ids += sorted({q for _, q in found if q is not None} - set(note_ids))
     marks = ",".join("?" * len(note_ids))
     by_id = {
         n.id: n
@@ -100,7 +117,11 @@ async def ai_gallery(db: Database, *, before_media_id: int | None, limit: int) -
             await db.fetchall(f"SELECT {_COLUMNS} FROM notes WHERE id IN ({marks})", note_ids)
         )
     }
-    return [GalleryItem(media=m, note=by_id[m.note_id]) for m in found if m.note_id in by_id]
+    return [
+        GalleryItem(media=m, note=by_id[m.note_id], asked=by_id.get(asked) if asked else None)
+        for m, asked in found
+        if m.note_id in by_id
+    ]
 
 
 @dataclass(frozen=True)

@@ -158,16 +158,24 @@ def register(app: Quart, holder: StateHolder) -> None:
         items = await timelines.ai_gallery(
             state.db, before_media_id=_cursor_arg(), limit=GALLERY_SIZE
         )
-        authors = await actors.by_ids(state.db, [i.note.actor_id for i in items])
+        asked = [i.asked for i in items if i.asked is not None]
+        authors = await actors.by_ids(
+            state.db, [i.note.actor_id for i in items] + [a.actor_id for a in asked]
+        )
         tiles = []
         for item in items:
             author = authors.get(item.note.actor_id)
             mv = media_view(item.media)
             if author is None or mv is None:
                 continue
-            from .views import permalink
+            from .views import author_view, permalink
 
-            tiles.append({"media": mv, "link": permalink(item.note, author), "author": author})
+            tile = {"media": mv, "link": permalink(item.note, author), "author": author}
+            requester = authors.get(item.asked.actor_id) if item.asked else None
+            if item.asked is not None and requester is not None:
+                tile["asked"] = permalink(item.asked, requester)
+                tile["asked_by"] = author_view(requester)
+            tiles.append(tile)
         next_page = f"/gallery?before={items[-1].media.id}" if len(items) == GALLERY_SIZE else None
         return await render(state, "gallery.html", tiles=tiles, next_page=next_page)
 
