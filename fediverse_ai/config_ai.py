@@ -21,6 +21,18 @@ DEFAULT_IMAGE_WORDS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+# Words that ask to change a picture of the asker's: an edit when the mention or the post it
+# answers has one of their images (else a picture is drawn, or the asker is told how).
+DEFAULT_EDIT_WORDS: tuple[str, ...] = (
+    "make this", "make my", "turn this", "turn my", "edit this",
+    "edit my", "remove the background", "in the style of", "watercolour", "watercolor",
+    "as a painting", "as a sketch", "cartoonify", "stylise", "stylize",
+    "transforme", "transforme-la", "transforme-le", "retouche", "aquarelle",
+    "trasforma", "modifica", "acquerello", "convierte", "transforma", "acuarela",
+    "verwandle", "bearbeite", "aquarell",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class AIBehaviourConfig:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
@@ -32,6 +44,7 @@ class AIBehaviourConfig:
     read_links: bool = True
     link_chars: int = 4000
     image_words: tuple[str, ...] = DEFAULT_IMAGE_WORDS
+    edit_words: tuple[str, ...] = DEFAULT_EDIT_WORDS
     max_replies_per_thread: int = 8
     footer: bool = True
 

@@ -12,9 +12,9 @@ import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from fediverse_ai.ai.base import ImageBackend
+from fediverse_ai.ai.offline_image import ProceduralImageBackend
 from fediverse_ai.ai.procedural import (
     MODEL_LABEL,
-    ProceduralImageBackend,
     normalise_prompt,
     render,
     scene_for_prompt,

@@ -10,11 +10,12 @@ from typing import Literal
 
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@[\w.-]+(?:@[\w.-]+)?[,:]?\s*)+", re.UNICODE)
 _IMAGE_COMMAND = re.compile(r"(?:^|\s)/(?:image|img)\b", re.IGNORECASE)
+_EDIT_COMMAND = re.compile(r"(?:^|\s)/edit\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Intent:
-    kind: Literal["text", "image"]
+    kind: Literal["text", "image", "edit"]
     prompt: str  # the request with leading mentions (and a /image command) removed
 
 
@@ -27,13 +28,23 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
-def detect_intent(text: str, *, image_words: Sequence[str]) -> Intent:
+def _has_word(folded: str, words: Sequence[str]) -> bool:
+    return any(re.search(r"(?<!\w)" + re.escape(_fold(w)) + r"(?!\w)", folded) for w in words)
+
+
+def detect_intent(
+    text: str, *, image_words: Sequence[str], edit_words: Sequence[str] = ()
+) -> Intent:
+    """``edit`` asks to change a picture (the caller finds which, and falls back when there
+    is none); it wins over ``image``: "draw this as a watercolour" under a photo is an edit."""
     request = strip_leading_mentions(text)
+    if _EDIT_COMMAND.search(request):
+        return Intent("edit", _EDIT_COMMAND.sub(" ", request).strip())
     if _IMAGE_COMMAND.search(request):
         return Intent("image", _IMAGE_COMMAND.sub(" ", request).strip())
     folded = _fold(request)
-    for word in image_words:
-        pattern = r"(?<!\w)" + re.escape(_fold(word)) + r"(?!\w)"
-        if re.search(pattern, folded):
-            return Intent("image", request)
+    if _has_word(folded, edit_words):
+        return Intent("edit", request)
+    if _has_word(folded, image_words):
+        return Intent("image", request)
     return Intent("text", request)

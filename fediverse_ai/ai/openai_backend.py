@@ -1,4 +1,4 @@
-"""Backends for servers that speak the OpenAI HTTP API: chat completions and image generation.
+"""The backend for servers that speak the OpenAI HTTP API: chat completions, and the plumbing.
 
 One implementation covers OpenAI and the local servers that copy its API (llama.cpp,
 Ollama, vLLM, LocalAI, stable-diffusion.cpp's ``sd-server``). ``base_url`` includes the
@@ -33,19 +33,22 @@ import httpx
 from PIL import Image
 
 from fediverse_ai import safe_json
-from fediverse_ai.ai.base import BackendError, ChatMessage, ImageResult, TextResult
-from fediverse_ai.errors import BadRequest, FetchError, PayloadTooLarge, UnsafeURL
-from fediverse_ai.fetcher import FetchLimits, fetch_bytes, one_short_line, read_error_head
+from fediverse_ai.ai.base import BackendError, ChatMessage, TextResult
+from fediverse_ai.errors import BadRequest, UnsafeURL
+from fediverse_ai.fetcher import one_short_line, read_error_head
 from fediverse_ai.netguard import CANNOT_RESOLVE, NetGuard
 
 __all__ = [
     "MAX_IMAGE_BYTES",
     "MAX_IMAGE_RESPONSE_BYTES",
     "MAX_TEXT_RESPONSE_BYTES",
-    "OpenAIImageBackend",
     "OpenAITextBackend",
+    "answer_field",
     "decode_base64_image",
     "decode_image",
+    "first_item",
+    "is_retryable_status",
+    "model_name",
     "post_json",
 ]
 
@@ -108,7 +111,7 @@ class OpenAITextBackend:
             api_key=self._api_key,
             what="text backend",
         )
-        message = _first(_field(data, "choices"), "choices").get("message")
+        message = first_item(answer_field(data, "choices"), "choices").get("message")
         if not isinstance(message, Mapping):
             raise BackendError("text backend answer has no message", retryable=False)
         text = _message_text(message.get("content"))
@@ -119,99 +122,7 @@ class OpenAITextBackend:
                     break
         if not text:
             raise BackendError("text backend returned an empty completion", retryable=False)
-        return TextResult(text=text, backend=self.name, model=_model_name(data, self.model))
-
-    async def aclose(self) -> None:
-        """Nothing to release: the HTTP client belongs to the caller."""
-
-
-class OpenAIImageBackend:
-    """Image generation (``POST {base_url}/images/generations``), one image per call."""
-
-    name = "openai"
-
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        api_key: str | None,
-        model: str,
-        timeout: float,
-        http: httpx.AsyncClient,
-        guard: NetGuard,
-        response_format: str = "b64_json",
-    ) -> None:
-        self._url = base_url.rstrip("/") + "/images/generations"
-        self._api_key = api_key or None
-        self.model = model
-        self._timeout = timeout
-        self._http = http
-        self._guard = guard
-        self.response_format = response_format
-
-    async def generate(self, prompt: str, *, width: int, height: int) -> ImageResult:
-        """Generate one ``width``x``height`` picture of ``prompt``.
-
-        The answer carries the image inline (``b64_json``) or as a ``url``; a URL is
-        fetched through the SSRF guard like any URL a remote party chose. The
-        backend's ``revised_prompt`` (DALL-E 3 rewrites prompts) becomes the caption.
-        """
-        payload = {
-            "model": self.model,
-            "prompt": prompt,
-            "n": 1,
-            "size": f"{width}x{height}",
-            "response_format": self.response_format,
-        }
-        data = await post_json(
-            self._http,
-            self._url,
-            payload,
-            guard=self._guard,
-            timeout=self._timeout,
-            max_bytes=MAX_IMAGE_RESPONSE_BYTES,
-            api_key=self._api_key,
-            what="image backend",
-        )
-        item = _first(_field(data, "data"), "data")
-        inline, url = item.get("b64_json"), item.get("url")
-        if isinstance(inline, str) and inline:
-            image = decode_base64_image(inline, what="image backend")
-        elif isinstance(url, str) and url:
-            image = await self._fetch(url)
-        else:
-            raise BackendError("image backend answer has neither b64_json nor url", retryable=False)
-        await decode_image(image, what="image backend")
-        caption = item.get("revised_prompt")
-        return ImageResult(
-            data=image,
-            backend=self.name,
-            model=_model_name(data, self.model),
-            caption=caption.strip() if isinstance(caption, str) else "",
-        )
-
-    async def _fetch(self, url: str) -> bytes:
-        try:
-            fetched = await fetch_bytes(
-                self._http,
-                url,
-                guard=self._guard,
-                accept="image/*",
-                limits=FetchLimits(total_timeout=self._timeout),
-                max_bytes=MAX_IMAGE_BYTES,
-            )
-        except UnsafeURL as exc:
-            raise BackendError(
-                f"image URL refused: {exc.message}", retryable=exc.message == CANNOT_RESOLVE
-            ) from None
-        except PayloadTooLarge:
-            raise BackendError("image backend's image is too large", retryable=False) from None
-        except FetchError as exc:
-            retryable = exc.http_status is None or _is_retryable_status(exc.http_status)
-            raise BackendError(
-                f"image download failed: {exc.message}", retryable=retryable
-            ) from None
-        return fetched.body
+        return TextResult(text=text, backend=self.name, model=model_name(data, self.model))
 
     async def aclose(self) -> None:
         """Nothing to release: the HTTP client belongs to the caller."""
@@ -227,8 +138,12 @@ async def post_json(
     max_bytes: int,
     api_key: str | None = None,
     what: str,
+    files: Mapping[str, tuple[str, bytes, str]] | None = None,
 ) -> Any:
     """POST ``payload`` as JSON to ``url`` and return the decoded JSON answer.
+
+    With ``files`` (name -> (file name, bytes, type)) the request is a multipart form of
+    ``payload``'s fields and the files instead, as the image edit endpoint takes it.
 
     The guard checks ``url`` before any connection. Redirects are not followed: an API
     endpoint has no reason to redirect a POST, and following one would carry the key
@@ -244,8 +159,13 @@ async def post_json(
         headers["Authorization"] = f"Bearer {api_key}"
     try:
         async with asyncio.timeout(timeout):
+            content: dict[str, Any] = (
+                {"data": {k: str(v) for k, v in payload.items()}, "files": files}
+                if files is not None
+                else {"json": payload}
+            )
             request = http.build_request(
-                "POST", url, json=payload, headers=headers, timeout=httpx.Timeout(timeout)
+                "POST", url, headers=headers, timeout=httpx.Timeout(timeout), **content
             )
             response = await http.send(request, stream=True, follow_redirects=False)
             try:
@@ -308,13 +228,13 @@ def _verify_image(data: bytes) -> tuple[str, int, int]:
     return found
 
 
-def _field(data: Any, key: str) -> Any:
+def answer_field(data: Any, key: str) -> Any:
     if not isinstance(data, Mapping):
         raise BackendError("backend answer is not a JSON object", retryable=False)
     return data.get(key)
 
 
-def _first(items: Any, key: str) -> Mapping[str, Any]:
+def first_item(items: Any, key: str) -> Mapping[str, Any]:
     if not isinstance(items, list) or not items or not isinstance(items[0], Mapping):
         raise BackendError(f"backend answer has no {key}", retryable=False)
     return items[0]
@@ -332,18 +252,18 @@ def _message_text(content: Any) -> str:
     return ""
 
 
-def _model_name(data: Any, default: str) -> str:
+def model_name(data: Any, default: str) -> str:
     model = data.get("model") if isinstance(data, Mapping) else None
     return model if isinstance(model, str) and model.strip() else default
 
 
-def _is_retryable_status(status: int) -> bool:
+def is_retryable_status(status: int) -> bool:
     return status in _RETRYABLE_STATUSES or status >= 500
 
 
 def _status_error(what: str, status: int, snippet: str) -> BackendError:
     message = f"{what} returned HTTP {status}" + (f": {snippet}" if snippet else "")
-    return BackendError(message, retryable=_is_retryable_status(status))
+    return BackendError(message, retryable=is_retryable_status(status))
 
 
 async def _read_capped(response: httpx.Response, cap: int, what: str) -> bytes:

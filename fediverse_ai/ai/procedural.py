@@ -8,7 +8,6 @@ same PNG bytes. It is not a neural model, and its label and caption say so.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import itertools
@@ -19,8 +18,6 @@ import unicodedata
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFilter
-
-from fediverse_ai.ai.base import ImageResult
 
 MODEL_LABEL = "procedural renderer (not a neural model)"
 MIN_SIDE, MAX_SIDE = 64, 1536
@@ -382,17 +379,3 @@ def render(prompt: str, width: int, height: int) -> tuple[bytes, str]:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue(), describe(scene)
-
-
-class ProceduralImageBackend:
-    """The offline image backend: a landscape painted from the prompt, deterministic per prompt."""
-
-    name = "procedural"
-
-    async def generate(self, prompt: str, *, width: int, height: int) -> ImageResult:
-        """Paint in a worker thread: it is CPU-bound (0.2-0.5 s on one core up to 1536 px)."""
-        data, caption = await asyncio.to_thread(render, prompt, width, height)
-        return ImageResult(data=data, backend=self.name, model=MODEL_LABEL, caption=caption)
-
-    async def aclose(self) -> None:
-        """Nothing to release: there is no model and no connection."""

@@ -57,7 +57,7 @@ async def ancestors(
     budget = state.config.ai.context_chars
     while uri and len(out) < state.config.ai.context_depth and budget > 0 and uri not in seen:
         seen.add(uri)
-        parent = await _load(state, uri)
+        parent = await load_note(state, uri)
         if parent is None:
             break
         author = await actors.by_id(state.db, parent.actor_id)
@@ -73,7 +73,8 @@ async def ancestors(
     return out
 
 
-async def _load(state: State, uri: str) -> Note | None:
+async def load_note(state: State, uri: str) -> Note | None:
+    """The note at ``uri``: stored, or fetched from its origin and stored (None if neither)."""
     found = await notes.by_uri(state.db, uri)
     if found is not None or state.urls.is_local(uri):
         return found

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from ..ai.base import BackendError
+from ..ai.base import BackendError, ImageResult
 from ..ai.intent import detect_intent
 from ..ai.leaks import leak_reason
 from ..ai.prompt import build_messages, split_for_posts, strip_markup
@@ -34,12 +34,18 @@ from ..storage import actors, ai_replies, notes
 from ..urls import new_status_id
 from .context import ancestors, describe
 from .decision import decide
+from .editing import find_sources, load_png
 from .reading import read_for
 from .services import AIServices, get_services
 
 log = logging.getLogger(__name__)
 
 REFUSAL = "Sorry, I can't help with that request."
+EDIT_OTHERS = (
+    "I only edit pictures posted by the person asking, and this one was posted by {who}. "
+    "Share a picture of your own and ask again."
+)
+EDIT_NOTHING = "To edit a picture, post it with your request, or answer your own post that has it."
 FAILURE = (
     "Sorry, I couldn't answer this time: my generator is not available. Please try again later."
 )
@@ -110,11 +116,19 @@ async def _generate(
 ) -> Answer:
     conf = state.config.ai
     asked = html_to_text(mention.content)
-    intent = detect_intent(asked, image_words=conf.image_words)
+    intent = detect_intent(asked, image_words=conf.image_words, edit_words=conf.edit_words)
     if services.moderator is not None and intent.prompt:
         verdict = await services.moderator.check_text(intent.prompt)
         if not verdict.allowed:
             return Answer([REFUSAL])
+    if intent.kind == "edit":
+        edited = await _edit(state, services, mention, intent.prompt or "make it beautiful")
+        if edited is not None:
+            return dataclasses.replace(edited, links=edited.links | frozenset(find_urls(asked)))
+        kind = detect_intent(asked, image_words=conf.image_words).kind
+        if kind != "image":
+            return Answer([EDIT_NOTHING])
+        intent = dataclasses.replace(intent, kind="image")
     if intent.kind == "image":
         image = await _image(state, services, intent.prompt or "something beautiful")
         return dataclasses.replace(image, links=frozenset(find_urls(asked)))
@@ -153,9 +167,54 @@ async def _generate(
     return Answer(parts, footer=footer, links=links)
 
 
+async def _edit(state: State, services: AIServices, mention: Note, prompt: str) -> Answer | None:
+    """An edit of the asker's own picture; None when no picture is in reach at all."""
+    sources = await find_sources(state, mention)
+    if sources.own is None:
+        if sources.others is None:
+            return None
+        owner = await actors.by_id(state.db, sources.others.note.actor_id)
+        return Answer([EDIT_OTHERS.format(who=describe(owner) if owner else "someone else")])
+    source = sources.own
+    conf = state.config.ai_image
+    try:
+        png, width, height = await load_png(
+            state, source.media, width=conf.width, height=conf.height
+        )
+    except FediverseError as exc:
+        log.info("picture %s not edited: %s", source.media.url, exc.message)
+        return Answer([f"Sorry, I couldn't get your picture to edit it: {exc.message}"])
+    result = await services.image.edit(png, prompt, width=width, height=height)
+    post_url = source.note.url or source.note.uri
+    answer = await _picture(
+        state,
+        services,
+        result,
+        prompt,
+        ("AI-edited version of the asker's own picture, for the request", "Your picture, edited"),
+    )
+    edited_from = f"Edited from your post: {post_url}"
+    text = "\n\n".join([edited_from, *answer.parts[:1]])[: _room(state)]
+    return dataclasses.replace(answer, parts=[text], links=frozenset({post_url}))
+
+
 async def _image(state: State, services: AIServices, prompt: str) -> Answer:
     conf = state.config.ai_image
     result = await services.image.generate(prompt, width=conf.width, height=conf.height)
+    leads = ("AI-generated image for the prompt", "Here is my picture of")
+    return await _picture(state, services, result, prompt, leads)
+
+
+async def _picture(
+    state: State,
+    services: AIServices,
+    result: ImageResult,
+    prompt: str,
+    leads: tuple[str, str],
+) -> Answer:
+    """A made or edited picture, checked and captioned, as an answer; ``leads`` open its alt
+    text and (when the backend gives no caption) its caption."""
+    alt_lead, caption_lead = leads
     # Through the media pipeline first: its pixel caps refuse a decompression bomb from a
     # remote backend before the classifier decodes it, and the classifier sees what we post.
     try:
@@ -172,13 +231,13 @@ async def _image(state: State, services: AIServices, prompt: str) -> Answer:
     caption_given = strip_markup(result.caption or "").strip()
     if _leaks(state, services, caption_given, "an image caption"):
         caption_given = ""
-    alt = f"AI-generated image for the prompt: {prompt[:800]}"
+    alt = f"{alt_lead}: {prompt[:800]}"
     if caption_given:
         alt += f". {caption_given[:600]}"
     # Alt text is never read for mentions by us, but it is plain text that other software
     # may well be: the prompt it echoes is the asker's, with any "@" they put in it.
     attachment = processed.as_attachment(neutralise_mentions(alt), ai_generated=True)
-    caption = caption_given or f"Here is my picture of: {prompt[:300]}"
+    caption = caption_given or f"{caption_lead}: {prompt[:300]}"
     footer = _footer(state, result.backend, result.model)
     return Answer([caption[: _room(state)]], attachment, footer, sensitive)
 

@@ -89,7 +89,7 @@ def build_text_backend(config: Config, http: httpx.AsyncClient, guard: NetGuard)
 def build_image_backend(config: Config, http: httpx.AsyncClient, guard: NetGuard) -> ImageBackend:
     i = config.ai_image
     if i.backend == "openai":
-        from ..ai.openai_backend import OpenAIImageBackend
+        from ..ai.openai_images import OpenAIImageBackend
 
         return OpenAIImageBackend(
             base_url=i.base_url.rstrip("/"),
@@ -109,7 +109,7 @@ def build_image_backend(config: Config, http: httpx.AsyncClient, guard: NetGuard
             guard=guard,
             steps=i.steps,
         )
-    from ..ai.procedural import ProceduralImageBackend
+    from ..ai.offline_image import ProceduralImageBackend
 
     return ProceduralImageBackend()
 

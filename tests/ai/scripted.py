@@ -15,6 +15,8 @@ import io
 import json
 import threading
 from collections.abc import Sequence
+from email.parser import BytesParser
+from email.policy import default
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -28,6 +30,7 @@ class ScriptedChat:
         self.answers = list(answers)
         self.requests: list[dict[str, Any]] = []
         self.image_prompts: list[str] = []
+        self.edits: list[dict[str, Any]] = []  # fields of each image edit ("image": PNG bytes)
         # Set ``gate`` to hold answers until it opens (a generation in progress); ``arrived``
         # tells that a request is being held.
         self.gate: threading.Event | None = None
@@ -36,8 +39,12 @@ class ScriptedChat:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 status, answer = 404, {"error": {"message": "not found"}}
+                if self.path == "/v1/images/edits":
+                    status, answer = 200, chat._edit(self.headers["Content-Type"], raw)
+                    raw = b"{}"
+                body = json.loads(raw)
                 if self.path == "/v1/chat/completions":
                     status, answer = 200, chat._completion(body)
                 elif self.path == "/v1/images/generations":
@@ -85,6 +92,24 @@ class ScriptedChat:
         width, height = (int(n) for n in str(body.get("size", "64x64")).split("x"))
         out = io.BytesIO()
         Image.new("RGB", (width, height), "teal").save(out, format="PNG")
+        return {"created": 0, "data": [{"b64_json": base64.b64encode(out.getvalue()).decode()}]}
+
+    def _edit(self, content_type: str, raw: bytes) -> dict[str, Any]:
+        """An image edit, a multipart form: recorded as its fields and the image's pixels."""
+        form = BytesParser(policy=default).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+        )
+        fields: dict[str, Any] = {}
+        for part in form.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            data = part.get_payload(decode=True)
+            assert isinstance(data, bytes)
+            fields[str(name)] = data if part.get_filename() else data.decode()
+        with self._lock:
+            self.edits.append(fields)
+        with Image.open(io.BytesIO(fields["image"])) as source:
+            out = io.BytesIO()
+            source.convert("L").convert("RGB").save(out, format="PNG")  # an "edit": grey
         return {"created": 0, "data": [{"b64_json": base64.b64encode(out.getvalue()).decode()}]}
 
     def prompt(self, index: int = -1) -> list[dict[str, str]]:

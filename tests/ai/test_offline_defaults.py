@@ -11,8 +11,8 @@ from PIL import Image, ImageStat
 
 from fediverse_ai.ai.base import BackendError, ChatMessage
 from fediverse_ai.ai.moderation import Moderator
+from fediverse_ai.ai.offline_image import ProceduralImageBackend
 from fediverse_ai.ai.offline_text import MODEL_LABEL, OfflineTextBackend, find_model_path
-from fediverse_ai.ai.procedural import ProceduralImageBackend
 from fediverse_ai.avatars import render_avatar
 
 

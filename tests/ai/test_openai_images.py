@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from fediverse_ai.ai.base import BackendError, ImageBackend
-from fediverse_ai.ai.openai_backend import OpenAIImageBackend
+from fediverse_ai.ai.openai_images import OpenAIImageBackend
 from fediverse_ai.netguard import NetGuard
 
 from .servers import RunningServer, UrlAnsweringRelay, free_port
