@@ -59,6 +59,7 @@ class AITextConfig:
     max_tokens: int = 300
     temperature: float = 0.7
     timeout_seconds: float = 60.0
+    vision: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ Role = Literal["system", "user", "assistant"]
 class ChatMessage:
     role: Role
     content: str
+    # Pictures the model is shown with this message, as ``data:`` URLs; only backends that
+    # see images (``ai.text.vision``) are given any.
+    images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ class OpenAITextBackend:
         """
         payload = {
             "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": [_message(m) for m in messages],
             "max_tokens": max_tokens,
             "temperature": self.temperature,
             "stream": False,
@@ -238,6 +238,16 @@ def first_item(items: Any, key: str) -> Mapping[str, Any]:
     if not isinstance(items, list) or not items or not isinstance(items[0], Mapping):
         raise BackendError(f"backend answer has no {key}", retryable=False)
     return items[0]
+
+
+def _message(message: ChatMessage) -> dict[str, Any]:
+    """A chat message; with pictures, as content parts: OpenAI's ``image_url`` shape, which
+    Ollama, llama.cpp's server (with a projector) and vLLM accept too."""
+    if not message.images:
+        return {"role": message.role, "content": message.content}
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+    parts += [{"type": "image_url", "image_url": {"url": url}} for url in message.images]
+    return {"role": message.role, "content": parts}
 
 
 def _message_text(content: Any) -> str:

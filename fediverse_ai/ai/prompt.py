@@ -28,6 +28,7 @@ class ContextPost:
     author: str  # "Name (@user@host)"
     text: str  # plain text
     by_ai: bool  # written by the AI actor itself: becomes an assistant turn
+    note_id: int | None = None  # the stored post, for its pictures
 
 
 def strip_markup(text: str) -> str:
@@ -62,12 +63,13 @@ def build_messages(
     context_chars: int,
     pages: Sequence[tuple[str, str]] = (),
     notes: Sequence[str] = (),
+    images: Sequence[str] = (),
 ) -> list[ChatMessage]:
     """Oldest ancestors first; the oldest are dropped first when over the budget.
 
     ``pages`` are ``(label, text)`` of links read for this request: somebody else's words,
     so data like the thread. ``notes`` are our own facts about the request (a link that could
-    not be read), told to the model after it.
+    not be read), told to the model after it. ``images`` (data URLs) go with the request.
     """
     kept: list[ContextPost] = []
     used = 0
@@ -94,7 +96,7 @@ def build_messages(
     ask = "A message to you; answer its author directly:\n" + _untrusted(author, request)
     if notes:
         ask += "\n" + "\n".join(notes)
-    messages.append(ChatMessage("user", ask))
+    messages.append(ChatMessage("user", ask, tuple(images)))
     return messages
 
 

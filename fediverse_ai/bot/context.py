@@ -66,7 +66,8 @@ async def ancestors(
         readable = may_quote(parent, reply=reply, asker=asker, ai_actor_id=ai_actor_id)
         if readable and not opted_out(f"{author.display_name} {author.summary}", author.fields):
             text = html_to_text(parent.content)
-            out.append(ContextPost(describe(author), text, parent.actor_id == ai_actor_id))
+            by_ai = parent.actor_id == ai_actor_id
+            out.append(ContextPost(describe(author), text, by_ai, note_id=parent.id))
             budget -= len(text)
         uri = parent.in_reply_to_uri
     out.reverse()

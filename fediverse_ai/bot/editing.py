@@ -66,11 +66,12 @@ def _is_image(item: Media) -> bool:
 async def load_png(state: State, item: Media, *, width: int, height: int) -> tuple[bytes, int, int]:
     """``(png, width, height)``: the picture within ``width`` x ``height``; raises
     ``FediverseError`` when it cannot be had (gone, too large, not an image, refused)."""
-    raw = await _raw_bytes(state, item)
+    raw = await raw_bytes(state, item)
     return await asyncio.to_thread(_fit_png, raw, width, height)
 
 
-async def _raw_bytes(state: State, item: Media) -> bytes:
+async def raw_bytes(state: State, item: Media) -> bytes:
+    """The bytes of a picture: ours, the cache's copy, or fetched through the guard."""
     if item.local and item.file_name:
         path = state.config.storage.media_dir / item.file_name
         return await asyncio.to_thread(path.read_bytes)

@@ -36,6 +36,7 @@ from .context import ancestors, describe
 from .decision import decide
 from .editing import find_sources, load_png
 from .reading import read_for
+from .seeing import ALT_TEXT_CHARS, look
 from .services import AIServices, get_services
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,9 @@ async def _generate(
     history = await ancestors(
         state, mention, ai_actor_id=ai.actor.id, reply=visibility, asker=author
     )
+    sight = await look(state, mention, history, asked)
+    if sight.refusal:
+        return Answer([sight.refusal])
     reading = await read_for(state, asked, history)
     messages = build_messages(
         system_prompt=conf.system_prompt,
@@ -143,7 +147,8 @@ async def _generate(
         ancestors=history,
         context_chars=conf.context_chars,
         pages=reading.pages,
-        notes=reading.notes,
+        notes=[*reading.notes, *sight.notes],
+        images=sight.images,
     )
     result = await services.text.complete(messages, max_tokens=state.config.ai_text.max_tokens)
     # The prompt's markup first: a model that echoes a marker must not publish it, and the
@@ -155,10 +160,18 @@ async def _generate(
         verdict = await services.moderator.check_text(text)
         if not verdict.allowed:
             return Answer([REFUSAL])
+    if sight.alt_text:
+        text = (
+            f"Alt text, to copy into the picture's description:\n\n{text[:ALT_TEXT_CHARS]}"
+            "\n\n(Nothing was changed on the original post.)"
+        )
     if reading.lead:
         text = f"{reading.lead}\n\n{text}"
     room = _room(state) - len(reading.source)
-    parts = split_for_posts(text, limit=room, max_posts=conf.max_posts_per_reply)
+    # Alt text is one post, whatever ai.post_chars says: it is there to be copied whole.
+    posts = 1 if sight.alt_text else conf.max_posts_per_reply
+    room = max(room, ALT_TEXT_CHARS + 200) if sight.alt_text else room
+    parts = split_for_posts(text, limit=room, max_posts=posts)
     seen = [asked, *(post.text for post in history)]
     links = frozenset(url for source in seen for url in find_urls(source)) | reading.links
     footer = "\n".join(

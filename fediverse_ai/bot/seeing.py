@@ -1,0 +1,121 @@
+"""Pictures the AI actor is asked about: "@ai what bird is this?", "@ai write alt text for this".
+
+The pictures in reach are those of the mention, then of the thread it read (the ancestors
+that consent and visibility let it read), newest first, at most four. A text backend that
+sees images (``ai.text.vision``) is sent them as data URLs, after the media pipeline (Pillow
+only, pixel caps, re-encoded, EXIF dropped) and fitted within 1024 pixels. One that does not
+is never asked to guess: a question about a picture gets a polite "cannot see", and other
+questions in a thread with pictures tell the model it cannot see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from ..ai.prompt import ContextPost
+from ..errors import FediverseError
+from ..media import process_image
+from ..models import Media, Note
+from ..state import State
+from ..storage import media
+from .editing import raw_bytes
+
+log = logging.getLogger(__name__)
+
+MAX_PICTURES = 4
+MAX_SIDE = 1024
+ALT_TEXT_CHARS = 1500
+CANNOT_SEE = (
+    "This instance's AI cannot see images, so I can't tell you what this picture shows. "
+    "(Its text model reads words only.)"
+)
+_ALT = re.compile(
+    r"\balt[ -]?te?xt\b|\btexte alternatif|\btesto alternativo|\btexto alternativo"
+    r"|\balternativtext",
+    re.IGNORECASE,
+)
+_LOOK = re.compile(
+    r"\bdescri(?:be|bir|ba|vi|vere|s|re|ption)\b|\bdécri|\bwhat(?:'s| is| are) (?:this|that|these|"
+    r"in (?:the|this))|\bwho is this|\bidentify|\bwhat (?:bird|plant|animal|flower|kind)\b"
+    r"|\bqu'est-ce que c'est|\bc'est quoi|\bcos'è|\bche cos|\bqué es|\bwas ist (?:das|auf)"
+    r"|\bbeschreib|\bpicture|\bphoto|\bimage|\bimmagine|\bimagen|\bfoto|\bbild",
+    re.IGNORECASE,
+)
+
+
+def asks_alt_text(text: str) -> bool:
+    return bool(_ALT.search(text))
+
+
+def asks_about_picture(text: str) -> bool:
+    return asks_alt_text(text) or bool(_LOOK.search(text))
+
+
+@dataclass(frozen=True)
+class Sight:
+    """What the pictures change for one request."""
+
+    images: list[str] = field(default_factory=list)  # data URLs, for the model
+    notes: list[str] = field(default_factory=list)  # our own words to the model
+    refusal: str = ""  # answer this instead of asking the model
+    alt_text: bool = False  # the answer is alt text: capped, and labelled so
+
+
+async def look(state: State, mention: Note, history: Sequence[ContextPost], asked: str) -> Sight:
+    pictures = await _in_reach(state, mention, history)
+    if not pictures:
+        return Sight()
+    if not state.config.ai_text.vision:
+        if asks_about_picture(asked):
+            return Sight(refusal=CANNOT_SEE)
+        count = len(pictures)
+        return Sight(notes=[f"(The thread has {count} picture(s) you cannot see: do not guess.)"])
+    images = []
+    for item in pictures:
+        try:
+            images.append(await _data_url(state, item))
+        except FediverseError as exc:
+            log.info("picture %s not shown to the model: %s", item.url, exc.message)
+    if not images:
+        return Sight(refusal="Sorry, I couldn't load the picture to look at it.")
+    notes = [f"(With this message: {len(images)} picture(s) from the thread, newest first.)"]
+    alt = asks_alt_text(asked)
+    if alt:
+        notes.append(
+            "(Write alt text for the first picture: literal and short, what is visible and any "
+            f"text in it, at most {ALT_TEXT_CHARS} characters, with no preamble.)"
+        )
+    return Sight(images=images, notes=notes, alt_text=alt)
+
+
+async def _in_reach(state: State, mention: Note, history: Sequence[ContextPost]) -> list[Media]:
+    note_ids = [mention.id, *(p.note_id for p in reversed(history) if p.note_id is not None)]
+    by_note = await media.for_notes(state.db, note_ids)
+    found: list[Media] = []
+    for note_id in note_ids:
+        pictures = [m for m in by_note.get(note_id, []) if m.media_type.startswith("image/")]
+        found += reversed(pictures)  # the last attached is the newest
+    return found[:MAX_PICTURES]
+
+
+async def _data_url(state: State, item: Media) -> str:
+    raw = await raw_bytes(state, item)
+    return await asyncio.to_thread(_encode, raw)
+
+
+def _encode(raw: bytes) -> str:
+    clean = process_image(raw)  # caps and re-encoding before anything else touches it
+    with Image.open(io.BytesIO(clean.data)) as opened:
+        image = opened.convert("RGB")
+    image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
