@@ -23,7 +23,7 @@ def test_a_peers_sensitive_picture_and_video_are_cached_and_covered(
     interop: Interop, peer: Peer
 ) -> None:
     bob_follows_peer(interop, peer)
-    base = peer.actor_url().split("/users/")[0]
+    base = "https://" + peer.actor_url().split("/")[2]  # bovine's actors are not under /users/
     attachments = [
         {"type": "Image", "mediaType": "image/png", "url": "/_media/knee.png", "name": "a knee"},
         {"type": "Video", "mediaType": "video/mp4", "url": "/_media/fall.mp4", "name": "the fall"},
