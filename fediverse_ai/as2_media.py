@@ -89,6 +89,14 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
+def _size(link: dict[str, Any]) -> float:
+    """A rendition's byte size, 0 when unknown (JSON numbers may come as floats: 9e9)."""
+    value = link.get("size")
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return 0.0
+    return max(0.0, float(value))
+
+
 def attachment_of(item: Any) -> IncomingAttachment | None:
     """One ``attachment`` entry, or None for what is not a file (PropertyValue, no URL)."""
     if not isinstance(item, dict) or item.get("type") == "PropertyValue":
@@ -127,11 +135,11 @@ def media_of_object(obj: dict[str, Any], as2_type: str) -> IncomingAttachment | 
     if not candidates:
         return None
     preferred = [c for c in candidates if _link_type(c) in _PLAYABLE] or candidates
-    fitting = [c for c in preferred if (_int(c.get("size")) or 0) <= _PLAYABLE_BYTES]
+    fitting = [c for c in preferred if _size(c) <= _PLAYABLE_BYTES]
     pick = (
         max(fitting, key=lambda c: _int(c.get("height")) or 0)
         if fitting
-        else min(preferred, key=lambda c: _int(c.get("size")) or 0)
+        else min(preferred, key=_size)
     )
     name = str_or_none(obj.get("name")) or ""
     return IncomingAttachment(

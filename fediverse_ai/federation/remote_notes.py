@@ -21,7 +21,7 @@ def _row(note: IncomingNote, author: Actor, now: float) -> NoteRow:
     published = note.published or now
     # HTML in a summary is shown as text (Mastodon does the same); an Article's summary is its
     # excerpt, a lead above the body, and a content warning only when the author flagged it.
-    summary = html_to_text(note.summary)[:1000] if note.summary else None
+    summary = html_to_text(note.summary[:20_000])[:1000] if note.summary else None
     warning = bool(summary) and note.title is None
     return NoteRow(
         uri=note.uri,
