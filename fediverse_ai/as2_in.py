@@ -8,8 +8,10 @@ raise ``BadRequest`` when a document lacks what we cannot do without.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
+from .as2_media import IncomingAttachment, attachment_of, first_url, media_of_object, page_url
 from .errors import BadRequest
 from .vocab import (
     ACTOR_TYPES,
@@ -24,7 +26,25 @@ from .vocab import (
     type_of,
 )
 
-NOTE_TYPES = frozenset({"Note", "Article", "Question", "Page", "Image", "Video", "Event"})
+NOTE_TYPES = frozenset({"Note", "Article", "Question", "Page", "Image", "Video", "Audio", "Event"})
+#: Types whose ``name`` is a title and whose ``summary`` is an excerpt, not a content warning.
+TITLED_TYPES = frozenset({"Article", "Page", "Video", "Audio", "Event"})
+
+#: ``content`` that is not HTML (PeerTube's descriptions are Markdown): shown as text.
+_PLAIN_TYPES = frozenset({"text/markdown", "text/plain"})
+
+__all__ = [
+    "NOTE_TYPES",
+    "TITLED_TYPES",
+    "IncomingActivity",
+    "IncomingAttachment",
+    "IncomingNote",
+    "RemoteActorDoc",
+    "parse_activity",
+    "parse_actor",
+    "parse_note",
+    "plain_to_html",
+]
 
 
 @dataclass(frozen=True)
@@ -71,16 +91,6 @@ class RemoteActorDoc:
 
 
 @dataclass(frozen=True)
-class IncomingAttachment:
-    url: str
-    media_type: str
-    description: str = ""
-    blurhash: str | None = None
-    width: int | None = None
-    height: int | None = None
-
-
-@dataclass(frozen=True)
 class IncomingNote:
     uri: str
     type: str
@@ -101,6 +111,7 @@ class IncomingNote:
     published: float | None = None
     updated: float | None = None
     ai_generated: bool = False
+    title: str | None = None  # an Article's, Page's, Video's or Audio's name
 
 
 def parse_activity(doc: Any) -> IncomingActivity:
@@ -158,14 +169,14 @@ def parse_actor(doc: Any) -> RemoteActorDoc:
         inbox=inbox,
         display_name=(str_or_none(doc.get("name")) or "")[:255],
         summary=(str_or_none(doc.get("summary")) or "")[:20_000],
-        url=_first_url(doc.get("url")),
+        url=first_url(doc.get("url")),
         shared_inbox=shared,
         outbox=id_of(doc.get("outbox")),
         followers=id_of(doc.get("followers")),
         following=id_of(doc.get("following")),
         featured=id_of(doc.get("featured")),
-        icon_url=_first_url(doc.get("icon")),
-        image_url=_first_url(doc.get("image")),
+        icon_url=first_url(doc.get("icon")),
+        image_url=first_url(doc.get("image")),
         key_id=key_id,
         key_pem=key_pem,
         key_owner=key_owner,
@@ -199,8 +210,11 @@ def parse_note(obj: Any) -> IncomingNote:
         if content is None and isinstance(mapped, str):
             content = mapped
         language = language if isinstance(language, str) and len(language) <= 16 else None
-    if note_type == "Article" and isinstance(obj.get("name"), str) and not content:
-        content = obj["name"]
+    if str_or_none(obj.get("mediaType")) in _PLAIN_TYPES and content:
+        content = plain_to_html(content)
+    title = None
+    if note_type in TITLED_TYPES and (name := str_or_none(obj.get("name"))):
+        title = " ".join(name.split())[:500] or None
     tags = tuple(t for t in as_list(obj.get("tag")) if isinstance(t, dict))
     mentions = tuple(h for t in tags if t.get("type") == "Mention" and (h := id_of(t)))
     hashtags = tuple(
@@ -208,7 +222,9 @@ def parse_note(obj: Any) -> IncomingNote:
         for t in tags
         if t.get("type") == "Hashtag" and isinstance(n := t.get("name"), str) and n.lstrip("#")
     )
-    attachments = tuple(a for item in as_list(obj.get("attachment")) if (a := _attachment(item)))
+    attachments = tuple(a for item in as_list(obj.get("attachment")) if (a := attachment_of(item)))
+    if note_type in ("Video", "Audio") and (own := media_of_object(obj, note_type)):
+        attachments = (own, *attachments)
     return IncomingNote(
         uri=uri,
         type=note_type or "Note",
@@ -221,7 +237,7 @@ def parse_note(obj: Any) -> IncomingNote:
         language=language,
         in_reply_to=id_of(obj.get("inReplyTo")),
         context=id_of(obj.get("context")) or id_of(obj.get("conversation")),
-        url=_first_url(obj.get("url")),
+        url=page_url(obj.get("url")),
         mentions=mentions,
         hashtags=hashtags,
         tags=tags[:100],
@@ -229,38 +245,15 @@ def parse_note(obj: Any) -> IncomingNote:
         published=parse_time(obj.get("published")),
         updated=parse_time(obj.get("updated")),
         ai_generated=obj.get(AI_LABEL_TERM) is True,
+        title=title,
     )
 
 
-def _attachment(item: Any) -> IncomingAttachment | None:
-    if not isinstance(item, dict) or item.get("type") == "PropertyValue":
-        return None
-    url = _first_url(item.get("url"))
-    if not url:
-        return None
-    width, height = item.get("width"), item.get("height")
-    description = str_or_none(item.get("summary")) or str_or_none(item.get("name")) or ""
-    return IncomingAttachment(
-        url=url,
-        media_type=str_or_none(item.get("mediaType")) or "application/octet-stream",
-        description=description[:5000],
-        blurhash=str_or_none(item.get("blurhash")),
-        width=width if isinstance(width, int) else None,
-        height=height if isinstance(height, int) else None,
+def plain_to_html(text: str) -> str:
+    """Text (or Markdown, read as text) as paragraphs and line breaks, every character escaped."""
+    paragraphs = [p.strip("\n") for p in text.replace("\r\n", "\n").split("\n\n")]
+    return "".join(
+        "<p>" + "<br>".join(escape(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+        if p
     )
-
-
-def _first_url(value: Any) -> str | None:
-    """A URL given as a string, a Link/Image object, or a list of either."""
-    for item in as_list(value):
-        if isinstance(item, str):
-            return item
-        if isinstance(item, dict):
-            inner = item.get("url", item.get("href"))
-            if isinstance(inner, str):
-                return inner
-            if isinstance(inner, dict | list):
-                found = _first_url(inner)
-                if found:
-                    return found
-    return None

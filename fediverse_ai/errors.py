@@ -8,7 +8,8 @@ job's ``last_error`` instead.
     ├── ConfigError                 configuration file missing or invalid (all problems at once)
     ├── StorageError                database unusable (migration failure, corrupt file)
     ├── BadRequest (400)            malformed input: JSON, headers, AS2 shape
-    │   └── MalformedSignature      a Signature/Signature-Input header we cannot parse
+    │   ├── MalformedSignature      a Signature/Signature-Input header we cannot parse
+    │   └── RemoteGone              an inbox job's fetch answered 404/410: retrying cannot help
     ├── SignatureError (401)        signature missing, wrong, stale, or key not resolvable
     ├── LoginRequired (401)         a web page or form that needs a logged-in account
     │   └── LoginFailed             wrong username or password
@@ -75,6 +76,13 @@ class Forbidden(FediverseError):
 
 class OriginMismatch(Forbidden):
     default_message = "origin mismatch"
+
+
+class RemoteGone(BadRequest):
+    """What an inbox job needed is gone from its server (404 or 410): the job ends, with this
+    as its reason, as a delivery to a gone inbox does. A BadRequest, so never retried."""
+
+    default_message = "the remote object is gone"
 
 
 class NotFound(FediverseError):

@@ -78,6 +78,7 @@ class Media:
     blurhash: str | None = None
     description: str = ""
     ai_generated: bool = False
+    sensitive: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Note:
     ai_generated: bool = False
     updated: float | None = None
     updated_text: str | None = None
+    title: str | None = None  # an Article's or Page's name
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ token filter after it does what bleach cannot express with an allowlist:
   keeps the text of removed elements, which for a script is source code);
 * keep only microformat and Mastodon class names;
 * unwrap links without an absolute, allowed ``href`` (Mastodon does the same);
-* force ``rel="nofollow noopener noreferrer"`` and ``target="_blank"`` on links.
+* force ``rel="nofollow noopener noreferrer"`` and ``target="_blank"`` on links;
+* keep the structure of what we do not allow (headings, tables, sections, media) as
+  paragraphs and line breaks, and the alt and fallback text of media (``html_structure``).
 """
 
 from __future__ import annotations
@@ -26,12 +28,17 @@ from typing import Any
 
 from bleach.sanitizer import Cleaner
 
+from .html_structure import CONTAINERS, HEADINGS, RESTRUCTURED, restructure
+
 __all__ = ["ALLOWED_PROTOCOLS", "ALLOWED_TAGS", "LINK_REL", "html_to_text", "sanitize_html"]
 
 # fmt: off
 ALLOWED_TAGS = frozenset({
     "p", "br", "span", "a", "del", "s", "pre", "blockquote", "code", "b", "strong", "u",
     "i", "em", "ul", "ol", "li", "ruby", "rt", "rp",
+    # Beyond Mastodon's list: inline marks whose loss changes the meaning (H<sub>2</sub>O,
+    # x<sup>2</sup>, small print, an insertion next to a deletion).
+    "sup", "sub", "small", "mark", "ins",
 })
 # fmt: on
 ALLOWED_ATTRIBUTES: dict[str, list[str]] = {
@@ -39,6 +46,7 @@ ALLOWED_ATTRIBUTES: dict[str, list[str]] = {
     "span": ["class", "translate"],
     "ol": ["start", "reversed"],
     "li": ["value"],
+    "img": ["alt"],  # read by html_structure (the alt text stays), never in the output
 }
 # fmt: off
 ALLOWED_PROTOCOLS = frozenset({
@@ -98,6 +106,10 @@ class _MastodonFilter:
             yield token
 
 
+def _filter(source: Iterable[Token]) -> Iterator[Token]:
+    return restructure(_MastodonFilter(source))
+
+
 def _clean_attributes(tag: str | None, attrs: dict[tuple[str | None, str], str]) -> dict[Any, str]:
     """Keep plain HTML attributes only, allowed classes only, absolute allowed links only."""
     cleaned: dict[Any, str] = {}
@@ -129,52 +141,70 @@ def _force_link_attributes(attrs: dict[Any, str]) -> None:
 _local = threading.local()
 
 
-def _cleaner() -> Cleaner:
+def _cleaner(*, structured: bool = True) -> Cleaner:
     """Build the Cleaner on first use, once per thread (bleach's parser is not thread-safe)."""
-    cleaner: Cleaner | None = getattr(_local, "cleaner", None)
+    attr = "cleaner" if structured else "flat_cleaner"
+    cleaner: Cleaner | None = getattr(_local, attr, None)
     if cleaner is None:
+        # Dropped elements are "allowed" through bleach so that our filter sees them whole
+        # and removes them with their content; bleach still strips their attributes. So are
+        # the restructured ones, which html_structure rewrites into paragraphs.
+        extra = RESTRUCTURED if structured else frozenset()
         cleaner = Cleaner(
-            # Dropped elements are "allowed" through bleach so that our filter sees them
-            # whole and removes them with their content; bleach still strips their attributes.
-            tags=ALLOWED_TAGS | DROP_WITH_CONTENT,
+            tags=ALLOWED_TAGS | DROP_WITH_CONTENT | extra,
             attributes=ALLOWED_ATTRIBUTES,
             protocols=ALLOWED_PROTOCOLS,
             strip=True,
             strip_comments=True,
-            filters=[_MastodonFilter],
+            filters=[_filter] if structured else [_MastodonFilter],
         )
-        _local.cleaner = cleaner
+        setattr(_local, attr, cleaner)
     return cleaner
+
+
+#: html5lib's tree building is quadratic in nesting depth for block elements (each start tag
+#: looks down the stack for a ``<p>`` to close): past this many of them, which no real post
+#: has, the structure is dropped as before (text kept) rather than parsed. Counted, not
+#: nested, because an end tag the parser ignores would fool a depth count.
+MAX_STRUCTURED_TAGS = 2000
+_NAMES = "|".join(sorted(RESTRUCTURED, key=len, reverse=True))
+_RESTRUCTURED_START = re.compile(rf"<(?:{_NAMES})[\s/>]", re.IGNORECASE)
+
+
+def _structured(html: str) -> bool:
+    for count, _ in enumerate(_RESTRUCTURED_START.finditer(html), 1):
+        if count > MAX_STRUCTURED_TAGS:
+            return False
+    return True
 
 
 def sanitize_html(html: str) -> str:
     """Return ``html`` reduced to Mastodon's allowlist, safe to embed in our pages.
 
-    Disallowed tags are removed but their text kept (a remote ``<h1>`` still reads),
-    except script-like elements, which vanish entirely. The result is idempotent:
-    sanitizing it again gives the same string, which lets us store and re-check it.
+    Disallowed tags are removed but their text kept, and their structure where it matters
+    (a remote ``<h1>`` becomes a bold paragraph, see ``html_structure``), except script-like
+    elements, which vanish entirely. The result is idempotent: sanitizing it again gives the
+    same string, which lets us store and re-check it.
     """
     if not html:
         return ""
-    result: str = _cleaner().clean(html)
+    result: str = _cleaner(structured=_structured(html)).clean(html)
     return result
 
 
-# fmt: off
-_BLOCKS = frozenset({
-    "p", "div", "blockquote", "pre", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr",
-})
-# fmt: on
+_BLOCKS = frozenset({"p", "blockquote", "pre", "ul", "ol"}) | CONTAINERS - {"td", "th"} | HEADINGS
 
 
 class _TextExtractor(HTMLParser):
-    """Collect visible text; block boundaries, ``<li>`` and ``<br>`` become newlines."""
+    """Collect visible text; block boundaries, ``<li>`` and ``<br>`` become newlines, table
+    cells are separated by a bar and an image reads as its alt text."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skip = 0
         self._pre = 0
+        self._cell = False
 
     def _newline(self, count: int) -> None:
         self.parts.append("\n" * count)
@@ -184,20 +214,32 @@ class _TextExtractor(HTMLParser):
             self._skip += 1
         elif tag in ("br", "li"):
             self._newline(1)
+        elif tag in ("td", "th"):
+            if self._cell:
+                self.parts.append(" | ")
+            self._cell = True
+        elif tag == "img":
+            self.handle_startendtag(tag, attrs)
         elif tag in _BLOCKS:
             self._newline(2)
+            self._cell = False
             if tag == "pre":
                 self._pre += 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "br":
             self._newline(1)
+        elif tag == "img" and not self._skip:
+            alt = dict(attrs).get("alt")
+            if alt and alt.strip():
+                self.parts.append(" ".join(alt.split()))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in DROP_WITH_CONTENT:
             self._skip = max(0, self._skip - 1)
         elif tag in _BLOCKS:
             self._newline(2)
+            self._cell = False
             if tag == "pre":
                 self._pre = max(0, self._pre - 1)
 

@@ -118,8 +118,84 @@ def test_dangerous_elements_are_removed_with_their_content(payload: str, expecte
 
 
 def test_other_tags_are_stripped_but_their_text_kept() -> None:
-    # bleach leaves a newline where a block element was, so words do not run together.
-    assert sanitize_html("<h1>Title</h1><div>body <font>text</font></div>") == "Title\nbody text"
+    assert sanitize_html("<p>body <font>text</font> <blink>on</blink></p>") == "<p>body text on</p>"
+
+
+# --- structure (issue 19): blocks become paragraphs and breaks, media its text -------------
+
+STRUCTURE = [
+    ("<h1>a</h1><h2>b</h2>", "<p><strong>a</strong></p><p><strong>b</strong></p>"),
+    (
+        "<h1>Title</h1><div>body <font>text</font></div>",
+        "<p><strong>Title</strong></p><p>body text</p>",
+    ),
+    (
+        "<table><caption>Prices</caption><thead><tr><th>x</th><th>y</th></tr></thead>"
+        "<tbody><tr><td>1</td><td><p>2</p></td></tr></tbody></table>",
+        "<p><strong>Prices</strong><br>x | y<br>1 | 2</p>",
+    ),
+    (
+        "<dl><dt>term</dt><dd>its meaning</dd></dl>",
+        "<p><strong>term</strong></p><p>its meaning</p>",
+    ),
+    (
+        "<details><summary>more</summary><p>inside</p></details>",
+        "<p><strong>more</strong></p><p>inside</p>",
+    ),
+    ("<div>a<p>b</p>c</div>", "<p>a</p><p>b</p><p>c</p>"),
+    ("<section><div>one</div><div>two</div></section>", "<p>one</p><p>two</p>"),
+    ("<ul><li><div>a</div><div>b</div></li></ul>", "<ul><li><p>a</p><p>b</p></li></ul>"),
+    (
+        "<blockquote><div>q1</div><div>q2</div></blockquote>",
+        "<blockquote><p>q1</p><p>q2</p></blockquote>",
+    ),
+    ("<strong><ul><li>x</li><li>y</li></ul></strong>", "<strong>x<br>y</strong>"),
+    (
+        "H<sub>2</sub>O, x<sup>2</sup>, <small>s</small> <mark>m</mark> <ins>i</ins>",
+        "H<sub>2</sub>O, x<sup>2</sup>, <small>s</small> <mark>m</mark> <ins>i</ins>",
+    ),
+    ('<p>see <img src="https://x.example/cat.png" alt="a cat"> here</p>', "<p>see a cat here</p>"),
+    (
+        '<figure><img src="https://x.example/a.jpg" alt="the bay"><figcaption>At dawn'
+        "</figcaption></figure>",
+        "<p>the bay</p><p>At dawn</p>",
+    ),
+    (
+        '<video src="https://x.example/v.mp4" controls autoplay><source src="https://x.example/v.webm">'
+        '<track src="https://x.example/v.vtt">Your browser cannot play this video.</video>',
+        "<p>Your browser cannot play this video.</p>",
+    ),
+    (
+        '<audio src="https://x.example/a.mp3">Listen <a href="https://x.example/a.mp3">here</a></audio>',
+        '<p>Listen <a href="https://x.example/a.mp3" rel="nofollow noopener noreferrer"'
+        ' target="_blank">here</a></p>',
+    ),
+    ("<p>one</p><hr><p>two</p>", "<p>one</p><p>two</p>"),
+]
+
+
+@pytest.mark.parametrize(("html", "expected"), STRUCTURE)
+def test_block_structure_becomes_paragraphs_and_media_their_text(html: str, expected: str) -> None:
+    out = sanitize_html(html)
+    assert out == expected
+    assert_safe(out)
+    assert sanitize_html(out) == out  # idempotent
+
+
+def test_hostile_depth_is_fast_and_safe() -> None:
+    import time
+
+    for html in (
+        "<div>" * 20_000 + "x",
+        "<div></td>" * 1_500 + "x",  # end tags the parser ignores do not hide the depth
+        "<section><h1>" * 1_000 + "deep",
+        "<table><tr><td>" * 600 + "cell",
+    ):
+        started = time.monotonic()
+        out = sanitize_html(html)
+        assert time.monotonic() - started < 5.0
+        assert_safe(out)
+        assert sanitize_html(out) == out
 
 
 def test_style_attributes_and_event_handlers_are_dropped() -> None:
@@ -273,3 +349,12 @@ def test_html_to_text_plain_and_empty() -> None:
     assert html_to_text("") == ""
     assert html_to_text("just text") == "just text"
     assert html_to_text("&lt;b&gt;not a tag&lt;/b&gt;") == "<b>not a tag</b>"
+
+
+def test_html_to_text_keeps_structure_alt_text_and_cells() -> None:
+    html = (
+        "<h1>a</h1><h2>b</h2><table><tr><th>x</th><th>y</th></tr><tr><td>1</td><td>2</td></tr>"
+        '</table><p>see <img src="https://x.example/c.png" alt="a  cat"> here</p>'
+        "<dl><dt>t</dt><dd>d</dd></dl>"
+    )
+    assert html_to_text(html) == "a\n\nb\n\nx | y\n\n1 | 2\n\nsee a cat here\n\nt\n\nd"

@@ -65,7 +65,7 @@ async def ancestors(
             break
         readable = may_quote(parent, reply=reply, asker=asker, ai_actor_id=ai_actor_id)
         if readable and not opted_out(f"{author.display_name} {author.summary}", author.fields):
-            text = html_to_text(parent.content)
+            text = "\n\n".join(t for t in (parent.title, html_to_text(parent.content)) if t)
             by_ai = parent.actor_id == ai_actor_id
             out.append(ContextPost(describe(author), text, by_ai, note_id=parent.id))
             budget -= len(text)

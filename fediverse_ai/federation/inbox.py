@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from ..as2_in import NOTE_TYPES, IncomingActivity, parse_activity, parse_actor, parse_note
-from ..errors import BadRequest, FetchError
+from ..errors import BadRequest, FetchError, RemoteGone
 from ..models import Actor
 from ..state import State
 from ..storage import activities, actors, follows, notes, reactions
@@ -19,6 +19,7 @@ from . import interactions, moves, remote_notes, resolver, trigger
 
 log = logging.getLogger(__name__)
 INBOX = "inbox"
+GONE_STATUSES = (404, 410)
 
 
 async def process(state: State, payload: dict[str, Any]) -> None:
@@ -27,12 +28,19 @@ async def process(state: State, payload: dict[str, Any]) -> None:
     if raw is None:
         return
     act = parse_activity(raw)
-    actor = await resolver.fetch_actor(state, act.actor)
-    if actor.uri != act.actor:
-        # fetch_actor answers for the id it was given; this keeps every handler below from
-        # acting for anyone but the signer, whatever a cache or a peer might answer.
-        raise BadRequest("the activity's actor did not resolve to itself")
-    await dispatch(state, act, actor)
+    try:
+        actor = await resolver.fetch_actor(state, act.actor)
+        if actor.uri != act.actor:
+            # fetch_actor answers for the id it was given; this keeps every handler below from
+            # acting for anyone but the signer, whatever a cache or a peer might answer.
+            raise BadRequest("the activity's actor did not resolve to itself")
+        await dispatch(state, act, actor)
+    except FetchError as exc:
+        # Classified here, where we know the fetch was for this job: a gone actor or object
+        # stays gone, so the job ends now (429, 5xx and network errors are retried).
+        if exc.http_status in GONE_STATUSES:
+            raise RemoteGone(f"fetch answered HTTP {exc.http_status}: {exc.message}") from exc
+        raise
     await activities.mark_processed(state.db, act.id, now=state.now())
 
 

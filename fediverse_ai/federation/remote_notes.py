@@ -8,23 +8,29 @@ from ..addressing import infer_visibility
 from ..as2_in import IncomingNote
 from ..errors import BadRequest
 from ..models import Actor, Note
-from ..sanitize import sanitize_html
+from ..sanitize import html_to_text, sanitize_html
 from ..state import State
 from ..storage import media, notes, remote_files
 from ..storage.notes import NoteRow
 from ..vocab import format_time
 
+_CACHED_KINDS = ("image/", "video/", "audio/")
+
 
 def _row(note: IncomingNote, author: Actor, now: float) -> NoteRow:
     published = note.published or now
+    # HTML in a summary is shown as text (Mastodon does the same); an Article's summary is its
+    # excerpt, a lead above the body, and a content warning only when the author flagged it.
+    summary = html_to_text(note.summary[:20_000])[:1000] if note.summary else None
+    warning = bool(summary) and note.title is None
     return NoteRow(
         uri=note.uri,
         actor_id=author.id,
         local=False,
         url=note.url,
         content=sanitize_html(note.content),
-        summary=note.summary[:1000] if note.summary else None,
-        sensitive=note.sensitive or bool(note.summary),
+        summary=summary or None,
+        sensitive=note.sensitive or warning,
         language=note.language,
         visibility=infer_visibility(note.to, note.cc, followers_url=author.followers_url),
         in_reply_to_uri=note.in_reply_to,
@@ -39,6 +45,7 @@ def _row(note: IncomingNote, author: Actor, now: float) -> NoteRow:
         published_text=format_time(published),
         updated=note.updated,
         updated_text=format_time(note.updated) if note.updated else None,
+        title=note.title,
     )
 
 
@@ -102,7 +109,8 @@ def _insert_attachments(
     for position, att in enumerate(note.attachments[:8]):
         if not att.url.startswith(("https://", "http://")):
             continue
-        wanted.append((att.url, "attachment"))
+        if att.media_type.startswith(_CACHED_KINDS):  # other documents are only linked
+            wanted.append((att.url, "attachment"))
         media.insert(
             conn,
             note_id=note_id,
@@ -118,6 +126,7 @@ def _insert_attachments(
             description=att.description,
             ai_generated=note.ai_generated,
             now=now,
+            sensitive=att.sensitive,
         )
     # Fetched later, by a job queued in this same transaction (media_cache).
     remote_files.want_in(conn, wanted, now=now)

@@ -10,7 +10,7 @@ from .db import Database
 
 _COLUMNS = (
     "id, note_id, actor_id, local, position, url, file_name, media_type, width, height, blurhash,"
-    " description, ai_generated"
+    " description, ai_generated, sensitive"
 )
 
 
@@ -29,6 +29,7 @@ def row_to_media(row: sqlite3.Row) -> Media:
         blurhash=row["blurhash"],
         description=row["description"],
         ai_generated=bool(row["ai_generated"]),
+        sensitive=bool(row["sensitive"]),
     )
 
 
@@ -48,11 +49,12 @@ def insert(
     description: str,
     ai_generated: bool,
     now: float,
+    sensitive: bool = False,
 ) -> int:
     cur = conn.execute(
         "INSERT INTO media (note_id, actor_id, local, position, url, file_name, media_type, width,"
-        " height, blurhash, description, ai_generated, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " height, blurhash, description, ai_generated, created_at, sensitive)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             note_id,
             actor_id,
@@ -67,6 +69,7 @@ def insert(
             description,
             int(ai_generated),
             now,
+            int(sensitive),
         ),
     )
     return int(cur.lastrowid or 0)

@@ -14,7 +14,7 @@ from .db import Database
 _COLUMNS = (
     "id, uri, actor_id, local, url, content, source, summary, sensitive, language, visibility,"
     " in_reply_to_uri, context_uri, to_json, cc_json, tags_json, ai_generated, published,"
-    " published_text, updated, updated_text"
+    " published_text, updated, updated_text, title"
 )
 
 
@@ -45,6 +45,7 @@ class NoteRow:
     updated: float | None = None
     updated_text: str | None = None
     raw_json: str | None = None
+    title: str | None = None
 
 
 def row_to_note(row: sqlite3.Row) -> Note:
@@ -70,6 +71,7 @@ def row_to_note(row: sqlite3.Row) -> Note:
         published_text=row["published_text"],
         updated=row["updated"],
         updated_text=row["updated_text"],
+        title=row["title"],
     )
 
 
@@ -78,8 +80,8 @@ def insert(conn: sqlite3.Connection, n: NoteRow, *, now: float) -> int | None:
     cur = conn.execute(
         "INSERT INTO notes (uri, actor_id, local, url, content, source, summary, sensitive,"
         " language, visibility, in_reply_to_uri, context_uri, to_json, cc_json, tags_json,"
-        " ai_generated, published, published_text, updated, updated_text, raw_json, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ai_generated, published, published_text, updated, updated_text, raw_json, created_at,"
+        " title) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT(uri) DO NOTHING",
         (
             n.uri,
@@ -104,6 +106,7 @@ def insert(conn: sqlite3.Connection, n: NoteRow, *, now: float) -> int | None:
             n.updated_text,
             n.raw_json,
             now,
+            n.title,
         ),
     )
     if cur.rowcount == 0:
@@ -117,7 +120,7 @@ def replace_content(conn: sqlite3.Connection, note_id: int, n: NoteRow) -> None:
     """An edit: new content and tags, same id, author and publication time."""
     conn.execute(
         "UPDATE notes SET content = ?, source = ?, summary = ?, sensitive = ?, language = ?,"
-        " tags_json = ?, updated = ?, updated_text = ?, raw_json = ? WHERE id = ?",
+        " tags_json = ?, updated = ?, updated_text = ?, raw_json = ?, title = ? WHERE id = ?",
         (
             n.content,
             n.source,
@@ -128,6 +131,7 @@ def replace_content(conn: sqlite3.Connection, note_id: int, n: NoteRow) -> None:
             n.updated,
             n.updated_text,
             n.raw_json,
+            n.title,
             note_id,
         ),
     )

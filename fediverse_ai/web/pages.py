@@ -14,7 +14,8 @@ from ..state import State
 from ..storage import actors, follows, notes, timelines
 from .auth import page_context, viewer
 from .common import StateHolder, see_other
-from .views import actor_fields, author_view, cards, media_view, safe_url
+from .media_views import cached_files, local_or_cached, media_view, remote_urls
+from .views import actor_fields, author_view, cards, permalink
 
 FEED_SIZE = 20
 GALLERY_SIZE = 30
@@ -71,12 +72,13 @@ async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> R
         with_media=tab == "media",
     )
     relation = await follows.get(state.db, v.actor_id, actor.id) if v.actor_id else None
+    files = await cached_files(state, remote_urls([actor]))
     return await render(
         state,
         "profile.html",
         actor=actor,
-        author=author_view(actor),
-        header=safe_url(actor.image_url),
+        author=author_view(actor, files),
+        header=local_or_cached(actor.image_url, local=actor.local, files=files, thumb=False),
         fields=actor_fields(actor),
         counts={
             "posts": await notes.count_by_actor(state.db, actor.id, visibilities=PUBLIC_VIS),
@@ -162,14 +164,13 @@ def register(app: Quart, holder: StateHolder) -> None:
         authors = await actors.by_ids(
             state.db, [i.note.actor_id for i in items] + [a.actor_id for a in asked]
         )
+        files = await cached_files(state, remote_urls((), (i.media for i in items)))
         tiles = []
         for item in items:
             author = authors.get(item.note.actor_id)
-            mv = media_view(item.media)
+            mv = media_view(item.media, files, note_sensitive=item.note.sensitive)
             if author is None or mv is None:
                 continue
-            from .views import author_view, permalink
-
             tile = {"media": mv, "link": permalink(item.note, author), "author": author}
             requester = authors.get(item.asked.actor_id) if item.asked else None
             if item.asked is not None and requester is not None:
@@ -253,7 +254,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         if resp.content_type and resp.content_type.startswith("text/html"):
             resp.headers.setdefault(
                 "Content-Security-Policy",
-                "default-src 'none'; img-src 'self' https: http:; style-src 'self';"
+                "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'self';"
                 " script-src 'self'; form-action 'self' https: http:; frame-ancestors 'none';"
                 " base-uri 'none'",
             )

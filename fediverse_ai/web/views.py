@@ -4,26 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
-from ..blurhash_png import is_valid
-from ..models import Actor, Media, Note
+from ..models import Actor, Note
 from ..sanitize import sanitize_html
 from ..state import State
 from ..storage import actors, media, timelines
+from ..vocab import same_origin
 from .auth import Viewer
+from .media_views import (
+    AVATAR_PLACEHOLDER,
+    CachedFiles,
+    MediaView,
+    cached_files,
+    local_or_cached,
+    media_view,
+    remote_urls,
+    safe_url,
+)
 
-
-def safe_url(url: str | None) -> str | None:
-    """Remote URLs end up in src/href attributes: only http(s) and our own paths pass."""
-    if not url:
-        return None
-    lowered = url.strip().lower()
-    if lowered.startswith(("https://", "http://")) or (
-        url.startswith("/") and not url.startswith("//")
-    ):
-        return url.strip()
-    return None
+__all__ = [
+    "AuthorView",
+    "Card",
+    "actor_fields",
+    "author_view",
+    "author_views",
+    "cards",
+    "original_link",
+    "permalink",
+    "safe_url",
+]
 
 
 @dataclass(frozen=True)
@@ -32,21 +41,10 @@ class AuthorView:
     name: str
     handle: str
     profile_url: str
-    avatar: str | None
+    avatar: str  # ours: the local file, the cached copy, or a placeholder
     local: bool
     is_bot: bool
     remote_url: str | None  # the profile on its own server (remote actors)
-
-
-@dataclass(frozen=True)
-class MediaView:
-    media: Media
-    src: str
-    alt: str
-    width: int | None
-    height: int | None
-    placeholder: str | None
-    ai_generated: bool
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,9 @@ class Card:
     labels: list[str] = field(default_factory=list)
 
 
-def author_view(actor: Actor) -> AuthorView:
+def author_view(actor: Actor, files: CachedFiles | None = None) -> AuthorView:
+    """``files``: the cached copies of remote avatars (:func:`author_views` looks them up);
+    a remote avatar not among them is shown as a placeholder, never from its server."""
     handle = f"@{actor.username}@{actor.domain.split(':')[0]}"
     profile = f"/@{actor.username}" if actor.local else f"/@{actor.username}@{actor.domain}"
     return AuthorView(
@@ -75,11 +75,27 @@ def author_view(actor: Actor) -> AuthorView:
         name=actor.display_name or actor.username,
         handle=handle,
         profile_url=profile,
-        avatar=safe_url(actor.icon_url),
+        avatar=local_or_cached(actor.icon_url, local=actor.local, files=files or {})
+        or AVATAR_PLACEHOLDER,
         local=actor.local,
         is_bot=actor.is_bot,
         remote_url=None if actor.local else (safe_url(actor.url) or safe_url(actor.uri)),
     )
+
+
+async def author_views(state: State, people: Sequence[Actor]) -> dict[int, AuthorView]:
+    """Views of several actors, their cached avatars found in one query."""
+    files = await cached_files(state, remote_urls(people))
+    return {a.id: author_view(a, files) for a in people}
+
+
+def original_link(note: Note) -> str:
+    """Where "Original" points: the note's ``url`` only on the note's own host (a remote
+    server could otherwise make our page link anywhere in its name), else its id."""
+    url = safe_url(note.url)
+    if url is not None and not note.local and not same_origin(url, note.uri):
+        url = None
+    return url or safe_url(note.uri) or ""
 
 
 def actor_fields(actor: Actor) -> list[tuple[str, str]]:
@@ -97,32 +113,6 @@ def _origin(url: str) -> str:
     return "/".join(parts[:3]) if len(parts) >= 3 else ""
 
 
-def media_view(m: Media) -> MediaView | None:
-    src = safe_url(m.url)
-    if src is None:
-        return None
-    return MediaView(
-        media=m,
-        src=src,
-        alt=m.description,
-        width=m.width,
-        height=m.height,
-        placeholder=placeholder_url(m.blurhash),
-        ai_generated=m.ai_generated,
-    )
-
-
-def placeholder_url(blurhash: str | None) -> str | None:
-    """Where the placeholder of a blurhash is served, or None for a missing or invalid one.
-
-    The blurhash alphabet has ``#``, ``?`` and ``%``, which a browser reads as the start of a
-    fragment, a query or an escape: everything outside the unreserved set is escaped (the
-    server unescapes the path once, so a hash that looks escaped, ``%2F``, stays as it is)."""
-    if not blurhash or not is_valid(blurhash):
-        return None
-    return f"/blurhash/{quote(blurhash, safe='')}.png"
-
-
 async def cards(
     state: State,
     items: Sequence[Note],
@@ -136,6 +126,9 @@ async def cards(
     ids = [n.id for n in items]
     authors = await actors.by_ids(state.db, [n.actor_id for n in items])
     attached = await media.for_notes(state.db, ids)
+    files = await cached_files(
+        state, remote_urls(authors.values(), (m for ms in attached.values() for m in ms))
+    )
     counts = await timelines.counts_for(state.db, ids)
     flags = (
         await timelines.viewer_flags(state.db, viewer.actor_id, ids)
@@ -149,17 +142,21 @@ async def cards(
             continue
         likes, boosts, replies = counts.get(n.id, (0, 0, 0))
         liked, boosted = flags.get(n.id, (False, False))
-        views = [v for m in attached.get(n.id, []) if (v := media_view(m)) is not None]
+        views = [
+            v
+            for m in attached.get(n.id, [])
+            if (v := media_view(m, files, note_sensitive=n.sensitive)) is not None
+        ]
         labels = []
         if n.ai_generated or any(v.ai_generated for v in views):
             labels.append("AI-generated")
         out.append(
             Card(
                 note=n,
-                author=author_view(author),
+                author=author_view(author, files),
                 media=views,
                 permalink=permalink(n, author),
-                original=safe_url(n.url) or safe_url(n.uri) or "",
+                original=original_link(n),
                 likes=likes,
                 boosts=boosts,
                 replies=replies,

@@ -116,6 +116,7 @@ class RemoteFediverse:
         self.overrides: dict[str, Json] = {}  # path -> document served instead of a user's
         self.jrd_overrides: dict[str, Json] = {}  # WebFinger resource -> answer served instead
         self.files: dict[str, tuple[str, bytes]] = {}  # path -> (content type, bytes): media
+        self.statuses: dict[str, int] = {}  # path -> an error status answered there (410, 503)
         self.received: list[ReceivedPost] = []
         self.fetched: list[str] = []  # paths of every GET, in order (key fetches included)
         self.errors: list[str] = []  # handler crashes: a test should see none
@@ -406,6 +407,10 @@ class RemoteFediverse:
         if method != "GET":
             return _json({"error": "method not allowed"}, 405, "application/json")
         self.fetched.append(path)
+        if path in self.statuses:
+            return _json(
+                {"error": "status set by the test"}, self.statuses[path], "application/json"
+            )
         if path in self.redirects:
             return _Response(302, b"", headers=[("location", self.redirects[path])])
         if path in self.overrides:

@@ -60,8 +60,9 @@ async def test_placeholder_urls_escape_the_hash_and_serve_its_picture(tmp_path: 
         await server.drain()
         note_id = await server.count("SELECT id FROM notes WHERE uri = ?", [note["id"]])
         page = (await web.get(f"/notes/{note_id}")).text
-        sources = re.findall(r'class="ph" src="([^"]+)"', page)
-        # One placeholder per valid hash, in order; none for the hash with "/".
+        # The files are not there, so none is cached: each shows its placeholder in its place,
+        # one per valid hash, in order; the hash with "/" gets the neutral one.
+        sources = re.findall(r'class="pending" src="(/blurhash/[^"]+)"', page)
         assert [unquote(s.removeprefix("/blurhash/").removesuffix(".png")) for s in sources] == (
             valid
         )

@@ -8,7 +8,10 @@
 //   POST /_control/follow    {"handle": "ai@a.test"}          -> follow a remote actor
 //   POST /_control/unfollow  {"handle": "ai@a.test"}          -> Undo that Follow
 //   POST /_control/post      {"content", "mentions": [actorUrl], "inReplyTo"?,
-//                             "visibility": "public"|"followers"|"direct"} -> {"id": noteId}
+//                             "visibility": "public"|"followers"|"direct",
+//                             "sensitive"?, "attachments"?: [{"type": "Image"|"Video"|"Document",
+//                             "mediaType", "url" ("/_media/NAME"), "name"}]} -> {"id": noteId}
+//   GET  /_media/NAME        a small picture (NAME.png) or video (NAME.mp4) the posts attach
 //   POST /_control/update    {"id": noteId, "content"}        -> Update{Note} to its recipients
 //   POST /_control/delete    {"id": noteId}                   -> Delete{Tombstone} to them
 //   POST /_control/fetch     {"url"}  -> {"document"} or {"error"}: a GET signed as alice
@@ -35,8 +38,10 @@ import {
   Activity,
   Create,
   Delete,
+  Document,
   Endpoints,
   Follow,
+  Image,
   isActor,
   Mention,
   Note,
@@ -45,6 +50,7 @@ import {
   Tombstone,
   Undo,
   Update,
+  Video,
 } from "@fedify/fedify/vocab";
 
 const { values: opts } = parseArgs({
@@ -290,7 +296,14 @@ const control = {
     return { id: undo.id.href };
   },
 
-  async post({ content, mentions = [], inReplyTo = null, visibility = "public" }) {
+  async post({
+    content,
+    mentions = [],
+    inReplyTo = null,
+    visibility = "public",
+    sensitive = false,
+    attachments = [],
+  }) {
     const ctx = controlContext();
     const alice = ctx.getActorUri(USERNAME);
     const followersUri = ctx.getFollowersUri(USERNAME);
@@ -331,6 +344,8 @@ const control = {
       ccs: cc,
       tags,
       replyTarget: inReplyTo ? new URL(inReplyTo) : null,
+      sensitive,
+      attachments: attachments.map(attachmentOf),
     });
     noteObjects.set(noteId.href, note);
     noteRecipients.set(noteId.href, { to, cc, mentioned, visibility });
@@ -433,6 +448,36 @@ async function sendToRecipientsOf(ctx, noteId, activity) {
   }
 }
 
+// What a post attaches: Fedify's own vocabulary objects, as a Fedify app would build them.
+const ATTACHMENT_TYPES = { Image, Video, Document };
+
+function attachmentOf({ type = "Document", mediaType, url, name = null }) {
+  const Type = ATTACHMENT_TYPES[type];
+  if (!Type) throw new Error(`unknown attachment type ${type}`);
+  return new Type({ mediaType, url: new URL(url, ORIGIN), name });
+}
+
+// A 16x12 PNG and the first bytes of an MP4: enough for a media cache to take them for what
+// they are (the picture decodes; the video's container is recognised).
+const MEDIA_TYPES = { png: "image/png", mp4: "video/mp4" };
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAABAAAAAMCAIAAADkharWAAAAF0lEQVR4nGM8IWfDQApgIkn1qIYRpAEAtloBOgHmnnkAAAAASUVORK5CYII=",
+  "base64",
+);
+const MP4 = Buffer.concat([
+  Buffer.from("00000018667479706d70343200000000", "hex"),
+  Buffer.from("mp42isom", "latin1"),
+  Buffer.alloc(2000),
+]);
+
+function serveMedia(res, path) {
+  const extension = path.split(".").pop();
+  const type = MEDIA_TYPES[extension];
+  if (!type) return sendJson(res, 404, { error: "no such file" });
+  res.writeHead(200, { "content-type": type });
+  res.end(extension === "png" ? PNG : MP4);
+}
+
 function escapeHtml(text) {
   return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
@@ -454,6 +499,7 @@ function sendJson(res, status, value) {
 const server = createServer(async (req, res) => {
   try {
     const path = new URL(req.url, ORIGIN).pathname;
+    if (path.startsWith("/_media/") && req.method === "GET") return serveMedia(res, path);
     if (path.startsWith("/_control/")) {
       const name = path.slice("/_control/".length);
       const handler = Object.hasOwn(control, name) ? control[name] : null;
