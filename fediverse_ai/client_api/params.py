@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 
 from quart import request
 
-from .errors import Invalid
+from ..web.body_gate import REFUSED_KEY
+from .errors import ApiError, Invalid
 
 _BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 MAX_VALUE = 20_000
@@ -17,6 +18,10 @@ MAX_VALUE = 20_000
 
 async def read() -> dict[str, Any]:
     """Every parameter of the request, later sources winning: query, then form or JSON."""
+    if request.scope.get(REFUSED_KEY) is not None:
+        # The body gate keeps bodies over 16 KB without a session cookie out of Quart's
+        # buffer; an API body that large is nothing this slice of the API accepts.
+        raise ApiError(413, "the request body is too large")
     out: dict[str, Any] = {}
     _merge_multidict(out, request.args)
     if request.method in _BODY_METHODS:
