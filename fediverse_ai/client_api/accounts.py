@@ -18,7 +18,7 @@ from ..web.common import StateHolder, json_response
 from . import lookup, params
 from .entities import Builder
 from .errors import ApiError, Invalid, RecordNotFound
-from .tokens import optional, user
+from .tokens import optional, user, viewer_of
 
 SEARCH_LIMIT = 40
 
@@ -65,14 +65,13 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
     @bp.get("/api/v1/accounts/lookup")
     async def lookup_account() -> Response:
         state = holder.state
-        grant = await optional(state)
+        viewer = viewer_of(await optional(state))
         handle = request.args.get("acct", "")[:300]
         if not handle:
             raise Invalid("acct is missing")
         found = await by_handle(state, handle)
         if found is None:
             raise RecordNotFound()
-        viewer = grant.account.actor if grant and grant.account else None
         return json_response(await Builder(state, viewer).account(found))
 
     @bp.get("/api/v1/accounts/relationships")
@@ -91,8 +90,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
     @bp.get("/api/v1/accounts/<account_id>")
     async def show_account(account_id: str) -> Response:
         state = holder.state
-        grant = await optional(state)
-        viewer = grant.account.actor if grant and grant.account else None
+        viewer = viewer_of(await optional(state))
         return json_response(
             await Builder(state, viewer).account(await lookup.account(state, account_id))
         )
@@ -100,8 +98,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
     @bp.get("/api/v1/accounts/<account_id>/statuses")
     async def account_statuses(account_id: str) -> Response:
         state = holder.state
-        grant = await optional(state)
-        viewer = grant.account.actor if grant and grant.account else None
+        viewer = viewer_of(await optional(state))
         actor = await lookup.account(state, account_id)
         pg = params.page()
         p = dict(request.args)
@@ -124,8 +121,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         state = holder.state
         if kind not in ("followers", "following"):
             raise RecordNotFound()
-        grant = await optional(state)
-        viewer = grant.account.actor if grant and grant.account else None
+        viewer = viewer_of(await optional(state))
         actor = await lookup.account(state, account_id)
         pg = params.page(default=40, cap=80)
         rows = await client_api.follow_list(

@@ -1,12 +1,13 @@
 """Notifications: list, show, dismiss, clear.
 
 They are derived from the tables that record each event (``storage.timelines.notifications``,
-the web UI's list too), so an id is computed from the event: its time in microseconds and its
-type. Ids then sort by time, as Mastodon's do, and pagination by ``max_id``/``min_id`` works.
+the web UI's list too), so an id is computed from the event: its millisecond, its type and its
+actor. Ids then sort by time, as Mastodon's do, and pagination by ``max_id``/``min_id`` works.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from quart import Blueprint, Response, request
@@ -33,11 +34,19 @@ TYPES = {
 
 
 def notification_id(item: timelines.Notification) -> int:
-    return int(item.at * 1_000_000) * 10 + TYPES.get(item.kind, ("", 0))[1]
+    """The event's millisecond, its type, and the actor's id modulo 1,000: ids sort by time,
+    and two events share one only in the same millisecond, of one type, by such actors."""
+    kind = TYPES.get(item.kind, ("", 0))[1]
+    return math.floor(item.at * 1000) * 10_000 + kind * 1000 + item.actor_id % 1000
 
 
-def _at(notification: int) -> float:
-    return (notification // 10) / 1_000_000
+def _ms(notification: int) -> float:
+    """The start of the millisecond a notification id names, in seconds."""
+    return (notification // 10_000) / 1000
+
+
+#: Extra rows read around a page's edges: events sharing its edge's millisecond.
+_EDGE = 20
 
 
 async def _list(
@@ -50,18 +59,28 @@ async def _list(
     limit: int,
 ) -> list[timelines.Notification]:
     dismissed, cleared = await client_api.dismissed(state.db, me.id)
-    lower = _at(after) if after is not None else None
+    # The query compares times; the ids are compared exactly below, so the bounds take in
+    # the whole millisecond of the edges (a microsecond less, for floating point).
+    lower = _ms(after) - 1e-6 if after is not None else None
     if cleared is not None:
         lower = max(lower, cleared) if lower is not None else cleared
     items = await timelines.notifications(
         state.db,
         me.id,
         me.uri,
-        before=_at(before) if before is not None else None,
+        before=_ms(before) + 0.001 + 1e-6 if before is not None else None,
         after=lower,
         oldest_first=oldest_first,
-        limit=limit,
+        limit=limit + _EDGE,
     )
+    items = sorted(items, key=notification_id, reverse=True)
+    items = [
+        i
+        for i in items
+        if (before is None or notification_id(i) < before)
+        and (after is None or notification_id(i) > after)
+    ]
+    items = items[-limit:] if oldest_first else items[:limit]
     types = set(request.args.getlist("types[]")) | set(request.args.getlist("types"))
     excluded = set(request.args.getlist("exclude_types[]"))
     return [
@@ -124,12 +143,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         if wanted is None:
             raise RecordNotFound()
         items = await _list(
-            state,
-            account.actor,
-            before=wanted + 10,
-            after=wanted - 10,
-            oldest_first=False,
-            limit=20,
+            state, account.actor, before=wanted + 1, after=wanted - 1, oldest_first=False, limit=20
         )
         docs = await _entities(
             state, account.actor, [i for i in items if notification_id(i) == wanted]

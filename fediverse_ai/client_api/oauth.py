@@ -14,8 +14,9 @@ from quart import Blueprint, Response, request
 from .. import passwords
 from ..state import State
 from ..storage import oauth
+from ..storage.ai_replies import take_token
 from ..storage.sessions import token_hash
-from ..web.auth import viewer
+from ..web.auth import client_address, viewer
 from ..web.common import StateHolder, json_response, see_other
 from ..web.pages import render
 from . import params, scopes
@@ -30,6 +31,9 @@ BAD_GRANT = (
 )
 MAX_REDIRECT_URIS = 10
 GRANT_TYPES = ("authorization_code", "client_credentials", "refresh_token")
+# App registrations per client address: 10 at once, then one a minute.
+APPS_BURST = 10.0
+APPS_PER_SECOND = 1 / 60
 
 
 def app_entity(app: oauth.App, secret: str | None = None) -> dict[str, Any]:
@@ -138,6 +142,17 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
     @bp.post("/api/v1/apps")
     async def create_app() -> Response:
         state = holder.state
+        # Registration needs no account, so each one is a row anybody can add: a budget per
+        # client address keeps the table from being flooded.
+        allowed = await take_token(
+            state.db,
+            f"apps:addr:{client_address(state)}",
+            capacity=APPS_BURST,
+            per_second=APPS_PER_SECOND,
+            now=state.now(),
+        )
+        if not allowed:
+            raise ApiError(429, "Too many requests")
         p = await params.read()
         name = (params.text(p, "client_name", limit=200) or "").strip()
         if not name:

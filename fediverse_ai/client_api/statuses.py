@@ -21,7 +21,7 @@ from ..web.common import StateHolder, json_response
 from . import lookup, params
 from .entities import Builder
 from .errors import Invalid, RecordNotFound
-from .tokens import optional, user
+from .tokens import optional, user, viewer_of
 
 ANCESTORS_MAX = 40
 DESCENDANTS_MAX = 300
@@ -90,8 +90,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
     @bp.get("/api/v1/statuses/<status_id>")
     async def show_status(status_id: str) -> Response:
         state = holder.state
-        grant = await optional(state)
-        viewer = grant.account.actor if grant and grant.account else None
+        viewer = viewer_of(await optional(state))
         note, announce = await lookup.status(state, viewer, status_id)
         build = Builder(state, viewer)
         if announce is not None:
@@ -116,8 +115,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
     @bp.get("/api/v1/statuses/<status_id>/context")
     async def context(status_id: str) -> Response:
         state = holder.state
-        grant = await optional(state)
-        viewer = grant.account.actor if grant and grant.account else None
+        viewer = viewer_of(await optional(state))
         note, _ = await lookup.status(state, viewer, status_id)
         up = await lookup.visible(
             state, viewer, await timelines.ancestors(state.db, note, limit=ANCESTORS_MAX)
@@ -158,8 +156,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         state = holder.state
         if who not in ("favourited_by", "reblogged_by"):
             raise RecordNotFound()
-        grant = await optional(state)
-        viewer = grant.account.actor if grant and grant.account else None
+        viewer = viewer_of(await optional(state))
         note, _ = await lookup.status(state, viewer, status_id)
         pg = params.page(default=40, cap=80)
         window = IdWindow(pg.max_id, pg.newer_than, pg.oldest_first, pg.limit)

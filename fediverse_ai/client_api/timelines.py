@@ -14,7 +14,7 @@ from ..web.common import StateHolder
 from . import lookup, params
 from .accounts import paged
 from .entities import Builder
-from .tokens import optional, user
+from .tokens import optional, user, viewer_of
 
 
 async def _home_cursor(state: State, status_id: int | None) -> tuple[float, int] | None:
@@ -64,8 +64,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
     @bp.get("/api/v1/timelines/public")
     async def public() -> Response:
         state = holder.state
-        grant = await optional(state)
-        viewer = grant.account.actor if grant and grant.account else None
+        viewer = viewer_of(await optional(state))
         p = dict(request.args)
         pg = params.page()
         local: bool | None = None

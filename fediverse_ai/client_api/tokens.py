@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from quart import request
 
-from ..models import Account
+from ..models import Account, Actor
 from ..state import State
 from ..storage import actors, oauth
 from . import scopes
@@ -58,6 +58,11 @@ async def check_token(state: State, raw: str) -> Grant:
         if account is None or account.role != "user":
             raise Unauthorized()
     return Grant(token=token, app=app, account=account)
+
+
+def viewer_of(grant: Grant | None) -> Actor | None:
+    """Whose view of the data a request gets: the token's user, or nobody."""
+    return grant.account.actor if grant is not None and grant.account is not None else None
 
 
 async def optional(state: State) -> Grant | None:

@@ -55,6 +55,11 @@ class Token:
     revoked_at: float | None
 
 
+def is_live(token: Token, *, now: float) -> bool:
+    """Neither revoked nor expired."""
+    return token.revoked_at is None and (token.expires_at is None or token.expires_at > now)
+
+
 @dataclass(frozen=True)
 class Issued:
     """A token pair as handed to the client once (only the hashes are kept)."""

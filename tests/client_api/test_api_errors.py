@@ -151,10 +151,16 @@ async def test_unknown_ids_and_bad_parameters(tmp_path: Path) -> None:
                 assert resp.status_code == 422, (data, resp.text)
                 assert resp.json()["error"].startswith("Validation failed")
             huge = await http.post(
-                "/api/v1/statuses", data={"status": "x" * 30_000}, headers=bearer(token)
+                "/api/v1/statuses", data={"status": "x" * 30_000}, headers=bearer("forged")
             )
-            assert huge.status_code == 413  # the body gate's limit, answered as JSON
+            assert huge.status_code == 401  # past the body gate only with a live token
             assert await server.counts() == before
+            # A live token passes the gate like a session: 4,900 "é" are a 29 KB form.
+            long = await http.post(
+                "/api/v1/statuses", data={"status": "é" * 4_900}, headers=bearer(token)
+            )
+            assert long.status_code == 200, long.text
+            before = await server.counts()
             no_name = await http.post("/api/v1/apps", data={"redirect_uris": OOB})
             assert no_name.status_code == 422
             script = await http.post(
@@ -334,3 +340,36 @@ async def test_cors_idempotency_and_pagination(tmp_path: Path) -> None:
                 f"/api/v1/timelines/home?since_id={first_ids[-1]}", headers=bearer(token)
             )
             assert [s["id"] for s in since.json()] == first_ids[:1]
+
+
+async def test_app_registration_is_rate_limited(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server, api(server) as http:
+        answers = [
+            (
+                await http.post(
+                    "/api/v1/apps", data={"client_name": f"app {i}", "redirect_uris": OOB}
+                )
+            ).status_code
+            for i in range(12)
+        ]
+        assert answers[:10] == [200] * 10 and answers[10:] == [429, 429]
+        assert await server.count("SELECT COUNT(*) FROM oauth_apps") == 10
+
+
+async def test_the_consent_form_needs_its_csrf_token(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        await make_user(server, "alice")
+        client = await register_app(server)
+        async with Browserish(server.base_url) as web:
+            await web.login("alice")
+            consent = await web.get(
+                authorize_url(server, client, challenge=None).removeprefix(server.base_url)
+            )
+            fields = {k: v for k, v in hidden_fields(consent.text).items() if k != "csrf"}
+            forged = await web.client.post(
+                "/oauth/authorize",
+                data={**fields, "decision": "approve"},
+                headers={"Origin": web.base_url},
+            )
+            assert forged.status_code == 403
+            assert await server.count("SELECT COUNT(*) FROM oauth_codes") == 0
