@@ -4,8 +4,6 @@ account by its handle (WebFinger through the same SSRF-guarded fetches as federa
 
 from __future__ import annotations
 
-from typing import Any
-
 from quart import Blueprint, Response, request
 
 from ..errors import FediverseError
@@ -13,7 +11,6 @@ from ..federation import interactions, resolver
 from ..models import Actor
 from ..state import State
 from ..storage import actors, client_api, follows
-from ..storage.client_api import IdWindow
 from ..web.common import StateHolder, json_response
 from . import lookup, params
 from .entities import Builder
@@ -21,18 +18,6 @@ from .errors import ApiError, Invalid, RecordNotFound
 from .tokens import optional, user, viewer_of
 
 SEARCH_LIMIT = 40
-
-
-def _window(pg: params.Page) -> IdWindow:
-    return IdWindow(pg.max_id, pg.newer_than, pg.oldest_first, pg.limit)
-
-
-def paged(state: State, doc: list[dict[str, Any]], ids: list[str], limit: int) -> Response:
-    resp = json_response(doc)
-    link = params.link_header(state.config.instance.base_url, ids, limit)
-    if link:
-        resp.headers["Link"] = link
-    return resp
 
 
 async def _visibilities(state: State, viewer: Actor | None, actor: Actor) -> tuple[str, ...]:
@@ -107,14 +92,14 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         items = await client_api.account_statuses(
             state.db,
             actor.id,
-            _window(pg),
+            pg.window(),
             visibilities=await _visibilities(state, viewer, actor),
             exclude_replies=params.flag(p, "exclude_replies"),
             only_media=params.flag(p, "only_media"),
         )
         items = await lookup.visible(state, viewer, items)
         docs = await Builder(state, viewer).statuses(items)
-        return paged(state, docs, [d["id"] for d in docs], pg.limit)
+        return params.paged(state, docs, pg.limit)
 
     @bp.get("/api/v1/accounts/<account_id>/<kind>")
     async def follow_lists(account_id: str, kind: str) -> Response:
@@ -125,10 +110,10 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         actor = await lookup.account(state, account_id)
         pg = params.page(default=40, cap=80)
         rows = await client_api.follow_list(
-            state.db, actor.id, _window(pg), followers=kind == "followers"
+            state.db, actor.id, pg.window(), followers=kind == "followers"
         )
         docs = await Builder(state, viewer).accounts([a for _, a in rows])
-        return paged(state, docs, [str(i) for i, _ in rows], pg.limit)
+        return params.paged(state, docs, pg.limit, [str(i) for i, _ in rows])
 
     @bp.post("/api/v1/accounts/<account_id>/<action>")
     async def follow_action(account_id: str, action: str) -> Response:

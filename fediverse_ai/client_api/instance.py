@@ -14,6 +14,7 @@ from ..storage import actors, client_api, notes
 from ..web.common import StateHolder, json_response
 from ..web.site import site_settings
 from . import scopes
+from .errors import RecordNotFound
 
 #: Apps pick features by the Mastodon version they see; this is the API we follow.
 MASTODON_VERSION = "4.3.0"
@@ -125,3 +126,9 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
     @bp.get("/api/v1/custom_emojis")
     async def custom_emojis() -> Response:
         return json_response([])
+
+    @bp.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def unknown_endpoint(rest: str) -> Response:
+        # Every other rule is more specific, so only endpoints we lack land here: apps get
+        # Mastodon's JSON 404 rather than the web UI's plain-text one.
+        raise RecordNotFound()

@@ -17,7 +17,6 @@ from ..state import State
 from ..storage import actors, client_api, timelines
 from ..web.common import StateHolder, json_response
 from . import lookup, params
-from .accounts import paged
 from .entities import Builder, iso
 from .errors import RecordNotFound
 from .tokens import user
@@ -133,7 +132,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
             limit=pg.limit,
         )
         docs = await _entities(state, account.actor, items)
-        return paged(state, docs, [d["id"] for d in docs], pg.limit)
+        return params.paged(state, docs, pg.limit)
 
     @bp.get("/api/v1/notifications/<raw_id>")
     async def show_notification(raw_id: str) -> Response:

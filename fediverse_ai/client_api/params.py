@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from quart import request
+from quart import Response, request
 
+from ..state import State
+from ..storage.client_api import IdWindow
 from ..web.body_gate import REFUSED_KEY
+from ..web.common import json_response
 from .errors import ApiError, Invalid
 
 _BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -104,6 +107,9 @@ class Page:
     def oldest_first(self) -> bool:
         return self.min_id is not None
 
+    def window(self) -> IdWindow:
+        return IdWindow(self.max_id, self.newer_than, self.oldest_first, self.limit)
+
 
 def page(default: int = 20, cap: int = 40) -> Page:
     args = request.args
@@ -132,3 +138,16 @@ def link_header(base_url: str, ids: list[str], size: int) -> str | None:
 
 
 _CURSOR_ARGS = ("max_id", "since_id", "min_id")
+
+
+def paged(
+    state: State, docs: list[dict[str, Any]], limit: int, ids: list[str] | None = None
+) -> Response:
+    """A page of entities with its Link header; ``ids`` are the cursors of its items (the
+    entities' own ids unless given: account lists page by follow or reaction id)."""
+    resp = json_response(docs)
+    cursors = ids if ids is not None else [str(d["id"]) for d in docs]
+    link = link_header(state.config.instance.base_url, cursors, limit)
+    if link:
+        resp.headers["Link"] = link
+    return resp

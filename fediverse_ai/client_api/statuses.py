@@ -15,7 +15,6 @@ from ..federation import interactions, publish
 from ..models import VISIBILITIES, Draft, Visibility
 from ..state import State
 from ..storage import actors, client_api, timelines
-from ..storage.client_api import IdWindow
 from ..urls import new_status_id
 from ..web.common import StateHolder, json_response
 from . import lookup, params
@@ -159,13 +158,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         viewer = viewer_of(await optional(state))
         note, _ = await lookup.status(state, viewer, status_id)
         pg = params.page(default=40, cap=80)
-        window = IdWindow(pg.max_id, pg.newer_than, pg.oldest_first, pg.limit)
         query = client_api.favourited_by if who == "favourited_by" else client_api.reblogged_by
-        rows = await query(state.db, note.id, window)
-        resp = json_response(await Builder(state, viewer).accounts([a for _, a in rows]))
-        link = params.link_header(
-            state.config.instance.base_url, [str(i) for i, _ in rows], pg.limit
-        )
-        if link:
-            resp.headers["Link"] = link
-        return resp
+        rows = await query(state.db, note.id, pg.window())
+        docs = await Builder(state, viewer).accounts([a for _, a in rows])
+        return params.paged(state, docs, pg.limit, [str(i) for i, _ in rows])

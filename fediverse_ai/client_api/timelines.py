@@ -9,10 +9,9 @@ from quart import Blueprint, Response, request
 
 from ..state import State
 from ..storage import actors, client_api, notes, timelines
-from ..storage.client_api import REBLOG_ID_BASE, Announce, IdWindow
+from ..storage.client_api import REBLOG_ID_BASE, Announce
 from ..web.common import StateHolder
 from . import lookup, params
-from .accounts import paged
 from .entities import Builder
 from .tokens import optional, user, viewer_of
 
@@ -59,7 +58,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
             if booster is not None:
                 announce = Announce(-item.key, booster.id, item.note.id, item.at)
                 docs.append(await build.reblog(announce, item.note, booster))
-        return paged(state, docs, [d["id"] for d in docs], pg.limit)
+        return params.paged(state, docs, pg.limit)
 
     @bp.get("/api/v1/timelines/public")
     async def public() -> Response:
@@ -74,9 +73,9 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
             local = False
         items = await client_api.public_notes(
             state.db,
-            IdWindow(pg.max_id, pg.newer_than, pg.oldest_first, pg.limit),
+            pg.window(),
             local=local,
             only_media=params.flag(p, "only_media"),
         )
         docs = await Builder(state, viewer).statuses(items)
-        return paged(state, docs, [d["id"] for d in docs], pg.limit)
+        return params.paged(state, docs, pg.limit)

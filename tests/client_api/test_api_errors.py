@@ -255,15 +255,16 @@ async def test_refresh_tokens_rotate_and_revoke_works(tmp_path: Path) -> None:
             redirect_uri=OOB,
         )
         tokens = first.json()
+        refresh = {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,
+        }
         async with api(server) as http:
             refreshed = await http.post(
                 "/oauth/token",
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": tokens["refresh_token"],
-                    "client_id": client.client_id,
-                    "client_secret": client.client_secret,
-                },
+                data=refresh,
             )
             assert refreshed.status_code == 200, refreshed.text
             new = refreshed.json()["access_token"]
@@ -276,12 +277,7 @@ async def test_refresh_tokens_rotate_and_revoke_works(tmp_path: Path) -> None:
             ).status_code == 200
             reused = await http.post(
                 "/oauth/token",
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": tokens["refresh_token"],
-                    "client_id": client.client_id,
-                    "client_secret": client.client_secret,
-                },
+                data=refresh,
             )
             assert reused.status_code == 400
             gone = await http.post(
@@ -373,3 +369,28 @@ async def test_the_consent_form_needs_its_csrf_token(tmp_path: Path) -> None:
             )
             assert forged.status_code == 403
             assert await server.count("SELECT COUNT(*) FROM oauth_codes") == 0
+
+
+async def test_unknown_endpoints_and_app_schemes(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        await make_user(server, "alice")
+        client = await register_app(server, redirect_uris="tusky://oauth")
+        async with api(server) as http:
+            missing = await http.get("/api/v1/streaming/health")
+            assert missing.status_code == 404 and missing.json() == {"error": "Record not found"}
+        async with Browserish(server.base_url) as web:
+            await web.login("alice")
+            url = authorize_url(server, client, challenge=None, redirect_uri="tusky://oauth")
+            consent = await web.get(url.removeprefix(server.base_url))
+            # The answer redirects to tusky://, which the page's form-action must allow.
+            assert (
+                "form-action 'self' https: http: tusky:;"
+                in (consent.headers["Content-Security-Policy"])
+            )
+            answer = await web.client.post(
+                "/oauth/authorize",
+                data={**hidden_fields(consent.text), "decision": "approve"},
+                headers={"Origin": web.base_url},
+            )
+            assert answer.status_code == 302
+            assert answer.headers["location"].startswith("tusky://oauth?code=")
