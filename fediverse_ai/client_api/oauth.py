@@ -352,7 +352,7 @@ async def _consent_page(state: State, ask: _Ask) -> Response:
         state,
         "oauth_authorize.html",
         app=ask.app,
-        scopes=ask.scopes,
+        scopes=[(s, scopes.describe(s)) for s in ask.scopes],
         fields=ask.query,
         oob=ask.redirect_uri == OOB,
     )

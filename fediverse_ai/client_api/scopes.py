@@ -42,6 +42,23 @@ FOLLOW_COVERS = frozenset(
 )
 SUPPORTED = TOP + tuple(f"{p}:{g}" for p, names in GRANULAR.items() for g in names)
 DEFAULT = ("read",)
+#: What the consent page says each top-level scope lets the app do.
+DESCRIPTIONS = {
+    "read": "read your timelines, posts, notifications, followers and profile",
+    "write": "post, reply, favourite, boost and delete on your behalf",
+    "follow": "follow and unfollow accounts",
+    "push": "receive push notifications",
+    "profile": "see your profile only",
+}
+
+
+def describe(scope: str) -> str:
+    """A sentence for the consent page (a granular scope names its part of its parent)."""
+    if scope in DESCRIPTIONS:
+        return DESCRIPTIONS[scope]
+    parent, _, part = scope.partition(":")
+    verb = "read" if parent == "read" else "change"
+    return f"{verb} your {part.replace('_', ' ')}"
 
 
 def parse(raw: str | None, *, default: tuple[str, ...] = DEFAULT) -> tuple[str, ...]:
