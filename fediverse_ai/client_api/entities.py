@@ -48,16 +48,24 @@ class Builder:
         self.viewer = viewer
         self.base = state.config.instance.base_url
 
-    async def _cache(self, urls: Sequence[str | None]) -> dict[str, str]:
+    async def _cache(self, urls: Sequence[str | None]) -> dict[str, tuple[str, str]]:
+        """Our copy of each cached remote URL: (the file, its thumbnail or the file)."""
         found = await remote_files.cached(self.state.db, [u for u in urls if u])
-        return {url: f"{self.base}/cache/{f.file_name}" for url, f in found.items() if f.file_name}
+        return {
+            url: (
+                f"{self.base}/cache/{f.file_name}",
+                f"{self.base}/cache/{f.thumb_name or f.file_name}",
+            )
+            for url, f in found.items()
+            if f.file_name
+        }
 
-    def _image(self, url: str | None, actor: Actor, cached: dict[str, str]) -> str:
+    def _image(self, url: str | None, actor: Actor, cached: dict[str, tuple[str, str]]) -> str:
         if not url:
             return f"{self.base}/static/missing.svg"
-        if actor.local:
+        if actor.local or url not in cached:
             return url
-        return cached.get(url, url)
+        return cached[url][0]
 
     async def accounts(self, items: Sequence[Actor]) -> list[dict[str, Any]]:
         cached = await self._cache([u for a in items for u in (a.icon_url, a.image_url)])
@@ -66,7 +74,7 @@ class Builder:
     async def account(self, actor: Actor) -> dict[str, Any]:
         return (await self.accounts([actor]))[0]
 
-    async def _account(self, actor: Actor, cached: dict[str, str]) -> dict[str, Any]:
+    async def _account(self, actor: Actor, cached: dict[str, tuple[str, str]]) -> dict[str, Any]:
         db = self.state.db
         avatar = self._image(actor.icon_url, actor, cached)
         header = self._image(actor.image_url, actor, cached)
@@ -122,8 +130,8 @@ class Builder:
         }
         return doc
 
-    def _attachment(self, m: Media, cached: dict[str, str]) -> dict[str, Any]:
-        url = m.url if m.local else cached.get(m.url, m.url)
+    def _attachment(self, m: Media, cached: dict[str, tuple[str, str]]) -> dict[str, Any]:
+        url, preview = (m.url, m.url) if m.local else cached.get(m.url, (m.url, m.url))
         kind = _MEDIA_TYPES.get(m.media_type.split("/")[0], "unknown")
         meta: dict[str, Any] = {}
         if m.width and m.height:
@@ -138,7 +146,7 @@ class Builder:
             "id": str(m.id),
             "type": kind,
             "url": url,
-            "preview_url": url,
+            "preview_url": preview,
             "remote_url": None if m.local else m.url,
             "preview_remote_url": None,
             "text_url": None,
