@@ -20,6 +20,8 @@ from ..storage import actors, client_api, follows, media, notes, oauth, remote_f
 from ..storage.client_api import Announce
 
 PUBLIC_VIS = ("public", "unlisted")
+#: Mastodon calls followers-only posts "private".
+API_VISIBILITY = {"followers": "private"}
 _MEDIA_TYPES = {"image": "image", "video": "video", "audio": "audio"}
 
 
@@ -196,7 +198,7 @@ class Builder:
                     "account": account_docs[n.actor_id],
                     "content": n.content,
                     "text": None,
-                    "visibility": n.visibility,
+                    "visibility": API_VISIBILITY.get(n.visibility, n.visibility),
                     "sensitive": n.sensitive,
                     "spoiler_text": n.summary or "",
                     "language": n.language,

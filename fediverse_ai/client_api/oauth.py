@@ -108,6 +108,8 @@ async def _authorization_code(state: State, p: dict[str, Any]) -> oauth.Issued:
     verifier = params.text(p, "code_verifier", limit=200)
     app = await _client(state, p, secret_required=False)
     grant = await oauth.take_code(state.db, code, now=state.now()) if code else None
+    if grant is not None and grant.used_at is not None:
+        await oauth.revoke_issued_for_code(state.db, code, now=state.now())
     if grant is None or grant.used_at is not None or grant.expires_at <= state.now():
         raise OAuthError("invalid_grant", BAD_GRANT)
     if grant.app_id != app.id or params.text(p, "redirect_uri", limit=2000) != grant.redirect_uri:
@@ -119,7 +121,12 @@ async def _authorization_code(state: State, p: dict[str, Any]) -> oauth.Issued:
         # Without PKCE only the secret proves that the code reached the app it was made for.
         raise OAuthError("invalid_client", "Client authentication failed", 401)
     return await oauth.issue_token(
-        state.db, app_id=app.id, actor_id=grant.actor_id, scopes=grant.scopes, now=state.now()
+        state.db,
+        app_id=app.id,
+        actor_id=grant.actor_id,
+        scopes=grant.scopes,
+        now=state.now(),
+        code=code,
     )
 
 

@@ -210,9 +210,11 @@ async def issue_token(
     scopes: tuple[str, ...],
     now: float,
     replaces: int | None = None,
+    code: str | None = None,
 ) -> Issued:
     """A new access and refresh token; ``replaces`` (a refreshed token's id) is revoked in the
-    same transaction, so a refresh token works once."""
+    same transaction, so a refresh token works once. ``code``: the authorization code it is
+    issued for, remembered so that a replay of the code can revoke it."""
     access, refresh = new_secret(), new_secret()
 
     def work(conn: sqlite3.Connection) -> int:
@@ -223,8 +225,16 @@ async def issue_token(
             )
         cur = conn.execute(
             "INSERT INTO oauth_tokens (token_hash, refresh_hash, app_id, actor_id, scopes,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (token_hash(access), token_hash(refresh), app_id, actor_id, " ".join(scopes), now),
+            " created_at, code_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                token_hash(access),
+                token_hash(refresh),
+                app_id,
+                actor_id,
+                " ".join(scopes),
+                now,
+                token_hash(code) if code else None,
+            ),
         )
         return int(cur.lastrowid or 0)
 
@@ -253,6 +263,15 @@ async def revoke_token(db: Database, token_id: int, *, now: float) -> None:
         "UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?), refresh_hash = NULL"
         " WHERE id = ?",
         (now, token_id),
+    )
+
+
+async def revoke_issued_for_code(db: Database, code: str, *, now: float) -> None:
+    """RFC 6749 §4.1.2: a code used twice was probably stolen; what it gave is taken back."""
+    await db.execute(
+        "UPDATE oauth_tokens SET revoked_at = COALESCE(revoked_at, ?), refresh_hash = NULL"
+        " WHERE code_hash = ?",
+        (now, token_hash(code)),
     )
 
 

@@ -109,6 +109,8 @@ async def test_scopes_are_enforced(tmp_path: Path) -> None:
             )
             assert wrong.status_code == 403
             assert wrong.json() == {"error": "This action is outside the authorized scopes"}
+            no_user = await http.get("/api/v1/timelines/home", headers=bearer(app_token))
+            assert no_user.status_code == 422
             too_wide = await http.post(
                 "/oauth/token",
                 data={"grant_type": "client_credentials", "scope": "admin:read"},
@@ -217,6 +219,32 @@ async def test_pkce_codes_and_redirects_are_checked(tmp_path: Path) -> None:
         assert first.status_code == 200
         reused = await exchange(server, **fields, client_secret=client.client_secret)
         assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+        async with api(server) as http:
+            # A replayed code was probably stolen: the token it gave is revoked too.
+            stolen = first.json()["access_token"]
+            home = await http.get("/api/v1/timelines/home", headers=bearer(stolen))
+            assert home.status_code == 401
+
+        code = await code_for(server, client, redirect_uri=REDIRECT)
+        await server.state.db.execute("UPDATE oauth_codes SET expires_at = 1")
+        late = await exchange(
+            server,
+            code=code,
+            client_id=client.client_id,
+            redirect_uri=REDIRECT,
+            client_secret=client.client_secret,
+        )
+        assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+        password = await exchange(
+            server,
+            grant_type="password",
+            username="alice",
+            password="x",
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+        )
+        assert password.status_code == 400
+        assert password.json()["error"] == "unsupported_grant_type"
 
         async with Browserish(server.base_url) as web:
             await web.login("alice")

@@ -45,6 +45,10 @@ async def test_follows_reblogs_notifications_and_deletion(tmp_path: Path) -> Non
             assert found.json()["id"] == me["bob"] and found.json()["followers_count"] == 1
 
             carols = await carol.post("/api/v1/statuses", status="carol speaks")
+            hidden = await carol.post("/api/v1/statuses", status="for fans", visibility="private")
+            assert hidden["visibility"] == "private"  # Mastodon's word for followers-only
+            unknown = await http.get(f"/api/v1/statuses/{hidden['id']}", headers=alice.headers)
+            assert unknown.status_code == 404  # alice does not follow carol
             bobs = await bob.post("/api/v1/statuses", status="bob speaks", spoiler_text="cw")
             assert bobs["sensitive"] is True and bobs["spoiler_text"] == "cw"
             wrapper = await bob.post(f"/api/v1/statuses/{carols['id']}/reblog")

@@ -38,7 +38,7 @@ CREATE TABLE oauth_tokens (
     created_at REAL NOT NULL,
     expires_at REAL,                         -- NULL: until revoked, as Mastodon's tokens
     revoked_at REAL,
-    last_used_at REAL
+    code_hash TEXT                           -- the code it was issued for (revoked if reused)
 );
 CREATE INDEX oauth_tokens_actor ON oauth_tokens(actor_id, revoked_at);
 
