@@ -15,6 +15,7 @@ from .db import Database
 from .media import _COLUMNS as MEDIA_COLUMNS
 from .media import row_to_media
 from .notes import _COLUMNS, row_to_note
+from .notes import by_uri as notes_by_uri
 
 Cursor = tuple[float, int] | None
 _FAR = (1e18, 2**62)
@@ -153,10 +154,16 @@ async def home(
     *,
     cursor: tuple[float, int] | None,
     limit: int,
+    after: tuple[float, int] | None = None,
+    oldest_first: bool = False,
 ) -> list[HomeItem]:
     """The viewer's own posts, posts of accounts they follow (not direct ones unless they are
-    mentioned), posts that mention them, and public posts boosted by accounts they follow."""
+    mentioned), posts that mention them, and public posts boosted by accounts they follow.
+    Newest first and older than ``cursor``; also newer than ``after`` (the client API's
+    ``since_id``), or the oldest of those first (its ``min_id``: the page just after it)."""
     at, key = cursor if cursor is not None else _FAR
+    after_at, after_key = after if after is not None else (-1e18, -(2**62))
+    order = "ASC" if oldest_first else "DESC"
     rows = await db.fetchall(
         f"SELECT * FROM ("
         f" SELECT {_COLUMNS}, NULL AS booster, published AS at, id AS k FROM notes WHERE"
@@ -169,12 +176,13 @@ async def home(
         "  JOIN notes n ON n.id = b.note_id"
         "  WHERE b.actor_id IN (SELECT followee_id FROM follows WHERE follower_id = ?"
         "       AND state = 'accepted') AND n.visibility IN ('public', 'unlisted')"
-        ") WHERE (at, k) < (?, ?) ORDER BY at DESC, k DESC LIMIT ?",
-        (viewer_id, viewer_id, viewer_uri, viewer_id, at, key, limit),
+        f") WHERE (at, k) < (?, ?) AND (at, k) > (?, ?) ORDER BY at {order}, k {order} LIMIT ?",
+        (viewer_id, viewer_id, viewer_uri, viewer_id, at, key, after_at, after_key, limit),
     )
-    return [
+    items = [
         HomeItem(note=row_to_note(r), boosted_by=r["booster"], at=r["at"], key=r["k"]) for r in rows
     ]
+    return items[::-1] if oldest_first else items
 
 
 async def descendants(db: Database, uri: str, *, limit: int) -> list[tuple[Note, int]]:
@@ -191,6 +199,22 @@ async def descendants(db: Database, uri: str, *, limit: int) -> list[tuple[Note,
         (uri, limit),
     )
     return [(row_to_note(r), int(r["depth"])) for r in rows]
+
+
+async def ancestors(db: Database, note: Note, *, limit: int) -> list[Note]:
+    """The posts ``note`` answers, oldest first, as far as they are stored (at most ``limit``)."""
+    chain: list[Note] = []
+    seen = {note.uri}
+    uri = note.in_reply_to_uri
+    while uri and uri not in seen and len(chain) < limit:
+        seen.add(uri)
+        parent = await notes_by_uri(db, uri)
+        if parent is None:
+            break
+        chain.append(parent)
+        uri = parent.in_reply_to_uri
+    chain.reverse()
+    return chain
 
 
 def _visible_sql(note: str) -> str:
@@ -243,13 +267,22 @@ class Notification:
 
 
 async def notifications(
-    db: Database, viewer_id: int, viewer_uri: str, *, before: float | None, limit: int
+    db: Database,
+    viewer_id: int,
+    viewer_uri: str,
+    *,
+    before: float | None,
+    limit: int,
+    after: float | None = None,
+    oldest_first: bool = False,
 ) -> list[Notification]:
     """Derived from the tables that already record each event: nothing extra to keep in sync.
 
     A reply notifies only when the viewer may see it: a direct reply to someone else that
     happens to answer the viewer's post is none of the viewer's business. Mentions are
-    visible to the mentioned, likes and boosts are of the viewer's own posts."""
+    visible to the mentioned, likes and boosts are of the viewer's own posts. ``after`` and
+    ``oldest_first`` as in :func:`home`."""
+    order = "ASC" if oldest_first else "DESC"
     rows = await db.fetchall(
         "SELECT * FROM ("
         " SELECT 'mention' AS kind, n.actor_id AS actor_id, n.id AS note_id, n.published AS at"
@@ -273,15 +306,17 @@ async def notifications(
         " SELECT 'boost', b.actor_id, b.note_id, b.published FROM announces b"
         "  JOIN notes n ON n.id = b.note_id"
         "  WHERE n.actor_id = :viewer_id AND b.actor_id != :viewer_id"
-        ") WHERE at < :before ORDER BY at DESC LIMIT :limit",
+        f") WHERE at < :before AND at > :after ORDER BY at {order} LIMIT :limit",
         {
             "viewer_id": viewer_id,
             "viewer_uri": viewer_uri,
             "before": before if before is not None else 1e18,
+            "after": after if after is not None else -1e18,
             "limit": limit,
         },
     )
-    return [Notification(r[0], r[1], r[2], r[3]) for r in rows]
+    found = [Notification(r[0], r[1], r[2], r[3]) for r in rows]
+    return found[::-1] if oldest_first else found
 
 
 async def counts_for(db: Database, note_ids: Sequence[int]) -> dict[int, tuple[int, int, int]]:

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException
 
+from ..client_api import blueprint as client_api_blueprint
 from ..config import Config
 from ..errors import FediverseError, LoginRequired
 from ..state import open_state
@@ -89,6 +90,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     actions.register(app, holder)
     remote_follow.register(app, holder)
     admin.register(app, holder)
+    app.register_blueprint(client_api_blueprint(holder))
     return app
 
 

@@ -33,6 +33,9 @@ LOGIN_REFILL_PER_SECOND = 1 / 30
 # Routes that take signed ActivityPub POSTs, not browser forms.
 CSRF_EXEMPT_ENDPOINTS: frozenset[str] = frozenset()  # the inboxes are served ahead of Quart
 _ANON_KB = ANON_BODY_MAX // 1024
+# The client API (``client_api``) authenticates by bearer token alone: the session cookie is
+# not read there, so it neither logs anyone in nor needs a CSRF token.
+BEARER_PATHS = ("/api/", "/oauth/token", "/oauth/revoke")
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,8 @@ def register(app: Quart, holder: StateHolder) -> None:
     async def load_viewer() -> None:
         if request.endpoint in CSRF_EXEMPT_ENDPOINTS or request.endpoint == "media_file":
             return  # the federation hot path reads no cookies
+        if request.path.startswith(BEARER_PATHS):
+            return
         state = holder.state
         token = request.cookies.get(SESSION_COOKIE)
         account = None

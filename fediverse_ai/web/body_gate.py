@@ -3,12 +3,13 @@
 Quart starts buffering a request's body as soon as the request arrives, in a task of its own,
 up to ``MAX_CONTENT_LENGTH`` (42 MB, four images and the form around them), and the CSRF check
 needs the parsed form. So anybody could make the server hold 42 MB per connection just by
-POSTing to an upload route. The forms a visitor without a session may send (login, remote
-follow) are tiny, so :class:`AnonymousBodyGate`, in front of Quart, looks at the headers
-alone: a body that declares more than :data:`ANON_BODY_MAX` bytes, or declares no length at
-all (chunked), from a request without a live session, never reaches Quart's buffer. Quart
-still answers the request (``auth.load_viewer`` raises the error, so a browser gets the usual
-error page); it just sees an empty body.
+POSTing to an upload route. The forms a visitor without a session (or a client API bearer
+token) may send (login, remote follow, OAuth) are tiny, so :class:`AnonymousBodyGate`, in
+front of Quart, looks at the headers alone: a body that declares more than
+:data:`ANON_BODY_MAX` bytes, or declares no length at all (chunked), from a request without a
+live session or token, never reaches Quart's buffer. Quart still answers the request
+(``auth.load_viewer`` raises the error, so a browser gets the usual error page; the client API
+answers 413); it just sees an empty body.
 
 A body that declares its length cannot be longer: the HTTP parser enforces Content-Length.
 """
@@ -21,7 +22,7 @@ from typing import Any
 
 from werkzeug.http import parse_cookie
 
-from ..storage import sessions
+from ..storage import oauth, sessions
 from .common import SESSION_COOKIE, StateHolder
 
 Scope = dict[str, Any]
@@ -70,14 +71,21 @@ class AnonymousBodyGate:
         await self.app(scope, receive, send)
 
     async def _has_session(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        """A live browser session, or a live bearer token of the client API (an app posting
+        a long status or, later, media is as known as a signed-in browser)."""
         if not self.holder.ready:
             return False
-        cookie = "; ".join(v.decode("latin-1") for k, v in headers if k.lower() == b"cookie")
-        token = parse_cookie(cookie).get(SESSION_COOKIE)
-        if not token:
-            return False
         state = self.holder.state
-        found = await sessions.get(state.db, sessions.token_hash(token), now=state.now())
+        for name, value in headers:
+            if name.lower() == b"authorization" and value[:7].lower() == b"bearer ":
+                raw = value[7:].decode("latin-1").strip()
+                token = await oauth.token_by_access(state.db, raw) if len(raw) < 200 else None
+                return token is not None and oauth.is_live(token, now=state.now())
+        cookie = "; ".join(v.decode("latin-1") for k, v in headers if k.lower() == b"cookie")
+        session_token = parse_cookie(cookie).get(SESSION_COOKIE)
+        if not session_token:
+            return False
+        found = await sessions.get(state.db, sessions.token_hash(session_token), now=state.now())
         return found is not None
 
 

@@ -94,18 +94,7 @@ async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> R
 
 
 async def _ancestors(state: State, note: Note) -> list[Note]:
-    chain: list[Note] = []
-    seen = {note.uri}
-    uri = note.in_reply_to_uri
-    while uri and uri not in seen and len(chain) < ANCESTORS_MAX:
-        seen.add(uri)
-        parent = await notes.by_uri(state.db, uri)
-        if parent is None:
-            break
-        chain.append(parent)
-        uri = parent.in_reply_to_uri
-    chain.reverse()
-    return chain
+    return await timelines.ancestors(state.db, note, limit=ANCESTORS_MAX)
 
 
 async def visible(state: State, items: list[Note]) -> list[Note]:

@@ -1,0 +1,134 @@
+"""The instance as apps read it: ``/api/v1/instance``, ``/api/v2/instance``, peers and custom
+emoji (none yet). Values come from the same settings as the About page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response
+
+from .. import __version__
+from ..federation.publish import MAX_ATTACHMENTS, MAX_TEXT
+from ..state import State
+from ..storage import actors, client_api, notes
+from ..web.common import StateHolder, json_response
+from ..web.site import site_settings
+from . import scopes
+from .errors import RecordNotFound
+
+#: Apps pick features by the Mastodon version they see; this is the API we follow.
+MASTODON_VERSION = "4.3.0"
+_IMAGE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"]
+
+
+def version() -> str:
+    return f"{MASTODON_VERSION} (compatible; fediverse-ai {__version__})"
+
+
+def _configuration() -> dict[str, Any]:
+    return {
+        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+        "statuses": {
+            "max_characters": MAX_TEXT,
+            "max_media_attachments": MAX_ATTACHMENTS,
+            "characters_reserved_per_url": 23,
+        },
+        "media_attachments": {
+            "supported_mime_types": _IMAGE_TYPES,
+            "image_size_limit": 10 * 1024 * 1024,
+            "image_matrix_limit": 16_777_216,
+            "video_size_limit": 0,
+            "video_frame_rate_limit": 0,
+            "video_matrix_limit": 0,
+        },
+        "polls": {
+            "max_options": 0,
+            "max_characters_per_option": 0,
+            "min_expiration": 0,
+            "max_expiration": 0,
+        },
+    }
+
+
+async def _rules(state: State) -> list[dict[str, str]]:
+    site = await site_settings(state)
+    return [{"id": str(i + 1), "text": r, "hint": ""} for i, r in enumerate(site.rules)]
+
+
+def register(bp: Blueprint, holder: StateHolder) -> None:
+    @bp.get("/api/v1/instance", strict_slashes=False)
+    async def instance_v1() -> Response:
+        state = holder.state
+        site = await site_settings(state)
+        base = state.config.instance.base_url
+        return json_response(
+            {
+                "uri": site.host,
+                "title": site.name,
+                "short_description": site.description,
+                "description": site.description,
+                "email": site.contact_email,
+                "version": version(),
+                "urls": {"streaming_api": base.replace("http", "ws", 1)},
+                "stats": {
+                    "user_count": await actors.count_users(state.db),
+                    "status_count": await notes.count_local(state.db),
+                    "domain_count": await client_api.count_peers(state.db),
+                },
+                "thumbnail": None,
+                "languages": ["en"],
+                "registrations": site.open_registrations,
+                "approval_required": False,
+                "invites_enabled": False,
+                "configuration": _configuration(),
+                "contact_account": None,
+                "rules": await _rules(state),
+            }
+        )
+
+    @bp.get("/api/v2/instance", strict_slashes=False)
+    async def instance_v2() -> Response:
+        state = holder.state
+        site = await site_settings(state)
+        base = state.config.instance.base_url
+        config = _configuration()
+        config["urls"] = {"streaming": base.replace("http", "ws", 1)}
+        config["translation"] = {"enabled": False}
+        config["vapid"] = {"public_key": ""}
+        return json_response(
+            {
+                "domain": site.host,
+                "title": site.name,
+                "version": version(),
+                "source_url": "https://github.com/fediverse-ai/fediverse-ai",
+                "description": site.description,
+                "usage": {"users": {"active_month": await actors.count_users(state.db)}},
+                "thumbnail": {"url": f"{base}/static/missing.svg"},
+                "icon": [],
+                "languages": ["en"],
+                "configuration": config,
+                "registrations": {
+                    "enabled": site.open_registrations,
+                    "approval_required": False,
+                    "message": None,
+                },
+                "api_versions": {"mastodon": 2},
+                "contact": {"email": site.contact_email, "account": None},
+                "rules": await _rules(state),
+                "scopes": list(scopes.SUPPORTED),
+            }
+        )
+
+    @bp.get("/api/v1/instance/peers")
+    async def peers() -> Response:
+        return json_response(await client_api.peers(holder.state.db))
+
+    @bp.get("/api/v1/custom_emojis")
+    async def custom_emojis() -> Response:
+        return json_response([])
+
+    @bp.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def unknown_endpoint(rest: str) -> Response:
+        # Every other rule is more specific, so only endpoints we lack land here: apps get
+        # Mastodon's JSON 404 rather than the web UI's plain-text one.
+        raise RecordNotFound()
