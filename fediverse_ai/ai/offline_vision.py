@@ -21,6 +21,7 @@ from importlib import resources
 
 import numpy as np
 from PIL import Image
+from threadpoolctl import ThreadpoolController
 
 from .base import BackendError
 from .efficientnet import SIZE, EfficientNetLite0
@@ -57,22 +58,27 @@ class OfflineVision:
         self._lock = threading.Lock()
         self._net: EfficientNetLite0 | None = None
         self._labels: list[str] = []
+        self._threads: ThreadpoolController | None = None
 
     @property
     def loaded(self) -> bool:
         """Whether the network is in memory."""
         return self._net is not None
 
-    def _load(self) -> tuple[EfficientNetLite0, list[str]]:
+    def _load(self) -> tuple[EfficientNetLite0, list[str], ThreadpoolController]:
         with self._lock:
-            if self._net is None:
+            if self._net is None or self._threads is None:
                 self._net, self._labels = load_network()
-            return self._net, self._labels
+                self._threads = ThreadpoolController()
+            return self._net, self._labels, self._threads
 
     def classify(self, image: Image.Image, top: int = 5) -> list[tuple[str, float]]:
         """The ``top`` most likely ImageNet labels of ``image`` with their probabilities."""
-        net, labels = self._load()
-        scores = net.logits(preprocess(image)).astype(np.float64)
+        net, labels, threads = self._load()
+        # One BLAS thread: the products are small, and on a busy two-core server more threads
+        # made a picture 4x slower, not faster (BENCHMARKS.md).
+        with threads.limit(limits=1, user_api="blas"):
+            scores = net.logits(preprocess(image)).astype(np.float64)
         exp = np.exp(scores - scores.max())
         probabilities = exp / exp.sum()
         best = np.argsort(-probabilities)[:top]
