@@ -264,7 +264,8 @@ async def _hints_answer(state: State, services: AIServices, mention: Note, text:
     if services.moderator is not None and not (await services.moderator.check_text(text)).allowed:
         return Answer([CANNOT_SEE])
     footer = "🤖 Automatic hints (offline: EfficientNet-Lite0 labels, Tesseract OCR)"
-    return Answer([text], footer=footer if state.config.ai.footer else "")
+    parts = split_for_posts(text, limit=_room(state), max_posts=state.config.ai.max_posts_per_reply)
+    return Answer(parts, footer=footer if state.config.ai.footer else "")
 
 
 def _leaks(state: State, services: AIServices, text: str, what: str) -> bool:
