@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages the end-to-end and browser tests need: nginx and openssl
-# (tests/e2e), Debian's chromium and chromedriver (tests/browser, driven by Selenium).
+# (tests/e2e), Debian's chromium and chromedriver (tests/browser, driven by Selenium), and
+# Tesseract with its English, French and Italian data (OCR hints about pictures, tests/ai).
 #
 # Idempotent and quick when everything is present: apt-get runs only when a binary is
 # missing. The tests start their own nginx processes, so the system nginx service that
@@ -25,11 +26,17 @@ have chromium || missing+=(chromium)
 have chromedriver || missing+=(chromium-driver)
 # A font with wide coverage, so that screenshots show text rather than boxes.
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+# OCR of the text in pictures (ai/ocr.py): the binary and the three languages it reads.
+have tesseract || missing+=(tesseract-ocr)
+for lang in eng fra ita; do
+    have tesseract && tesseract --list-langs 2>/dev/null | grep -qx "$lang" \
+        || missing+=("tesseract-ocr-$lang")
+done
 # ca-certificates provides the system bundle the tests extend with their own CA.
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "install-test-deps: nginx, openssl and chromium already installed"
+    echo "install-test-deps: nginx, openssl, chromium and tesseract already installed"
     exit 0
 fi
 
@@ -77,4 +84,5 @@ have nginx || die "nginx still missing after install"
 have openssl || die "openssl still missing after install"
 have chromium || die "chromium still missing after install"
 have chromedriver || die "chromedriver still missing after install"
+have tesseract || die "tesseract still missing after install"
 echo "install-test-deps: done"

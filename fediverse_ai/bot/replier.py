@@ -36,7 +36,7 @@ from .context import ancestors, describe
 from .decision import decide
 from .editing import find_sources, load_png
 from .reading import read_for
-from .seeing import ALT_TEXT_CHARS, look
+from .seeing import ALT_TEXT_CHARS, CANNOT_SEE, look
 from .services import AIServices, get_services
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,9 @@ async def _generate(
     history = await ancestors(
         state, mention, ai_actor_id=ai.actor.id, reply=visibility, asker=author
     )
-    sight = await look(state, mention, history, asked)
+    sight = await look(state, mention, history, asked, vision=services.vision)
+    if sight.automatic:
+        return await _hints_answer(state, services, mention, sight.refusal)
     if sight.refusal:
         return Answer([sight.refusal])
     reading = await read_for(state, asked, history)
@@ -253,6 +255,17 @@ async def _picture(
     caption = caption_given or f"{caption_lead}: {prompt[:300]}"
     footer = _footer(state, result.backend, result.model)
     return Answer([caption[: _room(state)]], attachment, footer, sensitive)
+
+
+async def _hints_answer(state: State, services: AIServices, mention: Note, text: str) -> Answer:
+    # The text read in a picture is anyone's words: the same checks as a model's answer.
+    if _leaks(state, services, text, mention.uri):
+        return Answer([CANNOT_SEE])
+    if services.moderator is not None and not (await services.moderator.check_text(text)).allowed:
+        return Answer([CANNOT_SEE])
+    footer = "🤖 Automatic hints (offline: EfficientNet-Lite0 labels, Tesseract OCR)"
+    parts = split_for_posts(text, limit=_room(state), max_posts=state.config.ai.max_posts_per_reply)
+    return Answer(parts, footer=footer if state.config.ai.footer else "")
 
 
 def _leaks(state: State, services: AIServices, text: str, what: str) -> bool:

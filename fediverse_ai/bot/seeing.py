@@ -4,8 +4,10 @@ The pictures in reach are those of the mention, then of the thread it read (the 
 that consent and visibility let it read), newest first, at most four. A text backend that
 sees images (``ai.text.vision``) is sent them as data URLs, after the media pipeline (Pillow
 only, pixel caps, re-encoded, EXIF dropped) and fitted within 1024 pixels. One that does not
-is never asked to guess: a question about a picture gets a polite "cannot see", and other
-questions in a thread with pictures tell the model it cannot see them.
+is never asked to guess: a question about a picture gets automatic hints about the newest one
+(``ai.offline_vision``: ImageNet labels and OCR, worded as guesses, see ``ai.offline_vision``)
+or, when they find nothing sure, a polite "cannot see"; other questions in a thread with
+pictures tell the model it cannot see them.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from ..ai.base import BackendError
 from ..ai.prompt import ContextPost
 from ..errors import FediverseError
 from ..media import process_image
@@ -27,6 +31,9 @@ from ..models import Media, Note
 from ..state import State
 from ..storage import media
 from .editing import raw_bytes
+
+if TYPE_CHECKING:  # numpy and the network load only when a picture is first looked at
+    from ..ai.offline_vision import OfflineVision
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +73,32 @@ class Sight:
     images: list[str] = field(default_factory=list)  # data URLs, for the model
     notes: list[str] = field(default_factory=list)  # our own words to the model
     refusal: str = ""  # answer this instead of asking the model
+    automatic: bool = False  # the refusal is automatic hints about the picture: label them
     alt_text: bool = False  # the answer is alt text: capped, and labelled so
 
 
-async def look(state: State, mention: Note, history: Sequence[ContextPost], asked: str) -> Sight:
+async def look(
+    state: State,
+    mention: Note,
+    history: Sequence[ContextPost],
+    asked: str,
+    *,
+    vision: OfflineVision | None = None,
+) -> Sight:
+    """What the model is shown of the pictures in reach, or the answer to give instead.
+
+    ``vision``, when given, turns a "cannot see" into automatic hints about the newest
+    picture, if it finds anything sure.
+    """
     pictures = await _in_reach(state, mention, history)
     if not pictures:
         return Sight()
     if not state.config.ai_text.vision:
         if asks_about_picture(asked):
-            return Sight(refusal=CANNOT_SEE)
+            hints = await _hints(state, vision, pictures[0]) if vision is not None else ""
+            if hints and asks_alt_text(asked):
+                hints += " They are not alt text: that needs a model that sees the picture."
+            return Sight(refusal=hints or CANNOT_SEE, automatic=bool(hints))
         count = len(pictures)
         return Sight(notes=[f"(The thread has {count} picture(s) you cannot see: do not guess.)"])
     images = []
@@ -104,6 +127,26 @@ async def _in_reach(state: State, mention: Note, history: Sequence[ContextPost])
         pictures = [m for m in by_note.get(note_id, []) if m.media_type.startswith("image/")]
         found += reversed(pictures)  # the last attached is the newest
     return found[:MAX_PICTURES]
+
+
+async def _hints(state: State, vision: OfflineVision, item: Media) -> str:
+    try:
+        raw = await raw_bytes(state, item)
+        return await asyncio.to_thread(_hint_text, vision, raw)
+    except FediverseError as exc:
+        log.info("no hints about picture %s: %s", item.url, exc.message)
+    except BackendError as exc:
+        log.warning("no hints about picture %s: %s", item.url, exc.message)
+    return ""
+
+
+def _hint_text(vision: OfflineVision, raw: bytes) -> str:
+    from ..ai.offline_vision import wording
+
+    clean = process_image(raw)  # caps and re-encoding before the classifier or OCR see it
+    with Image.open(io.BytesIO(clean.data)) as opened:
+        image = opened.convert("RGB")
+    return wording(vision.hints(image))
 
 
 async def _data_url(state: State, item: Media) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -13,6 +13,9 @@ from ..ai.base import ImageBackend, TextBackend
 from ..config import Config
 from ..netguard import NetGuard, origin_key
 from ..state import State, make_http_client
+
+if TYPE_CHECKING:  # numpy and the network load only when a picture is first looked at
+    from ..ai.offline_vision import OfflineVision
 
 _KEY = "ai"
 
@@ -38,6 +41,8 @@ class AIServices:
     http: httpx.AsyncClient | None = None
     # Values no answer may contain (the backends' API keys): see ``ai.leaks``.
     secrets: tuple[str, ...] = ()
+    # Automatic hints about a picture for a text backend that cannot see (ai.offline_vision).
+    vision: OfflineVision | None = None
 
     async def aclose(self) -> None:
         await self.text.aclose()
@@ -137,6 +142,11 @@ def get_services(state: State) -> AIServices:
             text_threshold=config.ai_moderation.text_threshold,
             image_threshold=config.ai_moderation.image_threshold,
         )
+    vision = None
+    if config.ai.offline_vision and not config.ai_text.vision:
+        from ..ai.offline_vision import OfflineVision
+
+        vision = OfflineVision()
     guard = backend_guard(config, state.guard)
     # Its own client: the shared one connects only where the federation guard allows.
     http = make_http_client(config, lambda: guard)
@@ -147,6 +157,7 @@ def get_services(state: State) -> AIServices:
         semaphore=asyncio.Semaphore(config.ai_limits.concurrency),
         http=http,
         secrets=secrets(config),
+        vision=vision,
     )
     state.services[_KEY] = services
     return services
