@@ -48,8 +48,8 @@ bare = make_bare()
 
 def fediverse() -> Any:
     """Our app, for servers that import a factory (granian --factory)."""
+    from fediverse_ai.app import create_app
     from fediverse_ai.config import load_config
-    from fediverse_ai.web.app import create_app
 
     config = load_config(Path(os.environ["BENCH_CONFIG"]))
     embedded = os.environ.get("BENCH_EMBEDDED_WORKER", "1") == "1"

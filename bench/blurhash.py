@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from fediverse_ai.app import create_app
 from fediverse_ai.blurhash_png import _ALPHABET, is_valid, placeholder_png
 from fediverse_ai.config import load_config
-from fediverse_ai.web.app import create_app
 
 from .common import free_port, table
 from .instance import config_toml

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from fediverse_ai.app import create_app
 from fediverse_ai.config import load_config
 from fediverse_ai.federation import publish
 from fediverse_ai.models import Draft
 from fediverse_ai.state import open_state
 from fediverse_ai.storage import actors
-from fediverse_ai.web.app import create_app
 
 from .common import WORK, free_port, percentile, pick, table, write_result
 from .instance import config_toml

@@ -68,7 +68,7 @@ async def _init(config: Config) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .web.app import create_app
+    from .app import create_app
 
     config = _load(args)
     if _run(_init(config)) != 0:

@@ -19,7 +19,6 @@ with the same signer and guard. This module adds what the clients do not do by t
 from __future__ import annotations
 
 import asyncio
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,9 +31,14 @@ from fediverse_ai.errors import (
     DeliveryError,
     FetchError,
     InvalidURL,
-    PayloadTooLarge,
     TransportError,
     UnsafeURL,
+)
+from fediverse_ai.http_body import (
+    ERROR_SNIPPET_BYTES,
+    network_reason,
+    one_short_line,
+    read_capped,
 )
 from fediverse_ai.inbox_client import InboxClient, normalise_url
 from fediverse_ai.netguard import CANNOT_RESOLVE, NetGuard
@@ -57,8 +61,6 @@ AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 ACCEPT_AS2 = f'application/activity+json, application/ld+json; profile="{AS_CONTEXT}"'
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_ERROR_SNIPPET_BYTES = 2048
-_ERROR_SNIPPET_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ async def fetch_bytes(
     except httpx.InvalidURL:
         raise UnsafeURL("invalid URL") from None
     except httpx.HTTPError as exc:
-        raise FetchError(f"remote fetch failed: {_network_reason(exc)}") from None
+        raise FetchError(f"remote fetch failed: {network_reason(exc)}") from None
 
 
 async def _get_following_redirects(
@@ -144,7 +146,7 @@ async def _get_following_redirects(
                     f"remote returned HTTP {response.status_code}",
                     http_status=response.status_code,
                 )
-            body = await _read_capped(response, cap)
+            body = await read_capped(response, cap)
             return FetchedBytes(
                 url=str(response.url),
                 status=response.status_code,
@@ -167,50 +169,6 @@ def _redirect_keeps_origin(source: httpx.URL, target: httpx.URL) -> bool:
         return False
     # An upgrade moves from the default http port to the default https port.
     return source.port in (None, 80) and target.port in (None, 443)
-
-
-async def _read_capped(response: httpx.Response, cap: int) -> bytes:
-    """Read the body, refusing as soon as it is known to exceed ``cap`` bytes.
-
-    The declared Content-Length is checked first so that honest large responses are
-    refused without reading; the running count catches chunked and lying responses.
-    The cap applies to the decoded bytes, and we decompress ourselves with a bounded
-    output size: httpx would inflate a whole network chunk at once, so a small gzip bomb
-    could use a thousand times the chunk size in memory before any count saw it.
-    """
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap:
-        raise PayloadTooLarge(f"response body exceeds {cap} bytes")
-    decoder = _decoder(response.headers.get("content-encoding", ""))
-    chunks: list[bytes] = []
-    size = 0
-    async for raw in response.aiter_raw():
-        data = raw
-        while data:
-            if decoder is None:
-                out, data = data, b""
-            else:
-                # At most one byte more than the room left: enough to know the cap is passed.
-                out = decoder.decompress(data, cap - size + 1)
-                data = decoder.unconsumed_tail
-            size += len(out)
-            if size > cap:
-                raise PayloadTooLarge(f"response body exceeds {cap} bytes")
-            chunks.append(out)
-            if decoder is not None and decoder.eof:
-                break
-    return b"".join(chunks)
-
-
-def _decoder(content_encoding: str) -> Any:
-    """A bounded zlib decoder for gzip/deflate bodies, None for identity ones."""
-    encoding = content_encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        return zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
-    # We only ever ask for gzip and deflate (httpx's Accept-Encoding here).
-    raise FetchError(f"unsupported content encoding {encoding[:40]!r}")
 
 
 def is_as2_content_type(value: str) -> bool:
@@ -355,7 +313,7 @@ async def post_activity(
         return
     snippet = ""
     if answer.headers.get("content-encoding", "identity").lower() == "identity":
-        snippet = one_short_line(answer.body_head[:_ERROR_SNIPPET_BYTES].decode("utf-8", "replace"))
+        snippet = one_short_line(answer.body_head[:ERROR_SNIPPET_BYTES].decode("utf-8", "replace"))
     retry_after = parse_retry_after(answer.headers.get("retry-after"), now=datetime.now(UTC))
     message = f"inbox returned HTTP {status}" + (f": {snippet}" if snippet else "")
     raise DeliveryError(
@@ -364,41 +322,3 @@ async def post_activity(
         http_status=status,
         retry_after=retry_after.total_seconds() if retry_after is not None else None,
     )
-
-
-async def read_error_head(response: httpx.Response) -> str:
-    """The first couple of KB of an error body, decoded leniently.
-
-    The peer's explanation is useful when debugging; the rest is not worth the
-    bandwidth, and it may be a large HTML error page.
-    """
-    data = b""
-    try:
-        decoder = _decoder(response.headers.get("content-encoding", ""))
-        async for raw in response.aiter_raw():
-            room = _ERROR_SNIPPET_BYTES - len(data)
-            data += raw[:room] if decoder is None else decoder.decompress(raw, room)
-            if len(data) >= _ERROR_SNIPPET_BYTES:
-                break
-    except (httpx.HTTPError, FetchError, zlib.error):
-        pass
-    return data[:_ERROR_SNIPPET_BYTES].decode("utf-8", errors="replace")
-
-
-def one_short_line(text: str) -> str:
-    """Printable characters only, whitespace collapsed, cut to a length fit for ``last_error``."""
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    if len(text) > _ERROR_SNIPPET_CHARS:
-        text = text[: _ERROR_SNIPPET_CHARS - 1] + "…"
-    return text
-
-
-def _network_reason(exc: httpx.HTTPError) -> str:
-    """A short, safe name for a transport failure (never the peer's or OS's own text)."""
-    if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
-    if isinstance(exc, httpx.ConnectError):
-        return "could not connect"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return "protocol error"
-    return "network error"

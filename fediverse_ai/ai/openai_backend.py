@@ -35,7 +35,7 @@ from PIL import Image
 from fediverse_ai import safe_json
 from fediverse_ai.ai.base import BackendError, ChatMessage, TextResult
 from fediverse_ai.errors import BadRequest, UnsafeURL
-from fediverse_ai.fetcher import one_short_line, read_error_head
+from fediverse_ai.http_body import one_short_line, read_error_head
 from fediverse_ai.netguard import CANNOT_RESOLVE, NetGuard
 
 __all__ = [

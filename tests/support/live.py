@@ -20,11 +20,11 @@ import httpx
 import uvicorn
 
 from fediverse_ai.accounts import ensure_account, ensure_builtin_actors
+from fediverse_ai.app import create_app
 from fediverse_ai.config import Config, load_config
 from fediverse_ai.models import Account
 from fediverse_ai.state import State, open_state
 from fediverse_ai.storage import actors
-from fediverse_ai.web.app import create_app
 from fediverse_ai.worker import Worker
 
 from .keys import seed_key_file

@@ -1,4 +1,8 @@
-"""create_app(config): the Quart application, with State opened while serving."""
+"""create_app(config): the Quart application, with State opened while serving.
+
+The composition of the two wings that answer HTTP: the web UI and federation (``web``) and the
+Mastodon client API (``client_api``), which builds on ``web``'s sessions and helpers; so this
+module stands above both."""
 
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ from urllib.parse import quote
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException
 
-from ..client_api import blueprint as client_api_blueprint
-from ..config import Config
-from ..errors import FediverseError, LoginRequired
-from ..state import open_state
-from . import (
+from .client_api import blueprint as client_api_blueprint
+from .config import Config
+from .errors import FediverseError, LoginRequired
+from .state import open_state
+from .web import (
     actions,
     admin,
     auth,
@@ -29,10 +33,10 @@ from . import (
     remote_follow,
     wellknown,
 )
-from .common import StateHolder, json_response, see_other, wants_as2
+from .web.common import StateHolder, json_response, see_other, wants_as2
 
 log = logging.getLogger(__name__)
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
 def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
@@ -47,7 +51,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
 
     @app.while_serving
     async def lifespan() -> AsyncGenerator[None, None]:
-        from ..worker import Worker  # the worker imports federation code; keep app import light
+        from .worker import Worker  # the worker imports federation code; keep app import light
 
         async with open_state(config) as state:
             holder.set(state)
