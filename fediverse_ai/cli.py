@@ -53,10 +53,11 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 async def _init(config: Config) -> int:
     from .accounts import ensure_builtin_actors
+    from .keys import ensure_keys_dir
     from .state import open_state
 
     config.storage.media_dir.mkdir(parents=True, exist_ok=True)
-    config.storage.keys_dir.mkdir(parents=True, exist_ok=True)
+    ensure_keys_dir(config.storage.keys_dir)
     async with open_state(config) as state:
         instance, ai = await ensure_builtin_actors(state)
     print(f"database: {config.storage.database}")
