@@ -46,6 +46,12 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def latest_schema() -> int:
+    """The schema version this code migrates to (the newest migration's number)."""
+    found = _migrations()
+    return found[-1][0] if found else 0
+
+
 class Database:
     """The SQLite file, opened for use by one process."""
 
