@@ -21,6 +21,7 @@ from . import (
     body_gate,
     cache_files,
     compose,
+    health,
     inbox,
     me,
     objects,
@@ -89,6 +90,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     actions.register(app, holder)
     remote_follow.register(app, holder)
     admin.register(app, holder)
+    health.register(app, holder, embedded_worker=run_worker)
     return app
 
 
