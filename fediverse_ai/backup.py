@@ -111,9 +111,13 @@ def database_facts(path: Path) -> tuple[int, dict[str, int]]:
     return version, counts
 
 
-def _tree(root: Path, *, skip_top: str | None) -> Iterator[Path]:
+def _tree(root: Path, *, skip_top: str | None, database: Path) -> Iterator[Path]:
     """Regular files under ``root``, sorted; links and special files are left out (a link in
-    media would make the archive carry whatever it points at)."""
+    media would make the archive carry whatever it points at), and so is the live database
+    with its journals, should it lie there: the snapshot stands for it."""
+    live = {
+        database.resolve().with_name(database.name + s) for s in ("", "-wal", "-shm", "-journal")
+    }
     if not root.is_dir():
         return
     for dirpath, dirnames, filenames in os.walk(root):
@@ -123,7 +127,7 @@ def _tree(root: Path, *, skip_top: str | None) -> Iterator[Path]:
         dirnames.sort()
         for name in sorted(filenames):
             path = here / name
-            if path.is_file() and not path.is_symlink():
+            if path.is_file() and not path.is_symlink() and path.resolve() not in live:
                 yield path
 
 
@@ -159,7 +163,7 @@ def create_backup(config: Config, output: Path, *, with_cache: bool = False) -> 
                 ):
                     root = getattr(config.storage, key)
                     prefix = PurePosixPath(plan.members[key])
-                    for path in _tree(root, skip_top=skip):
+                    for path in _tree(root, skip_top=skip, database=config.storage.database):
                         name = str(prefix / path.relative_to(root).as_posix())
                         mode = 0o600 if key == "keys_dir" else 0o644
                         _add(tar, name, path.read_bytes(), mode, files)

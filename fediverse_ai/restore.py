@@ -77,8 +77,21 @@ def _read_manifest(tar: tarfile.TarFile, member: tarfile.TarInfo | None) -> dict
         raise BackupError("manifest.json is not valid JSON") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"unknown backup format (this version reads format {FORMAT})")
-    if not isinstance(manifest.get("files"), dict) or not isinstance(manifest.get("layout"), dict):
+    files, layout = manifest.get("files"), manifest.get("layout")
+    if not isinstance(files, dict) or not isinstance(layout, dict):
         raise BackupError("manifest.json has no file list")
+    for name, entry in files.items():
+        ok = (
+            isinstance(entry, dict)
+            and isinstance(entry.get("sha256"), str)
+            and isinstance(entry.get("size"), int)
+            and not isinstance(entry.get("size"), bool)
+            and entry["size"] >= 0
+        )
+        if not ok:
+            raise BackupError(f"manifest.json: bad entry for {str(name)[:200]!r}")
+    if not all(isinstance(v, str) for v in layout.values()):
+        raise BackupError("manifest.json: bad layout")
     return manifest
 
 
@@ -102,11 +115,11 @@ def _extract(
     with target.open("xb") as out:
         while chunk := fh.read(CHUNK):
             size += len(chunk)
-            if size > int(want.get("size", 0)):
+            if size > want["size"]:
                 break
             digest.update(chunk)
             out.write(chunk)
-    if size != want.get("size") or digest.hexdigest() != want.get("sha256"):
+    if size != want["size"] or digest.hexdigest() != want["sha256"]:
         raise BackupError(f"{member.name}: sha256 does not match the manifest (damaged archive?)")
 
 
@@ -139,7 +152,7 @@ def restore_backup(archive: Path, into: Path, *, force: bool = False, schema: in
                 _extract(tar, member, staging / name, listed[name])
         except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:
             raise BackupError(f"{archive}: damaged archive ({exc})") from None
-        members_of = {k: _safe_name(str(v)) for k, v in manifest["layout"].items()}
+        members_of = {str(k): _safe_name(v) for k, v in manifest["layout"].items()}
         database = staging / members_of.get("database", "")
         _check_database(database, with_cache=bool(manifest.get("with_cache")))
         _restrict(staging, members_of)

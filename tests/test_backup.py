@@ -339,3 +339,39 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
         out.addfile(member("x"), io.BytesIO(b""))
     result = fediverse_ai("restore", str(empty), "--into", str(tmp_path / "u"), cwd=tmp_path)
     assert result.returncode == 1 and "no manifest.json" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"files": {"config.toml": "not an entry"}},
+        {"files": {"config.toml": {"sha256": "00", "size": "12"}}},
+        {"layout": {"database": 7}},
+        {"layout": {"database": "../../outside.sqlite3"}},
+        {"format": 99},
+        {"schema_version": 10_000},
+    ],
+    ids=["entry", "size", "layout-type", "layout-dotdot", "format", "newer-schema"],
+)
+def test_restore_refuses_a_hostile_manifest_cleanly(
+    good_archive: Path, tmp_path: Path, damage: dict[str, object]
+) -> None:
+    bad = tmp_path / "bad.tgz"
+    with tarfile.open(good_archive) as tar, tarfile.open(bad, "w:gz") as out:
+        for info in tar.getmembers():
+            content = tar.extractfile(info).read()  # type: ignore[union-attr]
+            if info.name == "manifest.json":
+                manifest = json.loads(content)
+                for key, value in damage.items():
+                    if isinstance(value, dict) and isinstance(manifest.get(key), dict):
+                        manifest[key] = {**manifest[key], **value}
+                    else:
+                        manifest[key] = value
+                content = json.dumps(manifest).encode()
+                info.size = len(content)
+            out.addfile(info, io.BytesIO(content))
+    result = fediverse_ai("restore", str(bad), "--into", str(tmp_path / "t"), cwd=tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert list((tmp_path / "t").iterdir()) == []
+    assert not (tmp_path / "outside.sqlite3").exists()
