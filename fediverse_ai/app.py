@@ -26,6 +26,7 @@ from .web import (
     body_gate,
     cache_files,
     compose,
+    health,
     inbox,
     me,
     objects,
@@ -80,6 +81,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
         return await _error(holder, exc.code or 500, exc.description or exc.name)
 
     wellknown.register(app, holder)
+    health.register(app, holder, embedded_worker=run_worker)
     # Quart's documented place for ASGI middleware. The inboxes are answered first; every other
     # request passes the body gate, which keeps anonymous uploads out of Quart's buffer.
     app.asgi_app = inbox.InboxApp(  # type: ignore[assignment,method-assign]

@@ -53,10 +53,11 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 async def _init(config: Config) -> int:
     from .accounts import ensure_builtin_actors
+    from .keys import ensure_keys_dir
     from .state import open_state
 
     config.storage.media_dir.mkdir(parents=True, exist_ok=True)
-    config.storage.keys_dir.mkdir(parents=True, exist_ok=True)
+    ensure_keys_dir(config.storage.keys_dir)
     async with open_state(config) as state:
         instance, ai = await ensure_builtin_actors(state)
     print(f"database: {config.storage.database}")
@@ -269,11 +270,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate the config file").set_defaults(
         func=cmd_check_config
     )
+    from .cli_backup import add_backup_commands
     from .cli_moves import add_move_commands
     from .cli_ops import add_ops_commands
     from .cli_users import add_user_commands
 
     add_ops_commands(sub, load=_load, run=_run)
+    add_backup_commands(sub, load=_load)
     add_move_commands(add_user_commands(sub, load=_load, run=_run), load=_load, run=_run)
 
     def acting(name: str, help_text: str) -> argparse.ArgumentParser:

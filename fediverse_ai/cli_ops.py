@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from .config import Config
@@ -11,6 +12,65 @@ from .errors import FediverseError
 
 Loader = Callable[[argparse.Namespace], Config]
 Runner = Callable[[Coroutine[Any, Any, int]], int]
+
+
+STATES = ("pending", "running", "done", "failed")
+LISTED = 10
+
+
+def when(moment: float, now: float) -> str:
+    """A UTC time with how far it is from now, as an operator reads a queue."""
+    stamp = datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    delta = moment - now
+    span = abs(delta)
+    if span < 60:
+        rel = f"{span:.0f} s"
+    elif span < 3600:
+        rel = f"{span / 60:.0f} min"
+    elif span < 172800:
+        rel = f"{span / 3600:.1f} h"
+    else:
+        rel = f"{span / 86400:.0f} days"
+    if span < 1:
+        return f"{stamp} (now)"
+    return f"{stamp} (in {rel})" if delta > 0 else f"{stamp} ({rel} ago)"
+
+
+async def print_queue(state: Any) -> None:
+    """Kinds and states, each kind's next run and newest error, then the retries and failures."""
+    from .storage import jobs, stats
+
+    kinds = await stats.job_kinds(state.db)
+    if not kinds:
+        print("the queue is empty")
+        return
+    now = state.now()
+    width = max(len("KIND"), *(len(k.kind) for k in kinds))
+    print(f"{'KIND':<{width}}  " + "  ".join(f"{s.upper():>7}" for s in STATES) + "  NEXT RUN")
+    for k in kinds:
+        counts = "  ".join(f"{k.states.get(s, 0):>7}" for s in STATES)
+        upcoming = when(k.next_run, now) if k.next_run is not None else "-"
+        print(f"{k.kind:<{width}}  {counts}  {upcoming}")
+    errors = [k for k in kinds if k.last_error]
+    if errors:
+        print("\nlast error per kind:")
+        for k in errors:
+            at = when(k.last_error_at, now) if k.last_error_at is not None else "?"
+            print(f"  {k.kind} at {at}: {k.last_error}")
+    pending = await jobs.list_jobs(state.db, state="pending", limit=500)
+    retries = sorted((j for j in pending if j.attempts > 0), key=lambda j: j.run_after)
+    if retries:
+        print(f"\nwaiting to retry ({len(retries)}, soonest first):")
+        for job in retries[:LISTED]:
+            print(
+                f"  #{job.id} {job.kind} after {job.attempts} attempt(s),"
+                f" next {when(job.run_after, now)}: {job.last_error}"
+            )
+    failed = await jobs.list_jobs(state.db, state="failed", limit=LISTED)
+    if failed:
+        print("\nfailed for good (newest first; --retry-failed requeues them):")
+        for job in failed:
+            print(f"  #{job.id} {job.kind} after {job.attempts} attempt(s): {job.last_error}")
 
 
 def add_ops_commands(sub: Any, *, load: Loader, run: Runner) -> None:
@@ -27,10 +87,7 @@ def add_ops_commands(sub: Any, *, load: Loader, run: Runner) -> None:
                 if args.retry_failed:
                     requeued = await jobs.retry_failed(state.db, now=state.now())
                     print(f"requeued {requeued} failed jobs")
-                for name, count in sorted((await jobs.counts(state.db)).items()):
-                    print(f"{name}\t{count}")
-                for job in await jobs.list_jobs(state.db, state="failed", limit=20):
-                    print(f"failed #{job.id} {job.kind} after {job.attempts}: {job.last_error}")
+                await print_queue(state)
             return 0
 
         return run(go())
@@ -54,7 +111,9 @@ def add_ops_commands(sub: Any, *, load: Loader, run: Runner) -> None:
 
         return run(go())
 
-    jobs_p = sub.add_parser("jobs", help="job queue status")
+    jobs_p = sub.add_parser(
+        "jobs", help="the job queue: kinds, states, next retries and the last errors"
+    )
     jobs_p.add_argument("--retry-failed", action="store_true", help="requeue failed jobs")
     jobs_p.set_defaults(func=cmd_jobs)
     purge_p = sub.add_parser(

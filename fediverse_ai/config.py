@@ -105,6 +105,27 @@ class WebConfig:
     session_days: int = 30
 
 
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Who may read ``/metrics``; everyone else gets a 404, as if there were none."""
+
+    enabled: bool = False
+    allowed_ips: tuple[str, ...] = ("127.0.0.1", "::1")
+    bearer_token: str = ""
+
+
+def _validate_metrics(m: MetricsConfig) -> list[str]:
+    problems = []
+    for i, entry in enumerate(m.allowed_ips):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            problems.append(f"metrics.allowed_ips[{i}]: {entry!r} is not an address or network")
+    if m.bearer_token and len(m.bearer_token) < 16:
+        problems.append("metrics.bearer_token: at least 16 characters, or empty for none")
+    return problems
+
+
 # --- retention: how long rows that are no longer needed are kept (storage/retention.py) ---
 
 
@@ -159,6 +180,7 @@ class Config:
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     web: WebConfig = field(default_factory=WebConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     path: Path | None = None
 
 
@@ -175,6 +197,7 @@ SECTIONS: dict[str, type[Any]] = {
     "worker": WorkerConfig,
     "web": WebConfig,
     "retention": RetentionConfig,
+    "metrics": MetricsConfig,
 }
 
 
@@ -341,6 +364,7 @@ def _validate(c: Config) -> list[str]:
     if c.worker.poll_interval_seconds <= 0:
         problems.append("worker.poll_interval_seconds: must be positive")
     problems.extend(_validate_retention(c.retention, c.federation.signature_max_skew_seconds))
+    problems.extend(_validate_metrics(c.metrics))
     return problems
 
 

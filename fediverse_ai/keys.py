@@ -1,8 +1,10 @@
-"""Actor key pairs: RSA-2048 private keys on disk (mode 0600), public keys in the database."""
+"""Actor key pairs: RSA-2048 private keys on disk (mode 0600 in a 0700 directory), public keys
+in the database."""
 
 from __future__ import annotations
 
 import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,9 +32,19 @@ def public_key_pem(private_pem: str) -> str:
     )
 
 
+KEYS_DIR_MODE = 0o700
+
+
+def ensure_keys_dir(directory: Path) -> None:
+    """Create the keys directory for its owner alone, and take back what others could list."""
+    directory.mkdir(mode=KEYS_DIR_MODE, parents=True, exist_ok=True)
+    if stat.S_IMODE(directory.stat().st_mode) & ~KEYS_DIR_MODE:
+        os.chmod(directory, KEYS_DIR_MODE)
+
+
 def write_private_key(path: Path, private_pem: str) -> None:
     """Create the key file readable by its owner only; never overwrite an existing key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_keys_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(private_pem)

@@ -20,6 +20,7 @@ from .httpsig import ResolvedKey
 from .inbox_client import InboxClient
 from .keys import read_private_key
 from .memo import Memo
+from .metrics import Metrics
 from .models import Account
 from .netguard import NetGuard, pinned_transport
 from .signing_auth import SignatureAuth
@@ -88,6 +89,7 @@ class State:
     # Worker.run registers its wake-up here: work queued in this process (deliveries, answers)
     # starts at once instead of at an idle loop's next poll.
     wakers: list[Callable[[int], None]] = field(default_factory=list)
+    metrics: Metrics = field(default_factory=Metrics)  # this process's counters (/metrics)
     _blocks: tuple[float, frozenset[str]] | None = None
 
     def now(self) -> float:

@@ -31,6 +31,7 @@ from .models import Job
 from .retry import MAX_ATTEMPTS, next_run
 from .state import State
 from .storage import jobs, remote_files
+from .vocab import host_of
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,8 @@ class Worker:
             log.exception("job %s (%s) crashed", job.id, job.kind)
             await self._after_failure(job, exc)
         else:
+            if job.kind == delivery.DELIVER:
+                self.state.metrics.inc("deliveries", result="sent")
             self._finished.add(job.id)
             self._in_flight.discard(job.id)
             return True
@@ -197,11 +200,15 @@ class Worker:
                 retry_after=retry_after,
             )
         held_by = self.worker_id
-        if when is None:
+        if job.kind == delivery.DELIVER:
+            _log_delivery_failure(self.state, job, exc, when)
+        elif when is None:
             log.warning("job %s (%s) failed for good: %s", job.id, job.kind, message)
-            ours = await jobs.fail(db, job.id, error=message, now=now, locked_by=held_by)
         else:
             log.info("job %s (%s) will retry at %s: %s", job.id, job.kind, when, message)
+        if when is None:
+            ours = await jobs.fail(db, job.id, error=message, now=now, locked_by=held_by)
+        else:
             ours = await jobs.reschedule(
                 db, job.id, run_after=when.timestamp(), error=message, now=now, locked_by=held_by
             )
@@ -216,6 +223,7 @@ class Worker:
         )
         if released:
             log.info("took back %d jobs of a process that stopped without finishing them", released)
+        self.state.metrics.beat()
         async with self._leases_renewed():
             tasks = [asyncio.create_task(self._loop(stop)) for _ in range(count)]
             if maintenance.PURGE in self.handlers:  # not in tests that bring their own
@@ -224,6 +232,7 @@ class Worker:
             try:
                 await stop.wait()
             finally:
+                self.state.metrics.worker_beat = None  # /healthz: no worker any more
                 self.state.wakers.remove(self.wake)
                 for task in tasks:
                     task.cancel()
@@ -263,6 +272,7 @@ class Worker:
         """Extend the leases of the jobs this worker holds, several times per lease."""
         while True:
             await asyncio.sleep(self.lease_seconds / HEARTBEATS_PER_LEASE)
+            self.state.metrics.beat()  # alive even while every loop is busy with a long job
             # Finished jobs not yet recorded as done are still held: their lease must not
             # lapse either, or another worker would run them again.
             held = self._in_flight | self._finished
@@ -300,6 +310,7 @@ class Worker:
         interval = self.state.config.worker.poll_interval_seconds
         finished: int | None = None
         while not stop.is_set():
+            self.state.metrics.beat()
             wakes = self._wakes
             try:
                 job = await self._claim(finished)
@@ -319,6 +330,22 @@ class Worker:
                 finally:
                     with contextlib.suppress(ValueError):
                         self._idle.remove(waiter)
+
+
+def _log_delivery_failure(state: State, job: Job, exc: Exception, when: datetime | None) -> None:
+    """One line per failed delivery attempt, and its count for /metrics."""
+    host = host_of(str(job.payload.get("inbox", ""))) or "?"
+    status = exc.http_status if isinstance(exc, DeliveryError) else None
+    reason = exc.message if isinstance(exc, FediverseError) else type(exc).__name__
+    state.metrics.inc("deliveries", result="failed" if when is not None else "given_up")
+    log.warning(
+        "delivery to %s failed: status=%s attempt=%d next_retry=%s (%s)",
+        host,
+        status if status is not None else "-",
+        job.attempts,
+        when.isoformat(timespec="seconds") if when is not None else "none, given up",
+        reason,
+    )
 
 
 def _pid_alive(pid: int) -> bool:

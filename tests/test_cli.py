@@ -11,6 +11,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -298,26 +299,42 @@ def test_post_with_an_unreadable_attachment_fails_cleanly(site: Path, tmp_path: 
 # --- jobs and the config environment variable -------------------------------------------------
 
 
-async def test_jobs_prints_counts_and_requeues_failed(site: Path) -> None:
+async def test_jobs_lists_kinds_states_errors_and_next_retries(site: Path) -> None:
+    soon = time.time() + 600
     async with Database(site.parent / "data" / "site.sqlite3") as db:
         await jobs.enqueue(db, "deliver", {"inbox": "https://a.example/inbox"}, now=1.0)
         await jobs.enqueue(db, "deliver", {"inbox": "https://b.example/inbox"}, now=2.0)
+        await jobs.enqueue(db, "inbox", {"uri": "https://c.example/1"}, now=3.0)
         job = await jobs.claim(db, now=10.0, lease_seconds=60)
         assert job is not None
         await jobs.fail(db, job.id, error="HTTP 500 from a.example", now=11.0)
+        retry = await jobs.claim(db, now=12.0, lease_seconds=60)
+        assert retry is not None
+        await jobs.reschedule(db, retry.id, run_after=soon, error="HTTP 503 from b", now=13.0)
 
     out = ok(run(site, "jobs")).splitlines()
-    assert out == [
-        "failed\t1",
-        "pending\t1",
-        f"failed #{job.id} deliver after 1: HTTP 500 from a.example",
-    ]
+    assert out[0].split() == ["KIND", "PENDING", "RUNNING", "DONE", "FAILED", "NEXT", "RUN"]
+    deliver = next(line for line in out if line.startswith("deliver "))
+    assert deliver.split()[1:5] == ["1", "0", "0", "1"]
+    assert "(in 10 min)" in deliver  # the deliver kind's next run is the retry
+    assert next(line for line in out if line.startswith("inbox ")).split()[1:5] == [
+        "1", "0", "0", "0"
+    ]  # fmt: skip
+    assert "last error per kind:" in out
+    assert any(line.startswith("  deliver at ") and "HTTP 503 from b" in line for line in out)
+    retry_line = f"  #{retry.id} deliver after 1 attempt(s), next "
+    assert any(line.startswith(retry_line) and "HTTP 503 from b" in line for line in out)
+    failed = f"  #{job.id} deliver after 1 attempt(s): HTTP 500 from a.example"
+    assert failed in out
     out = ok(run(site, "jobs", "--retry-failed")).splitlines()
-    assert out == ["requeued 1 failed jobs", "pending\t2"]
+    assert out[0] == "requeued 1 failed jobs"
+    assert next(line for line in out if line.startswith("deliver ")).split()[1:5] == [
+        "2", "0", "0", "0"
+    ]  # fmt: skip
 
 
 def test_jobs_on_an_empty_queue(site: Path) -> None:
-    assert ok(run(site, "jobs")) == ""
+    assert ok(run(site, "jobs")) == "the queue is empty\n"
 
 
 def test_config_from_the_environment(site: Path, tmp_path: Path) -> None:

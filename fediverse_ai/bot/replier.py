@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,13 +84,15 @@ async def handle(state: State, payload: dict[str, Any]) -> None:
     )
     if record.state != "pending":
         return
+    started = time.monotonic()
     if record.decided_at is None:
         reason = await decide(state, mention, author)
         if reason:
-            log.info("not answering %s: %s", mention.uri, reason)
+            _log_answer(state, mention, "refused", "-", started, reason)
             return
     visibility = reply_visibility(state, mention)
     services = get_services(state)
+    backend = _backend_for(state, mention)
     try:
         async with services.semaphore:
             answer = await _generate(state, services, mention, author, ai, visibility)
@@ -97,14 +100,43 @@ async def handle(state: State, payload: dict[str, Any]) -> None:
         last = attempt >= state.config.ai_limits.attempts
         if exc.retryable and not last:
             raise GenerationFailed(exc.message) from None
-        log.warning("answer to %s failed for good: %s", mention.uri, exc.message)
         await _publish(state, ai, mention, author, record.base_status_id, Answer([FAILURE]))
         await ai_replies.finish(
             state.db, mention.uri, state="failed", reason=exc.message, now=state.now()
         )
+        _log_answer(state, mention, "failed", backend, started, exc.message)
         return
     first = await _publish(state, ai, mention, author, record.base_status_id, answer)
     await ai_replies.finish(state.db, mention.uri, state="done", reply_uri=first, now=state.now())
+    _log_answer(state, mention, "done", backend, started)
+
+
+def _backend_for(state: State, mention: Note) -> str:
+    """The backend that answers this mention: the image one for pictures and edits."""
+    conf = state.config.ai
+    asked = html_to_text(mention.content)
+    kind = detect_intent(asked, image_words=conf.image_words, edit_words=conf.edit_words).kind
+    return (
+        state.config.ai_image.backend if kind in ("image", "edit") else state.config.ai_text.backend
+    )
+
+
+def _log_answer(
+    state: State, mention: Note, outcome: str, backend: str, started: float, reason: str = ""
+) -> None:
+    """One line per answer (done, failed, refused), and its latency for /metrics."""
+    seconds = time.monotonic() - started
+    if outcome != "refused":
+        state.metrics.observe_ai(outcome, seconds)
+    log.log(
+        logging.WARNING if outcome == "failed" else logging.INFO,
+        "AI answer mention=%s state=%s backend=%s ms=%d%s",
+        mention.uri,
+        outcome,
+        backend,
+        round(seconds * 1000),
+        f" reason={reason!r}" if reason else "",
+    )
 
 
 async def _generate(

@@ -12,8 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.resources
+import logging
+import os
 import re
 import sqlite3
+import stat
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,7 +29,11 @@ from ..errors import StorageError
 Params = Sequence[Any] | dict[str, Any]
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 BUSY_TIMEOUT_MS = 10_000
+# The database holds password hashes and session tokens: its owner alone reads it. SQLite gives
+# its -wal and -shm files the main file's mode, so setting it on the main file covers all three.
+DATABASE_MODE = 0o600
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -37,6 +44,12 @@ def _migrations() -> list[tuple[int, str]]:
         if m:
             found.append((int(m.group(1)), entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+def latest_schema() -> int:
+    """The schema version this code migrates to (the newest migration's number)."""
+    found = _migrations()
+    return found[-1][0] if found else 0
 
 
 class Database:
@@ -50,6 +63,7 @@ class Database:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        restrict_file(self.path, DATABASE_MODE)
         try:
             self._writer = await self._connect()
             self._reader = await self._connect()
@@ -171,6 +185,20 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         rows = list(rows)
         await self.transaction(lambda conn: conn.executemany(sql, rows))
+
+
+def restrict_file(path: Path, mode: int) -> None:
+    """Create ``path`` empty with ``mode`` when missing; tighten it when it is readable by
+    others (a database from before this rule, or one copied in with a loose umask)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        current = stat.S_IMODE(path.stat().st_mode)
+        if current & ~mode:
+            log.warning("%s was mode %o; setting it to %o", path, current, mode)
+            os.chmod(path, mode)
+    else:
+        os.close(fd)
 
 
 def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:

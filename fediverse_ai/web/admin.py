@@ -10,7 +10,7 @@ from quart import Quart, Response, request
 
 from ..errors import BadRequest
 from ..state import State
-from ..storage import jobs, reactions, settings
+from ..storage import jobs, reactions, settings, stats
 from .auth import require_admin
 from .common import StateHolder, see_other
 from .pages import render
@@ -32,6 +32,8 @@ async def _admin_page(state: State, *, probe: object = None, error: str | None =
         blocks=await settings.domain_blocks(state.db),
         reports=await reactions.list_reports(state.db, include_resolved=False),
         job_counts=await jobs.counts(state.db),
+        usage=await stats.ai_usage(state.db, now=state.now(), budget=c.ai_limits.daily_budget),
+        answers=await stats.ai_answers(state.db),
         failed=await jobs.list_jobs(state.db, state="failed", limit=50),
         pending=await jobs.list_jobs(state.db, state="pending", limit=50),
         probe=probe,

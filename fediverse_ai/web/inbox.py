@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -78,13 +79,20 @@ class InboxApp:
         except FediverseError as exc:
             if exc.status >= 500:
                 log.error("POST %s failed: %s", scope["path"], exc.message)
+            self._count(refusal_class(exc))
             await _answer_error(send, exc.status, exc.message)
             return
         except Exception:
             log.exception("POST %s crashed", scope["path"])
+            self._count("error")
             await _answer_error(send, 500, FediverseError.default_message)
             return
+        self._count("accepted")
         await _answer(send, 202)
+
+    def _count(self, result: str) -> None:
+        if self.holder.ready:
+            self.holder.state.metrics.inc("inbox", result=result)
 
     async def _receive(self, scope: Scope, receive: Receive) -> None:
         state = self.holder.state
@@ -103,6 +111,12 @@ class InboxApp:
             trusted_proxy=state.config.server.trusted_proxy,
         )
         await accept(state, url=url, headers=headers, body=body)
+
+
+def refusal_class(exc: FediverseError) -> str:
+    """A bounded label for /metrics: the error's class (SignatureError -> signature)."""
+    name = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+    return name.removesuffix("_error") or "error"
 
 
 def _is_inbox(path: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from pathlib import Path
 
 from support.live import LiveServer, live_server
@@ -262,8 +263,13 @@ async def test_admin_settings_domain_blocks_and_jobs(tmp_path: Path) -> None:
             )
             assert refused.status_code == 403
             assert await server.counts() == before
+            today = time.strftime("%Y-%m-%d", time.gmtime(server.state.now()))
+            await server.state.db.execute(
+                "INSERT INTO ai_usage (day, count) VALUES (?, 3)", (today,)
+            )
             page = (await web.get("/admin")).text
             assert "<code>127.0.0.5</code>" in page and "Job queue" in page
+            assert "3 answers today (UTC) · 497 of 500 left in the daily budget" in page
             resp = await web.submit(
                 "/admin", "/admin/domain-blocks/remove", {"domain": "127.0.0.5"}
             )
