@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from fediverse_ai import cli
+from fediverse_ai.app import create_app
 from fediverse_ai.config import Config
-from fediverse_ai.web.app import create_app
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 ROOT = DEPLOY.parent

@@ -24,12 +24,12 @@ from support.live import bind_loopback, serve_asgi, write_config
 from support.remote import PUBLIC, RemoteFediverse
 
 from fediverse_ai.accounts import ensure_builtin_actors
+from fediverse_ai.app import create_app
 from fediverse_ai.config import Config, load_config
 from fediverse_ai.federation.publish import publish_note
 from fediverse_ai.models import Account, Draft
 from fediverse_ai.state import open_state
 from fediverse_ai.web import health
-from fediverse_ai.web.app import create_app
 
 TOKEN = "s3cret-metrics-token-0123"
 AI_TOML = """
