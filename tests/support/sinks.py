@@ -1,0 +1,223 @@
+"""Counting inboxes: a real HTTP server on 127.0.0.1 that stands in for thousands of peers' inboxes.
+
+Every ``POST .../inbox`` under any path is an inbox of its own, so one :class:`InboxSink`
+serves as many followers as a test seeds (``/users/f17/inbox``...). Each POST is verified with
+``fediverse_ai.httpsig.verify_request``, fetching the signer's key from our server over HTTP as a
+strict peer would, and recorded in arrival order. Receivers dedupe by activity id, so the sink
+counts both figures: raw receipts and distinct (inbox, activity id) pairs; a duplicate is a
+delivery the sender made twice.
+
+A sink can go down (:meth:`InboxSink.stop`: connections refused) or answer 503 (``status``)
+and come back on the same port, as a peer's outage looks from the sender.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import ssl
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fediverse_ai.errors import FediverseError, SignatureError
+from fediverse_ai.httpsig import ResolvedKey, verify_request
+
+from .live import bind_loopback, serve_asgi
+
+__all__ = ["InboxSink", "Receipt"]
+
+AS2_TYPE = "application/activity+json"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One POST that reached an inbox of the sink."""
+
+    inbox: str  # the path, e.g. /users/f17/inbox
+    activity_id: str | None
+    type: str | None
+    object_id: str | None
+    verified: bool
+    error: str | None
+
+
+class InboxSink:
+    """Inboxes on ``127.0.0.1:<port>`` that answer 202 to every verified POST."""
+
+    def __init__(
+        self,
+        *,
+        ca_bundle: Path | None = None,
+        clock: Callable[[], float] = time.time,
+        verify: bool = True,
+    ) -> None:
+        """``clock``: the time signatures are checked against (a test that pins our server's
+        clock pins this one too); ``verify=False`` records without checking signatures."""
+        self.ca_bundle = ca_bundle
+        self.clock = clock
+        self.verify = verify
+        self.port: int | None = None
+        self.status: int | None = None  # answer this instead of 202 (e.g. 503: overloaded)
+        self.received: list[Receipt] = []
+        self.errors: list[str] = []
+        self._keys: dict[str, ResolvedKey] = {}
+        self._stack: AsyncExitStack | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the sink was never started")
+        return f"http://127.0.0.1:{self.port}"
+
+    def inbox(self, name: str) -> str:
+        return f"{self.base_url}/users/{name}/inbox"
+
+    @property
+    def running(self) -> bool:
+        return self._stack is not None
+
+    async def start(self) -> None:
+        """Listen (again) on our port; the first start picks a free one."""
+        if self._stack is not None:
+            raise RuntimeError("sink already running")
+        sock = bind_loopback(self.port or 0)
+        self.port = sock.getsockname()[1]
+        stack = AsyncExitStack()
+        try:
+            verify: ssl.SSLContext | bool = True
+            if self.ca_bundle is not None:
+                verify = ssl.create_default_context(cafile=str(self.ca_bundle))
+            self._client = await stack.enter_async_context(
+                httpx.AsyncClient(timeout=10.0, verify=verify, trust_env=False)
+            )
+            await stack.enter_async_context(serve_asgi(self, sock, lifespan="off"))
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+
+    async def stop(self) -> None:
+        """Stop listening: connections are refused until :meth:`start`."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+        self._client = None
+
+    # --- figures ---------------------------------------------------------------------------
+
+    def counts(self) -> collections.Counter[tuple[str, str | None]]:
+        """Receipts per (inbox, activity id): 1 is right, 2 or more a duplicate."""
+        return collections.Counter((r.inbox, r.activity_id) for r in self.received)
+
+    def duplicates(self) -> int:
+        """Receipts beyond the first of each (inbox, activity id)."""
+        return sum(n - 1 for n in self.counts().values())
+
+    def by_inbox(self) -> dict[str, list[Receipt]]:
+        """Each inbox's receipts in the order they arrived."""
+        found: dict[str, list[Receipt]] = collections.defaultdict(list)
+        for receipt in self.received:
+            found[receipt.inbox].append(receipt)
+        return dict(found)
+
+    def unverified(self) -> list[Receipt]:
+        return [r for r in self.received if not r.verified]
+
+    # --- ASGI ------------------------------------------------------------------------------
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        try:
+            status = await self._handle(scope, b"".join(chunks))
+        except Exception as exc:  # a test must see its sink's crashes
+            self.errors.append(f"{scope['method']} {scope['path']}: {exc!r}")
+            status = 500
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def _handle(self, scope: dict[str, Any], body: bytes) -> int:
+        path = scope["path"]
+        if scope["method"] != "POST" or not path.endswith("/inbox"):
+            return 404
+        if self.status is not None:
+            return self.status
+        try:
+            activity = json.loads(body)
+        except ValueError:
+            activity = None
+        if not isinstance(activity, dict):
+            activity = {}
+        obj = activity.get("object")
+        verified, error = True, None
+        if self.verify:
+            verified, error = await self._check(scope, body, activity)
+        self.received.append(
+            Receipt(
+                inbox=path,
+                activity_id=_str(activity.get("id")),
+                type=_str(activity.get("type")),
+                object_id=_str(obj.get("id") if isinstance(obj, dict) else obj),
+                verified=verified,
+                error=error,
+            )
+        )
+        return 202 if verified else 401
+
+    async def _check(
+        self, scope: dict[str, Any], body: bytes, activity: dict[str, Any]
+    ) -> tuple[bool, str | None]:
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        url = f"{self.base_url}{raw_path}"
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        try:
+            result = await verify_request(
+                "POST",
+                url,
+                headers,
+                body,
+                fetch_key=self._fetch_key,
+                now=datetime.fromtimestamp(self.clock(), UTC),
+            )
+        except FediverseError as exc:
+            return False, exc.message
+        if activity.get("actor") != result.owner:
+            return False, "signed by someone other than the activity's actor"
+        return True, None
+
+    async def _fetch_key(self, key_id: str, refresh: bool) -> ResolvedKey:
+        if not refresh and key_id in self._keys:
+            return self._keys[key_id]
+        actor_url = key_id.split("#", 1)[0]
+        host = httpx.URL(actor_url).host
+        if self._client is None or not (host.startswith("127.") or host.endswith(".test")):
+            raise SignatureError("refusing to fetch a key outside loopback")
+        response = await self._client.get(actor_url, headers={"Accept": AS2_TYPE})
+        if response.status_code != 200:
+            raise SignatureError(f"key fetch answered HTTP {response.status_code}")
+        doc = response.json()
+        key = doc.get("publicKey") if isinstance(doc, dict) else None
+        if not isinstance(key, dict) or key.get("id") != key_id or key.get("owner") != actor_url:
+            raise SignatureError("actor does not list this key")
+        resolved = ResolvedKey(key_id=key_id, owner=actor_url, public_key_pem=key["publicKeyPem"])
+        self._keys[key_id] = resolved
+        return resolved
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
