@@ -200,6 +200,11 @@ class InboxSink:
             return False, "signed by someone other than the activity's actor"
         return True, None
 
+    async def learn_key(self, actor_url: str) -> None:
+        """Fetch and keep the key of ``actor_url`` now, while its server is up (a sink that
+        first meets a signer while the signer's server is down answers 401)."""
+        await self._fetch_key(f"{actor_url}#main-key", False)
+
     async def _fetch_key(self, key_id: str, refresh: bool) -> ResolvedKey:
         if not refresh and key_id in self._keys:
             return self._keys[key_id]
