@@ -45,23 +45,18 @@ def clock(live: LiveServer) -> Clock:
 
 
 @pytest.fixture
-async def down_sink(clock: Clock) -> AsyncIterator[InboxSink]:
-    sink = InboxSink(clock=clock)
-    await sink.start()
+async def sinks(clock: Clock) -> AsyncIterator[tuple[InboxSink, InboxSink]]:
+    """Two peers' inboxes: the one that goes down, and one that stays up."""
+    down, up = InboxSink(clock=clock), InboxSink(clock=clock)
+    await down.start()
     try:
-        yield sink
+        await up.start()
+        try:
+            yield down, up
+        finally:
+            await up.stop()
     finally:
-        await sink.stop()
-
-
-@pytest.fixture
-async def up_sink(clock: Clock) -> AsyncIterator[InboxSink]:
-    sink = InboxSink(clock=clock)
-    await sink.start()
-    try:
-        yield sink
-    finally:
-        await sink.stop()
+        await down.stop()
 
 
 async def follow_from(live: LiveServer, account: Account, inboxes: list[str]) -> None:
@@ -83,8 +78,9 @@ async def follow_from(live: LiveServer, account: Account, inboxes: list[str]) ->
 
 
 async def test_peer_down_for_half_an_hour_gets_everything_in_order_once(
-    live: LiveServer, clock: Clock, down_sink: InboxSink, up_sink: InboxSink
+    live: LiveServer, clock: Clock, sinks: tuple[InboxSink, InboxSink]
 ) -> None:
+    down_sink, up_sink = sinks
     # Given carol, followed from three inboxes on a peer and one on another
     carol = await live.account("carol")
     down_inboxes = [down_sink.inbox(f"f{i}") for i in range(3)]

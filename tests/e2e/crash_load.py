@@ -56,22 +56,28 @@ class Figures:
     refused: int = 0  # answers other than 202 (nginx's 502 while the server is down)
     failed: int = 0  # no answer at all (a connection cut by the kill)
     kills: int = 0
+    kills_mid_fanout: int = 0  # kills that came while deliveries were arriving at the sinks
     processed_once: int = 0
     mentions: int = 0
     ai_replies: int = 0
     ai_reply_duplicates: int = 0  # raw receipts beyond one per reply at the peers
+    ai_failures: int = 0  # mentions answered with the apology, or not at all
     deliveries_expected: int = 0
     deliveries_received: int = 0  # distinct (inbox, activity id)
     deliveries_duplicated: int = 0  # raw receipts beyond the first
     deliveries_lost: int = 0
+    deliveries_rerun: int = 0  # delivery jobs claimed more than once (a kill took their run)
     accepts_duplicated: int = 0
+    failed_jobs: int = 0
+    tracebacks: int = 0  # in the server's log, over all its runs
+    kill_times: list[float] = field(default_factory=list)  # time.monotonic() of each kill
     wall_s: float = 0.0
     load_s: float = 0.0
     drain_s: float = 0.0
 
     def table(self) -> str:
         rows = [(name, f"{value:.1f}" if isinstance(value, float) else str(value))
-                for name, value in vars(self).items()]  # fmt: skip
+                for name, value in vars(self).items() if name != "kill_times"]  # fmt: skip
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"  {name.ljust(width)}  {value}" for name, value in rows)
 

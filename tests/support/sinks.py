@@ -15,21 +15,17 @@ from __future__ import annotations
 
 import collections
 import json
-import ssl
 import time
 from collections.abc import Callable
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from fediverse_ai.errors import FediverseError, SignatureError
+from fediverse_ai.errors import FediverseError
 from fediverse_ai.httpsig import ResolvedKey, verify_request
 
-from .live import bind_loopback, serve_asgi
+from .serving import RestartableServer, fetch_actor_key
 
 __all__ = ["InboxSink", "Receipt"]
 
@@ -46,9 +42,10 @@ class Receipt:
     object_id: str | None
     verified: bool
     error: str | None
+    at: float  # time.monotonic() at arrival
 
 
-class InboxSink:
+class InboxSink(RestartableServer):
     """Inboxes on ``127.0.0.1:<port>`` that answer 202 to every verified POST."""
 
     def __init__(
@@ -60,16 +57,13 @@ class InboxSink:
     ) -> None:
         """``clock``: the time signatures are checked against (a test that pins our server's
         clock pins this one too); ``verify=False`` records without checking signatures."""
-        self.ca_bundle = ca_bundle
+        super().__init__(ca_bundle=ca_bundle)
         self.clock = clock
         self.verify = verify
-        self.port: int | None = None
         self.status: int | None = None  # answer this instead of 202 (e.g. 503: overloaded)
         self.received: list[Receipt] = []
         self.errors: list[str] = []
         self._keys: dict[str, ResolvedKey] = {}
-        self._stack: AsyncExitStack | None = None
-        self._client: httpx.AsyncClient | None = None
 
     @property
     def base_url(self) -> str:
@@ -79,37 +73,6 @@ class InboxSink:
 
     def inbox(self, name: str) -> str:
         return f"{self.base_url}/users/{name}/inbox"
-
-    @property
-    def running(self) -> bool:
-        return self._stack is not None
-
-    async def start(self) -> None:
-        """Listen (again) on our port; the first start picks a free one."""
-        if self._stack is not None:
-            raise RuntimeError("sink already running")
-        sock = bind_loopback(self.port or 0)
-        self.port = sock.getsockname()[1]
-        stack = AsyncExitStack()
-        try:
-            verify: ssl.SSLContext | bool = True
-            if self.ca_bundle is not None:
-                verify = ssl.create_default_context(cafile=str(self.ca_bundle))
-            self._client = await stack.enter_async_context(
-                httpx.AsyncClient(timeout=10.0, verify=verify, trust_env=False)
-            )
-            await stack.enter_async_context(serve_asgi(self, sock, lifespan="off"))
-        except BaseException:
-            await stack.aclose()
-            raise
-        self._stack = stack
-
-    async def stop(self) -> None:
-        """Stop listening: connections are refused until :meth:`start`."""
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            await stack.aclose()
-        self._client = None
 
     # --- figures ---------------------------------------------------------------------------
 
@@ -175,6 +138,7 @@ class InboxSink:
                 object_id=_str(obj.get("id") if isinstance(obj, dict) else obj),
                 verified=verified,
                 error=error,
+                at=time.monotonic(),
             )
         )
         return 202 if verified else 401
@@ -206,22 +170,9 @@ class InboxSink:
         await self._fetch_key(f"{actor_url}#main-key", False)
 
     async def _fetch_key(self, key_id: str, refresh: bool) -> ResolvedKey:
-        if not refresh and key_id in self._keys:
-            return self._keys[key_id]
-        actor_url = key_id.split("#", 1)[0]
-        host = httpx.URL(actor_url).host
-        if self._client is None or not (host.startswith("127.") or host.endswith(".test")):
-            raise SignatureError("refusing to fetch a key outside loopback")
-        response = await self._client.get(actor_url, headers={"Accept": AS2_TYPE})
-        if response.status_code != 200:
-            raise SignatureError(f"key fetch answered HTTP {response.status_code}")
-        doc = response.json()
-        key = doc.get("publicKey") if isinstance(doc, dict) else None
-        if not isinstance(key, dict) or key.get("id") != key_id or key.get("owner") != actor_url:
-            raise SignatureError("actor does not list this key")
-        resolved = ResolvedKey(key_id=key_id, owner=actor_url, public_key_pem=key["publicKeyPem"])
-        self._keys[key_id] = resolved
-        return resolved
+        if refresh or key_id not in self._keys:
+            self._keys[key_id] = await fetch_actor_key(self._client, key_id)
+        return self._keys[key_id]
 
 
 def _str(value: Any) -> str | None:
