@@ -8,9 +8,7 @@ row while ``locked_by`` is still the caller: a worker whose lease lapsed and was
 over cannot overwrite the outcome of the run that took it.
 
 Jobs that share a ``queue_key`` (deliveries: the target inbox) run one at a time in the order
-they were queued: a job is not claimed while an older one with its key is pending or running,
-and a retry of the oldest pushes the due time of the younger ones behind its own, so that a
-peer that is down costs no claim a scan of everything queued for it.
+they were queued (:mod:`.job_queues`).
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ from typing import Any
 
 from ..models import Job
 from .db import Database
+from .job_queues import HEAD_OF_QUEUE, PARK_SECONDS, QUEUED_RUN_AFTER, ended, park_behind
 
 
 def _row(row: sqlite3.Row) -> Job:
@@ -82,23 +81,18 @@ async def enqueue_many(
     now: float,
     queue_keys: Sequence[str | None] | None = None,
 ) -> None:
-    """Add jobs in one trip; ``queue_keys`` (one per job) puts each in its key's queue.
-
-    A job queued behind a waiting retry is due no earlier than that retry (see the module
-    docstring).
-    """
+    """Add jobs in one trip; ``queue_keys`` (one per job) puts each in its key's queue,
+    behind the jobs already in it (:mod:`.job_queues`)."""
     keys = queue_keys if queue_keys is not None else [None] * len(jobs)
     if len(keys) != len(jobs):
         raise ValueError("one queue key per job")
-    # INDEXED BY: left to itself SQLite read every pending job through jobs_ready for each row
-    # (a 1,000-inbox fan-out took 6 times as long to queue).
+    park = PARK_SECONDS
     await db.executemany(
         "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at,"
-        " queue_key) VALUES (:kind, :payload, MAX(:now, COALESCE((SELECT MAX(run_after)"
-        " FROM jobs INDEXED BY jobs_queue WHERE queue_key = :queue AND state = 'pending'), 0)),"
-        " :dedupe, :now, :now, :queue) ON CONFLICT(dedupe_key) DO NOTHING",
+        f" queue_key) VALUES (:kind, :payload, {QUEUED_RUN_AFTER}, :dedupe, :now, :now, :queue)"
+        " ON CONFLICT(dedupe_key) DO NOTHING",
         [
-            {"kind": k, "payload": json.dumps(p), "now": now, "dedupe": d, "queue": q}
+            {"kind": k, "payload": json.dumps(p), "now": now, "dedupe": d, "queue": q, "park": park}
             for (k, p, d), q in zip(jobs, keys, strict=True)
         ],
     )
@@ -109,15 +103,14 @@ async def enqueue_many(
 _HELD = "id = ? AND state = 'running' AND locked_by IS ?"
 _COMPLETE = (
     "UPDATE jobs SET state = 'done', locked_until = NULL, last_error = NULL, updated_at = ?"
-    f" WHERE {_HELD}"
+    f" WHERE {_HELD} RETURNING queue_key"
 )
 
 
-# No older job of the same queue is waiting or running (the partial index jobs_queue).
-_HEAD_OF_QUEUE = (
-    "(j.queue_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs AS o WHERE o.queue_key IS NOT NULL"
-    " AND o.queue_key = j.queue_key AND o.state IN ('pending', 'running') AND o.id < j.id))"
-)
+def _complete_in(conn: sqlite3.Connection, job_id: int, now: float, locked_by: str | None) -> bool:
+    rows = conn.execute(_COMPLETE, (now, job_id, locked_by)).fetchall()
+    ended(conn, (row[0] for row in rows), now=now)
+    return bool(rows)
 
 
 async def claim(
@@ -148,14 +141,14 @@ async def claim(
         f" attempts = attempts + 1, updated_at = ? WHERE id = COALESCE("
         f"(SELECT id FROM jobs WHERE state = 'running' AND locked_until < ?{skip} LIMIT 1),"
         f" (SELECT id FROM jobs AS j WHERE state = 'pending' AND run_after <= ?{skip}"
-        f" AND {_HEAD_OF_QUEUE} ORDER BY run_after LIMIT 1)) RETURNING {_COLUMNS}"
+        f" AND {HEAD_OF_QUEUE} ORDER BY run_after LIMIT 1)) RETURNING {_COLUMNS}"
     )
     kinds = tuple(skip_kinds)
     params = (now + lease_seconds, locked_by, now, now, *kinds, now, *kinds)
 
     def work(conn: sqlite3.Connection) -> list[Any]:
         if complete is not None:
-            conn.execute(_COMPLETE, (now, complete, locked_by))
+            _complete_in(conn, complete, now, locked_by)
         # fetchall: a RETURNING statement must run to its end before the COMMIT.
         return conn.execute(sql, params).fetchall()
 
@@ -165,16 +158,18 @@ async def claim(
 
 async def complete(db: Database, job_id: int, *, now: float, locked_by: str | None = None) -> bool:
     """Mark a job done; False when ``locked_by`` no longer holds it (its lease was taken)."""
-    return await db.transaction(
-        lambda conn: conn.execute(_COMPLETE, (now, job_id, locked_by)).rowcount > 0
-    )
+    return await db.transaction(lambda conn: _complete_in(conn, job_id, now, locked_by))
 
 
 async def complete_many(
     db: Database, job_ids: list[int], *, now: float, locked_by: str | None = None
 ) -> None:
+    def work(conn: sqlite3.Connection) -> None:
+        for job_id in job_ids:
+            _complete_in(conn, job_id, now, locked_by)
+
     if job_ids:
-        await db.executemany(_COMPLETE, [(now, job_id, locked_by) for job_id in job_ids])
+        await db.transaction(work)
 
 
 async def reschedule(
@@ -187,10 +182,7 @@ async def reschedule(
     locked_by: str | None = None,
 ) -> bool:
     """Make a failed attempt due again at ``run_after``; False when the job was taken over.
-
-    The younger jobs of its queue could not run before it anyway: they are made due no
-    earlier, so that claims do not keep finding and skipping them.
-    """
+    The jobs queued behind it stay parked behind it (:mod:`.job_queues`)."""
     sql = (
         "UPDATE jobs SET state = 'pending', locked_until = NULL, run_after = ?, last_error = ?,"
         f" updated_at = ? WHERE {_HELD} RETURNING queue_key"
@@ -201,11 +193,7 @@ async def reschedule(
         if not rows:
             return False
         if rows[0][0] is not None:
-            conn.execute(
-                "UPDATE jobs SET run_after = ? WHERE queue_key = ? AND state = 'pending'"
-                " AND id > ? AND run_after < ?",
-                (run_after, rows[0][0], job_id, run_after),
-            )
+            park_behind(conn, rows[0][0], job_id, run_after)
         return True
 
     return await db.transaction(work)
@@ -214,23 +202,18 @@ async def reschedule(
 async def fail(
     db: Database, job_id: int, *, error: str, now: float, locked_by: str | None = None
 ) -> bool:
-    """Give up on a job; False when the job was taken over."""
-    return await _end_run(
-        db,
-        "state = 'failed', locked_until = NULL, last_error = ?, updated_at = ?",
-        (error[:2000], now),
-        job_id,
-        locked_by,
+    """Give up on a job; False when the job was taken over. The next job of its queue is due."""
+    sql = (
+        "UPDATE jobs SET state = 'failed', locked_until = NULL, last_error = ?, updated_at = ?"
+        f" WHERE {_HELD} RETURNING queue_key"
     )
 
+    def work(conn: sqlite3.Connection) -> bool:
+        rows = conn.execute(sql, (error[:2000], now, job_id, locked_by)).fetchall()
+        ended(conn, (row[0] for row in rows), now=now)
+        return bool(rows)
 
-async def _end_run(
-    db: Database, assignments: str, values: tuple[Any, ...], job_id: int, locked_by: str | None
-) -> bool:
-    sql = f"UPDATE jobs SET {assignments} WHERE {_HELD}"
-    return await db.transaction(
-        lambda conn: conn.execute(sql, (*values, job_id, locked_by)).rowcount > 0
-    )
+    return await db.transaction(work)
 
 
 async def renew(db: Database, *, locked_by: str, now: float, lease_seconds: float) -> set[int]:

@@ -203,7 +203,7 @@ class Instance:
         return result
 
     def start(self, timeout: float = START_TIMEOUT_SECONDS, *, init: bool = True) -> Instance:
-        """``init`` (idempotent; ``init=False`` skips it, as a restart after a crash does),
+        """``init`` (idempotent; ``init=False`` skips it, for restarts that must be quick),
         then ``run`` in the background until NodeInfo answers through nginx."""
         if self.running:
             return self
@@ -276,7 +276,7 @@ class Instance:
             self.kill9()
         else:
             self.stop()
-        return self.start(init=False)
+        return self.start()
 
     def close(self) -> None:
         """Stop for good (end of the fixture)."""
