@@ -138,7 +138,8 @@ async def test_peer_down_for_half_an_hour_gets_everything_in_order_once(
 async def queued_for(live: LiveServer, inbox: str) -> list[str]:
     """The ids of the activities queued for ``inbox``, oldest first."""
     rows = await live.state.db.fetchall(
-        "SELECT payload FROM jobs WHERE queue_key = ? ORDER BY id", (inbox,)
+        "SELECT payload FROM jobs WHERE kind = 'deliver' AND dedupe_key LIKE ? ORDER BY id",
+        (f"deliver:%:{inbox}",),
     )
     return [json.loads(json.loads(payload)["body"])["id"] for (payload,) in rows]
 
