@@ -55,6 +55,7 @@ class Figures:
     accepted: int = 0  # 202s, repeats of an activity included
     refused: int = 0  # answers other than 202 (nginx's 502 while the server is down)
     failed: int = 0  # no answer at all (a connection cut by the kill)
+    answers: dict[str, int] = field(default_factory=dict)  # status code (or error) -> how many
     kills: int = 0
     kills_mid_fanout: int = 0  # kills that came while deliveries were arriving at the sinks
     processed_once: int = 0
@@ -138,16 +139,20 @@ class InboxLoad:
         try:
             response = await sent.peer.send(self.inbox_url, sent.activity)
         except httpx.HTTPError as exc:
-            sent.answers.append(type(exc).__name__)
+            self._answered(sent, type(exc).__name__)
             self.figures.failed += 1
             self.waiting.append(sent)
             return
-        sent.answers.append(str(response.status_code))
+        self._answered(sent, str(response.status_code))
         if response.status_code == 202:
             self.figures.accepted += 1
         else:
             self.figures.refused += 1
             self.waiting.append(sent)
+
+    def _answered(self, sent: Sent, answer: str) -> None:
+        sent.answers.append(answer)
+        self.figures.answers[answer] = self.figures.answers.get(answer, 0) + 1
 
     def of_kind(self, kind: str) -> list[Sent]:
         return [sent for sent in self.all if sent.kind == kind]

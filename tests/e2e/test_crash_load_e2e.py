@@ -147,8 +147,9 @@ async def test_mixed_load_survives_20_kill9s_exactly_once(site: Site) -> None:
 
         # Then, with the server up, the peers' last retries are accepted and the queue drains
         drained = time.monotonic()
-        while load.waiting:
+        while load.waiting and time.monotonic() - drained < DRAIN_TIMEOUT_SECONDS:
             await load.burst(8)
+            await asyncio.sleep(0.1 if load.waiting else 0)
         figures.deliveries_expected = len(posts) * len(inboxes)
 
         def settled() -> bool:
@@ -164,6 +165,8 @@ async def test_mixed_load_survives_20_kill9s_exactly_once(site: Site) -> None:
             report(a, load, sinks, peers, posts, figures)
             print(figures.table())
 
+        # nginx answers 502 while the server is down; the server itself never fails a request
+        assert set(figures.answers) <= {"202", "502"}, figures.answers
         # every activity answered 202 processed exactly once
         assert figures.processed_once == len(load.all), problems(a, load, peers)
         # every mention answered once
