@@ -28,7 +28,12 @@ from fediverse_ai.errors import FediverseError
 from fediverse_ai.httpsig import ResolvedKey, sign_request, sign_request_rfc9421, verify_request
 
 from .keys import reusable_key
-from .serving import RestartableServer, fetch_actor_key, is_loopback_test_host
+from .serving import (
+    RestartableServer,
+    fetch_actor_key,
+    is_loopback_test_host,
+    read_body,
+)
 
 __all__ = [
     "AS2_TYPE",
@@ -344,13 +349,7 @@ class RemoteFediverse(RestartableServer):
     async def __call__(self, scope: Json, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
+        body = await read_body(receive)
         try:
             response = await self._route(scope, body)
         except Exception as exc:

@@ -66,6 +66,16 @@ class RestartableServer:
         self._client = None
 
 
+async def read_body(receive: Any) -> bytes:
+    """The whole body of an ASGI HTTP request."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
 def is_loopback_test_host(host: str) -> bool:
     """127.x addresses, and the e2e harness's ``*.test`` names (its /etc/hosts lines point
     them at loopback addresses)."""

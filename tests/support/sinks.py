@@ -25,7 +25,7 @@ from typing import Any
 from fediverse_ai.errors import FediverseError
 from fediverse_ai.httpsig import ResolvedKey, verify_request
 
-from .serving import RestartableServer, fetch_actor_key
+from .serving import RestartableServer, fetch_actor_key, read_body
 
 __all__ = ["InboxSink", "Receipt"]
 
@@ -99,14 +99,9 @@ class InboxSink(RestartableServer):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         try:
-            status = await self._handle(scope, b"".join(chunks))
+            status = await self._handle(scope, body)
         except Exception as exc:  # a test must see its sink's crashes
             self.errors.append(f"{scope['method']} {scope['path']}: {exc!r}")
             status = 500
