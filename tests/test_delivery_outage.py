@@ -77,8 +77,22 @@ async def follow_from(live: LiveServer, account: Account, inboxes: list[str]) ->
             )
 
 
+async def go_down(sink: InboxSink, how: str) -> None:
+    if how == "refusing connections":
+        await sink.stop()
+    else:
+        sink.status = 503
+
+
+async def come_back(sink: InboxSink) -> None:
+    sink.status = None
+    if not sink.running:
+        await sink.start()
+
+
+@pytest.mark.parametrize("how", ["refusing connections", "answering 503"])
 async def test_peer_down_for_half_an_hour_gets_everything_in_order_once(
-    live: LiveServer, clock: Clock, sinks: tuple[InboxSink, InboxSink]
+    live: LiveServer, clock: Clock, sinks: tuple[InboxSink, InboxSink], how: str
 ) -> None:
     down_sink, up_sink = sinks
     # Given carol, followed from three inboxes on a peer and one on another
@@ -89,7 +103,7 @@ async def test_peer_down_for_half_an_hour_gets_everything_in_order_once(
     down_domain = host_of(down_inboxes[0]) or ""
 
     # When the peer is down for half an hour while carol posts, edits and deletes
-    await down_sink.stop()
+    await go_down(down_sink, how)
     first = await publish.publish_note(live.state, carol, Draft(text="first"))
     script = {
         1: lambda: publish.edit_note(live.state, carol, first.uri, "first, edited"),
@@ -115,7 +129,7 @@ async def test_peer_down_for_half_an_hour_gets_everything_in_order_once(
     assert [r.activity_id for r in up_sink.received] == sent
 
     # Then, once it is back, everything queued for it arrives, in order and once per inbox
-    await down_sink.start()
+    await come_back(down_sink)
     for _ in range(RECOVERY_MINUTES):
         clock.now += 60
         await worker.drain()
