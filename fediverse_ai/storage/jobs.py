@@ -86,13 +86,19 @@ async def enqueue_many(
     keys = queue_keys if queue_keys is not None else [None] * len(jobs)
     if len(keys) != len(jobs):
         raise ValueError("one queue key per job")
-    park = PARK_SECONDS
     await db.executemany(
         "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at,"
         f" queue_key) VALUES (:kind, :payload, {QUEUED_RUN_AFTER}, :dedupe, :now, :now, :queue)"
         " ON CONFLICT(dedupe_key) DO NOTHING",
         [
-            {"kind": k, "payload": json.dumps(p), "now": now, "dedupe": d, "queue": q, "park": park}
+            {
+                "kind": k,
+                "payload": json.dumps(p),
+                "now": now,
+                "dedupe": d,
+                "queue": q,
+                "park": PARK_SECONDS,
+            }
             for (k, p, d), q in zip(jobs, keys, strict=True)
         ],
     )
