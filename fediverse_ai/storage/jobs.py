@@ -238,6 +238,15 @@ async def renew(db: Database, *, locked_by: str, now: float, lease_seconds: floa
     return {int(r[0]) for r in rows}
 
 
+async def finish_waiting(db: Database, dedupe_key: str, *, now: float) -> None:
+    """Mark done the job of ``dedupe_key`` if it is still waiting: its work was done without it
+    (a safety net, such as the one under every new post: federation/publish.py)."""
+    await db.execute(
+        "UPDATE jobs SET state = 'done', updated_at = ? WHERE dedupe_key = ? AND state = 'pending'",
+        (now, dedupe_key),
+    )
+
+
 async def retry_failed(db: Database, *, now: float) -> int:
     async with db.write() as conn:
         cur = await conn.execute(
