@@ -139,7 +139,9 @@ async def _case(name: str, inboxes: int, shared: bool, ports: list[int]) -> dict
         await publish.publish_note(state, ai, Draft(text="Hello, followers! #bench"))
         enqueue_s = time.perf_counter() - t0
         queued = await state.db.fetchval("SELECT COUNT(*) FROM jobs WHERE kind = 'deliver'")
-        body = json.loads(await state.db.fetchval("SELECT payload FROM jobs LIMIT 1"))["body"]
+        body = json.loads(
+            await state.db.fetchval("SELECT payload FROM jobs WHERE kind = 'deliver' LIMIT 1")
+        )["body"]
         limit = signing_rate(
             (config.storage.keys_dir / ai.key_file).read_text(), body.encode(), seconds=1.5
         )

@@ -26,7 +26,7 @@ from typing import Any
 from . import maintenance, media_cache
 from .bot import replier
 from .errors import BadRequest, DeliveryError, FediverseError
-from .federation import delivery, inbox, trigger
+from .federation import delivery, inbox, publish, trigger
 from .models import Job
 from .retry import MAX_ATTEMPTS, next_run
 from .state import State
@@ -42,6 +42,7 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     trigger.AI_REPLY: replier.handle,
     maintenance.PURGE: maintenance.purge,
     remote_files.CACHE_JOB: media_cache.fetch,
+    publish.FEDERATE: publish.federate,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {

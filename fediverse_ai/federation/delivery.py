@@ -1,4 +1,9 @@
-"""Outgoing delivery: one durable job per target inbox, signed at send time."""
+"""Outgoing delivery: one durable job per target inbox, signed at send time.
+
+The jobs of one inbox form a queue (``queue_key``, storage/jobs.py): they are sent one at a
+time in the order they were queued, so a peer that was down receives a Create before its
+Update, and a Follow before its Undo, whatever the retries did in between.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +47,8 @@ async def enqueue(
         for inbox in targets
     ]
     if batch:
-        await jobs.enqueue_many(state.db, batch, now=state.now())
+        # One queue per inbox: what is sent to an inbox arrives in the order it was queued.
+        await jobs.enqueue_many(state.db, batch, now=state.now(), queue_keys=targets)
         state.work_queued(len(batch))
     return len(batch)
 

@@ -92,8 +92,9 @@ async def on_follow(state: State, act: IncomingActivity, actor: Actor) -> None:
     target = await _local_target(state, act.object_id)
     if target is None:
         return
+    receipt = await activities.receipt(state.db, act.id)
     if await reactions.is_blocked_by(state.db, actor_id=target.id, target_id=actor.id):
-        await interactions.send_reject(state, target, actor, act.raw)
+        await interactions.send_reject(state, target, actor, act.raw, receipt=receipt)
         return
     account = await actors.account_by_actor_id(state.db, target.id)
     auto = account is not None and (account.role == "ai" or not target.manually_approves)
@@ -106,7 +107,7 @@ async def on_follow(state: State, act: IncomingActivity, actor: Actor) -> None:
         now=state.now(),
     )
     if follow.state == "accepted":
-        await interactions.send_accept(state, target, actor, act.raw)
+        await interactions.send_accept(state, target, actor, act.raw, receipt=receipt)
 
 
 async def on_undo(state: State, act: IncomingActivity, actor: Actor) -> None:

@@ -5,6 +5,7 @@ Each records its effect locally first, then queues the activity for delivery.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 
@@ -165,13 +166,22 @@ async def unfollow(state: State, account: Account, target: Actor) -> None:
 
 
 async def _answer_follow(
-    state: State, kind: str, local: Actor, follower: Actor, follow_raw: dict[str, Any]
+    state: State,
+    kind: str,
+    local: Actor,
+    follower: Actor,
+    follow_raw: dict[str, Any],
+    receipt: str | None,
 ) -> None:
     if follower.local or not follower.inbox:
         return
+    # An answer to one receipt of a Follow has one id, however often its job runs (a crash
+    # between queueing the answer and recording the job done runs it again): the delivery's
+    # dedupe key then drops the second, and a peer would dedupe it by id anyway.
+    token = hashlib.sha256(receipt.encode()).hexdigest()[:16] if receipt else secrets.token_hex(8)
     activity = as2_out.activity(
         kind,
-        activity_id=f"{local.uri}#{kind.lower()}s/follows/{secrets.token_hex(8)}",
+        activity_id=f"{local.uri}#{kind.lower()}s/follows/{token}",
         actor=local.uri,
         obj=as2_out.strip_context(follow_raw),
         to=[follower.uri],
@@ -199,16 +209,31 @@ async def answer_follow_request(
 
 
 async def send_accept(
-    state: State, local: Actor, follower: Actor, follow_raw: dict[str, Any]
+    state: State,
+    local: Actor,
+    follower: Actor,
+    follow_raw: dict[str, Any],
+    *,
+    receipt: str | None = None,
 ) -> None:
-    """Accept embeds the Follow as received: without it the follow stays 'requested'."""
-    await _answer_follow(state, "Accept", local, follower, follow_raw)
+    """Accept embeds the Follow as received: without it the follow stays 'requested'.
+
+    ``receipt`` names the Follow's receipt being answered (:func:`activities.receipt`) and
+    makes the Accept's id the same on every run of that answer; without it the id is new.
+    """
+    await _answer_follow(state, "Accept", local, follower, follow_raw, receipt)
 
 
 async def send_reject(
-    state: State, local: Actor, follower: Actor, follow_raw: dict[str, Any]
+    state: State,
+    local: Actor,
+    follower: Actor,
+    follow_raw: dict[str, Any],
+    *,
+    receipt: str | None = None,
 ) -> None:
-    await _answer_follow(state, "Reject", local, follower, follow_raw)
+    """Reject a Follow; ``receipt`` as for :func:`send_accept`."""
+    await _answer_follow(state, "Reject", local, follower, follow_raw, receipt)
 
 
 async def send_actor_update(state: State, account: Account) -> None:

@@ -25,7 +25,7 @@ from ..content import (
 from ..errors import BadRequest, FediverseError, Forbidden, NotFound
 from ..models import Account, Actor, Draft, Note
 from ..state import State
-from ..storage import actors, follows, media, notes
+from ..storage import actors, follows, jobs, media, notes
 from ..storage.notes import NoteRow
 from ..urls import new_status_id
 from ..vocab import format_time
@@ -34,6 +34,11 @@ from . import delivery, remote_notes, resolver, trigger
 log = logging.getLogger(__name__)
 MAX_ATTACHMENTS = 4
 MAX_TEXT = 5000
+# A post is stored before its deliveries are queued (their recipients are read once it is). A
+# job queued in the post's own transaction queues them this much later, should the process die
+# (or the queueing fail) in between; the publisher marks it done when it queued them itself.
+FEDERATE = "federate"
+FEDERATE_DELAY_SECONDS = 60.0
 
 
 async def _resolve_mentions(
@@ -214,6 +219,14 @@ async def publish_note(
                 ai_generated=att.ai_generated,
                 now=now,
             )
+        jobs.enqueue_in(
+            conn,
+            FEDERATE,
+            {"uri": uri},
+            now=now,
+            dedupe_key=f"{FEDERATE}:{uri}",
+            run_after=now + FEDERATE_DELAY_SECONDS,
+        )
         return note_id
 
     note_id = await state.db.transaction(work)
@@ -221,7 +234,19 @@ async def publish_note(
     assert note is not None
     await _send_note_activity(state, account, note, "Create")
     await trigger.on_new_note(state, note)
+    await jobs.finish_waiting(state.db, f"{FEDERATE}:{uri}", now=state.now())
     return note
+
+
+async def federate(state: State, payload: dict[str, Any]) -> None:
+    """Worker entry: queue the Create of a post whose publisher stopped before it had (see
+    FEDERATE); the deliveries' dedupe keys drop any it had queued."""
+    note = await notes.by_uri(state.db, str(payload["uri"]))
+    account = await actors.account_by_actor_id(state.db, note.actor_id) if note else None
+    if note is None or account is None:
+        return  # deleted since
+    await _send_note_activity(state, account, note, "Create")
+    await trigger.on_new_note(state, note)
 
 
 def _write_media_files(state: State, draft: Draft) -> list[str]:

@@ -127,6 +127,13 @@ def _reopen(
     return again
 
 
+async def receipt(db: Database, uri: str) -> str | None:
+    """A name for this receipt of the activity: its id and when it was (re)opened, the same
+    for every run of its job, new when a repeated id is meant again (:func:`_reopen`)."""
+    received = await db.fetchval("SELECT received_at FROM activities WHERE uri = ?", (uri,))
+    return f"{uri} {received!r}" if received is not None else None
+
+
 async def get_raw(db: Database, uri: str) -> dict[str, Any] | None:
     raw = await db.fetchval("SELECT raw_json FROM activities WHERE uri = ?", (uri,))
     return json.loads(raw) if raw else None

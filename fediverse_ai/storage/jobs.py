@@ -6,6 +6,9 @@ twice. A live worker renews the leases it holds (:func:`renew`), and finishing a
 (:func:`complete`, :func:`reschedule`, :func:`fail`, :func:`release`) only touches the
 row while ``locked_by`` is still the caller: a worker whose lease lapsed and was taken
 over cannot overwrite the outcome of the run that took it.
+
+Jobs that share a ``queue_key`` (deliveries: the target inbox) run one at a time in the order
+they were queued (:mod:`.job_queues`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 from ..models import Job
 from .db import Database
+from .job_queues import HEAD_OF_QUEUE, PARK_SECONDS, QUEUED_RUN_AFTER, ended, park_behind
 
 
 def _row(row: sqlite3.Row) -> Job:
@@ -71,12 +75,32 @@ def enqueue_in(
 
 
 async def enqueue_many(
-    db: Database, jobs: Sequence[tuple[str, dict[str, Any], str | None]], *, now: float
+    db: Database,
+    jobs: Sequence[tuple[str, dict[str, Any], str | None]],
+    *,
+    now: float,
+    queue_keys: Sequence[str | None] | None = None,
 ) -> None:
+    """Add jobs in one trip; ``queue_keys`` (one per job) puts each in its key's queue,
+    behind the jobs already in it (:mod:`.job_queues`)."""
+    keys = queue_keys if queue_keys is not None else [None] * len(jobs)
+    if len(keys) != len(jobs):
+        raise ValueError("one queue key per job")
     await db.executemany(
-        "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
-        [(k, json.dumps(p), now, d, now, now) for k, p, d in jobs],
+        "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at,"
+        f" queue_key) VALUES (:kind, :payload, {QUEUED_RUN_AFTER}, :dedupe, :now, :now, :queue)"
+        " ON CONFLICT(dedupe_key) DO NOTHING",
+        [
+            {
+                "kind": k,
+                "payload": json.dumps(p),
+                "now": now,
+                "dedupe": d,
+                "queue": q,
+                "park": PARK_SECONDS,
+            }
+            for (k, p, d), q in zip(jobs, keys, strict=True)
+        ],
     )
 
 
@@ -85,8 +109,14 @@ async def enqueue_many(
 _HELD = "id = ? AND state = 'running' AND locked_by IS ?"
 _COMPLETE = (
     "UPDATE jobs SET state = 'done', locked_until = NULL, last_error = NULL, updated_at = ?"
-    f" WHERE {_HELD}"
+    f" WHERE {_HELD} RETURNING queue_key"
 )
+
+
+def _complete_in(conn: sqlite3.Connection, job_id: int, now: float, locked_by: str | None) -> bool:
+    rows = conn.execute(_COMPLETE, (now, job_id, locked_by)).fetchall()
+    ended(conn, (row[0] for row in rows), now=now)
+    return bool(rows)
 
 
 async def claim(
@@ -116,15 +146,15 @@ async def claim(
         f"UPDATE jobs SET state = 'running', locked_until = ?, locked_by = ?,"
         f" attempts = attempts + 1, updated_at = ? WHERE id = COALESCE("
         f"(SELECT id FROM jobs WHERE state = 'running' AND locked_until < ?{skip} LIMIT 1),"
-        f" (SELECT id FROM jobs WHERE state = 'pending' AND run_after <= ?{skip}"
-        f" ORDER BY run_after LIMIT 1)) RETURNING {_COLUMNS}"
+        f" (SELECT id FROM jobs AS j WHERE state = 'pending' AND run_after <= ?{skip}"
+        f" AND {HEAD_OF_QUEUE} ORDER BY run_after LIMIT 1)) RETURNING {_COLUMNS}"
     )
     kinds = tuple(skip_kinds)
     params = (now + lease_seconds, locked_by, now, now, *kinds, now, *kinds)
 
     def work(conn: sqlite3.Connection) -> list[Any]:
         if complete is not None:
-            conn.execute(_COMPLETE, (now, complete, locked_by))
+            _complete_in(conn, complete, now, locked_by)
         # fetchall: a RETURNING statement must run to its end before the COMMIT.
         return conn.execute(sql, params).fetchall()
 
@@ -134,16 +164,18 @@ async def claim(
 
 async def complete(db: Database, job_id: int, *, now: float, locked_by: str | None = None) -> bool:
     """Mark a job done; False when ``locked_by`` no longer holds it (its lease was taken)."""
-    return await db.transaction(
-        lambda conn: conn.execute(_COMPLETE, (now, job_id, locked_by)).rowcount > 0
-    )
+    return await db.transaction(lambda conn: _complete_in(conn, job_id, now, locked_by))
 
 
 async def complete_many(
     db: Database, job_ids: list[int], *, now: float, locked_by: str | None = None
 ) -> None:
+    def work(conn: sqlite3.Connection) -> None:
+        for job_id in job_ids:
+            _complete_in(conn, job_id, now, locked_by)
+
     if job_ids:
-        await db.executemany(_COMPLETE, [(now, job_id, locked_by) for job_id in job_ids])
+        await db.transaction(work)
 
 
 async def reschedule(
@@ -155,36 +187,39 @@ async def reschedule(
     now: float,
     locked_by: str | None = None,
 ) -> bool:
-    """Make a failed attempt due again at ``run_after``; False when the job was taken over."""
-    return await _end_run(
-        db,
-        "state = 'pending', locked_until = NULL, run_after = ?, last_error = ?, updated_at = ?",
-        (run_after, error[:2000], now),
-        job_id,
-        locked_by,
+    """Make a failed attempt due again at ``run_after``; False when the job was taken over.
+    The jobs queued behind it stay parked behind it (:mod:`.job_queues`)."""
+    sql = (
+        "UPDATE jobs SET state = 'pending', locked_until = NULL, run_after = ?, last_error = ?,"
+        f" updated_at = ? WHERE {_HELD} RETURNING queue_key"
     )
+
+    def work(conn: sqlite3.Connection) -> bool:
+        rows = conn.execute(sql, (run_after, error[:2000], now, job_id, locked_by)).fetchall()
+        if not rows:
+            return False
+        if rows[0][0] is not None:
+            park_behind(conn, rows[0][0], job_id, run_after)
+        return True
+
+    return await db.transaction(work)
 
 
 async def fail(
     db: Database, job_id: int, *, error: str, now: float, locked_by: str | None = None
 ) -> bool:
-    """Give up on a job; False when the job was taken over."""
-    return await _end_run(
-        db,
-        "state = 'failed', locked_until = NULL, last_error = ?, updated_at = ?",
-        (error[:2000], now),
-        job_id,
-        locked_by,
+    """Give up on a job; False when the job was taken over. The next job of its queue is due."""
+    sql = (
+        "UPDATE jobs SET state = 'failed', locked_until = NULL, last_error = ?, updated_at = ?"
+        f" WHERE {_HELD} RETURNING queue_key"
     )
 
+    def work(conn: sqlite3.Connection) -> bool:
+        rows = conn.execute(sql, (error[:2000], now, job_id, locked_by)).fetchall()
+        ended(conn, (row[0] for row in rows), now=now)
+        return bool(rows)
 
-async def _end_run(
-    db: Database, assignments: str, values: tuple[Any, ...], job_id: int, locked_by: str | None
-) -> bool:
-    sql = f"UPDATE jobs SET {assignments} WHERE {_HELD}"
-    return await db.transaction(
-        lambda conn: conn.execute(sql, (*values, job_id, locked_by)).rowcount > 0
-    )
+    return await db.transaction(work)
 
 
 async def renew(db: Database, *, locked_by: str, now: float, lease_seconds: float) -> set[int]:
@@ -201,6 +236,15 @@ async def renew(db: Database, *, locked_by: str, now: float, lease_seconds: floa
         ).fetchall()
     )
     return {int(r[0]) for r in rows}
+
+
+async def finish_waiting(db: Database, dedupe_key: str, *, now: float) -> None:
+    """Mark done the job of ``dedupe_key`` if it is still waiting: its work was done without it
+    (a safety net, such as the one under every new post: federation/publish.py)."""
+    await db.execute(
+        "UPDATE jobs SET state = 'done', updated_at = ? WHERE dedupe_key = ? AND state = 'pending'",
+        (now, dedupe_key),
+    )
 
 
 async def retry_failed(db: Database, *, now: float) -> int:

@@ -84,6 +84,18 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")[-chars:]
 
 
+def tiny_text_backend_toml(server: RunningServer, *, max_tokens: int = 6) -> str:
+    """The ``[ai.text]`` section of a config answering through ``server`` (``llama_server``)."""
+    return f"""
+[ai.text]
+backend = "openai"
+base_url = "{server.base_url}/v1"
+api_key = "{LLAMA_API_KEY}"
+model = "{TINY_MODEL_ALIAS}"
+max_tokens = {max_tokens}
+"""
+
+
 @contextmanager
 def running(
     command: Sequence[str],

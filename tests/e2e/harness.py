@@ -202,12 +202,13 @@ class Instance:
             )
         return result
 
-    def start(self, timeout: float = START_TIMEOUT_SECONDS) -> Instance:
-        """``init`` (idempotent), then ``run`` in the background until NodeInfo answers
-        through nginx."""
+    def start(self, timeout: float = START_TIMEOUT_SECONDS, *, init: bool = True) -> Instance:
+        """``init`` (idempotent; ``init=False`` skips it, for restarts that must be quick),
+        then ``run`` in the background until NodeInfo answers through nginx."""
         if self.running:
             return self
-        self.cli("init")
+        if init:
+            self.cli("init")
         self._log = self.log_path.open("ab")
         self._log.write(f"\n===== e2e harness: starting {self.domain} =====\n".encode())
         self._log.flush()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
-from ai.servers import LLAMA_API_KEY, TINY_MODEL_ALIAS, TINY_WORDS, RunningServer
+from ai.servers import TINY_MODEL_ALIAS, TINY_WORDS, RunningServer, tiny_text_backend_toml
 from support.remote import remote_server
 
 from .harness import Instance
@@ -35,14 +35,7 @@ def guarded(
         root=tmp_path_factory.mktemp("e2e-guard"),
         tls=tls_network.files,
         federation="allow_private_addresses = false",
-        extra_toml=f"""
-[ai.text]
-backend = "openai"
-base_url = "{llama_server.base_url}/v1"
-api_key = "{LLAMA_API_KEY}"
-model = "{TINY_MODEL_ALIAS}"
-max_tokens = 6
-""",
+        extra_toml=tiny_text_backend_toml(llama_server),
     )
     with ExitStack() as cleanup:
         cleanup.callback(tls_network.set_routes, {})

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import json
 import secrets
-import ssl
 from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,11 +24,16 @@ from urllib.parse import parse_qs
 
 import httpx
 
-from fediverse_ai.errors import FediverseError, SignatureError
+from fediverse_ai.errors import FediverseError
 from fediverse_ai.httpsig import ResolvedKey, sign_request, sign_request_rfc9421, verify_request
 
 from .keys import reusable_key
-from .live import bind_loopback, serve_asgi
+from .serving import (
+    RestartableServer,
+    fetch_actor_key,
+    is_loopback_test_host,
+    read_body,
+)
 
 __all__ = [
     "AS2_TYPE",
@@ -90,7 +94,7 @@ def _json(doc: Any, status: int = 200, content_type: str = AS2_TYPE) -> _Respons
     return _Response(status, json.dumps(doc).encode(), content_type)
 
 
-class RemoteFediverse:
+class RemoteFediverse(RestartableServer):
     """A small ActivityPub server with a few users, as a raw ASGI app served by uvicorn."""
 
     def __init__(
@@ -103,10 +107,9 @@ class RemoteFediverse:
     ):
         """``public_base`` (``https://evil.test``) is where the e2e harness's nginx front serves
         this peer: ids, keys and inboxes then use it, and ``ca_bundle`` is the CA to trust."""
+        super().__init__(ca_bundle=ca_bundle)
         self.host = host
         self.public_base = public_base
-        self.ca_bundle = ca_bundle
-        self.port: int | None = None
         self.users: dict[str, RemoteUser] = {}
         for name in usernames:
             private_pem, public_pem = reusable_key(f"remote:{name}")
@@ -121,41 +124,6 @@ class RemoteFediverse:
         self.fetched: list[str] = []  # paths of every GET, in order (key fetches included)
         self.errors: list[str] = []  # handler crashes: a test should see none
         self._key_cache: dict[str, ResolvedKey] = {}
-        self._stack: AsyncExitStack | None = None
-        self._client: httpx.AsyncClient | None = None
-
-    # --- lifecycle -------------------------------------------------------------------------
-
-    @property
-    def running(self) -> bool:
-        return self._stack is not None
-
-    async def start(self) -> None:
-        """Listen (again) on our port: the first start picks a free one."""
-        if self._stack is not None:
-            raise RuntimeError("remote server already running")
-        sock = bind_loopback(self.port or 0, self.host)
-        self.port = sock.getsockname()[1]
-        stack = AsyncExitStack()
-        try:
-            verify: ssl.SSLContext | bool = True
-            if self.ca_bundle is not None:
-                verify = ssl.create_default_context(cafile=str(self.ca_bundle))
-            self._client = await stack.enter_async_context(
-                httpx.AsyncClient(timeout=10.0, verify=verify, trust_env=False)
-            )
-            await stack.enter_async_context(serve_asgi(self, sock, lifespan="off"))
-        except BaseException:
-            await stack.aclose()
-            raise
-        self._stack = stack
-
-    async def stop(self) -> None:
-        """Stop listening: connections to the port are refused until ``start()``."""
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            await stack.aclose()
-        self._client = None
 
     # --- URLs and documents ----------------------------------------------------------------
 
@@ -343,7 +311,7 @@ class RemoteFediverse:
     ) -> httpx.Response:
         if self._client is None:
             raise RuntimeError("remote server is not running")
-        if not _is_loopback_test_host(httpx.URL(url).host):
+        if not is_loopback_test_host(httpx.URL(url).host):
             raise ValueError("tests send traffic to loopback only")
         return await self._client.post(url, content=content, headers=dict(headers))
 
@@ -353,7 +321,7 @@ class RemoteFediverse:
         """GET ``url`` as AS2, signed by ``username`` the way Mastodon signs its fetches."""
         if self._client is None:
             raise RuntimeError("remote server is not running")
-        if not _is_loopback_test_host(httpx.URL(url).host):
+        if not is_loopback_test_host(httpx.URL(url).host):
             raise ValueError("tests send traffic to loopback only")
         headers = {"Accept": AS2_TYPE, "User-Agent": "remote-test/1"}
         headers |= sign_request(
@@ -382,13 +350,7 @@ class RemoteFediverse:
     async def __call__(self, scope: Json, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        body = b"".join(chunks)
+        body = await read_body(receive)
         try:
             response = await self._route(scope, body)
         except Exception as exc:
@@ -506,29 +468,9 @@ class RemoteFediverse:
         """Fetch the signer's actor from its server (ours) the way a peer would."""
         if not refresh and key_id in self._key_cache:
             return self._key_cache[key_id]
-        actor_url = key_id.split("#", 1)[0]
-        if self._client is None or not _is_loopback_test_host(httpx.URL(actor_url).host):
-            raise SignatureError("refusing to fetch a key outside loopback")
-        response = await self._client.get(actor_url, headers={"Accept": AS2_TYPE})
-        if response.status_code != 200:
-            raise SignatureError(f"key fetch answered HTTP {response.status_code}")
-        if not response.headers.get("content-type", "").startswith(AS2_TYPE):
-            raise SignatureError("key fetch answered a non-ActivityPub document")
-        doc = response.json()
-        key = doc.get("publicKey") if isinstance(doc, dict) else None
-        if not isinstance(key, dict) or doc.get("id") != actor_url:
-            raise SignatureError("key document does not match its URL")
-        if key.get("id") != key_id or key.get("owner") != actor_url:
-            raise SignatureError("actor does not list this key")
-        resolved = ResolvedKey(key_id=key_id, owner=actor_url, public_key_pem=key["publicKeyPem"])
+        resolved = await fetch_actor_key(self._client, key_id)
         self._key_cache[key_id] = resolved
         return resolved
-
-
-def _is_loopback_test_host(host: str) -> bool:
-    """127.x addresses, and the e2e harness's ``*.test`` names (its /etc/hosts lines point
-    them at loopback addresses)."""
-    return host.startswith("127.") or host.endswith(".test")
 
 
 @asynccontextmanager
