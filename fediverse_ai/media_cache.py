@@ -86,7 +86,7 @@ async def _keep(state: State, url: str, kind: str, data: bytes, declared: str) -
         media_type, extension = sniffed
         if media_type == "audio/ogg" and declared.lower().startswith("video/ogg"):
             media_type = "video/ogg"
-        name = f"{hashlib.sha256(data).hexdigest()[:32]}.{extension}"
+        name = f"{_stem(url, hashlib.sha256(data).hexdigest())}.{extension}"
         await asyncio.to_thread(_write, directory, {name: data})
         await remote_files.mark_done(
             state.db, url, file_name=name, thumb_name=None, media_type=media_type,
@@ -97,17 +97,25 @@ async def _keep(state: State, url: str, kind: str, data: bytes, declared: str) -
         raise PayloadTooLarge("remote image over 16 MB")
     image = await asyncio.to_thread(process_image, data)
     thumb = await asyncio.to_thread(make_thumbnail, image, THUMB_SIDE.get(kind, 640))
-    name = f"{image.sha256[:32]}.{image.extension}"
+    stem = _stem(url, image.sha256)
+    name = f"{stem}.{image.extension}"
     files = {name: image.data}
     thumb_name = None
     if thumb is not image:
-        thumb_name = f"{image.sha256[:32]}_t.{thumb.extension}"
+        thumb_name = f"{stem}_t.{thumb.extension}"
         files[thumb_name] = thumb.data
     await asyncio.to_thread(_write, directory, files)
     await remote_files.mark_done(
         state.db, url, file_name=name, thumb_name=thumb_name, media_type=image.media_type,
         width=image.width, height=image.height, size=len(image.data), now=state.now(),
     )  # fmt: skip
+
+
+def _stem(url: str, content_sha256: str) -> str:
+    """The file name for ``url``'s content: one file per row, since a prune deletes a row's
+    files with it (two URLs serving the same bytes must not share one), and a new name when
+    the content changes, since browsers keep a /cache/ file for a week."""
+    return hashlib.sha256(f"{url}\n{content_sha256}".encode()).hexdigest()[:32]
 
 
 def _write(directory: Path, files: dict[str, bytes]) -> None:
