@@ -245,9 +245,21 @@ def _attachment(item: Any) -> IncomingAttachment | None:
         media_type=str_or_none(item.get("mediaType")) or "application/octet-stream",
         description=description[:5000],
         blurhash=str_or_none(item.get("blurhash")),
-        width=width if isinstance(width, int) else None,
-        height=height if isinstance(height, int) else None,
+        width=_dimension(width),
+        height=_dimension(height),
     )
+
+
+#: Far above any real picture, far below SQLite's 64-bit INTEGER.
+MAX_DIMENSION = 1_000_000
+
+
+def _dimension(value: Any) -> int | None:
+    """A pixel size a peer states, or None: JSON integers are unbounded (10**400 made the
+    media insert raise OverflowError) and ``True`` is an int to Python."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 < value <= MAX_DIMENSION else None
 
 
 def _first_url(value: Any) -> str | None:

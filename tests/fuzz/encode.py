@@ -20,7 +20,7 @@ def dumps(doc: Any) -> bytes:
 
 def encode_body(doc: Any, rng: random.Random) -> tuple[bytes, str]:
     """The body for ``doc``: most often plain JSON, else one of the hostile byte encodings."""
-    if rng.random() < 0.6:
+    if rng.random() < 0.7:
         return dumps(doc), "json"
     kind = rng.randrange(12)
     if kind == 0:

@@ -17,7 +17,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,12 +115,14 @@ class Campaign:
     seed: int
     rerun: str
     statuses: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     figures: dict[str, Any] = field(default_factory=dict)
 
-    def record(self, request: FuzzRequest, status: int | str) -> None:
+    def record(self, request: FuzzRequest, status: int | str, reason: str = "") -> None:
         self.statuses[str(status)] += 1
+        self.reasons[f"{status} {reason}"[:90]] += 1
         if isinstance(status, int) and status >= 500:
             self.failures.append(f"HTTP {status} for\n{request.describe(self.seed, self.rerun)}")
 
@@ -133,7 +135,7 @@ async def run_requests(
     campaign: Campaign,
     indices: range | list[int],
     build: Callable[[int], FuzzRequest],
-    send: Callable[[FuzzRequest], Awaitable[int | str]],
+    send: Callable[[FuzzRequest], Awaitable[tuple[int | str, str]]],
     *,
     concurrency: int = 8,
 ) -> None:
@@ -143,8 +145,9 @@ async def run_requests(
     async def lane() -> None:
         for index in pending:
             request = build(index)
+            reason = ""
             try:
-                status = await send(request)
+                status, reason = await send(request)
             except httpx.LocalProtocolError:
                 status = "client refused"  # h11 would not put these headers on the wire
             except httpx.TransportError as exc:
@@ -152,7 +155,7 @@ async def run_requests(
                 campaign.failures.append(
                     f"{exc!r} for\n{request.describe(campaign.seed, campaign.rerun)}"
                 )
-            campaign.record(request, status)
+            campaign.record(request, status, reason)
 
     await asyncio.gather(*(lane() for _ in range(concurrency)))
 
@@ -163,7 +166,17 @@ def header_bytes(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(k.encode("utf-8"), v.encode("utf-8", "surrogatepass")) for k, v in headers]
 
 
-async def send_raw(request: FuzzRequest, timeout: float = 15.0) -> int | str:
+def reason_of(response: httpx.Response) -> str:
+    """The error an answer gives (``{"error": ...}``), for the figures' list of reasons."""
+    if response.status_code < 400:
+        return ""
+    try:
+        return str(response.json()["error"])
+    except (ValueError, KeyError, TypeError):
+        return response.headers.get("content-type", "")
+
+
+async def send_raw(request: FuzzRequest, timeout: float = 15.0) -> tuple[int | str, str]:
     """Send over a bare socket what httpx would not (length mismatches, hand-made chunking);
     the write side is closed after the body, so a server waiting for more sees the end."""
     parts = urlsplit(request.url)
@@ -188,16 +201,16 @@ async def send_raw(request: FuzzRequest, timeout: float = 15.0) -> int | str:
         async with asyncio.timeout(timeout):
             line = await reader.readline()
     except (ConnectionError, TimeoutError) as exc:
-        return f"no answer ({type(exc).__name__})"
+        return "no answer", type(exc).__name__
     finally:
         writer.close()
-        with_suppressed = writer.wait_closed()
-        try:
-            await with_suppressed
-        except ConnectionError:
-            pass
+        with suppress(ConnectionError):
+            await writer.wait_closed()
     fields = line.split()
-    return int(fields[1]) if len(fields) >= 2 and fields[1].isdigit() else "no answer"
+    if len(fields) >= 2 and fields[1].isdigit():
+        return int(fields[1]), "(bare socket)"
+    # The server closed without answering: what HTTP/1.1 does with a body cut short.
+    return "no answer", "closed"
 
 
 async def database_problems(live: LiveServer) -> list[str]:
@@ -232,6 +245,7 @@ def write_results(campaign: Campaign) -> None:
         "5xx": sum(n for s, n in campaign.statuses.items() if s.isdigit() and int(s) >= 500),
         "wall_s": round(time.monotonic() - campaign.started, 1),
         **campaign.figures,
+        "top_reasons": dict(campaign.reasons.most_common(15)),
     }
     print(f"\nfuzz {campaign.name}: {json.dumps(figures, indent=1)}")
     ARTIFACTS.mkdir(exist_ok=True)

@@ -58,7 +58,8 @@ class InboxRequests:
         self._mutate_served(doc, rng, notes)
         body, encoding = encode_body(doc, rng)
         notes.append(f"encoding: {encoding}")
-        url = rng.choice(self.inboxes)
+        # The first inbox is the shared one, the last one no actor's (a 404 before anything).
+        url = rng.choices(self.inboxes, weights=[5] * (len(self.inboxes) - 1) + [1])[0]
         content_type = AS2_TYPE if rng.random() < 0.85 else rng.choice(CONTENT_TYPES)
         headers = {"Content-Type": content_type, "User-Agent": "fuzz/1"}
         private_pem = self.remote.users[name].private_key_pem

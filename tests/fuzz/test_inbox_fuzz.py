@@ -33,6 +33,7 @@ from .harness import (
     header_bytes,
     job_figures,
     loopback_only,
+    reason_of,
     run_requests,
     send_raw,
     settings,
@@ -75,18 +76,18 @@ async def test_inbox_survives_mutated_signed_activities(tmp_path: Path) -> None:
                 base_url=live.base_url,
             )
             inboxes = [live.shared_inbox, live.inbox("ai"), live.inbox("carol")]
-            inboxes += [live.inbox("nobody"), f"{live.base_url}/actor/inbox"]
+            inboxes += [f"{live.base_url}/actor/inbox", live.inbox("nobody")]
             requests = InboxRequests(seed, remote, ActivityFactory(remote, targets), inboxes)
 
             async with httpx.AsyncClient(timeout=30.0, trust_env=False) as client:
 
-                async def send(request: FuzzRequest) -> int | str:
+                async def send(request: FuzzRequest) -> tuple[int | str, str]:
                     if request.raw:
                         return await send_raw(request)
                     response = await client.post(
                         request.url, content=request.body, headers=header_bytes(request.headers)
                     )
-                    return response.status_code
+                    return response.status_code, reason_of(response)
 
                 indices = [only] if only is not None else range(count)
                 await run_requests(campaign, indices, requests.build, send)
@@ -126,7 +127,7 @@ async def test_inbox_survives_mutated_signed_activities(tmp_path: Path) -> None:
                         f"a valid Follow after the run: {answer.status_code} {follow_row}"
                     )
         campaign.figures["tracebacks"] = len(log.crashes)
-        campaign.figures["refused_names"] = len(refused)
+        campaign.figures["refused_names"] = sorted(set(refused))[:20]
         problems += [f"server log: {c}" for c in log.crashes]
         problems += [f"stand-in peer crashed: {e}" for e in remote.errors]
     write_results(campaign)

@@ -1,0 +1,53 @@
+"""Crashes the fuzzers (tests/fuzz/) found, each pinned by a focused test of its own.
+
+Given our server and a stand-in peer on loopback, when the input a fuzzer found arrives over
+HTTP, then it is refused or stored cleanly: no 5xx, and no job that fails with a Python
+exception instead of one of our own errors.
+"""
+
+from __future__ import annotations
+
+from support.live import LiveServer
+from support.remote import PUBLIC, RemoteFediverse
+
+from fediverse_ai.as2_in import parse_note
+
+
+async def inbox_job_errors(live: LiveServer) -> list[str | None]:
+    rows = await live.state.db.fetchall("SELECT last_error FROM jobs WHERE kind = 'inbox'")
+    return [r["last_error"] for r in rows]
+
+
+async def test_attachment_sizes_too_large_for_sqlite_are_dropped(
+    live: LiveServer, remote: RemoteFediverse
+) -> None:
+    # A width of 10**400 is a valid JSON number; SQLite's INTEGER is 64 bits, so storing it
+    # raised OverflowError in the inbox job, on every retry.
+    attachment = {
+        "type": "Document",
+        "mediaType": "image/png",
+        "url": f"{remote.base_url}/m/none.png",
+        "width": 10**400,
+        "height": 2**63,
+    }
+    note = remote.note("alice", "<p>big</p>", attachment=[attachment])
+    create = remote.activity("alice", "Create", note, to=[PUBLIC])
+    assert (await remote.send(live.shared_inbox, create)).status_code == 202
+    await live.drain()
+
+    assert await inbox_job_errors(live) == [None]
+    row = await live.state.db.fetchone(
+        "SELECT width, height FROM media WHERE url = ?", (attachment["url"],)
+    )
+    assert row is not None and (row["width"], row["height"]) == (None, None)
+
+
+def test_attachment_sizes_must_be_positive_integers() -> None:
+    base = {"id": "http://127.0.0.1:1/n", "type": "Note", "attributedTo": "http://127.0.0.1:1/a"}
+    for bad in (True, -5, 0, 2**63, 1.5, "100"):
+        item = {"type": "Image", "url": "http://127.0.0.1:1/i.png", "width": bad, "height": bad}
+        [parsed] = parse_note({**base, "attachment": [item]}).attachments
+        assert (parsed.width, parsed.height) == (None, None), bad
+    item = {"type": "Image", "url": "http://127.0.0.1:1/i.png", "width": 640, "height": 480}
+    [parsed] = parse_note({**base, "attachment": [item]}).attachments
+    assert (parsed.width, parsed.height) == (640, 480)
