@@ -17,6 +17,10 @@ from .mutate import HOSTILE_TEXT, hostile_url
 
 Json = dict[str, Any]
 
+ACTIVITY_TYPES = (
+    "Follow", "Undo", "Accept", "Reject", "Create", "Create", "Create", "Update", "Delete",
+    "Announce", "Like", "EmojiReact", "Block", "Flag", "Move", "unknown",
+)  # fmt: skip
 OBJECT_TYPES = ("Note", "Article", "Question", "Page", "Event", "Image", "Video", "Audio", "Thing")
 UNKNOWN_TYPES = ("Add", "Remove", "Listen", "View", "", "create", "Arrive", "QuoteRequest")
 
@@ -45,10 +49,7 @@ class ActivityFactory:
 
     def build(self, rng: random.Random, actor_name: str, tag: str) -> Json:
         """A valid activity by ``actor_name`` (a user of the stand-in peer)."""
-        kind = rng.choice(
-            ["Follow", "Undo", "Accept", "Reject", "Create", "Create", "Create", "Update"]
-            + ["Delete", "Announce", "Like", "EmojiReact", "Block", "Flag", "Move", "unknown"]
-        )
+        kind = rng.choice(ACTIVITY_TYPES)
         actor = self.remote.actor_uri(actor_name)
         act_id = f"{actor}/activities/{tag}"
         obj: Any
@@ -147,7 +148,7 @@ class ActivityFactory:
         """Media on the peer (queued as ``cache_media`` jobs) or at places nothing serves."""
         found = []
         for index in range(rng.choice([0, 0, 1, 2, 4])):
-            media = rng.choice(list(self.remote.files) + ["/media/missing.png"])
+            media = rng.choice([*self.remote.files, "/media/missing.png"])
             url = (
                 hostile_url(rng, self.remote.base_url)
                 if rng.random() < 0.2

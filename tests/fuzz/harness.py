@@ -223,16 +223,21 @@ async def database_problems(live: LiveServer) -> list[str]:
     return problems
 
 
-async def job_figures(live: LiveServer) -> tuple[dict[str, int], list[str]]:
-    """Jobs by kind and state, and the ones whose last error names a Python exception."""
-    rows = await live.state.db.fetchall("SELECT kind, state, last_error FROM jobs")
+async def job_figures(
+    live: LiveServer, describe: Callable[[str], str] = lambda payload: payload
+) -> tuple[dict[str, int], list[str]]:
+    """Jobs by kind and state, and the ones whose last error names a Python exception, each
+    with what ``describe`` makes of its payload (the request that queued it)."""
+    rows = await live.state.db.fetchall("SELECT kind, state, last_error, payload FROM jobs")
     counts: Counter[str] = Counter()
     unexpected = []
     for row in rows:
         counts[f"{row['kind']} {row['state']}"] += 1
         error = row["last_error"] or ""
         if UNEXPECTED_ERROR.match(error):
-            unexpected.append(f"{row['kind']} job ({row['state']}): {error[:300]}")
+            unexpected.append(
+                f"{row['kind']} job ({row['state']}): {error[:300]}\n{describe(row['payload'])}"
+            )
     return dict(sorted(counts.items())), unexpected
 
 

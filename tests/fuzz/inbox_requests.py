@@ -144,9 +144,10 @@ class InboxRequests:
             headers["Signature"] = f'keyId="{key_id}",{tail}'
             notes.append(f"keyId {key_id[:80]!r} instead of {head[7:80]!r}")
         elif kind == 4:
+            wrong_256 = base64.b64encode(rng.randbytes(32)).decode()
+            wrong_512 = base64.b64encode(rng.randbytes(64)).decode()
             headers["Digest"] = rng.choice(
-                ["SHA-256=" + base64.b64encode(rng.randbytes(32)).decode(), "SHA-256=!!!", "MD5=x"]
-                + ["", "SHA-512=" + base64.b64encode(rng.randbytes(64)).decode(), "sha-256"]
+                [f"SHA-256={wrong_256}", "SHA-256=!!!", "MD5=x", "", f"SHA-512={wrong_512}", "x"]
             )
             headers["Content-Digest"] = rng.choice(["sha-256=:AAAA:", "garbage", "sha-512=:x:"])
             notes.append("digest wrong or malformed")

@@ -13,6 +13,7 @@ answers: NodeInfo, and a plain signed Follow accepted and processed.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -93,7 +94,15 @@ async def test_inbox_survives_mutated_signed_activities(tmp_path: Path) -> None:
                 await run_requests(campaign, indices, requests.build, send)
                 campaign.figures["send_s"] = round(time.monotonic() - campaign.started, 1)
                 campaign.figures["jobs_run"] = await live.drain()
-                jobs, unexpected = await job_figures(live)
+
+                def queued_by(payload: str) -> str:
+                    # Activity ids carry the request's index (see InboxRequests.build).
+                    found = re.search(rf"f{seed}-(\d+)", payload)
+                    if found is None:
+                        return f"  payload: {payload[:300]}"
+                    return requests.build(int(found.group(1))).describe(seed, RERUN)
+
+                jobs, unexpected = await job_figures(live, queued_by)
                 campaign.figures["jobs"] = jobs
                 problems = [f"job failed unexpectedly: {e}" for e in unexpected]
                 problems += [f"database: {p}" for p in await database_problems(live)]
