@@ -147,7 +147,15 @@ async def run_requests(
             request = build(index)
             reason = ""
             try:
-                status, reason = await send(request)
+                try:
+                    status, reason = await send(request)
+                except (httpx.ReadError, httpx.RemoteProtocolError):
+                    # A kept-alive connection the server had closed, under load: once more on
+                    # a new one; a server that really stopped answering fails again.
+                    campaign.figures["resent_after_closed_connection"] = (
+                        campaign.figures.get("resent_after_closed_connection", 0) + 1
+                    )
+                    status, reason = await send(request)
             except httpx.LocalProtocolError:
                 status = "client refused"  # h11 would not put these headers on the wire
             except httpx.TransportError as exc:

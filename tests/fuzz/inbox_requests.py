@@ -170,6 +170,9 @@ class InboxRequests:
         elif kind == 7:
             headers["X-Huge"] = "a" * rng.choice([8_000, 70_000])
             notes.append("huge header")
+            # uvicorn answers headers over 16 KB with a 400 and closes, maybe while the body
+            # is still being sent: only a bare socket can tell that from a crash.
+            return True
         elif kind == 8:
             headers["Host"] = rng.choice(["127.0.0.1:1", "evil.test", ""])
             notes.append("Host changed after signing")

@@ -24,21 +24,15 @@ class FuzzRequest:
     headers: list[tuple[str, str]]
     body: bytes = b""
     notes: list[str] = field(default_factory=list)
-    files: dict[str, tuple[str | None, bytes, str]] | None = None  # multipart forms
-    data: dict[str, str] | None = None
     raw: bool = False  # sent over a bare socket: headers the HTTP client would refuse
+    sender: str = ""  # web requests: whose session sends it
 
     def describe(self, seed: int, rerun: str) -> str:
         """The request as a failure report prints it, and how to send only it again."""
         lines = [f"fuzz request #{self.index} (seed {seed}): {'; '.join(self.notes)}"]
-        lines.append(f"  {self.method} {self.url}")
+        lines.append(f"  {self.method} {self.url}" + (f" as {self.sender}" if self.sender else ""))
         for name, value in self.headers:
             lines.append(f"  {name}: {_short(value.encode('utf-8', 'replace'))}")
-        if self.data:
-            lines.append(f"  form: {_short(repr(self.data).encode())}")
-        if self.files:
-            shown = {k: (v[0], len(v[1]), v[2]) for k, v in self.files.items()}
-            lines.append(f"  files (name, bytes, type): {shown}")
         lines.append(f"  body ({len(self.body)} bytes): {_short(self.body)}")
         lines.append(f"  re-run just this one: FUZZ_SEED={seed} FUZZ_ONLY={self.index} {rerun}")
         return "\n".join(lines)
