@@ -7,6 +7,7 @@ exception instead of one of our own errors.
 
 from __future__ import annotations
 
+import httpx
 from support.live import LiveServer
 from support.remote import PUBLIC, RemoteFediverse
 
@@ -51,3 +52,13 @@ def test_attachment_sizes_must_be_positive_integers() -> None:
     item = {"type": "Image", "url": "http://127.0.0.1:1/i.png", "width": 640, "height": 480}
     [parsed] = parse_note({**base, "attachment": [item]}).attachments
     assert (parsed.width, parsed.height) == (640, 480)
+
+
+async def test_ids_in_paths_too_large_for_sqlite_are_not_found(live: LiveServer) -> None:
+    # <int:...> accepted any number of digits, and SQLite's INTEGER is 64 bits: the lookup
+    # raised OverflowError and the page answered 500.
+    async with httpx.AsyncClient(base_url=live.base_url) as client:
+        for path in ("/notes/99999999999999999999999", f"/notes/{2**63}"):
+            answer = await client.get(path)
+            assert answer.status_code == 404, (path, answer.status_code)
+        assert (await client.get(f"/notes/{2**63 - 1}")).status_code == 404
