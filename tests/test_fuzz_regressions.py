@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 from support.live import LiveServer
 from support.remote import PUBLIC, RemoteFediverse
+from web.support import Browserish, make_user
 
 from fediverse_ai.as2_in import parse_note
 
@@ -62,3 +63,24 @@ async def test_ids_in_paths_too_large_for_sqlite_are_not_found(live: LiveServer)
             answer = await client.get(path)
             assert answer.status_code == 404, (path, answer.status_code)
         assert (await client.get(f"/notes/{2**63 - 1}")).status_code == 404
+
+
+async def test_a_follow_of_something_that_is_no_actor_is_not_found(
+    live: LiveServer, remote: RemoteFediverse
+) -> None:
+    # A user typing a post's URL (or a dead server's handle) into the follow form got a 502,
+    # our own failure as far as any monitoring can tell, with an ERROR in our log.
+    await make_user(live, "carol")
+    note = remote.note("alice", "<p>not an actor</p>")
+    async with Browserish(live.base_url) as browser:
+        assert (await browser.login("carol")).status_code == 303
+        for target in (note["id"], "nobody@127.0.0.1:1"):
+            answer = await browser.submit("/compose", "/follow", {"target": target})
+            assert answer.status_code == 404, (target, answer.status_code)
+        lookup = await browser.get("/authorize_interaction", params={"uri": "x@127.0.0.1:1"})
+        assert lookup.status_code == 404
+        remote_follow = await browser.submit(
+            "/@carol/remote_follow", "/@carol/remote_follow", {"handle": "me@127.0.0.1:1"}
+        )
+        assert remote_follow.status_code == 404
+        assert "could not connect" in remote_follow.text

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from quart import Request, Response
 
 from ..config import Config
-from ..errors import FediverseError
+from ..errors import FediverseError, FetchError, NotFound
 from ..state import State
 
 AS2_RESPONSE_TYPE = "application/activity+json"
@@ -70,3 +72,17 @@ def see_other(location: str, status: int = 303) -> Response:
     resp = Response("", status=status)
     resp.headers["Location"] = location
     return resp
+
+
+@contextmanager
+def visitor_lookup() -> Iterator[None]:
+    """Around a lookup on another server of what a visitor typed (a handle, a URL).
+
+    When that server is down or answers something unusable, the visitor asked for something
+    that cannot be found: a 404 that says why, not a 5xx that reads as our own failure (and
+    logs an error) to anyone monitoring the server.
+    """
+    try:
+        yield
+    except FetchError as exc:
+        raise NotFound(f"nothing usable found there: {exc.message}") from None
