@@ -84,3 +84,19 @@ async def test_a_follow_of_something_that_is_no_actor_is_not_found(
         )
         assert remote_follow.status_code == 404
         assert "could not connect" in remote_follow.text
+
+
+async def test_digits_that_are_not_ascii_in_query_parameters(live: LiveServer) -> None:
+    # str.isdigit() is true for "²" and "①", which int() and float() refuse: pages that
+    # checked a parameter with isdigit() answered 500.
+    await live.account("carol")
+    async with httpx.AsyncClient(base_url=live.base_url) as client:
+        for digits in ("\u00b2", "\u2460", "1\u00b2"):
+            for path, params in (
+                ("/", {"before": digits}),
+                ("/users/carol/followers", {"page": digits}),
+                ("/users/carol/outbox", {"page": "true", "before": digits}),
+                ("/users/carol/outbox", {"page": digits}),
+            ):
+                answer = await client.get(path, params=params)
+                assert answer.status_code == 200, (path, params, answer.status_code)

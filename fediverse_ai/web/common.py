@@ -64,7 +64,8 @@ def page_number(request: Request) -> int | None:
         return None
     if raw == "true":
         return 1
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    # isascii(): str.isdigit() is also true for "²", which int() refuses.
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
 def see_other(location: str, status: int = 303) -> Response:

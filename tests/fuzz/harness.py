@@ -116,6 +116,7 @@ class Campaign:
     rerun: str
     statuses: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
+    routes: dict[str, Counter[str]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     figures: dict[str, Any] = field(default_factory=dict)
@@ -123,6 +124,8 @@ class Campaign:
     def record(self, request: FuzzRequest, status: int | str, reason: str = "") -> None:
         self.statuses[str(status)] += 1
         self.reasons[f"{status} {reason}"[:90]] += 1
+        if request.route:
+            self.routes.setdefault(request.route, Counter())[str(status)] += 1
         if isinstance(status, int) and status >= 500:
             self.failures.append(f"HTTP {status} for\n{request.describe(self.seed, self.rerun)}")
 
@@ -259,6 +262,11 @@ def write_results(campaign: Campaign) -> None:
         "wall_s": round(time.monotonic() - campaign.started, 1),
         **campaign.figures,
         "top_reasons": dict(campaign.reasons.most_common(15)),
+        **(
+            {"by_route": {k: dict(sorted(v.items())) for k, v in sorted(campaign.routes.items())}}
+            if campaign.routes
+            else {}
+        ),
     }
     print(f"\nfuzz {campaign.name}: {json.dumps(figures, indent=1)}")
     ARTIFACTS.mkdir(exist_ok=True)

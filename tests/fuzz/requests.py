@@ -26,6 +26,7 @@ class FuzzRequest:
     notes: list[str] = field(default_factory=list)
     raw: bool = False  # sent over a bare socket: headers the HTTP client would refuse
     sender: str = ""  # web requests: whose session sends it
+    route: str = ""  # web requests: the route template, for the figures by route
 
     def describe(self, seed: int, rerun: str) -> str:
         """The request as a failure report prints it, and how to send only it again."""

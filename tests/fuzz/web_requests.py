@@ -100,7 +100,9 @@ class WebRequests:
         if route.method == "GET":
             query = "&".join(f"{_encode(k)}={_encode(v)}" for k, v in fields.items())
             url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
-            return FuzzRequest(index, "GET", url, headers, b"", notes, sender=sender)
+            return FuzzRequest(
+                index, "GET", url, headers, b"", notes, sender=sender, route=f"GET {route.path}"
+            )
         self._csrf(fields, sender, rng, notes)
         origin = self.base_url if rng.random() < 0.9 else rng.choice(["", "null", "http://x.test"])
         if origin:
@@ -125,7 +127,9 @@ class WebRequests:
             notes.append("wrong content type")
         headers.append(("Content-Type", content_type))
         url = f"{self.base_url}{path}"
-        return FuzzRequest(index, "POST", url, headers, body, notes, sender=sender)
+        return FuzzRequest(
+            index, "POST", url, headers, body, notes, sender=sender, route=f"POST {route.path}"
+        )
 
     def _csrf(
         self, fields: dict[str, str], sender: str, rng: random.Random, notes: list[str]
