@@ -1,7 +1,9 @@
 """The routes the web fuzzer exercises, as data: add a route here and it is fuzzed.
 
 This is the hook for routes that do not exist yet: the client API (``fediverse_ai/client_api/``)
-adds its routes to :data:`CLIENT_API_ROUTES` (an ``auth`` of "token" marks a bearer token);
+adds its routes to :data:`CLIENT_API_ROUTES` (an ``auth`` of "token" marks a bearer token, and
+``test_web_fuzz.py`` then needs a "token" client beside "anon", "user" and "admin": one whose
+default headers carry an ``Authorization: Bearer`` token made the way the API makes them);
 :data:`ROUTES` is what the web fuzz test reads.
 
 A path template names its parameters in braces, which the generator fills with a value of the

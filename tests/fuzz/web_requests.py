@@ -23,6 +23,8 @@ SENDERS = {
     "user": (("user", 0.85), ("anon", 0.1), ("admin", 0.05)),
     "admin": (("admin", 0.8), ("user", 0.1), ("anon", 0.1)),
     "any": (("anon", 0.4), ("user", 0.4), ("admin", 0.2)),
+    # The client API's bearer-token routes: the web fuzz test must then hold a "token" client.
+    "token": (("token", 0.85), ("anon", 0.1), ("user", 0.05)),
 }
 #: Logging in and out changes a session: those requests use a session of their own.
 SESSION_CHANGING = {"/login", "/logout"}

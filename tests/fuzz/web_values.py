@@ -23,6 +23,8 @@ PLAUSIBLE: dict[str, tuple[str, ...]] = {
     "visibility": ("public", "unlisted", "followers", "direct"),
     "language": ("en", "de", "ja"),
     "prompt": ("",),
+    # Mostly no parent: a reply to a post that is not there ends the request at a 404.
+    "note_ref": ("",) * 8,
     "flag": ("1", "0"),
     "compose_action": ("", "post", "suggest"),
     "follow_op": ("follow", "unfollow"),
