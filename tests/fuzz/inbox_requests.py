@@ -19,6 +19,7 @@ from fediverse_ai.httpsig import sign_request, sign_request_rfc9421
 from .activities import ActivityFactory
 from .encode import encode_body
 from .mutate import hostile_url, hostile_value, mutate_doc
+from .peer import key_path
 from .requests import FuzzRequest, rng_for
 
 CONTENT_TYPES = (
@@ -76,7 +77,7 @@ class InboxRequests:
             )
         raw = False
         if rng.random() < 0.2:
-            raw = self._attack_headers(headers, body, rng, notes, url)
+            raw = self._attack_headers(headers, body, rng, notes, name)
         return FuzzRequest(index, "POST", url, list(headers.items()), body, notes, raw=raw)
 
     def _mutate_served(self, doc: object, rng: random.Random, notes: list[str]) -> None:
@@ -100,7 +101,7 @@ class InboxRequests:
         body: bytes,
         rng: random.Random,
         notes: list[str],
-        url: str,
+        name: str,
     ) -> bool:
         """Break the headers one way; True when only a bare socket can send the result."""
         kind = rng.randrange(14)
@@ -135,6 +136,8 @@ class InboxRequests:
                 [
                     self.remote.key_id("bob"),
                     self.remote.actor_uri("alice"),
+                    f"{self.remote.base_url}{key_path(name)}",  # a key document of its own
+                    f"{self.remote.base_url}{key_path(name)}",
                     f"{self.remote.base_url}/users/nobody#main-key",
                     f"{self.remote.base_url}/statuses/x#main-key",
                     hostile_url(rng, self.remote.base_url),

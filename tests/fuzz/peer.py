@@ -64,8 +64,14 @@ def media_files() -> dict[str, tuple[str, bytes]]:
     }
 
 
+def key_path(name: str) -> str:
+    """Where the peer serves ``name``'s key as a document of its own (a keyId may name it)."""
+    return f"/keys/{name}"
+
+
 def dress(remote: RemoteFediverse, seed: int) -> None:
-    """Add media and the users ``h0``.. whose actor documents are hostile (from ``seed``)."""
+    """Add media, the users ``h0``.. whose actor documents are hostile (from ``seed``), and
+    key documents of their own (hostile too for the ``h`` users)."""
     remote.files.update(media_files())
     for number in range(HOSTILE_ACTORS):
         name = f"h{number}"
@@ -83,3 +89,15 @@ def dress(remote: RemoteFediverse, seed: int) -> None:
             # The whole served document mutated, its key included now and then.
             doc, _ = mutate_doc(remote.actor_document(name), rng, base=remote.base_url)
             remote.overrides[f"/users/{name}"] = doc
+    for name in remote.users:
+        rng = rng_for(seed, len(name), f"key:{name}")
+        key = {
+            "@context": "https://w3id.org/security/v1",
+            "id": f"{remote.base_url}{key_path(name)}",
+            "type": "Key",
+            "owner": remote.actor_uri(name),
+            "publicKeyPem": remote.users[name].public_key_pem,
+        }
+        if name.startswith("h"):
+            key, _ = mutate_doc(key, rng, base=remote.base_url)
+        remote.objects[key_path(name)] = key
