@@ -10,16 +10,22 @@ from __future__ import annotations
 import base64
 import json
 import random
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
+from support.live import LiveServer
 from support.remote import AS2_TYPE, RemoteFediverse
 
+from fediverse_ai.federation import publish
 from fediverse_ai.httpsig import sign_request, sign_request_rfc9421
+from fediverse_ai.models import Draft
 
-from .activities import ActivityFactory
+from .activities import ActivityFactory, Targets
 from .encode import encode_body
+from .harness import header_bytes, reason_of, send_raw
 from .mutate import hostile_url, hostile_value, mutate_doc
-from .peer import key_path
+from .peer import dress, key_path
 from .requests import FuzzRequest, rng_for
 
 CONTENT_TYPES = (
@@ -203,3 +209,40 @@ class InboxRequests:
 
 def _http_date(moment: datetime) -> str:
     return moment.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+async def prepare(live: LiveServer, remote: RemoteFediverse, seed: int) -> InboxRequests:
+    """Dress the peer, give our server a user and posts to point at, and return the builder."""
+    dress(remote, seed)
+    carol = await live.account("carol")
+    local_notes = [
+        (await publish.publish_note(live.state, account, Draft(text=text))).uri
+        for account, text in ((live.ai, "hello from the AI"), (carol, "carol's post"))
+    ]
+    targets = Targets(
+        ai=live.ai.actor.uri,
+        user=carol.actor.uri,
+        instance=live.instance.actor.uri,
+        notes=tuple(local_notes),
+        base_url=live.base_url,
+    )
+    # The last inbox is no actor's: InboxRequests.build picks it rarely.
+    inboxes = [live.shared_inbox, live.inbox("ai"), live.inbox("carol")]
+    inboxes += [f"{live.base_url}/actor/inbox", live.inbox("nobody")]
+    return InboxRequests(seed, remote, ActivityFactory(remote, targets), inboxes)
+
+
+def inbox_sender(
+    client: httpx.AsyncClient,
+) -> Callable[[FuzzRequest], Awaitable[tuple[int | str, str]]]:
+    """Sends an inbox request through ``client``, or over a bare socket when it must."""
+
+    async def send(request: FuzzRequest) -> tuple[int | str, str]:
+        if request.raw:
+            return await send_raw(request)
+        response = await client.post(
+            request.url, content=request.body, headers=header_bytes(request.headers)
+        )
+        return response.status_code, reason_of(response)
+
+    return send

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zlib
+from typing import Any
 
 from PIL import Image
 from support.keys import reusable_key
@@ -64,6 +66,35 @@ def media_files() -> dict[str, tuple[str, bytes]]:
     }
 
 
+def hostile_jrd(remote: RemoteFediverse, name: str, rng: random.Random) -> Any:
+    """A WebFinger answer for ``name`` that is wrong in one way."""
+    self_link = {"rel": "self", "type": "application/activity+json", "href": remote.actor_uri(name)}
+    subscribe = {"rel": "http://ostatus.org/schema/1.0/subscribe", "template": "x"}
+    return rng.choice(
+        [
+            [],
+            {"links": "x"},
+            {"subject": hostile_value(rng), "links": [self_link]},
+            {
+                "subject": f"acct:{remote.handle(name)}",
+                "links": [{**self_link, "href": hostile_url(rng)}],
+            },
+            {
+                "subject": "acct:alice@127.0.0.1:1",
+                "links": [{**self_link, "href": remote.actor_uri("alice")}],
+            },
+            {
+                "links": [
+                    subscribe,
+                    {**subscribe, "template": hostile_url(rng) + "{uri}"},
+                    hostile_value(rng),
+                ]
+            },
+            {"subject": f"acct:{remote.handle(name)}", "links": [self_link] * 5000},
+        ]
+    )
+
+
 def key_path(name: str) -> str:
     """Where the peer serves ``name``'s key as a document of its own (a keyId may name it)."""
     return f"/keys/{name}"
@@ -89,6 +120,8 @@ def dress(remote: RemoteFediverse, seed: int) -> None:
             # The whole served document mutated, its key included now and then.
             doc, _ = mutate_doc(remote.actor_document(name), rng, base=remote.base_url)
             remote.overrides[f"/users/{name}"] = doc
+        if rng.random() < 0.5:
+            remote.jrd_overrides[f"acct:{remote.handle(name)}"] = hostile_jrd(remote, name, rng)
     for name in remote.users:
         rng = rng_for(seed, len(name), f"key:{name}")
         key = {

@@ -23,28 +23,20 @@ from support.keys import reusable_key
 from support.live import live_server
 from support.remote import RemoteUser, remote_server
 
-from fediverse_ai.federation import publish
-from fediverse_ai.models import Draft
 from fediverse_ai.storage import follows
 
-from .activities import ActivityFactory, Targets
 from .harness import (
     Campaign,
     database_problems,
-    header_bytes,
     job_figures,
     loopback_only,
-    reason_of,
     run_requests,
-    send_raw,
     settings,
     verdict,
     watching_logs,
     write_results,
 )
-from .inbox_requests import InboxRequests
-from .peer import dress
-from .requests import FuzzRequest
+from .inbox_requests import inbox_sender, prepare
 
 RERUN = "python -m pytest tests/fuzz/test_inbox_fuzz.py"
 # New accounts get no AI answer: the reply jobs still run their decision on the hostile
@@ -63,35 +55,10 @@ async def test_inbox_survives_mutated_signed_activities(tmp_path: Path) -> None:
             live_server(tmp_path / "ours", extra_toml=NO_AI_ANSWERS) as live,
             remote_server() as remote,
         ):
-            dress(remote, seed)
-            carol = await live.account("carol")
-            local_notes = [
-                (await publish.publish_note(live.state, account, Draft(text=text))).uri
-                for account, text in ((live.ai, "hello from the AI"), (carol, "carol's post"))
-            ]
-            targets = Targets(
-                ai=live.ai.actor.uri,
-                user=carol.actor.uri,
-                instance=live.instance.actor.uri,
-                notes=tuple(local_notes),
-                base_url=live.base_url,
-            )
-            inboxes = [live.shared_inbox, live.inbox("ai"), live.inbox("carol")]
-            inboxes += [f"{live.base_url}/actor/inbox", live.inbox("nobody")]
-            requests = InboxRequests(seed, remote, ActivityFactory(remote, targets), inboxes)
-
+            requests = await prepare(live, remote, seed)
             async with httpx.AsyncClient(timeout=30.0, trust_env=False) as client:
-
-                async def send(request: FuzzRequest) -> tuple[int | str, str]:
-                    if request.raw:
-                        return await send_raw(request)
-                    response = await client.post(
-                        request.url, content=request.body, headers=header_bytes(request.headers)
-                    )
-                    return response.status_code, reason_of(response)
-
                 indices = [only] if only is not None else range(count)
-                await run_requests(campaign, indices, requests.build, send)
+                await run_requests(campaign, indices, requests.build, inbox_sender(client))
                 campaign.figures["send_s"] = round(time.monotonic() - campaign.started, 1)
                 campaign.figures["jobs_run"] = await live.drain()
 

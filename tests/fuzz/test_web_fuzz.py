@@ -37,6 +37,7 @@ from .harness import (
     watching_logs,
     write_results,
 )
+from .inbox_requests import inbox_sender, prepare
 from .requests import FuzzRequest
 from .web_requests import THROWAWAY_CSRF, WebRequests
 
@@ -96,7 +97,9 @@ async def _content(live: LiveServer, remote: RemoteFediverse) -> dict[str, tuple
         "file": tuple(
             r["file_name"] or "" for r in await db.fetchall("SELECT file_name FROM media")
         ),
+        "username": tuple(remote.handle(n) for n in ("alice", "h0", "h1", "h2")),
         "handle": (
+            *(remote.handle(f"h{n}") for n in range(4)),
             remote.handle("alice"),
             f"@{remote.handle('bob')}",
             remote.actor_uri("alice"),
@@ -105,6 +108,18 @@ async def _content(live: LiveServer, remote: RemoteFediverse) -> dict[str, tuple
             "@ai",
         ),
     }
+
+
+async def _hostile_content(live: LiveServer, remote: RemoteFediverse, seed: int) -> list[str]:
+    """Stored data as hostile as the inbox fuzzer makes it, for the pages to render: a short
+    inbox campaign (its own failures count too), its jobs drained."""
+    warmup = Campaign("web warm-up", seed, "python -m pytest tests/fuzz/test_inbox_fuzz.py")
+    builder = await prepare(live, remote, seed)
+    count = int(os.environ.get("FUZZ_WEB_WARMUP", "300"))
+    async with httpx.AsyncClient(timeout=30.0, trust_env=False) as client:
+        await run_requests(warmup, range(count), builder.build, inbox_sender(client))
+    await live.drain()
+    return warmup.failures
 
 
 @pytest.mark.timeout(600)
@@ -120,6 +135,7 @@ async def test_web_forms_survive_hostile_requests(tmp_path: Path) -> None:
         ):
             await make_user(live, "carol")
             await make_user(live, "root", admin=True)
+            problems += await _hostile_content(live, remote, seed)
             extra = await _content(live, remote)
             clients: dict[str, httpx.AsyncClient] = {}
             tokens: dict[str, str] = {}
