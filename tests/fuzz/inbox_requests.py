@@ -113,8 +113,8 @@ class InboxRequests:
         kind = rng.randrange(14)
         sig = headers.get("Signature", "")
         if kind == 0:
-            for name in ("Signature", "Signature-Input"):
-                headers.pop(name, None)
+            for header in ("Signature", "Signature-Input"):
+                headers.pop(header, None)
             notes.append("no signature")
         elif kind == 1:
             headers["Signature"] = rng.choice(
