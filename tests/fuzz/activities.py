@@ -13,13 +13,18 @@ from typing import Any
 
 from support.remote import PUBLIC, RemoteFediverse
 
-from .mutate import HOSTILE_TEXT, hostile_url
+from .mutate import HOSTILE_TEXT, hostile_url, hostile_value
 
 Json = dict[str, Any]
 
 ACTIVITY_TYPES = (
     "Follow", "Undo", "Accept", "Reject", "Create", "Create", "Create", "Update", "Delete",
     "Announce", "Like", "EmojiReact", "Block", "Flag", "Move", "unknown",
+)  # fmt: skip
+ACTOR_FIELDS = (
+    "name", "summary", "icon", "image", "attachment", "alsoKnownAs", "endpoints", "featured",
+    "tag", "url", "published", "manuallyApprovesFollowers", "type", "preferredUsername",
+    "inbox", "followers", "discoverable", "indexable", "movedTo", "bot", "sharedInbox",
 )  # fmt: skip
 OBJECT_TYPES = ("Note", "Article", "Question", "Page", "Event", "Image", "Video", "Audio", "Thing")
 UNKNOWN_TYPES = ("Add", "Remove", "Listen", "View", "", "create", "Arrive", "QuoteRequest")
@@ -34,6 +39,7 @@ class Targets:
     instance: str
     notes: tuple[str, ...]  # ids of local notes
     base_url: str  # our server's base URL
+    follows: tuple[str, ...] = ()  # ids of our follows of the peer's users
 
 
 class ActivityFactory:
@@ -69,7 +75,7 @@ class ActivityFactory:
             if rng.random() < 0.3:
                 obj = obj["id"]
         elif kind in ("Accept", "Reject"):
-            follow_id = f"{self.t.base_url}/follows/{rng.randrange(1, 20)}"
+            follow_id = rng.choice([*self.t.follows, f"{self.t.base_url}/follows/none"])
             obj = rng.choice(
                 [
                     follow_id,
@@ -79,7 +85,9 @@ class ActivityFactory:
         elif kind in ("Create", "Update"):
             obj = self.note(rng, actor_name, tag)
             if kind == "Update" and rng.random() < 0.3:
-                obj = self.remote.actor_document(actor_name) | {"name": rng.choice(HOSTILE_TEXT)}
+                obj = self.remote.actor_document(actor_name)
+                for name in rng.sample(ACTOR_FIELDS, rng.randrange(1, 4)):
+                    obj[name] = hostile_value(rng)
             elif rng.random() < 0.1:
                 obj = obj["id"]  # by reference: the worker fetches it
         elif kind == "Delete":

@@ -11,13 +11,15 @@ import base64
 import json
 import random
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from support.live import LiveServer
 from support.remote import AS2_TYPE, RemoteFediverse
 
-from fediverse_ai.federation import publish
+from fediverse_ai.errors import FediverseError
+from fediverse_ai.federation import interactions, publish, resolver
 from fediverse_ai.httpsig import sign_request, sign_request_rfc9421
 from fediverse_ai.models import Draft
 
@@ -219,12 +221,20 @@ async def prepare(live: LiveServer, remote: RemoteFediverse, seed: int) -> Inbox
         (await publish.publish_note(live.state, account, Draft(text=text))).uri
         for account, text in ((live.ai, "hello from the AI"), (carol, "carol's post"))
     ]
+    # Our own follows of the peer's users, for its Accepts and Rejects to answer.
+    for name in ("alice", "bob", "h0", "h1"):
+        with suppress(FediverseError):  # h users' actor documents may be unusable
+            await interactions.follow(
+                live.state, carol, await resolver.fetch_actor(live.state, remote.actor_uri(name))
+            )
+    follows = await live.state.db.fetchall("SELECT uri FROM follows WHERE uri IS NOT NULL")
     targets = Targets(
         ai=live.ai.actor.uri,
         user=carol.actor.uri,
         instance=live.instance.actor.uri,
         notes=tuple(local_notes),
         base_url=live.base_url,
+        follows=tuple(r["uri"] for r in follows),
     )
     # The last inbox is no actor's: InboxRequests.build picks it rarely.
     inboxes = [live.shared_inbox, live.inbox("ai"), live.inbox("carol")]

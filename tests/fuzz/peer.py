@@ -13,15 +13,11 @@ from PIL import Image
 from support.keys import reusable_key
 from support.remote import RemoteFediverse, RemoteUser
 
+from .activities import ACTOR_FIELDS
 from .mutate import hostile_url, hostile_value, mutate_doc
 from .requests import rng_for
 
 HOSTILE_ACTORS = 8
-ACTOR_FIELDS = (
-    "name", "summary", "icon", "image", "attachment", "alsoKnownAs", "endpoints", "featured",
-    "tag", "url", "published", "manuallyApprovesFollowers", "type", "preferredUsername",
-    "inbox", "followers", "discoverable", "indexable", "movedTo", "bot", "sharedInbox",
-)  # fmt: skip
 
 
 def _png(width: int, height: int, mode: str = "RGB") -> bytes:
