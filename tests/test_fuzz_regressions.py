@@ -13,6 +13,9 @@ from support.remote import PUBLIC, RemoteFediverse
 from web.support import Browserish, make_user
 
 from fediverse_ai.as2_in import parse_note
+from fediverse_ai.federation import publish
+from fediverse_ai.models import Draft
+from fediverse_ai.web.auth import safe_next
 
 
 async def inbox_job_errors(live: LiveServer) -> list[str | None]:
@@ -100,3 +103,31 @@ async def test_digits_that_are_not_ascii_in_query_parameters(live: LiveServer) -
             ):
                 answer = await client.get(path, params=params)
                 assert answer.status_code == 200, (path, params, answer.status_code)
+
+
+async def test_redirect_targets_with_control_or_non_ascii_characters(live: LiveServer) -> None:
+    # A "next" of "/home\x00" passed safe_next and became the Location header, which the HTTP
+    # layer refused: the connection dropped without an answer. Non-ASCII (RTL marks) failed
+    # the same way, as Location is Latin-1 on the wire.
+    await make_user(live, "carol")
+    carol = await live.account("carol")
+    note = await publish.publish_note(live.state, carol, Draft(text="a post"))
+    async with Browserish(live.base_url) as browser:
+        assert (await browser.login("carol")).status_code == 303
+        for target, location in (
+            ("/home\x00b", f"/notes/{note.id}"),
+            ("/home\r\nSet-Cookie: x=y", f"/notes/{note.id}"),
+            ("/tags/caf\u00e9\u202e", "/tags/caf%C3%A9%E2%80%AE"),
+            ("/tags/a%20b?x=1#f", "/tags/a%20b?x=1#f"),
+        ):
+            answer = await browser.submit("/compose", f"/notes/{note.id}/like", {"next": target})
+            assert answer.status_code == 303, target
+            assert answer.headers["location"].startswith(location), answer.headers["location"]
+            assert "x=y" not in answer.headers.get("set-cookie", "")
+
+
+def test_safe_next_keeps_local_paths_printable() -> None:
+    assert safe_next("/tags/\ud800", "/home") == "/home"  # no UTF-8 for a lone surrogate
+    assert safe_next("/a\tb", "/home") == "/home"
+    assert safe_next("/\u00e9 x") == "/%C3%A9%20x"
+    assert safe_next("//evil.test/") == "/"

@@ -17,6 +17,7 @@ from .routes import ROUTES, Route
 from .web_values import uploads, value
 
 _PARAM = re.compile(r"\{(\w+)\}")
+ACTIVITY_JSON = "application/activity+json"
 #: Who may send each kind of route, and how often each sender is picked.
 SENDERS = {
     "anon": (("anon", 1.0),),
@@ -98,12 +99,20 @@ class WebRequests:
         }
         if rng.random() < 0.1:
             fields[rng.choice(["extra", "csrf2", "\x00", "a" * 300])] = rng.choice(HOSTILE_TEXT)
-        headers: list[tuple[str, str]] = [("Accept", rng.choice(["text/html", "*/*", "x/y"]))]
+        accept = rng.choice(["text/html", "*/*", "x/y", ACTIVITY_JSON, "application/json"])
+        headers: list[tuple[str, str]] = [("Accept", accept)]
         if route.method == "GET":
-            query = "&".join(f"{_encode(k)}={_encode(v)}" for k, v in fields.items())
+            pairs = [f"{_encode(k)}={_encode(v)}" for k, v in fields.items()]
+            if pairs and rng.random() < 0.1:
+                pairs.append(rng.choice(pairs))  # a parameter given twice
+            query = "&".join(pairs)
             url = f"{self.base_url}{path}" + (f"?{query}" if query else "")
+            # Now and then another method than the route's: HEAD and OPTIONS, or a POST to a page.
+            method = (
+                rng.choice(["HEAD", "OPTIONS", "POST", "PUT"]) if rng.random() < 0.05 else "GET"
+            )
             return FuzzRequest(
-                index, "GET", url, headers, b"", notes, sender=sender, route=f"GET {route.path}"
+                index, method, url, headers, b"", notes, sender=sender, route=f"GET {route.path}"
             )
         self._csrf(fields, sender, rng, notes)
         origin = self.base_url if rng.random() < 0.9 else rng.choice(["", "null", "http://x.test"])
