@@ -129,5 +129,23 @@ async def test_redirect_targets_with_control_or_non_ascii_characters(live: LiveS
 def test_safe_next_keeps_local_paths_printable() -> None:
     assert safe_next("/tags/\ud800", "/home") == "/home"  # no UTF-8 for a lone surrogate
     assert safe_next("/a\tb", "/home") == "/home"
-    assert safe_next("/\u00e9 x") == "/%C3%A9%20x"
+    assert safe_next("/\u00e9 x") == "/\u00e9 x"  # see_other encodes it
     assert safe_next("//evil.test/") == "/"
+
+
+async def test_redirects_to_remote_names_that_are_not_ascii(
+    live: LiveServer, remote: RemoteFediverse
+) -> None:
+    # A peer's username ("b\u202eob", with an RTL override) went into the Location header of
+    # the redirect to its profile, which cannot carry it: the connection dropped unanswered.
+    remote.users["bob"].preferred_username = "b\u202eob\x00"
+    await make_user(live, "carol")
+    async with Browserish(live.base_url) as browser:
+        assert (await browser.login("carol")).status_code == 303
+        answer = await browser.get(
+            "/authorize_interaction", params={"uri": remote.actor_uri("bob")}
+        )
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/@b%E2%80%AEob%00@")
+        profile = await browser.get(answer.headers["location"])
+        assert profile.status_code == 200

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from quart import Quart, Response, g, render_template, request
 from werkzeug.exceptions import LengthRequired
@@ -83,16 +83,11 @@ def client_address(state: State) -> str:
     return request.remote_addr or "unknown"
 
 
-#: What stays as it is in a redirect target: printable ASCII, escapes included.
-_LOCATION_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
-
-
 def safe_next(target: str | None, default: str = "/") -> str:
     """Only local paths: an open redirect would turn our login page into a phishing tool.
 
-    The path becomes a Location header: control characters (NUL, CR, LF) are refused, which
-    the HTTP layer would otherwise reject by dropping the connection, and anything else that
-    is not printable ASCII is percent-encoded, since header values go out as Latin-1.
+    Control characters (NUL, CR, LF) and lone surrogates are refused: no page is there, and
+    such a target is an attack, not a place to go back to (``see_other`` encodes the rest).
     """
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
@@ -101,7 +96,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return default
-    return quote(target, safe=_LOCATION_SAFE)
+    return target
 
 
 def _cookie_secure(state: State) -> bool:

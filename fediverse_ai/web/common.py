@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from quart import Request, Response
 
@@ -68,10 +69,19 @@ def page_number(request: Request) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
+#: What stays as it is in a Location header: printable ASCII, percent escapes included.
+_LOCATION_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
 def see_other(location: str, status: int = 303) -> Response:
-    """A redirect typed as Quart's Response (``quart.redirect`` returns Werkzeug's)."""
+    """A redirect typed as Quart's Response (``quart.redirect`` returns Werkzeug's).
+
+    Locations hold names from other servers (a peer's username, its subscribe template), and
+    a header goes out as Latin-1 without control characters: the rest is percent-encoded, or
+    the HTTP layer refuses the header and drops the connection unanswered.
+    """
     resp = Response("", status=status)
-    resp.headers["Location"] = location
+    resp.headers["Location"] = quote(location.encode("utf-8", "surrogatepass"), _LOCATION_SAFE)
     return resp
 
 
