@@ -50,6 +50,8 @@ WEB_ROUTES: tuple[Route, ...] = (
     Route("GET", "/users/{username}/statuses/{status}"),
     Route("GET", "/users/{username}/statuses/{status}/activity"),
     Route("GET", "/users/{username}/statuses/{status}/replies", {"page": "number"}),
+    Route("GET", "/actor"),
+    Route("GET", "/actor/{collection}", {"page": "number"}),
     Route("GET", "/notes/{note}"),
     Route("GET", "/media/{file}"),
     Route("GET", "/cache/{file}"),

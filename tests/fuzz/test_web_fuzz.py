@@ -100,6 +100,7 @@ async def _content(live: LiveServer, remote: RemoteFediverse) -> dict[str, tuple
         "username": tuple(remote.handle(n) for n in ("alice", "h0", "h1", "h2")),
         "handle": (
             *(remote.handle(f"h{n}") for n in range(4)),
+            *(remote.actor_uri(f"h{n}") for n in range(4)),
             remote.handle("alice"),
             f"@{remote.handle('bob')}",
             remote.actor_uri("alice"),

@@ -33,6 +33,7 @@ PLAUSIBLE: dict[str, tuple[str, ...]] = {
     "note_action": ("like", "unlike", "boost", "unboost", "delete"),
     "answer": ("approve", "reject"),
     "version": ("2.0", "2.1"),
+    "collection": ("followers", "following", "outbox"),
     "tag": ("art", "nobot"),
     "blurhash": ("LEHV6nWB2yk8pyo0adR*.7kCMdnj", "00ff"),
     "file": ("avatar.png", "style.css", "a.png"),
