@@ -10,10 +10,12 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from .client_api import blueprint as client_api_blueprint
 from .config import Config
@@ -37,6 +39,17 @@ from .web import (
 from .web.common import StateHolder, json_response, see_other, wants_as2
 
 log = logging.getLogger(__name__)
+
+
+class SqliteIntConverter(IntegerConverter):
+    """``<int:...>`` limited to what SQLite's INTEGER holds: ids in paths are looked up there,
+    and a longer number raised OverflowError (a 500) instead of finding nothing (a 404)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
@@ -45,6 +58,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     answered ahead of Quart (:class:`~fediverse_ai.web.inbox.InboxApp`), wrapped around
     Quart's ASGI entry so that the returned object is still the Quart app."""
     app = Quart(__name__, template_folder=str(TEMPLATES), static_folder=None)
+    app.url_map.converters["int"] = SqliteIntConverter
     # Four 10 MB images and the form around them (the inbox caps its own bodies far lower).
     app.config["MAX_CONTENT_LENGTH"] = 42 * 1024 * 1024
     holder = StateHolder(config)

@@ -85,8 +85,16 @@ def infer_media_type(declared: str | None, url: str, as2_type: str | None) -> st
     return guessed or "application/octet-stream"
 
 
+#: Far above any real picture, far below SQLite's 64-bit INTEGER.
+MAX_DIMENSION = 1_000_000
+
+
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    """A pixel size a peer states, or None: JSON integers are unbounded (10**400 made the
+    media insert raise OverflowError) and ``True`` is an int to Python."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 < value <= MAX_DIMENSION else None
 
 
 def _size(link: dict[str, Any]) -> float:

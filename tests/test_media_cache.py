@@ -156,3 +156,32 @@ def test_audio_and_video_containers_are_recognised_by_their_first_bytes() -> Non
     assert sniff(b"RIFF\x00\x00\x00\x00WAVEfmt ") == ("audio/wav", "wav")
     assert sniff(b"<svg xmlns=...>") is None
     assert sniff(b"\x89PNG\r\n\x1a\n") is None
+
+
+async def test_the_same_file_at_two_urls_is_cached_for_each(
+    live: LiveServer, remote: RemoteFediverse
+) -> None:
+    # Found by the inbox fuzzer: files were named by their content alone, so the second URL
+    # serving the same bytes broke the file name's UNIQUE constraint and its job crashed.
+    base = remote.base_url
+    picture = jpeg_with_exif((64, 64))
+    remote.files |= {"/m/a.jpg": ("image/jpeg", picture), "/m/b.jpg": ("image/jpeg", picture)}
+    attachments = [
+        {"type": "Document", "mediaType": "image/jpeg", "url": f"{base}/m/{name}"}
+        for name in ("a.jpg", "b.jpg")
+    ]
+    note = remote.note("alice", "<p>twice</p>", attachment=attachments)
+    create = remote.activity("alice", "Create", note, to=[PUBLIC])
+    assert (await remote.send(live.shared_inbox, create)).status_code == 202
+    await live.drain()
+
+    rows = [await remote_files.get(live.state.db, a["url"]) for a in attachments]
+    assert [row.state if row else None for row in rows] == ["done", "done"]
+    assert rows[0] and rows[1] and rows[0].file_name != rows[1].file_name
+    errors = await live.state.db.fetchall("SELECT last_error FROM jobs WHERE kind = 'cache_media'")
+    assert [r["last_error"] for r in errors] == [None, None]
+    async with httpx.AsyncClient() as client:
+        for row in rows:
+            assert row is not None
+            served = await client.get(f"{live.base_url}/cache/{row.file_name}")
+            assert served.status_code == 200

@@ -13,7 +13,7 @@ from ..federation import interactions, publish, resolver
 from ..models import Actor
 from ..storage import actors, notes, timelines
 from .auth import require_login, safe_next, viewer
-from .common import StateHolder, see_other
+from .common import StateHolder, see_other, visitor_lookup
 
 NOTE_ACTIONS = {
     "like": interactions.like,
@@ -56,7 +56,8 @@ def register(app: Quart, holder: StateHolder) -> None:
         state = holder.state
         account = require_login()
         form = await request.form
-        target = await resolver.resolve_handle(state, form.get("target", "").strip())
+        with visitor_lookup():
+            target = await resolver.resolve_handle(state, form.get("target", "").strip())
         if target.id == account.actor.id:
             raise BadRequest("you cannot follow yourself")
         op = form.get("op", "follow")

@@ -87,9 +87,15 @@ def client_address(state: State) -> str:
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only local paths: an open redirect would turn our login page into a phishing tool."""
+    """Only local paths: an open redirect would turn our login page into a phishing tool.
+
+    Control characters (NUL, CR, LF) and lone surrogates are refused: no page is there, and
+    such a target is an attack, not a place to go back to (``see_other`` encodes the rest).
+    """
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
+    if any(ord(c) < 0x20 or ord(c) == 0x7F or 0xD800 <= ord(c) < 0xE000 for c in target):
+        return default  # control characters, and lone surrogates (no UTF-8 for them)
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return default

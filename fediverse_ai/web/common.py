@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from quart import Request, Response
 
 from ..config import Config
-from ..errors import FediverseError
+from ..errors import FediverseError, FetchError, NotFound
 from ..state import State
 
 AS2_RESPONSE_TYPE = "application/activity+json"
@@ -62,11 +65,35 @@ def page_number(request: Request) -> int | None:
         return None
     if raw == "true":
         return 1
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    # isascii(): str.isdigit() is also true for "²", which int() refuses.
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 100_000 else 1
+
+
+#: What stays as it is in a Location header: printable ASCII, percent escapes included.
+_LOCATION_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
 def see_other(location: str, status: int = 303) -> Response:
-    """A redirect typed as Quart's Response (``quart.redirect`` returns Werkzeug's)."""
+    """A redirect typed as Quart's Response (``quart.redirect`` returns Werkzeug's).
+
+    Locations hold names from other servers (a peer's username, its subscribe template), and
+    a header goes out as Latin-1 without control characters: the rest is percent-encoded, or
+    the HTTP layer refuses the header and drops the connection unanswered.
+    """
     resp = Response("", status=status)
-    resp.headers["Location"] = location
+    resp.headers["Location"] = quote(location.encode("utf-8", "surrogatepass"), _LOCATION_SAFE)
     return resp
+
+
+@contextmanager
+def visitor_lookup() -> Iterator[None]:
+    """Around a lookup on another server of what a visitor typed (a handle, a URL).
+
+    When that server is down or answers something unusable, the visitor asked for something
+    that cannot be found: a 404 that says why, not a 5xx that reads as our own failure (and
+    logs an error) to anyone monitoring the server.
+    """
+    try:
+        yield
+    except FetchError as exc:
+        raise NotFound(f"nothing usable found there: {exc.message}") from None

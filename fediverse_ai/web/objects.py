@@ -271,7 +271,9 @@ async def _outbox(state: State, actor: Actor) -> Response:
             as2_out.ordered_collection(outbox_id, total=total, first=f"{outbox_id}?page=true")
         )
     before_raw = request.args.get("before")
-    before = float(before_raw) if before_raw and before_raw.replace(".", "", 1).isdigit() else None
+    digits = (before_raw or "").replace(".", "", 1)
+    # isascii(): str.isdigit() is also true for "²", which float() refuses.
+    before = float(before_raw) if before_raw and digits.isascii() and digits.isdigit() else None
     items = await notes.by_actor(
         state.db, actor.id, visibilities=("public",), before=before, limit=PAGE_SIZE
     )

@@ -40,7 +40,8 @@ async def render(state: State, template: str, *, status: int = 200, **values: An
 
 def _cursor_arg(name: str = "before") -> int | None:
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    # isascii(): str.isdigit() is also true for "²", which int() refuses.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
 async def request_cursor(state: State) -> timelines.Cursor:

@@ -16,7 +16,7 @@ from ..models import Actor
 from ..storage import notes
 from ..storage.ai_replies import take_token
 from .auth import client_address, require_login
-from .common import StateHolder, see_other
+from .common import StateHolder, see_other, visitor_lookup
 from .pages import profile_actor, render
 from .views import author_view
 
@@ -49,9 +49,10 @@ def register(app: Quart, holder: StateHolder) -> None:
                 state.config.instance.host,
             ):
                 raise BadRequest("that account is on this server: log in and follow from here")
-            url = await resolver.subscribe_url(state, handle, actor.uri)
+            with visitor_lookup():
+                url = await resolver.subscribe_url(state, handle, actor.uri)
         except FediverseError as exc:
-            if exc.status >= 500 and exc.status != 502:
+            if exc.status >= 500:
                 raise
             return await render(
                 state,
@@ -71,7 +72,8 @@ def register(app: Quart, holder: StateHolder) -> None:
         if not uri:
             raise BadRequest("uri parameter required")
         if not uri.startswith(("https://", "http://")):
-            target = await resolver.resolve_handle(state, uri)
+            with visitor_lookup():
+                target = await resolver.resolve_handle(state, uri)
             return see_other(_profile(target), 303)
         existing = await notes.by_uri(state.db, uri)
         if existing is not None:
@@ -81,7 +83,8 @@ def register(app: Quart, holder: StateHolder) -> None:
             return see_other(_profile(target), 303)
         except FediverseError:
             pass
-        note, _ = await publish.ensure_note(state, uri)
+        with visitor_lookup():
+            note, _ = await publish.ensure_note(state, uri)
         return see_other(f"/notes/{note.id}", 303)
 
 

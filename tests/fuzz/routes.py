@@ -1,0 +1,118 @@
+"""The routes the web fuzzer exercises, as data: add a route here and it is fuzzed.
+
+This is the hook for routes that do not exist yet: the client API (``fediverse_ai/client_api/``)
+adds its routes to :data:`CLIENT_API_ROUTES` (an ``auth`` of "token" marks a bearer token, and
+``test_web_fuzz.py`` then needs a "token" client beside "anon", "user" and "admin": one whose
+default headers carry an ``Authorization: Bearer`` token made the way the API makes them);
+:data:`ROUTES` is what the web fuzz test reads.
+
+A path template names its parameters in braces, which the generator fills with a value of the
+named kind (``{note}``: a real note id most of the time, else a bogus one). Every field maps to
+the kind of value it takes; the generator sends a plausible value of that kind most of the time
+and a hostile one otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Auth = Literal["anon", "user", "admin", "any", "token"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route: method, path template, the fields it reads, who may call it."""
+
+    method: Literal["GET", "POST"]
+    path: str
+    fields: dict[str, str] = field(default_factory=dict)  # name -> value kind
+    files: tuple[str, ...] = ()  # multipart file fields
+    auth: Auth = "any"
+    weight: float = 1.0
+
+
+_PAGE = {"page": "number", "before": "number"}
+
+WEB_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/", _PAGE),
+    Route("GET", "/gallery", _PAGE),
+    Route("GET", "/about"),
+    Route("GET", "/tags/{tag}", _PAGE),
+    Route("GET", "/@{username}", _PAGE),
+    Route("GET", "/@{username}/media", _PAGE),
+    Route("GET", "/@{username}/{status}"),
+    Route("GET", "/users/{username}", {"page": "number"}),
+    Route("GET", "/users/{username}/followers", {"page": "number"}),
+    Route("GET", "/users/{username}/following", {"page": "number"}),
+    Route("GET", "/users/{username}/outbox", {"page": "number", "before": "number"}),
+    Route("GET", "/users/{username}/collections/featured"),
+    Route("GET", "/users/{username}/statuses/{status}"),
+    Route("GET", "/users/{username}/statuses/{status}/activity"),
+    Route("GET", "/users/{username}/statuses/{status}/replies", {"page": "number"}),
+    Route("GET", "/actor"),
+    Route("GET", "/actor/{collection}", {"page": "number"}),
+    Route("GET", "/notes/{note}"),
+    Route("GET", "/media/{file}"),
+    Route("GET", "/cache/{file}"),
+    Route("GET", "/blurhash/{blurhash}.png"),
+    Route("GET", "/static/{file}"),
+    Route("GET", "/.well-known/webfinger", {"resource": "handle"}),
+    Route("GET", "/.well-known/host-meta"),
+    Route("GET", "/.well-known/nodeinfo"),
+    Route("GET", "/nodeinfo/{version}"),
+    Route("GET", "/login", {"next": "next"}),
+    Route("POST", "/login", {"username": "username", "password": "text", "next": "next"}, weight=2),
+    Route("POST", "/logout", {"next": "next"}, weight=0.3),
+    Route("GET", "/home", {"before": "cursor"}, auth="user"),
+    Route("GET", "/notifications", {"before": "cursor"}, auth="user"),
+    Route("GET", "/compose", {"reply_to": "note_ref", "ask": "flag"}, auth="user"),
+    Route(
+        "POST",
+        "/compose",
+        {
+            "text": "text",
+            "summary": "text",
+            "visibility": "visibility",
+            "in_reply_to": "note_ref",
+            "language": "language",
+            "image_prompt": "prompt",
+            "alt0": "text",
+            "alt1": "text",
+            "alt2": "text",
+            "alt3": "text",
+            "ask": "flag",
+            "action": "compose_action",
+        },
+        files=("image0", "image1", "image2", "image3"),
+        auth="user",
+        weight=5,
+    ),
+    Route("GET", "/edit/{note}", auth="user"),
+    Route("POST", "/edit/{note}", {"text": "text"}, auth="user", weight=2),
+    Route("POST", "/notes/{note}/{note_action}", {"next": "next"}, auth="user", weight=4),
+    Route("POST", "/follow", {"target": "handle", "op": "follow_op", "next": "next"}, auth="user"),
+    Route("POST", "/requests/{actor}/{answer}", auth="user"),
+    Route("GET", "/@{username}/remote_follow"),
+    Route("POST", "/@{username}/remote_follow", {"handle": "handle"}, weight=0.5),
+    Route("GET", "/authorize_interaction", {"uri": "handle"}, auth="user", weight=2),
+    Route("GET", "/admin", auth="admin"),
+    Route(
+        "POST",
+        "/admin/settings",
+        {"name": "text", "description": "text", "rules": "text", "contact_email": "text"},
+        auth="admin",
+    ),
+    # "text"/"image" would call the AI backends (an unreachable one in this test): the probe's
+    # error path runs, and so does the refusal of any other kind.
+    Route("POST", "/admin/test-backend", {"kind": "backend_kind"}, auth="admin", weight=0.5),
+    Route("POST", "/admin/domain-blocks", {"domain": "domain", "reason": "text"}, auth="admin"),
+    Route("POST", "/admin/domain-blocks/remove", {"domain": "domain"}, auth="admin"),
+    Route("POST", "/admin/reports/{report}/resolve", auth="admin"),
+    Route("POST", "/admin/jobs/retry", auth="admin", weight=0.3),
+)
+
+#: The client API's routes, once it exists (see the module docstring).
+CLIENT_API_ROUTES: tuple[Route, ...] = ()
+
+ROUTES: tuple[Route, ...] = WEB_ROUTES + CLIENT_API_ROUTES
