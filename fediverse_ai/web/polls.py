@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from quart import Quart, Response, request
 
 from ..as2_poll import MAX_OPTIONS
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest
 from ..federation import polls as poll_federation
 from ..models import POLL_MAX_OPTIONS, NewPoll, Note
 from ..state import State
-from ..storage import notes, polls, timelines
-from .auth import Viewer, require_login, safe_next, viewer
+from ..storage import polls
+from .actions import visible_note
+from .auth import Viewer, require_login, safe_next
 from .common import StateHolder, see_other
 
 #: The compose form's durations (seconds, label), Mastodon's choices.
@@ -131,12 +132,7 @@ def register(app: Quart, holder: StateHolder) -> None:
     async def vote(note_id: int) -> Response:
         state = holder.state
         account = require_login()
-        note = await notes.by_id(state.db, note_id)
-        v = viewer()
-        if note is None or not await timelines.viewer_can_see(
-            state.db, note, v.actor_id, v.actor_uri
-        ):
-            raise NotFound("no such post")
+        note = await visible_note(state, note_id)
         form = await request.form
         try:
             choices = [int(c) for c in form.getlist("choice")[:MAX_OPTIONS]]
