@@ -33,6 +33,7 @@ from .web import (
     me,
     objects,
     pages,
+    polls,
     remote_follow,
     wellknown,
 )
@@ -108,6 +109,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     me.register(app, holder)
     compose.register(app, holder)
     actions.register(app, holder)
+    polls.register(app, holder)
     remote_follow.register(app, holder)
     admin.register(app, holder)
     app.register_blueprint(client_api_blueprint(holder))

@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from .as2_media import IncomingAttachment, attachment_of, first_url, media_of_object, page_url
+from .as2_poll import IncomingPoll, parse_poll
 from .errors import BadRequest
 from .vocab import (
     ACTOR_TYPES,
@@ -112,6 +113,7 @@ class IncomingNote:
     updated: float | None = None
     ai_generated: bool = False
     title: str | None = None  # an Article's, Page's, Video's or Audio's name
+    poll: IncomingPoll | None = None  # a Question's options and counts
 
 
 def parse_activity(doc: Any) -> IncomingActivity:
@@ -246,6 +248,7 @@ def parse_note(obj: Any) -> IncomingNote:
         updated=parse_time(obj.get("updated")),
         ai_generated=obj.get(AI_LABEL_TERM) is True,
         title=title,
+        poll=parse_poll(obj),
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from . import __version__
 from .config import Config, default_config_path, load_config
 from .errors import ConfigError, FediverseError
-from .models import VISIBILITIES, Account, Draft
+from .models import VISIBILITIES, Account, Draft, NewPoll
 
 log = logging.getLogger("fediverse_ai")
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
@@ -177,6 +177,9 @@ async def _post(state: Any, account: Account, args: argparse.Namespace) -> int:
         attachments=tuple(attachments),
         ai_generated=generated,
         sensitive=sensitive,
+        poll=NewPoll(tuple(args.poll), args.poll_multiple, args.poll_seconds)
+        if args.poll
+        else None,
     )
     note = await publish.publish_note(state, account, draft)
     print(note.uri)
@@ -302,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     post.add_argument("--reply-to", metavar="NOTE_URL")
     post.add_argument("--cw", help="content warning")
     post.add_argument("--language", help="ISO 639-1 code, e.g. en")
+    post.add_argument("--poll", action="append", default=[], metavar="OPTION", help="2 to 4")
+    post.add_argument("--poll-multiple", action="store_true", help="allow several choices")
+    post.add_argument("--poll-seconds", type=int, default=86400, help="300 to 604800")
     post.set_defaults(func=_with_account(_post))
     edit = acting("edit", "edit one of your notes")
     edit.add_argument("note", metavar="NOTE_URL")

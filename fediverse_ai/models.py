@@ -142,6 +142,35 @@ class NewAttachment:
     ai_generated: bool = False
 
 
+#: What our users' polls may be (Mastodon's limits, the web form's choices).
+POLL_MIN_OPTIONS = 2
+POLL_MAX_OPTIONS = 4
+POLL_MAX_OPTION_CHARS = 50
+POLL_MIN_SECONDS = 5 * 60
+POLL_MAX_SECONDS = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class NewPoll:
+    """A poll a local author attaches to a new post."""
+
+    titles: tuple[str, ...]
+    multiple: bool
+    duration: float  # seconds from publication to endTime
+
+    def problem(self) -> str | None:
+        """Why this poll cannot be published, in words for the author; None when it can."""
+        if not POLL_MIN_OPTIONS <= len(self.titles) <= POLL_MAX_OPTIONS:
+            return f"a poll needs {POLL_MIN_OPTIONS} to {POLL_MAX_OPTIONS} options"
+        if any(not t.strip() or len(t) > POLL_MAX_OPTION_CHARS for t in self.titles):
+            return f"each poll option needs 1 to {POLL_MAX_OPTION_CHARS} characters"
+        if len({t.strip() for t in self.titles}) != len(self.titles):
+            return "poll options must differ from each other"
+        if not POLL_MIN_SECONDS <= self.duration <= POLL_MAX_SECONDS:
+            return "a poll runs from 5 minutes to 7 days"
+        return None
+
+
 @dataclass(frozen=True)
 class Draft:
     """What a local author asks to publish; the publisher fills in ids and addressing."""
@@ -160,3 +189,4 @@ class Draft:
     audience: tuple[str, ...] | None = None
     # With ``audience``: the only URLs that become links (those the thread itself contained).
     link_urls: frozenset[str] = frozenset()
+    poll: NewPoll | None = None

@@ -30,6 +30,7 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "indexable": "toot:indexable",
     "featured": {"@id": "toot:featured", "@type": "@id"},
     "blurhash": "toot:blurhash",
+    "votersCount": "toot:votersCount",
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
     "Emoji": "toot:Emoji",
     "PropertyValue": "schema:PropertyValue",

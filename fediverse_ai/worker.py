@@ -26,7 +26,7 @@ from typing import Any
 from . import maintenance, media_cache
 from .bot import replier
 from .errors import BadRequest, DeliveryError, FediverseError
-from .federation import delivery, inbox, publish, trigger
+from .federation import delivery, inbox, polls, publish, trigger
 from .models import Job
 from .retry import MAX_ATTEMPTS, next_run
 from .state import State
@@ -43,6 +43,8 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     maintenance.PURGE: maintenance.purge,
     remote_files.CACHE_JOB: media_cache.fetch,
     publish.FEDERATE: publish.federate,
+    polls.UPDATE_JOB: polls.send_update,
+    polls.CLOSE_JOB: polls.close,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {

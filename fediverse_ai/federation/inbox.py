@@ -15,7 +15,7 @@ from ..models import Actor
 from ..state import State
 from ..storage import activities, actors, follows, notes, reactions
 from ..vocab import ACTOR_TYPES, id_of, ids_of, type_of
-from . import interactions, moves, remote_notes, resolver, trigger
+from . import interactions, moves, polls, remote_notes, resolver, trigger
 
 log = logging.getLogger(__name__)
 INBOX = "inbox"
@@ -177,6 +177,8 @@ async def _note_of(state: State, act: IncomingActivity) -> Any:
 async def on_create(state: State, act: IncomingActivity, actor: Actor) -> None:
     if act.object_type is not None and act.object_type not in NOTE_TYPES:
         return
+    if await polls.on_vote(state, act, actor):
+        return  # a vote on our poll is counted, never stored as a post
     note = await _note_of(state, act)
     if note.attributed_to != actor.uri:
         return

@@ -11,7 +11,7 @@ import secrets
 import sqlite3
 from typing import Any
 
-from .. import as2_out
+from .. import as2_out, as2_poll
 from ..addressing import address
 from ..content import (
     MentionRef,
@@ -25,7 +25,7 @@ from ..content import (
 from ..errors import BadRequest, FediverseError, Forbidden, NotFound
 from ..models import Account, Actor, Draft, Note
 from ..state import State
-from ..storage import actors, follows, jobs, media, notes
+from ..storage import actors, follows, jobs, media, notes, polls
 from ..storage.notes import NoteRow
 from ..urls import new_status_id
 from ..vocab import format_time
@@ -128,6 +128,8 @@ async def publish_note(
         raise BadRequest(f"a post is limited to {MAX_TEXT} characters")
     if len(draft.attachments) > MAX_ATTACHMENTS:
         raise BadRequest(f"at most {MAX_ATTACHMENTS} images per post")
+    if draft.poll is not None and (problem := poll_problem(draft)):
+        raise BadRequest(problem)
     author = account.actor
     now = state.now()
     status_id = status_id or new_status_id(now)
@@ -219,6 +221,8 @@ async def publish_note(
                 ai_generated=att.ai_generated,
                 now=now,
             )
+        if draft.poll is not None:
+            polls.insert_local_in(conn, note_id, draft.poll, now=now)
         jobs.enqueue_in(
             conn,
             FEDERATE,
@@ -249,6 +253,14 @@ async def federate(state: State, payload: dict[str, Any]) -> None:
     await trigger.on_new_note(state, note)
 
 
+def poll_problem(draft: Draft) -> str | None:
+    """Why a post's poll cannot go out (Mastodon's rules: no poll beside media)."""
+    assert draft.poll is not None
+    if draft.attachments:
+        return "a post has either a poll or images, not both"
+    return draft.poll.problem()
+
+
 def _write_media_files(state: State, draft: Draft) -> list[str]:
     """Media go to disk before the note exists: receivers fetch them as soon as they see it."""
     directory = state.config.storage.media_dir
@@ -263,7 +275,10 @@ def _write_media_files(state: State, draft: Draft) -> list[str]:
 
 async def note_json(state: State, note: Note, author: Actor) -> dict[str, Any]:
     attached = await media.for_note(state.db, note.id)
-    return as2_out.note_object(note, author, attached, replies_url=f"{note.uri}/replies")
+    doc = as2_out.note_object(note, author, attached, replies_url=f"{note.uri}/replies")
+    if (poll := await polls.by_note(state.db, note.id)) is not None:
+        doc |= as2_poll.question_fields(poll.as_state(), replies_of=note.uri)
+    return doc
 
 
 async def _recipients(state: State, note: Note, author: Actor) -> list[str]:

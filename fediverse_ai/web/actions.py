@@ -10,7 +10,8 @@ from quart import Quart, Response, request
 
 from ..errors import BadRequest, NotFound
 from ..federation import interactions, publish, resolver
-from ..models import Actor
+from ..models import Actor, Note
+from ..state import State
 from ..storage import actors, notes, timelines
 from .auth import require_login, safe_next, viewer
 from .common import StateHolder, see_other, visitor_lookup
@@ -28,12 +29,7 @@ def register(app: Quart, holder: StateHolder) -> None:
     async def note_action(note_id: int, action: str) -> Response:
         state = holder.state
         account = require_login()
-        note = await notes.by_id(state.db, note_id)
-        v = viewer()
-        if note is None or not await timelines.viewer_can_see(
-            state.db, note, v.actor_id, v.actor_uri
-        ):
-            raise NotFound("no such post")
+        note = await visible_note(state, note_id)
         form = await request.form
         back = safe_next(form.get("next"), f"/notes/{note_id}")
         if action == "delete":
@@ -78,6 +74,15 @@ def register(app: Quart, holder: StateHolder) -> None:
             state, account, requester, approve=answer == "approve"
         )
         return see_other("/notifications", 303)
+
+
+async def visible_note(state: State, note_id: int) -> Note:
+    """The post a button acts on, when the viewer may see it (else 404, as for no post)."""
+    note = await notes.by_id(state.db, note_id)
+    v = viewer()
+    if note is None or not await timelines.viewer_can_see(state.db, note, v.actor_id, v.actor_uri):
+        raise NotFound("no such post")
+    return note
 
 
 def _profile_path(actor: Actor) -> str:

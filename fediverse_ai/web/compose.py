@@ -22,6 +22,7 @@ from ..storage.ai_replies import take_token
 from .auth import require_login, viewer
 from .common import StateHolder, see_other
 from .pages import render
+from .polls import DEFAULT_DURATION, DURATIONS, POLL_FIELDS, read_poll_form
 from .views import cards
 
 MAX_IMAGES = 4
@@ -43,6 +44,7 @@ class Form:
     language: str = ""
     image_prompt: str = ""
     alts: list[str] = field(default_factory=lambda: [""] * MAX_IMAGES)
+    poll: dict[str, str] = field(default_factory=dict)  # the poll fields, as typed
 
 
 def narrowest(a: str, b: str) -> Visibility:
@@ -107,6 +109,8 @@ async def _render_compose(
         visibilities=VISIBILITIES,
         require_alt=state.config.web.require_alt_text,
         max_images=MAX_IMAGES,
+        poll_durations=DURATIONS,
+        default_duration=DEFAULT_DURATION,
     )
 
 
@@ -120,6 +124,7 @@ def _read_form(raw: Any) -> Form:
         language=raw.get("language", "").strip()[:8],
         image_prompt=raw.get("image_prompt", "").strip()[:1000],
         alts=[raw.get(f"alt{i}", "").strip()[:1500] for i in range(MAX_IMAGES)],
+        poll={k: str(raw.get(k, ""))[:200] for k in POLL_FIELDS},
     )
 
 
@@ -190,6 +195,7 @@ def register(app: Quart, holder: StateHolder) -> None:
                     in_reply_to=parent.uri if parent else None,
                     attachments=tuple(attachments),
                     sensitive=sensitive,
+                    poll=read_poll_form(form.poll),
                 ),
             )
         except (BadRequest, FediverseError) as exc:

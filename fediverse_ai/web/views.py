@@ -21,6 +21,7 @@ from .media_views import (
     remote_urls,
     safe_url,
 )
+from .polls import PollView, poll_views
 
 __all__ = [
     "AuthorView",
@@ -63,6 +64,7 @@ class Card:
     depth: int = 0
     focus: bool = False
     labels: list[str] = field(default_factory=list)
+    poll: PollView | None = None
 
 
 def author_view(actor: Actor, files: CachedFiles | None = None) -> AuthorView:
@@ -135,6 +137,7 @@ async def cards(
         if viewer.actor_id is not None
         else {}
     )
+    poll_of = await poll_views(state, items, viewer)
     out = []
     for index, n in enumerate(items):
         author = authors.get(n.actor_id)
@@ -166,6 +169,7 @@ async def cards(
                 depth=depths[index] if depths else 0,
                 focus=n.id == focus_id,
                 labels=labels,
+                poll=poll_of.get(n.id),
             )
         )
     return out

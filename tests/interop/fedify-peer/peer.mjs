@@ -10,7 +10,9 @@
 //   POST /_control/post      {"content", "mentions": [actorUrl], "inReplyTo"?,
 //                             "visibility": "public"|"followers"|"direct",
 //                             "sensitive"?, "attachments"?: [{"type": "Image"|"Video"|"Document",
-//                             "mediaType", "url" ("/_media/NAME"), "name"}]} -> {"id": noteId}
+//                             "mediaType", "url" ("/_media/NAME"), "name"}],
+//                             "poll"?: {"options": [name], "multiple"?, "seconds"?}} -> {"id"}
+//                             (with "poll": a Question, oneOf or anyOf, endTime, votersCount 0)
 //   GET  /_media/NAME        a small picture (NAME.png) or video (NAME.mp4) the posts attach
 //   POST /_control/update    {"id": noteId, "content"}        -> Update{Note} to its recipients
 //   POST /_control/delete    {"id": noteId}                   -> Delete{Tombstone} to them
@@ -36,6 +38,7 @@ import {
 import {
   Accept,
   Activity,
+  Collection,
   Create,
   Delete,
   Document,
@@ -47,6 +50,7 @@ import {
   Note,
   Person,
   PUBLIC_COLLECTION,
+  Question,
   Tombstone,
   Undo,
   Update,
@@ -180,6 +184,18 @@ federation.setObjectDispatcher(Note, "/users/{identifier}/posts/{id}", (ctx, val
   return noteObjects.get(id) ?? null;
 });
 
+// A poll as Mastodon sends one: each option a Note with a name and a replies count.
+function pollValues({ options, multiple = false, seconds = 3600 }, published) {
+  const choices = options.map(
+    (name) => new Note({ name, replies: new Collection({ totalItems: 0 }) }),
+  );
+  return {
+    [multiple ? "inclusiveOptions" : "exclusiveOptions"]: choices,
+    endTime: published.add({ seconds }),
+    voters: 0,
+  };
+}
+
 function recipientOf(f) {
   return {
     id: new URL(f.id),
@@ -303,6 +319,7 @@ const control = {
     visibility = "public",
     sensitive = false,
     attachments = [],
+    poll = null,
   }) {
     const ctx = controlContext();
     const alice = ctx.getActorUri(USERNAME);
@@ -334,7 +351,7 @@ const control = {
     const noteId = ctx.getObjectUri(Note, { identifier: USERNAME, id: randomUUID() });
     const published = Temporal.Now.instant();
     const html = content.startsWith("<") ? content : `<p>${escapeHtml(content)}</p>`;
-    const note = new Note({
+    const values = {
       id: noteId,
       attribution: alice,
       content: html,
@@ -346,7 +363,8 @@ const control = {
       replyTarget: inReplyTo ? new URL(inReplyTo) : null,
       sensitive,
       attachments: attachments.map(attachmentOf),
-    });
+    };
+    const note = poll ? new Question({ ...values, ...pollValues(poll, published) }) : new Note(values);
     noteObjects.set(noteId.href, note);
     noteRecipients.set(noteId.href, { to, cc, mentioned, visibility });
     notes.set(noteId.href, await note.toJsonLd({ format: "compact" }));
