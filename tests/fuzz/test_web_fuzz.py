@@ -7,7 +7,8 @@ uploads (real images, broken ones, a decompression bomb, wrong types), then no a
 5xx, the log holds no traceback, the jobs the forms queued end cleanly, the SQLite file passes
 its checks, and the server still serves its front page and takes a valid post.
 
-``FUZZ_SEED``/``FUZZ_WEB_COUNT`` choose the run, ``FUZZ_ONLY=<index>`` sends one request of it.
+``FUZZ_SEED``/``FUZZ_WEB_COUNT`` choose the run (``FUZZ_WEB_WARMUP``: how many inbox requests are
+stored first), ``FUZZ_ONLY=<index>`` sends one request of it.
 """
 
 from __future__ import annotations
