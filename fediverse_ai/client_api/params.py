@@ -84,9 +84,14 @@ def strings(params: dict[str, Any], name: str, *, most: int = 100) -> list[str]:
     return [str(v)[:200] for v in items]
 
 
+def _decimal(raw: str, digits: int) -> int | None:
+    # isascii(): str.isdigit() is also true for "²", which int() refuses (a 500 the fuzzer found).
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < digits else None
+
+
 def object_id(raw: str) -> int | None:
     """Our ids are decimal strings; anything else names no record (a 404, not a 500)."""
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return _decimal(raw, 19)
 
 
 @dataclass(frozen=True)
@@ -115,11 +120,9 @@ def page(default: int = 20, cap: int = 40) -> Page:
     args = request.args
 
     def one(name: str) -> int | None:
-        raw = args.get(name, "").strip()
-        return int(raw) if raw.isdigit() and len(raw) < 19 else None
+        return _decimal(args.get(name, "").strip(), 19)
 
-    raw_limit = args.get("limit", "").strip()
-    limit = int(raw_limit) if raw_limit.isdigit() and len(raw_limit) < 6 else default
+    limit = _decimal(args.get("limit", "").strip(), 6) or default
     return Page(one("max_id"), one("since_id"), one("min_id"), max(1, min(limit, cap)))
 
 

@@ -112,7 +112,95 @@ WEB_ROUTES: tuple[Route, ...] = (
     Route("POST", "/admin/jobs/retry", auth="admin", weight=0.3),
 )
 
-#: The client API's routes, once it exists (see the module docstring).
-CLIENT_API_ROUTES: tuple[Route, ...] = ()
+_API_PAGE = {"max_id": "cursor", "since_id": "cursor", "min_id": "cursor", "limit": "number"}
+
+#: The client API's routes (``fediverse_ai/client_api/``): bearer-token calls, mostly.
+CLIENT_API_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/api/v1/instance"),
+    Route("GET", "/api/v2/instance"),
+    Route("GET", "/api/v1/instance/peers"),
+    Route("GET", "/api/v1/custom_emojis"),
+    Route("GET", "/.well-known/oauth-authorization-server"),
+    Route(
+        "POST",
+        "/api/v1/apps",
+        {"client_name": "text", "redirect_uris": "redirect", "scopes": "scopes", "website": "next"},
+    ),
+    Route("GET", "/api/v1/apps/verify_credentials", auth="token"),
+    Route(
+        "GET",
+        "/oauth/authorize",
+        {
+            "client_id": "text",
+            "redirect_uri": "redirect",
+            "response_type": "text",
+            "scope": "scopes",
+            "code_challenge": "text",
+            "code_challenge_method": "text",
+        },
+        auth="user",
+    ),
+    Route(
+        "POST",
+        "/oauth/token",
+        {
+            "grant_type": "grant_type",
+            "code": "text",
+            "client_id": "text",
+            "client_secret": "text",
+            "redirect_uri": "redirect",
+            "code_verifier": "text",
+            "refresh_token": "text",
+        },
+    ),
+    Route("POST", "/oauth/revoke", {"token": "text", "client_id": "text"}, weight=0.3),
+    Route("GET", "/api/v1/accounts/verify_credentials", auth="token"),
+    Route("GET", "/api/v1/accounts/lookup", {"acct": "handle"}, auth="token"),
+    Route("GET", "/api/v1/accounts/relationships", {"id[]": "actor"}, auth="token"),
+    Route("GET", "/api/v1/accounts/{actor}", auth="token"),
+    Route(
+        "GET",
+        "/api/v1/accounts/{actor}/statuses",
+        {**_API_PAGE, "exclude_replies": "flag", "only_media": "flag", "pinned": "flag"},
+        auth="token",
+    ),
+    Route("GET", "/api/v1/accounts/{actor}/{api_account_kind}", _API_PAGE, auth="token"),
+    Route("POST", "/api/v1/accounts/{actor}/{api_account_action}", auth="token"),
+    Route(
+        "GET", "/api/v2/search", {"q": "handle", "resolve": "flag", "type": "text"}, auth="token"
+    ),
+    Route(
+        "POST",
+        "/api/v1/statuses",
+        {
+            "status": "text",
+            "in_reply_to_id": "note",
+            "visibility": "api_visibility",
+            "spoiler_text": "text",
+            "sensitive": "flag",
+            "language": "language",
+            "media_ids[]": "note",
+        },
+        auth="token",
+        weight=4,
+    ),
+    Route("GET", "/api/v1/statuses/{note}", auth="token"),
+    Route("GET", "/api/v1/statuses/{note}/{api_who}", auth="token"),
+    Route("POST", "/api/v1/statuses/{note}/{api_status_action}", auth="token", weight=2),
+    Route("GET", "/api/v1/timelines/home", _API_PAGE, auth="token", weight=2),
+    Route(
+        "GET",
+        "/api/v1/timelines/public",
+        {**_API_PAGE, "local": "flag", "remote": "flag", "only_media": "flag"},
+        auth="token",
+    ),
+    Route("GET", "/api/v1/notifications", {**_API_PAGE, "types[]": "text"}, auth="token"),
+    Route("GET", "/api/v1/notifications/{note}", auth="token"),
+    Route("POST", "/api/v1/notifications/{note}/dismiss", auth="token"),
+    Route("POST", "/api/v1/notifications/clear", auth="token", weight=0.2),
+    Route("GET", "/api/v1/{tag}", auth="token", weight=0.3),
+    Route("GET", "/settings/apps", auth="user"),
+    Route("POST", "/settings/apps/{note}/revoke", auth="user", weight=0.3),
+)
 
 ROUTES: tuple[Route, ...] = WEB_ROUTES + CLIENT_API_ROUTES

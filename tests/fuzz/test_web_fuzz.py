@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from client_api.support import user_token
 from support.live import LiveServer, live_server
 from support.remote import PUBLIC, RemoteFediverse, remote_server
 from web.support import PASSWORD, csrf_of, make_user
@@ -74,6 +75,17 @@ async def _client(live: LiveServer, username: str | None) -> tuple[httpx.AsyncCl
     return client, token
 
 
+async def _token_client(live: LiveServer) -> httpx.AsyncClient:
+    """A client of the Mastodon API: no cookies, a bearer token got through the OAuth flow."""
+    _, token = await user_token(live, "dave")
+    return httpx.AsyncClient(
+        base_url=live.base_url,
+        timeout=30.0,
+        trust_env=False,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
 async def _content(live: LiveServer, remote: RemoteFediverse) -> dict[str, tuple[str, ...]]:
     """Posts, a remote post, a report and follows to act on; their ids for the generator."""
     carol = await live.account("carol")
@@ -127,7 +139,7 @@ async def _hostile_content(live: LiveServer, remote: RemoteFediverse, seed: int)
 @pytest.mark.timeout(600)
 async def test_web_forms_survive_hostile_requests(tmp_path: Path) -> None:
     seed, _, only = settings(0)
-    count = int(os.environ.get("FUZZ_WEB_COUNT", "3000"))
+    count = int(os.environ.get("FUZZ_WEB_COUNT", "4000"))
     campaign = Campaign("web", seed, RERUN)
     problems: list[str] = []
     with loopback_only() as refused, watching_logs() as log:
@@ -145,6 +157,7 @@ async def test_web_forms_survive_hostile_requests(tmp_path: Path) -> None:
                 for sender, username in (("anon", None), ("user", "carol"), ("admin", "root")):
                     clients[sender], tokens[sender] = await _client(live, username)
                 clients["throwaway"], _ = await _client(live, None)
+                clients["token"] = await _token_client(live)
                 requests = WebRequests(seed, live.base_url, tokens, extra)
 
                 async def send(request: FuzzRequest) -> tuple[int | str, str]:

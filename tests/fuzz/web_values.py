@@ -41,6 +41,14 @@ PLAUSIBLE: dict[str, tuple[str, ...]] = {
     "status": ("1", "2", "abc"),
     "actor": ("1", "2", "3", "4"),
     "report": ("1", "2"),
+    "api_status_action": ("favourite", "unfavourite", "reblog", "unreblog", "bookmark", "pin"),
+    "api_who": ("favourited_by", "reblogged_by", "context", "history"),
+    "api_account_action": ("follow", "unfollow", "block", "mute"),
+    "api_account_kind": ("followers", "following", "statuses", "featured_tags"),
+    "api_visibility": ("public", "unlisted", "private", "direct"),
+    "scopes": ("read", "read write", "read write follow push", "read:statuses", "admin:read"),
+    "grant_type": ("authorization_code", "client_credentials", "refresh_token", "password"),
+    "redirect": ("urn:ietf:wg:oauth:2.0:oob", "https://app.test/cb", "tusky://oauth"),
 }
 
 HOSTILE: dict[str, tuple[str, ...]] = {
