@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from .as2_quote import QuoteRef, quote_of
 from .as2_media import IncomingAttachment, attachment_of, first_url, media_of_object, page_url
 from .errors import BadRequest
 from .vocab import (
@@ -112,6 +113,7 @@ class IncomingNote:
     updated: float | None = None
     ai_generated: bool = False
     title: str | None = None  # an Article's, Page's, Video's or Audio's name
+    quote: QuoteRef | None = None  # the post it quotes (as2_quote)
 
 
 def parse_activity(doc: Any) -> IncomingActivity:
@@ -246,6 +248,7 @@ def parse_note(obj: Any) -> IncomingNote:
         updated=parse_time(obj.get("updated")),
         ai_generated=obj.get(AI_LABEL_TERM) is True,
         title=title,
+        quote=quote_of(obj),
     )
 
 

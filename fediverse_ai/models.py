@@ -160,3 +160,5 @@ class Draft:
     audience: tuple[str, ...] | None = None
     # With ``audience``: the only URLs that become links (those the thread itself contained).
     link_urls: frozenset[str] = frozenset()
+    quote: str | None = None  # the id of the post quoted
+    quote_policy: str | None = None  # who may quote this post ("public", "followers", "nobody")

@@ -32,7 +32,7 @@ from ..sanitize import html_to_text
 from ..state import State
 from ..storage import actors, ai_replies, notes
 from ..urls import new_status_id
-from .context import ancestors, describe
+from .context import ancestors, describe, quoted_post
 from .decision import decide
 from .editing import find_sources, load_png
 from .reading import read_for
@@ -134,6 +134,9 @@ async def _generate(
         image = await _image(state, services, intent.prompt or "something beautiful")
         return dataclasses.replace(image, links=frozenset(find_urls(asked)))
     history = await ancestors(
+        state, mention, ai_actor_id=ai.actor.id, reply=visibility, asker=author
+    )
+    history += await quoted_post(
         state, mention, ai_actor_id=ai.actor.id, reply=visibility, asker=author
     )
     sight = await look(state, mention, history, asked)

@@ -11,6 +11,7 @@ from ..state import State
 from ..storage import actors, media, timelines
 from ..vocab import same_origin
 from .auth import Viewer
+from .quote_views import MARKS, Quoted, link_of, quoted_for
 from .media_views import (
     AVATAR_PLACEHOLDER,
     CachedFiles,
@@ -48,6 +49,16 @@ class AuthorView:
 
 
 @dataclass(frozen=True)
+class QuoteView:
+    """The quoted post in a card: nested when its author's server confirmed the quote."""
+
+    state: str
+    link: str
+    mark: str | None  # why it is not shown (pending, declined, removed)
+    card: Card | None = None
+
+
+@dataclass(frozen=True)
 class Card:
     note: Note
     author: AuthorView
@@ -63,6 +74,7 @@ class Card:
     depth: int = 0
     focus: bool = False
     labels: list[str] = field(default_factory=list)
+    quote: QuoteView | None = None
 
 
 def author_view(actor: Actor, files: CachedFiles | None = None) -> AuthorView:
@@ -120,6 +132,7 @@ async def cards(
     *,
     depths: Sequence[int] | None = None,
     focus_id: int | None = None,
+    nested: bool = False,
 ) -> list[Card]:
     if not items:
         return []
@@ -134,6 +147,17 @@ async def cards(
         await timelines.viewer_flags(state.db, viewer.actor_id, ids)
         if viewer.actor_id is not None
         else {}
+    )
+    quoted = await quoted_for(state, items, viewer)
+    inner = (
+        {}
+        if nested or not quoted
+        else {
+            c.note.uri: c
+            for c in await cards(
+                state, [q.note for q in quoted.values() if q.note], viewer, nested=True
+            )
+        }
     )
     out = []
     for index, n in enumerate(items):
@@ -166,6 +190,13 @@ async def cards(
                 depth=depths[index] if depths else 0,
                 focus=n.id == focus_id,
                 labels=labels,
+                quote=_quote_view(quoted[n.id], inner) if n.id in quoted else None,
             )
         )
     return out
+
+
+def _quote_view(quoted: Quoted, inner: dict[str, Card]) -> QuoteView:
+    state = quoted.quote.state
+    card = inner.get(quoted.quote.quoted_uri) if state == "accepted" else None
+    return QuoteView(state=state, link=link_of(quoted), mark=MARKS.get(state), card=card)
