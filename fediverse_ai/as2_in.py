@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from .as2_quote import QuoteRef, quote_of
 from .as2_media import IncomingAttachment, attachment_of, first_url, media_of_object, page_url
+from .as2_quote import QuoteRef, quote_of
 from .errors import BadRequest
 from .vocab import (
     ACTOR_TYPES,

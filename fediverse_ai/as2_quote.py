@@ -163,7 +163,9 @@ def stamp_document(stamp: QuoteStamp) -> dict[str, Any]:
     }
 
 
-def quote_request(request_id: str, *, actor: str, quoted: str, quoting: dict[str, Any]) -> dict[str, Any]:
+def quote_request(
+    request_id: str, *, actor: str, quoted: str, quoting: dict[str, Any]
+) -> dict[str, Any]:
     """Our ``QuoteRequest`` for a quote one of our users wrote (the note inline, as Mastodon)."""
     return {
         "id": request_id,

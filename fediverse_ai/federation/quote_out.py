@@ -79,9 +79,7 @@ async def give_stamp(state: State, quoted: Note, quoting_uri: str, quoter: Actor
     return None if stamp.revoked_at is not None else stamp_url(state, stamp.token)
 
 
-async def prepare(
-    state: State, author: Actor, quoted_uri: str, quoting_uri: str
-) -> PreparedQuote:
+async def prepare(state: State, author: Actor, quoted_uri: str, quoting_uri: str) -> PreparedQuote:
     """Check a quote one of our users writes; Forbidden when a post of ours does not allow it."""
     found = await quoted_note(state, quoted_uri)
     if found is None:
@@ -111,7 +109,7 @@ def record_in(
 ) -> None:
     """Store the note's quote and chosen policy with the note itself (one transaction)."""
     if policy in as2_quote.QUOTE_POLICIES:
-        store.set_policy_in(conn, note_id, policy)  # type: ignore[arg-type]
+        store.set_policy_in(conn, note_id, policy)
     if prepared is not None:
         store.record_in(
             conn,

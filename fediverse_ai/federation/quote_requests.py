@@ -57,7 +57,10 @@ async def on_quote_request(state: State, act: IncomingActivity, actor: Actor) ->
         )
     else:
         answer = as2_out.activity(
-            "Accept", activity_id=f"{stamp}/accept", actor=owner.actor.uri, obj=embedded,
+            "Accept",
+            activity_id=f"{stamp}/accept",
+            actor=owner.actor.uri,
+            obj=embedded,
             to=[actor.uri],
         )
         answer["result"] = stamp
@@ -118,9 +121,7 @@ async def on_answer(state: State, request_id: str | None, actor: Actor, result: 
         return True
     verdict = await verify_remote_stamp(state, url, quoting=note.uri, quoted=quoted, author=actor)
     if verdict == "accepted":
-        await store.set_state(
-            state.db, note.id, "accepted", now=state.now(), authorization_uri=url
-        )
+        await store.set_state(state.db, note.id, "accepted", now=state.now(), authorization_uri=url)
         await _announce_stamp(state, note)
     return True
 

@@ -99,9 +99,7 @@ async def set_state(
 
 
 async def by_authorization(db: Database, uri: str) -> list[Quote]:
-    rows = await db.fetchall(
-        f"SELECT {_QUOTE} FROM quotes WHERE authorization_uri = ?", (uri,)
-    )
+    rows = await db.fetchall(f"SELECT {_QUOTE} FROM quotes WHERE authorization_uri = ?", (uri,))
     return [_quote(r) for r in rows]
 
 

@@ -26,6 +26,7 @@ from . import (
     me,
     objects,
     pages,
+    quotes,
     remote_follow,
     wellknown,
 )
@@ -88,6 +89,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     me.register(app, holder)
     compose.register(app, holder)
     actions.register(app, holder)
+    quotes.register(app, holder)
     remote_follow.register(app, holder)
     admin.register(app, holder)
     app.register_blueprint(client_api_blueprint(holder))

@@ -11,7 +11,6 @@ from ..state import State
 from ..storage import actors, media, timelines
 from ..vocab import same_origin
 from .auth import Viewer
-from .quote_views import MARKS, Quoted, link_of, quoted_for
 from .media_views import (
     AVATAR_PLACEHOLDER,
     CachedFiles,
@@ -22,6 +21,7 @@ from .media_views import (
     remote_urls,
     safe_url,
 )
+from .quote_views import MARKS, Quoted, link_of, quoted_for
 
 __all__ = [
     "AuthorView",
