@@ -33,9 +33,7 @@ def quoted_post(remote: RemoteFediverse, username: str = "bob") -> dict[str, Any
     return remote.note(username, f"<p>{QUOTED_TEXT}</p>", to=[PUBLIC])
 
 
-def stamp(
-    remote: RemoteFediverse, quoting: str, quoted: str, *, by: str = "bob"
-) -> dict[str, Any]:
+def stamp(remote: RemoteFediverse, quoting: str, quoted: str, *, by: str = "bob") -> dict[str, Any]:
     doc = {
         "id": remote.new_id("quote_authorizations"),
         "type": "QuoteAuthorization",
@@ -169,9 +167,8 @@ async def test_a_deleted_stamp_revokes_the_quote_and_only_its_author_may(
     await deliver(live, remote, remote.activity("alice", "Delete", granted["id"]))
     assert (await quote_of(live, quoting_id)).state == "accepted"  # type: ignore[union-attr]
 
-    await deliver(
-        live, remote, remote.activity("bob", "Delete", {"id": granted["id"], "type": "QuoteAuthorization"})
-    )  # fmt: skip
+    withdrawn = {"id": granted["id"], "type": "QuoteAuthorization"}
+    await deliver(live, remote, remote.activity("bob", "Delete", withdrawn))
 
     assert (await quote_of(live, quoting_id)).state == "revoked"  # type: ignore[union-attr]
     page = await page_of(live, quoting_id)
