@@ -45,24 +45,16 @@ async def on_quote_request(state: State, act: IncomingActivity, actor: Actor) ->
     stamp = None
     if allowed and await allows(state, quoted, owner.actor, actor):
         stamp = await give_stamp(state, quoted, req.quoting, actor)
-    embedded = as2_out.strip_context(act.raw)
-    if stamp is None:
-        digest = hashlib.sha256(req.id.encode()).hexdigest()[:32]
-        answer = as2_out.activity(
-            "Reject",
-            activity_id=f"{state.config.instance.base_url}/activities/quote-reject-{digest}",
-            actor=owner.actor.uri,
-            obj=embedded,
-            to=[actor.uri],
-        )
-    else:
-        answer = as2_out.activity(
-            "Accept",
-            activity_id=f"{stamp}/accept",
-            actor=owner.actor.uri,
-            obj=embedded,
-            to=[actor.uri],
-        )
+    # One answer per request, whatever redelivery does (the delivery is deduplicated by id).
+    digest = hashlib.sha256(req.id.encode()).hexdigest()[:32]
+    answer = as2_out.activity(
+        "Reject" if stamp is None else "Accept",
+        activity_id=f"{state.config.instance.base_url}/activities/quote-answer-{digest}",
+        actor=owner.actor.uri,
+        obj=as2_out.strip_context(act.raw),
+        to=[actor.uri],
+    )
+    if stamp is not None:
         answer["result"] = stamp
     inbox = actor.inbox or actor.delivery_inbox
     if inbox:

@@ -141,11 +141,13 @@ async def stamps_of(db: Database, quoted_note_id: int) -> list[Stamp]:
 
 async def revoke_stamp(db: Database, stamp_id: int, *, now: float) -> bool:
     """True when the stamp was live until now (a second revocation sends nothing)."""
-    changed = await db.execute(
-        "UPDATE quote_stamps SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        (now, stamp_id),
+    return await db.transaction(
+        lambda conn: conn.execute(
+            "UPDATE quote_stamps SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            (now, stamp_id),
+        ).rowcount
+        > 0
     )
-    return changed > 0
 
 
 def set_policy_in(conn: sqlite3.Connection, note_id: int, policy: QuotePolicy) -> None:
