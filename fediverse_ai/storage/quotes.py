@@ -142,11 +142,13 @@ async def stamps_of(db: Database, quoted_note_id: int) -> list[Stamp]:
 async def revoke_stamp(db: Database, stamp_id: int, *, now: float) -> bool:
     """True when the stamp was live until now (a second revocation sends nothing)."""
     return await db.transaction(
-        lambda conn: conn.execute(
-            "UPDATE quote_stamps SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-            (now, stamp_id),
-        ).rowcount
-        > 0
+        lambda conn: (
+            conn.execute(
+                "UPDATE quote_stamps SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (now, stamp_id),
+            ).rowcount
+            > 0
+        )
     )
 
 
