@@ -176,6 +176,7 @@ async def _post(state: Any, account: Account, args: argparse.Namespace) -> int:
         attachments=tuple(attachments),
         ai_generated=generated,
         sensitive=sensitive,
+        quote=args.quote,
     )
     note = await publish.publish_note(state, account, draft)
     print(note.uri)
@@ -297,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--alt", action="append", default=[], help="alt text, one per --attach, in order"
     )
     post.add_argument("--reply-to", metavar="NOTE_URL")
+    post.add_argument("--quote", metavar="NOTE_URL", help="quote this post (FEP-044f)")
     post.add_argument("--cw", help="content warning")
     post.add_argument("--language", help="ISO 639-1 code, e.g. en")
     post.set_defaults(func=_with_account(_post))
