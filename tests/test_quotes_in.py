@@ -33,15 +33,24 @@ def quoted_post(remote: RemoteFediverse, username: str = "bob") -> dict[str, Any
     return remote.note(username, f"<p>{QUOTED_TEXT}</p>", to=[PUBLIC])
 
 
-def stamp(remote: RemoteFediverse, quoting: str, quoted: str, *, by: str = "bob") -> dict[str, Any]:
+def stamp(
+    remote: RemoteFediverse,
+    quoting: str,
+    quoted: str,
+    *,
+    by: str = "bob",
+    on: RemoteFediverse | None = None,
+) -> dict[str, Any]:
+    """A ``QuoteAuthorization`` by ``by`` on ``remote``, served by ``on`` (default: ``remote``)."""
+    server = on or remote
     doc = {
-        "id": remote.new_id("quote_authorizations"),
+        "id": server.new_id("quote_authorizations"),
         "type": "QuoteAuthorization",
         "attributedTo": remote.actor_uri(by),
         "interactingObject": quoting,
         "interactionTarget": quoted,
     }
-    remote.serve(doc)
+    server.serve(doc)
     return doc
 
 
@@ -111,14 +120,7 @@ async def test_a_forged_stamp_from_another_host_is_refused_unfetched(
     async with remote_server(("mallory",)) as other:
         target = quoted_post(remote)
         quoting_id = f"{remote.actor_uri('alice')}/statuses/q2"
-        forged = {
-            "id": other.new_id("quote_authorizations"),
-            "type": "QuoteAuthorization",
-            "attributedTo": remote.actor_uri("bob"),
-            "interactingObject": quoting_id,
-            "interactionTarget": target["id"],
-        }
-        other.serve(forged)
+        forged = stamp(remote, quoting_id, target["id"], on=other)
         quoting = remote.note(
             "alice", "<p>hm</p>", note_id=quoting_id, quote=target["id"],
             quoteAuthorization=forged["id"],

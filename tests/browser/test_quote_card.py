@@ -13,6 +13,7 @@ from typing import Any
 
 from support.live import live_server
 from support.remote import PUBLIC, remote_server
+from test_quotes_in import stamp
 
 from fediverse_ai.storage import notes
 
@@ -28,18 +29,11 @@ async def test_a_confirmed_quote_is_a_nested_card_and_an_unconfirmed_one_a_link(
     async with live_server(tmp_path / "ours") as server, remote_server() as remote:
         target = remote.note("bob", f"<p>{QUOTED}</p>", to=[PUBLIC])
         quoting_id = f"{remote.actor_uri('alice')}/statuses/quoting"
-        stamp = {
-            "id": remote.new_id("quote_authorizations"),
-            "type": "QuoteAuthorization",
-            "attributedTo": remote.actor_uri("bob"),
-            "interactingObject": quoting_id,
-            "interactionTarget": target["id"],
-        }
-        remote.serve(stamp)
+        granted = stamp(remote, quoting_id, target["id"])
         fallback = f'<p class="quote-inline">RE: <a href="{target["id"]}">{target["id"]}</a></p>'
         confirmed = remote.note(
             "alice", f"<p>Is this so?</p>{fallback}", note_id=quoting_id,
-            quote=target["id"], quoteAuthorization=stamp["id"],
+            quote=target["id"], quoteAuthorization=granted["id"],
         )  # fmt: skip
         unconfirmed = remote.note("alice", "<p>and this?</p>", quoteUrl=target["id"])
         for note in (confirmed, unconfirmed):

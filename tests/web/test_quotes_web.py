@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from support.live import LiveServer, live_server
 from support.remote import PUBLIC, RemoteFediverse, remote_server
+from test_quotes_in import stamp
 
 from fediverse_ai.federation import publish
 from fediverse_ai.storage import notes, quotes
@@ -63,14 +64,7 @@ async def test_quoting_a_remote_post_asks_its_author_and_records_the_stamp(
             assert doc[prop] == target["id"]
         assert "quoteAuthorization" not in doc and 'class="quote-inline"' in doc["content"]
 
-        granted = {
-            "id": remote.new_id("quote_authorizations"),
-            "type": "QuoteAuthorization",
-            "attributedTo": remote.actor_uri("bob"),
-            "interactingObject": ours,
-            "interactionTarget": target["id"],
-        }
-        remote.serve(granted)
+        granted = stamp(remote, ours, target["id"])
         accept = remote.activity("bob", "Accept", remote.embedded(sent), result=granted["id"])
         assert (await remote.send(server.inbox("carol"), accept)).status_code == 202
         await server.drain()
