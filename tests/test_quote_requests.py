@@ -17,7 +17,7 @@ from test_quotes_in import deliver
 
 from fediverse_ai.federation import publish, quote_requests
 from fediverse_ai.models import Account, Draft, Note
-from fediverse_ai.storage import quotes
+from fediverse_ai.storage import notes, quotes
 
 
 async def our_post(
@@ -81,9 +81,16 @@ async def test_a_revoked_stamp_is_gone_and_its_delete_reaches_the_quoter(
     live: LiveServer, remote: RemoteFediverse
 ) -> None:
     carol, note = await our_post(live)
-    await deliver(live, remote, request(remote, note))
+    asked = request(remote, note)
+    await deliver(live, remote, asked)
     (accept,) = answers(remote, "Accept")
     (stamp,) = await quotes.stamps_of(live.state.db, note.id)
+    # The quote itself arrives with our stamp: looked up here, not fetched, and accepted.
+    quoting = {**asked["instrument"], "quoteAuthorization": accept["result"]}
+    await deliver(live, remote, remote.activity("alice", "Create", quoting))
+    stored = await notes.by_uri(live.state.db, quoting["id"])
+    assert stored is not None
+    assert (await quotes.of_note(live.state.db, stored.id)).state == "accepted"  # type: ignore[union-attr]
 
     assert await quote_requests.revoke(live.state, carol, stamp)
     assert not await quote_requests.revoke(live.state, carol, stamp)  # nothing sent twice
@@ -92,6 +99,7 @@ async def test_a_revoked_stamp_is_gone_and_its_delete_reaches_the_quoter(
     (delete,) = answers(remote, "Delete")
     assert delete["object"]["id"] == accept["result"] and delete["actor"] == carol.actor.uri
     assert (await live.get_as2(accept["result"])).status_code == 410
+    assert (await quotes.of_note(live.state.db, stored.id)).state == "revoked"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

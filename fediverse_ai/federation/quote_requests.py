@@ -20,7 +20,7 @@ from ..state import State
 from ..storage import actors, notes
 from ..storage import quotes as store
 from ..storage.quotes import Stamp
-from ..vocab import same_origin
+from ..vocab import id_of, same_origin
 from . import delivery, publish
 from .quote_out import allows, give_stamp
 from .quotes import stamp_url, verify_remote_stamp
@@ -108,7 +108,7 @@ async def on_answer(state: State, request_id: str | None, actor: Actor, result: 
     if result is None:
         await store.set_state(state.db, note.id, "rejected", now=state.now())
         return True
-    url = result if isinstance(result, str) else None
+    url = id_of(result)  # by id or inline, as Fedify and Mastodon send it
     if not url or not same_origin(url, quoted.uri):
         return True
     verdict = await verify_remote_stamp(state, url, quoting=note.uri, quoted=quoted, author=actor)
