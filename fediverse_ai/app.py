@@ -34,6 +34,7 @@ from .web import (
     objects,
     pages,
     polls,
+    quotes,
     remote_follow,
     wellknown,
 )
@@ -110,6 +111,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     compose.register(app, holder)
     actions.register(app, holder)
     polls.register(app, holder)
+    quotes.register(app, holder)
     remote_follow.register(app, holder)
     admin.register(app, holder)
     app.register_blueprint(client_api_blueprint(holder))

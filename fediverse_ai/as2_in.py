@@ -13,6 +13,7 @@ from typing import Any
 
 from .as2_media import IncomingAttachment, attachment_of, first_url, media_of_object, page_url
 from .as2_poll import IncomingPoll, parse_poll
+from .as2_quote import QuoteRef, quote_of
 from .errors import BadRequest
 from .vocab import (
     ACTOR_TYPES,
@@ -114,6 +115,7 @@ class IncomingNote:
     ai_generated: bool = False
     title: str | None = None  # an Article's, Page's, Video's or Audio's name
     poll: IncomingPoll | None = None  # a Question's options and counts
+    quote: QuoteRef | None = None  # the post it quotes (as2_quote)
 
 
 def parse_activity(doc: Any) -> IncomingActivity:
@@ -249,6 +251,7 @@ def parse_note(obj: Any) -> IncomingNote:
         ai_generated=obj.get(AI_LABEL_TERM) is True,
         title=title,
         poll=parse_poll(obj),
+        quote=quote_of(obj),
     )
 
 

@@ -180,6 +180,7 @@ async def _post(state: Any, account: Account, args: argparse.Namespace) -> int:
         poll=NewPoll(tuple(args.poll), args.poll_multiple, args.poll_seconds)
         if args.poll
         else None,
+        quote=args.quote,
     )
     note = await publish.publish_note(state, account, draft)
     print(note.uri)
@@ -303,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--alt", action="append", default=[], help="alt text, one per --attach, in order"
     )
     post.add_argument("--reply-to", metavar="NOTE_URL")
+    post.add_argument("--quote", metavar="NOTE_URL", help="quote this post (FEP-044f)")
     post.add_argument("--cw", help="content warning")
     post.add_argument("--language", help="ISO 639-1 code, e.g. en")
     post.add_argument("--poll", action="append", default=[], metavar="OPTION", help="2 to 4")

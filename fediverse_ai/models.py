@@ -190,3 +190,5 @@ class Draft:
     # With ``audience``: the only URLs that become links (those the thread itself contained).
     link_urls: frozenset[str] = frozenset()
     poll: NewPoll | None = None
+    quote: str | None = None  # the id of the post quoted
+    quote_policy: str | None = None  # who may quote this post ("public", "followers", "nobody")

@@ -44,6 +44,8 @@ ALLOWED_TAGS = frozenset({
 ALLOWED_ATTRIBUTES: dict[str, list[str]] = {
     "a": ["href", "rel", "class", "translate"],
     "span": ["class", "translate"],
+    # Mastodon's quote fallback line (quote-inline): hidden where the quote itself is shown.
+    "p": ["class"],
     "ol": ["start", "reversed"],
     "li": ["value"],
     "img": ["alt"],  # read by html_structure (the alt text stays), never in the output

@@ -18,6 +18,24 @@ PUBLIC_ALIASES = frozenset({PUBLIC, "as:Public", "Public"})
 AP_CONTENT_TYPE = "application/activity+json"
 AI_LABEL_TERM = "aiGenerated"
 
+#: The JSON-LD terms, as Mastodon 4.5 and GoToSocial define them (part of our context).
+QUOTE_TERMS: dict[str, Any] = {
+    "gts": "https://gotosocial.org/ns#",
+    "fep044f": "https://w3id.org/fep/044f#",
+    "quote": {"@id": "fep044f:quote", "@type": "@id"},
+    "quoteAuthorization": {"@id": "fep044f:quoteAuthorization", "@type": "@id"},
+    "QuoteRequest": "fep044f:QuoteRequest",
+    "QuoteAuthorization": "fep044f:QuoteAuthorization",
+    "quoteUri": "http://fedibird.com/ns#quoteUri",
+    "_misskey_quote": "https://misskey-hub.net/ns#_misskey_quote",
+    "interactionPolicy": {"@id": "gts:interactionPolicy", "@type": "@id"},
+    "canQuote": {"@id": "gts:canQuote", "@type": "@id"},
+    "automaticApproval": {"@id": "gts:automaticApproval", "@type": "@id"},
+    "manualApproval": {"@id": "gts:manualApproval", "@type": "@id"},
+    "interactingObject": {"@id": "gts:interactingObject", "@type": "@id"},
+    "interactionTarget": {"@id": "gts:interactionTarget", "@type": "@id"},
+}
+
 # Terms Mastodon and others expect to find defined; a compact shared context.
 EXTENSION_CONTEXT: dict[str, Any] = {
     "toot": "http://joinmastodon.org/ns#",
@@ -41,6 +59,7 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
     "movedTo": {"@id": "as:movedTo", "@type": "@id"},
     AI_LABEL_TERM: "fediverseai:aiGenerated",
+    **QUOTE_TERMS,
 }
 CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, EXTENSION_CONTEXT]
 

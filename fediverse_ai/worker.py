@@ -26,7 +26,7 @@ from typing import Any
 from . import maintenance, media_cache
 from .bot import replier
 from .errors import BadRequest, DeliveryError, FediverseError
-from .federation import delivery, inbox, polls, publish, trigger
+from .federation import delivery, inbox, polls, publish, quotes, trigger
 from .models import Job
 from .retry import MAX_ATTEMPTS, next_run
 from .state import State
@@ -45,12 +45,14 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     publish.FEDERATE: publish.federate,
     polls.UPDATE_JOB: polls.send_update,
     polls.CLOSE_JOB: polls.close,
+    quotes.QUOTE_RESOLVE: quotes.resolve,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {
     delivery.DELIVER: MAX_ATTEMPTS,
     inbox.INBOX: 10,
     remote_files.CACHE_JOB: media_cache.ATTEMPTS,
+    quotes.QUOTE_RESOLVE: quotes.ATTEMPTS,
 }
 LEASE_SECONDS = 120.0
 # Four renewals per lease: one may wait out a busy writer (busy_timeout is 10 s) or a

@@ -11,7 +11,7 @@ from ..federation import remote_notes, resolver
 from ..models import Actor, Note, Visibility
 from ..sanitize import html_to_text
 from ..state import State
-from ..storage import actors, notes
+from ..storage import actors, notes, quotes
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,27 @@ async def ancestors(
         uri = parent.in_reply_to_uri
     out.reverse()
     return out
+
+
+async def quoted_post(
+    state: State, note: Note, *, ai_actor_id: int, reply: Visibility, asker: Actor
+) -> list[ContextPost]:
+    """The post ``note`` quotes ("@ai is this true?"), as one more untrusted context post,
+    under the rules of :func:`ancestors`: readable by the answer's audience, author not opted
+    out. Fetched when the quote's own check has not run yet (the answer jumps the queue)."""
+    quote = await quotes.of_note(state.db, note.id)
+    quoted = await load_note(state, quote.quoted_uri) if quote else None
+    author = await actors.by_id(state.db, quoted.actor_id) if quoted else None
+    if quoted is None or author is None:
+        return []
+    if not may_quote(quoted, reply=reply, asker=asker, ai_actor_id=ai_actor_id):
+        return []
+    if opted_out(f"{author.display_name} {author.summary}", author.fields):
+        return []
+    text = "\n\n".join(t for t in (quoted.title, html_to_text(quoted.content)) if t)
+    text = text[: state.config.ai.context_chars]
+    who = f"{describe(author)}, in the post quoted by the question"
+    return [ContextPost(who, text, quoted.actor_id == ai_actor_id, note_id=quoted.id)]
 
 
 async def load_note(state: State, uri: str) -> Note | None:

@@ -13,53 +13,31 @@ nobody and links only what the thread already linked (``Draft.audience``).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
-from ..ai.base import BackendError, ImageResult
+from ..ai.base import BackendError
 from ..ai.intent import detect_intent
-from ..ai.leaks import leak_reason
 from ..ai.prompt import build_messages, split_for_posts, strip_markup
 from ..content import find_urls, neutralise_mentions
-from ..errors import FediverseError, PayloadTooLarge, UnsupportedMedia
+from ..errors import FediverseError
 from ..federation import publish
-from ..media import process_image
-from ..models import Account, Actor, Draft, NewAttachment, Note, Visibility
+from ..models import Account, Actor, Draft, Note, Visibility
 from ..sanitize import html_to_text
 from ..state import State
 from ..storage import actors, ai_replies, notes
 from ..urls import new_status_id
-from .context import ancestors, describe
+from .answers import FAILURE, REFUSAL, Answer, answer_footer, answer_room, withheld
+from .context import ancestors, describe, quoted_post
 from .decision import decide
-from .editing import find_sources, load_png
+from .pictures import EDIT_NOTHING, edit_answer, image_answer
 from .reading import read_for
 from .seeing import ALT_TEXT_CHARS, CANNOT_SEE, look
 from .services import AIServices, get_services
 
 log = logging.getLogger(__name__)
-
-REFUSAL = "Sorry, I can't help with that request."
-EDIT_OTHERS = (
-    "I only edit pictures posted by the person asking, and this one was posted by {who}. "
-    "Share a picture of your own and ask again."
-)
-EDIT_NOTHING = "To edit a picture, post it with your request, or answer your own post that has it."
-FAILURE = (
-    "Sorry, I couldn't answer this time: my generator is not available. Please try again later."
-)
-
-
-@dataclass(frozen=True)
-class Answer:
-    parts: list[str]
-    attachment: NewAttachment | None = None
-    footer: str = ""
-    sensitive: bool = False
-    links: frozenset[str] = frozenset()  # URLs the answer may link: those of the thread
 
 
 class GenerationFailed(FediverseError):
@@ -155,7 +133,7 @@ async def _generate(
         if not verdict.allowed:
             return Answer([REFUSAL])
     if intent.kind == "edit":
-        edited = await _edit(state, services, mention, intent.prompt or "make it beautiful")
+        edited = await edit_answer(state, services, mention, intent.prompt or "make it beautiful")
         if edited is not None:
             return dataclasses.replace(edited, links=edited.links | frozenset(find_urls(asked)))
         kind = detect_intent(asked, image_words=conf.image_words).kind
@@ -163,9 +141,12 @@ async def _generate(
             return Answer([EDIT_NOTHING])
         intent = dataclasses.replace(intent, kind="image")
     if intent.kind == "image":
-        image = await _image(state, services, intent.prompt or "something beautiful")
+        image = await image_answer(state, services, intent.prompt or "something beautiful")
         return dataclasses.replace(image, links=frozenset(find_urls(asked)))
     history = await ancestors(
+        state, mention, ai_actor_id=ai.actor.id, reply=visibility, asker=author
+    )
+    history += await quoted_post(
         state, mention, ai_actor_id=ai.actor.id, reply=visibility, asker=author
     )
     sight = await look(state, mention, history, asked, vision=services.vision)
@@ -188,7 +169,7 @@ async def _generate(
     # The prompt's markup first: a model that echoes a marker must not publish it, and the
     # checks below must see the text as it will be published.
     text = strip_markup(result.text).strip() or "…"
-    if _leaks(state, services, text, mention.uri):
+    if withheld(state, services, text, mention.uri):
         return Answer([REFUSAL])
     if services.moderator is not None:
         verdict = await services.moderator.check_text(text)
@@ -201,7 +182,7 @@ async def _generate(
         )
     if reading.lead:
         text = f"{reading.lead}\n\n{text}"
-    room = _room(state) - len(reading.source)
+    room = answer_room(state) - len(reading.source)
     # Alt text is one post, whatever ai.post_chars says: it is there to be copied whole.
     posts = 1 if sight.alt_text else conf.max_posts_per_reply
     room = max(room, ALT_TEXT_CHARS + 200) if sight.alt_text else room
@@ -209,116 +190,22 @@ async def _generate(
     seen = [asked, *(post.text for post in history)]
     links = frozenset(url for source in seen for url in find_urls(source)) | reading.links
     footer = "\n".join(
-        x for x in (reading.source, _footer(state, result.backend, result.model)) if x
+        x for x in (reading.source, answer_footer(state, result.backend, result.model)) if x
     )
     return Answer(parts, footer=footer, links=links)
 
 
-async def _edit(state: State, services: AIServices, mention: Note, prompt: str) -> Answer | None:
-    """An edit of the asker's own picture; None when no picture is in reach at all."""
-    sources = await find_sources(state, mention)
-    if sources.own is None:
-        if sources.others is None:
-            return None
-        owner = await actors.by_id(state.db, sources.others.note.actor_id)
-        return Answer([EDIT_OTHERS.format(who=describe(owner) if owner else "someone else")])
-    source = sources.own
-    conf = state.config.ai_image
-    try:
-        png, width, height = await load_png(
-            state, source.media, width=conf.width, height=conf.height
-        )
-    except FediverseError as exc:
-        log.info("picture %s not edited: %s", source.media.url, exc.message)
-        return Answer([f"Sorry, I couldn't get your picture to edit it: {exc.message}"])
-    result = await services.image.edit(png, prompt, width=width, height=height)
-    post_url = source.note.url or source.note.uri
-    answer = await _picture(
-        state,
-        services,
-        result,
-        prompt,
-        ("AI-edited version of the asker's own picture, for the request", "Your picture, edited"),
-    )
-    edited_from = f"Edited from your post: {post_url}"
-    text = "\n\n".join([edited_from, *answer.parts[:1]])[: _room(state)]
-    return dataclasses.replace(answer, parts=[text], links=frozenset({post_url}))
-
-
-async def _image(state: State, services: AIServices, prompt: str) -> Answer:
-    conf = state.config.ai_image
-    result = await services.image.generate(prompt, width=conf.width, height=conf.height)
-    leads = ("AI-generated image for the prompt", "Here is my picture of")
-    return await _picture(state, services, result, prompt, leads)
-
-
-async def _picture(
-    state: State,
-    services: AIServices,
-    result: ImageResult,
-    prompt: str,
-    leads: tuple[str, str],
-) -> Answer:
-    """A made or edited picture, checked and captioned, as an answer; ``leads`` open its alt
-    text and (when the backend gives no caption) its caption."""
-    alt_lead, caption_lead = leads
-    # Through the media pipeline first: its pixel caps refuse a decompression bomb from a
-    # remote backend before the classifier decodes it, and the classifier sees what we post.
-    try:
-        processed = await asyncio.to_thread(process_image, result.data)
-    except (UnsupportedMedia, PayloadTooLarge) as exc:
-        raise BackendError(f"unusable image: {exc.message}", retryable=False) from None
-    sensitive = False
-    if services.moderator is not None:
-        verdict = await services.moderator.check_image(processed.data)
-        if not verdict.allowed:
-            if state.config.ai_moderation.image_action == "withhold":
-                return Answer(["Sorry, the picture I made for this didn't pass my safety check."])
-            sensitive = True
-    caption_given = strip_markup(result.caption or "").strip()
-    if _leaks(state, services, caption_given, "an image caption"):
-        caption_given = ""
-    alt = f"{alt_lead}: {prompt[:800]}"
-    if caption_given:
-        alt += f". {caption_given[:600]}"
-    # Alt text is never read for mentions by us, but it is plain text that other software
-    # may well be: the prompt it echoes is the asker's, with any "@" they put in it.
-    attachment = processed.as_attachment(neutralise_mentions(alt), ai_generated=True)
-    caption = caption_given or f"{caption_lead}: {prompt[:300]}"
-    footer = _footer(state, result.backend, result.model)
-    return Answer([caption[: _room(state)]], attachment, footer, sensitive)
-
-
 async def _hints_answer(state: State, services: AIServices, mention: Note, text: str) -> Answer:
     # The text read in a picture is anyone's words: the same checks as a model's answer.
-    if _leaks(state, services, text, mention.uri):
+    if withheld(state, services, text, mention.uri):
         return Answer([CANNOT_SEE])
     if services.moderator is not None and not (await services.moderator.check_text(text)).allowed:
         return Answer([CANNOT_SEE])
     footer = "🤖 Automatic hints (offline: EfficientNet-Lite0 labels, Tesseract OCR)"
-    parts = split_for_posts(text, limit=_room(state), max_posts=state.config.ai.max_posts_per_reply)
-    return Answer(parts, footer=footer if state.config.ai.footer else "")
-
-
-def _leaks(state: State, services: AIServices, text: str, what: str) -> bool:
-    reason = leak_reason(
-        text, system_prompt=state.config.ai.system_prompt, secrets=services.secrets
+    parts = split_for_posts(
+        text, limit=answer_room(state), max_posts=state.config.ai.max_posts_per_reply
     )
-    if reason:
-        log.warning("answer to %s withheld: %s", what, reason)
-    return reason is not None
-
-
-def _room(state: State) -> int:
-    # Leave space for the leading mention and the footer inside the post limit.
-    return max(100, state.config.ai.post_chars - 120)
-
-
-def _footer(state: State, backend: str, model: str) -> str:
-    if not state.config.ai.footer:
-        return ""
-    note = " — a tiny offline model, often wrong on facts" if backend == "offline" else ""
-    return f"🤖 AI-generated ({backend}: {model}){note}"
+    return Answer(parts, footer=footer if state.config.ai.footer else "")
 
 
 def reply_visibility(state: State, mention: Note) -> Visibility:
@@ -378,7 +265,7 @@ async def compose_own_post(
             raise FediverseError("the prompt did not pass the moderation check")
     async with services.semaphore:
         if image_prompt:
-            return await _image(state, services, image_prompt)
+            return await image_answer(state, services, image_prompt)
         messages = build_messages(
             system_prompt=state.config.ai.system_prompt,
             request=prompt,
@@ -389,11 +276,11 @@ async def compose_own_post(
         result = await services.text.complete(messages, max_tokens=state.config.ai_text.max_tokens)
     # Published as the operator's own post, whose mentions are resolved: the model's are not.
     text = neutralise_mentions(strip_markup(result.text).strip())
-    if _leaks(state, services, text, "a post of the AI's own"):
+    if withheld(state, services, text, "a post of the AI's own"):
         raise FediverseError(
             "the generated text was withheld: it repeated its instructions or a secret"
         )
     return Answer(
         [text[: state.config.ai.post_chars - 120]],
-        footer=_footer(state, result.backend, result.model),
+        footer=answer_footer(state, result.backend, result.model),
     )

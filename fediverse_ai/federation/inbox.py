@@ -15,7 +15,7 @@ from ..models import Actor
 from ..state import State
 from ..storage import activities, actors, follows, notes, reactions
 from ..vocab import ACTOR_TYPES, id_of, ids_of, type_of
-from . import interactions, moves, polls, remote_notes, resolver, trigger
+from . import interactions, moves, polls, quote_requests, quotes, remote_notes, resolver, trigger
 
 log = logging.getLogger(__name__)
 INBOX = "inbox"
@@ -68,6 +68,8 @@ async def dispatch(state: State, act: IncomingActivity, actor: Actor) -> None:
             await on_block(state, act, actor)
         case "Move":
             await moves.on_move(state, act, actor)
+        case "QuoteRequest":
+            await quote_requests.on_quote_request(state, act, actor)
         case "Flag":
             await reactions.add_report(
                 state.db,
@@ -154,12 +156,16 @@ async def _our_follow_of(state: State, act: IncomingActivity, actor: Actor) -> i
 
 
 async def on_accept(state: State, act: IncomingActivity, actor: Actor) -> None:
+    if await quote_requests.on_answer(state, act.object_id, actor, act.raw.get("result") or ""):
+        return
     follow_id = await _our_follow_of(state, act, actor)
     if follow_id is not None:
         await follows.set_state(state.db, follow_id, "accepted")
 
 
 async def on_reject(state: State, act: IncomingActivity, actor: Actor) -> None:
+    if await quote_requests.on_answer(state, act.object_id, actor, None):
+        return
     follow_id = await _our_follow_of(state, act, actor)
     if follow_id is not None:
         await state.db.execute("DELETE FROM follows WHERE id = ?", (follow_id,))
@@ -184,6 +190,7 @@ async def on_create(state: State, act: IncomingActivity, actor: Actor) -> None:
         return
     stored = await remote_notes.store(state, note, actor)
     if stored is not None:
+        await quotes.queue_resolution(state, stored)
         await trigger.on_new_note(state, stored)
 
 
@@ -195,8 +202,10 @@ async def on_update(state: State, act: IncomingActivity, actor: Actor) -> None:
     if act.object_type is not None and act.object_type not in NOTE_TYPES:
         return
     note = await _note_of(state, act)
-    if note.attributed_to == actor.uri:
-        await remote_notes.apply_edit(state, note, actor)
+    if note.attributed_to == actor.uri and await remote_notes.apply_edit(state, note, actor):
+        edited = await notes.by_uri(state.db, note.uri)
+        if edited is not None:
+            await quotes.queue_resolution(state, edited)
 
 
 async def on_delete(state: State, act: IncomingActivity, actor: Actor) -> None:
@@ -206,6 +215,8 @@ async def on_delete(state: State, act: IncomingActivity, actor: Actor) -> None:
     if uri == actor.uri:
         await actors.delete_remote(state.db, actor.uri)
         return
+    if await quotes.on_delete(state, uri, actor):
+        return  # a QuoteAuthorization withdrawn, not a note
     existing = await notes.by_uri(state.db, uri)
     if existing is not None and existing.actor_id != actor.id:
         return

@@ -29,7 +29,7 @@ from ..storage import actors, follows, jobs, media, notes, polls
 from ..storage.notes import NoteRow
 from ..urls import new_status_id
 from ..vocab import format_time
-from . import delivery, remote_notes, resolver, trigger
+from . import delivery, quote_out, remote_notes, resolver, trigger
 
 log = logging.getLogger(__name__)
 MAX_ATTACHMENTS = 4
@@ -163,6 +163,7 @@ async def publish_note(
         context = parent.context_uri or parent.uri
         if parent_author.uri != author.uri and draft.audience is None:
             mentioned.setdefault(parent_author.uri, parent_author)
+    quote = await quote_out.prepare(state, author, draft.quote, uri) if draft.quote else None
     hashtags = find_hashtags(text)
     html = (
         render_note_html(
@@ -170,7 +171,7 @@ async def publish_note(
         )
         if text
         else ""
-    )
+    ) + (quote_out.fallback_html(quote) if quote else "")
     to, cc = address(
         draft.visibility, followers_url=author.followers_url or "", mentioned=list(mentioned)
     )
@@ -221,6 +222,7 @@ async def publish_note(
                 ai_generated=att.ai_generated,
                 now=now,
             )
+        quote_out.record_in(conn, note_id, quote, now=now, policy=draft.quote_policy)
         if draft.poll is not None:
             polls.insert_local_in(conn, note_id, draft.poll, now=now)
         jobs.enqueue_in(
@@ -237,6 +239,7 @@ async def publish_note(
     note = await notes.by_id(state.db, note_id)
     assert note is not None
     await _send_note_activity(state, account, note, "Create")
+    await quote_out.send_request(state, account, quote, await note_json(state, note, author))
     await trigger.on_new_note(state, note)
     await jobs.finish_waiting(state.db, f"{FEDERATE}:{uri}", now=state.now())
     return note
@@ -278,7 +281,12 @@ async def note_json(state: State, note: Note, author: Actor) -> dict[str, Any]:
     doc = as2_out.note_object(note, author, attached, replies_url=f"{note.uri}/replies")
     if (poll := await polls.by_note(state.db, note.id)) is not None:
         doc |= as2_poll.question_fields(poll.as_state(), replies_of=note.uri)
-    return doc
+    return doc | await quote_out.note_properties(state, note, author)
+
+
+async def send_update(state: State, account: Account, note: Note) -> None:
+    """Send the note as it now is (a stamp granted) to its audience, content unchanged."""
+    await _send_note_activity(state, account, note, "Update")
 
 
 async def _recipients(state: State, note: Note, author: Actor) -> list[str]:

@@ -10,7 +10,7 @@ from ..errors import BadRequest
 from ..models import Actor, Note
 from ..sanitize import html_to_text, sanitize_html
 from ..state import State
-from ..storage import media, notes, polls, remote_files
+from ..storage import media, notes, polls, quotes, remote_files
 from ..storage.notes import NoteRow
 from ..vocab import format_time
 
@@ -69,6 +69,7 @@ async def store(state: State, note: IncomingNote, author: Actor) -> Note | None:
         if note_id is not None:
             _insert_attachments(conn, note_id, note, author, now)
             polls.sync_remote_in(conn, note_id, note.poll, now=now)
+            quotes.record_in(conn, note_id, note.quote, now=now)
         return note_id
 
     note_id = await state.db.transaction(work)
@@ -99,6 +100,7 @@ async def apply_edit(state: State, note: IncomingNote, author: Actor) -> bool:
         media.delete_remote_for_note(conn, existing.id)
         _insert_attachments(conn, existing.id, note, author, now)
         polls.sync_remote_in(conn, existing.id, note.poll, now=now)
+        quotes.record_in(conn, existing.id, note.quote, now=now)
 
     await state.db.transaction(work)
     return True

@@ -11,6 +11,7 @@ from quart import Quart, Response, request
 from quart.datastructures import FileStorage
 
 from ..ai.base import BackendError
+from ..as2_quote import QUOTE_POLICIES
 from ..errors import BadRequest, FediverseError, NotFound, TooManyRequests
 from ..federation import publish
 from ..media import process_image
@@ -45,6 +46,8 @@ class Form:
     image_prompt: str = ""
     alts: list[str] = field(default_factory=lambda: [""] * MAX_IMAGES)
     poll: dict[str, str] = field(default_factory=dict)  # the poll fields, as typed
+    quote: str = ""  # the id of the post quoted
+    quote_policy: str = ""  # who may quote this post; empty: the default for its visibility
 
 
 def narrowest(a: str, b: str) -> Visibility:
@@ -95,6 +98,7 @@ async def _render_compose(
     error: str | None = None,
     suggestion: Any = None,
     status: int = 200,
+    quoted: Note | None = None,
 ) -> Response:
     v = viewer()
     return await render(
@@ -103,6 +107,8 @@ async def _render_compose(
         status=status,
         form=form,
         parent=(await cards(state, [parent], v))[0] if parent else None,
+        quoted=(await cards(state, [quoted], v, nested=True))[0] if quoted else None,
+        quote_policies=QUOTE_POLICIES,
         ask=ask,
         error=error,
         suggestion=suggestion,
@@ -125,6 +131,8 @@ def _read_form(raw: Any) -> Form:
         image_prompt=raw.get("image_prompt", "").strip()[:1000],
         alts=[raw.get(f"alt{i}", "").strip()[:1500] for i in range(MAX_IMAGES)],
         poll={k: str(raw.get(k, ""))[:200] for k in POLL_FIELDS},
+        quote=raw.get("quote", "").strip()[:2000],
+        quote_policy=policy if (policy := raw.get("quote_policy", "")) in QUOTE_POLICIES else "",
     )
 
 
@@ -159,7 +167,9 @@ def register(app: Quart, holder: StateHolder) -> None:
         parent = await _parent(state, request.args.get("reply_to", ""))
         ask = request.args.get("ask") == "1"
         form = await _prefill(state, account, parent, ask)
-        return await _render_compose(state, form, parent=parent, ask=ask)
+        quoted = await _parent(state, request.args.get("quote", ""))
+        form.quote = quoted.uri if quoted else ""
+        return await _render_compose(state, form, parent=parent, ask=ask, quoted=quoted)
 
     @app.post("/compose")
     async def compose_submit() -> Response:
@@ -169,6 +179,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         files = await request.files
         form = _read_form(raw)
         parent = await _parent(state, form.in_reply_to)
+        quoted = await _parent(state, form.quote)
         ask = raw.get("ask") == "1"
         if raw.get("action") == "suggest":
             return await _suggest(state, account, form, parent, ask)
@@ -196,13 +207,21 @@ def register(app: Quart, holder: StateHolder) -> None:
                     attachments=tuple(attachments),
                     sensitive=sensitive,
                     poll=read_poll_form(form.poll),
+                    quote=quoted.uri if quoted else None,
+                    quote_policy=form.quote_policy or None,
                 ),
             )
         except (BadRequest, FediverseError) as exc:
             if exc.status >= 500:
                 raise
             return await _render_compose(
-                state, form, parent=parent, ask=ask, error=exc.message, status=exc.status
+                state,
+                form,
+                parent=parent,
+                ask=ask,
+                error=exc.message,
+                status=exc.status,
+                quoted=quoted,
             )
         target = note.url or note.uri
         if parent is not None:

@@ -22,6 +22,7 @@ from .media_views import (
     safe_url,
 )
 from .polls import PollView, poll_views
+from .quote_views import MARKS, Quoted, link_of, quoted_for
 
 __all__ = [
     "AuthorView",
@@ -49,6 +50,16 @@ class AuthorView:
 
 
 @dataclass(frozen=True)
+class QuoteView:
+    """The quoted post in a card: nested when its author's server confirmed the quote."""
+
+    state: str
+    link: str
+    mark: str | None  # why it is not shown (pending, declined, removed)
+    card: Card | None = None
+
+
+@dataclass(frozen=True)
 class Card:
     note: Note
     author: AuthorView
@@ -65,6 +76,7 @@ class Card:
     focus: bool = False
     labels: list[str] = field(default_factory=list)
     poll: PollView | None = None
+    quote: QuoteView | None = None
 
 
 def author_view(actor: Actor, files: CachedFiles | None = None) -> AuthorView:
@@ -122,6 +134,7 @@ async def cards(
     *,
     depths: Sequence[int] | None = None,
     focus_id: int | None = None,
+    nested: bool = False,
 ) -> list[Card]:
     if not items:
         return []
@@ -138,6 +151,17 @@ async def cards(
         else {}
     )
     poll_of = await poll_views(state, items, viewer)
+    quoted = await quoted_for(state, items, viewer)
+    inner = (
+        {}
+        if nested or not quoted
+        else {
+            c.note.uri: c
+            for c in await cards(
+                state, [q.note for q in quoted.values() if q.note], viewer, nested=True
+            )
+        }
+    )
     out = []
     for index, n in enumerate(items):
         author = authors.get(n.actor_id)
@@ -170,6 +194,13 @@ async def cards(
                 focus=n.id == focus_id,
                 labels=labels,
                 poll=poll_of.get(n.id),
+                quote=_quote_view(quoted[n.id], inner) if n.id in quoted else None,
             )
         )
     return out
+
+
+def _quote_view(quoted: Quoted, inner: dict[str, Card]) -> QuoteView:
+    state = quoted.quote.state
+    card = inner.get(quoted.quote.quoted_uri) if state == "accepted" else None
+    return QuoteView(state=state, link=link_of(quoted), mark=MARKS.get(state), card=card)

@@ -17,6 +17,10 @@
 //   POST /_control/update    {"id": noteId, "content"}        -> Update{Note} to its recipients
 //   POST /_control/delete    {"id": noteId}                   -> Delete{Tombstone} to them
 //   POST /_control/fetch     {"url"}  -> {"document"} or {"error"}: a GET signed as alice
+//   POST /_control/quote     {"object": noteUrl, "content"} -> a public note quoting it (FEP-044f
+//                            `quote`), and a QuoteRequest sent to its author -> {"id", "request"}
+//   Incoming QuoteRequests for alice's posts are answered with an Accept whose `result` is a
+//   QuoteAuthorization served at /users/alice/quote_authorizations/ID.
 //   GET  /_control/received  -> [{type, id, actor, object, json}], oldest first
 //   GET  /_control/state     -> {actor, followers, following, notes, errors}
 //   GET  /_control/exchanges -> HTTP exchanges in and out (secret headers dropped, bodies cut)
@@ -51,6 +55,8 @@ import {
   Person,
   PUBLIC_COLLECTION,
   Question,
+  QuoteAuthorization,
+  QuoteRequest,
   Tombstone,
   Undo,
   Update,
@@ -131,6 +137,7 @@ const notes = new Map(); // note id -> JSON-LD of the note we published
 const noteObjects = new Map(); // note id -> Note
 const noteRecipients = new Map(); // note id -> {to, cc, mentioned, visibility}
 const errors = []; // outbox / inbox errors, for debugging failing tests
+const stamps = new Map(); // QuoteAuthorization id -> QuoteAuthorization alice gave
 
 // --- federation ----------------------------------------------------------------------------
 
@@ -195,6 +202,11 @@ function pollValues({ options, multiple = false, seconds = 3600 }, published) {
     voters: 0,
   };
 }
+federation.setObjectDispatcher(
+  QuoteAuthorization,
+  "/users/{identifier}/quote_authorizations/{id}",
+  (ctx, values) => stamps.get(ctx.getObjectUri(QuoteAuthorization, values).href) ?? null,
+);
 
 function recipientOf(f) {
   return {
@@ -254,6 +266,35 @@ federation
     await record(undo);
     const object = await undo.getObject(ctx).catch(() => null);
     if (object instanceof Follow && undo.actorId) followers.delete(undo.actorId.href);
+  })
+  .on(QuoteRequest, async (ctx, request) => {
+    // FEP-044f: alice approves every quote of her posts with a stamp anyone can fetch.
+    await record(request);
+    const requester = await request.getActor(ctx);
+    if (!isActor(requester) || request.objectId == null) return;
+    const quoting = request.instrumentIds[0];
+    if (quoting == null) return;
+    const alice = ctx.getActorUri(USERNAME);
+    const stampId = ctx.getObjectUri(QuoteAuthorization, { identifier: USERNAME, id: randomUUID() });
+    stamps.set(
+      stampId.href,
+      new QuoteAuthorization({
+        id: stampId,
+        attribution: alice,
+        interactingObject: quoting,
+        interactionTarget: request.objectId,
+      }),
+    );
+    await ctx.sendActivity(
+      { identifier: USERNAME },
+      requester,
+      new Accept({
+        id: new URL(`/users/${USERNAME}/accepts/${randomUUID()}`, ORIGIN),
+        actor: alice,
+        object: request,
+        result: stampId,
+      }),
+    );
   })
   .on(Create, (_ctx, activity) => record(activity))
   .on(Update, (_ctx, activity) => record(activity))
@@ -423,6 +464,38 @@ const control = {
     noteObjects.delete(id);
     notes.delete(id);
     return { id: del.id.href };
+  },
+
+  async quote({ object, content = "quoting this" }) {
+    const ctx = controlContext();
+    const alice = ctx.getActorUri(USERNAME);
+    const quoted = await ctx.lookupObject(object, { documentLoader });
+    if (!(quoted instanceof Note) || quoted.attributionId == null) throw new Error(`not a note: ${object}`);
+    const author = await lookupActor(ctx, quoted.attributionId.href);
+    const noteId = ctx.getObjectUri(Note, { identifier: USERNAME, id: randomUUID() });
+    const to = [PUBLIC_COLLECTION];
+    const cc = [ctx.getFollowersUri(USERNAME), author.id];
+    const note = new Note({
+      id: noteId,
+      attribution: alice,
+      content: `<p>${escapeHtml(content)}</p>`,
+      url: noteId,
+      published: Temporal.Now.instant(),
+      tos: to,
+      ccs: cc,
+      quote: new URL(object),
+    });
+    noteObjects.set(noteId.href, note);
+    noteRecipients.set(noteId.href, { to, cc, mentioned: [author], visibility: "public" });
+    notes.set(noteId.href, await note.toJsonLd({ format: "compact" }));
+    const request = new QuoteRequest({
+      id: new URL(`/users/${USERNAME}/quote_requests/${randomUUID()}`, ORIGIN),
+      actor: alice,
+      object: new URL(object),
+      instrument: note,
+    });
+    await ctx.sendActivity({ identifier: USERNAME }, author, request);
+    return { id: noteId.href, request: request.id.href };
   },
 
   async fetch({ url }) {

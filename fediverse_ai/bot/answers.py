@@ -1,0 +1,51 @@
+"""What an answer of the AI actor is, before it is published, and the checks every kind shares."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ..ai.leaks import leak_reason
+from ..models import NewAttachment
+from ..state import State
+from .services import AIServices
+
+log = logging.getLogger("fediverse_ai.bot.replier")  # one logger for the whole answer
+
+REFUSAL = "Sorry, I can't help with that request."
+FAILURE = (
+    "Sorry, I couldn't answer this time: my generator is not available. Please try again later."
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    parts: list[str]
+    attachment: NewAttachment | None = None
+    footer: str = ""
+    sensitive: bool = False
+    links: frozenset[str] = frozenset()  # URLs the answer may link: those of the thread
+
+
+def withheld(state: State, services: AIServices, text: str, what: str) -> bool:
+    """Whether ``text`` must not be published (``ai.leaks``); the reason is logged."""
+    reason = leak_reason(
+        text, system_prompt=state.config.ai.system_prompt, secrets=services.secrets
+    )
+    if reason:
+        log.warning("answer to %s withheld: %s", what, reason)
+    return reason is not None
+
+
+def answer_room(state: State) -> int:
+    """Characters for an answer's text in one post."""
+    # Leave space for the leading mention and the footer inside the post limit.
+    return max(100, state.config.ai.post_chars - 120)
+
+
+def answer_footer(state: State, backend: str, model: str) -> str:
+    """The label naming the backend and model, unless ``ai.footer`` is off."""
+    if not state.config.ai.footer:
+        return ""
+    note = " — a tiny offline model, often wrong on facts" if backend == "offline" else ""
+    return f"🤖 AI-generated ({backend}: {model}){note}"
