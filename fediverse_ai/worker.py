@@ -27,6 +27,7 @@ from . import maintenance, media_cache
 from .bot import replier
 from .errors import BadRequest, DeliveryError, FediverseError
 from .federation import delivery, inbox, trigger
+from .foryou import embedding
 from .models import Job
 from .retry import MAX_ATTEMPTS, next_run
 from .state import State
@@ -41,6 +42,7 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     trigger.AI_REPLY: replier.handle,
     maintenance.PURGE: maintenance.purge,
     remote_files.CACHE_JOB: media_cache.fetch,
+    embedding.EMBED_JOB: embedding.embed_note,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {

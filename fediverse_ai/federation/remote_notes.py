@@ -10,7 +10,7 @@ from ..errors import BadRequest
 from ..models import Actor, Note
 from ..sanitize import html_to_text, sanitize_html
 from ..state import State
-from ..storage import media, notes, remote_files
+from ..storage import embeddings, media, notes, remote_files
 from ..storage.notes import NoteRow
 from ..vocab import format_time
 
@@ -68,6 +68,7 @@ async def store(state: State, note: IncomingNote, author: Actor) -> Note | None:
         note_id = notes.insert(conn, row, now=now)
         if note_id is not None:
             _insert_attachments(conn, note_id, note, author, now)
+            embeddings.queue_in(conn, note_id, row.visibility, now=now, version=None)
         return note_id
 
     note_id = await state.db.transaction(work)
@@ -97,6 +98,7 @@ async def apply_edit(state: State, note: IncomingNote, author: Actor) -> bool:
         notes.replace_content(conn, existing.id, row)
         media.delete_remote_for_note(conn, existing.id)
         _insert_attachments(conn, existing.id, note, author, now)
+        embeddings.queue_in(conn, existing.id, existing.visibility, now=now, version=edited_at)
 
     await state.db.transaction(work)
     return True

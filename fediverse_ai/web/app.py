@@ -22,6 +22,7 @@ from . import (
     body_gate,
     cache_files,
     compose,
+    foryou,
     inbox,
     me,
     objects,
@@ -90,6 +91,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     actions.register(app, holder)
     remote_follow.register(app, holder)
     admin.register(app, holder)
+    foryou.register(app, holder)
     app.register_blueprint(client_api_blueprint(holder))
     return app
 
