@@ -183,7 +183,7 @@ async def _measure(config_path: Path, token: str, repeat: int) -> list[dict[str,
         for path in ("/for-you", "/for-you?offset=20", "/home"):
             first = await client.get(path, headers=headers)
             body = await first.get_data()
-            assert first.status_code == 200 and b"Log out" in body, path
+            assert isinstance(body, bytes) and first.status_code == 200 and b"Log out" in body, path
             for _ in range(3):
                 await client.get(path, headers=headers)
             times = []

@@ -44,7 +44,7 @@ class Ranked:
     """A post's place in the feed, and why: ``reason`` is "topic" (with the signal that
     matches best), "follow", "popular" or "new"."""
 
-    note_id: int
+    row: int  # in the candidates' arrays
     score: float
     reason: str
     because_of: ProfileItem | None = None
@@ -68,10 +68,11 @@ def profile_vector(items: Sequence[ProfileItem], *, now: float) -> npt.NDArray[n
 
 def rank(
     *,
-    note_ids: npt.NDArray[np.int64],
     actor_ids: npt.NDArray[np.int64],
     published: npt.NDArray[np.float64],
     vectors: npt.NDArray[np.float32],
+    allowed: npt.NDArray[np.bool_],
+    index: Mapping[int, int],
     profile: Sequence[ProfileItem],
     followed: set[int],
     popularity: Mapping[int, int],
@@ -79,16 +80,25 @@ def rank(
     offset: int,
     limit: int,
 ) -> list[Ranked]:
-    """The page ``[offset, offset + limit)`` of the candidates, best first."""
-    n = len(note_ids)
-    if n == 0 or offset >= n:
+    """The page ``[offset, offset + limit)`` of the candidates, best first, as row numbers.
+
+    Rows are those of the arrays; ``allowed`` masks out what may not be shown (consent, the
+    window, the viewer's own posts) and ``index`` maps a note id to its row. Everything is
+    one pass of numpy over the whole matrix (no Python loop over the candidates).
+    """
+    fresh = allowed.copy()
+    for item in profile:  # what the viewer liked or boosted is not news to them
+        row = index.get(item.note_id)
+        if row is not None:
+            fresh[row] = False
+    shown = int(fresh.sum())
+    if shown == 0 or offset >= shown:
         return []
-    seen = {i.note_id for i in profile}  # what the viewer liked or boosted is not news to them
-    fresh = np.array([int(i) not in seen for i in note_ids], dtype=bool)
+    n = len(actor_ids)
     score = np.zeros(n, dtype=np.float32)
     topic = np.zeros(n, dtype=np.float32)
     p = profile_vector(profile, now=now)
-    if p is not None and int(fresh.sum()) > 1:
+    if p is not None and shown > 1:
         sim = vectors @ p
         # Spread over the posts that can be shown: the liked ones, close to the profile by
         # construction, would make every other post look average.
@@ -97,22 +107,26 @@ def rank(
             topic = (sim - float(sim[fresh].mean())) / spread
         score += W_TOPIC * topic
     age = np.maximum(now - published, 0.0)
-    recency = np.power(0.5, age / RECENCY_HALF_LIFE).astype(np.float32)
-    score += W_RECENCY * recency
+    score += W_RECENCY * np.power(0.5, age / RECENCY_HALF_LIFE).astype(np.float32)
     follows = np.isin(actor_ids, np.fromiter(followed, dtype=np.int64, count=len(followed)))
     score += W_FOLLOW * follows.astype(np.float32)
-    pop = np.array([math.log1p(popularity.get(int(i), 0)) for i in note_ids], dtype=np.float32)
+    pop = np.zeros(n, dtype=np.float32)
+    for note_id, likes in popularity.items():
+        row = index.get(note_id)
+        if row is not None:
+            pop[row] = math.log1p(likes)
     score += W_POPULAR * pop
     score = np.where(fresh, score, -np.inf)
-    order = np.argsort(-score, kind="stable")[offset : offset + limit]
-    page = [int(k) for k in order if fresh[k]]
+    want = min(offset + limit, shown)
+    top = np.argpartition(-score, want - 1)[:want] if want < n else np.arange(n)
+    order = top[np.argsort(-score[top], kind="stable")][offset:want]
     matrix = np.stack([i.vector for i in profile]) if profile else None
     out = []
-    for k in page:
+    for k in (int(k) for k in order):
         reason, because = _reason(
             vectors[k], float(topic[k]), bool(follows[k]), float(pop[k]), profile, matrix
         )
-        out.append(Ranked(int(note_ids[k]), float(score[k]), reason, because))
+        out.append(Ranked(k, float(score[k]), reason, because))
     return out
 
 

@@ -94,20 +94,9 @@ async def count(db: Database) -> int:
     return int(await db.fetchval("SELECT COUNT(*) FROM note_embeddings") or 0)
 
 
-# A post may be ranked only while its author still consents: public, indexable, and (for a
-# local author) the switch on. The hashtag opt-outs live in profile text and are checked in
-# Python by the caller (ai.consent.opted_out), on the authors this returns.
-_CONSENTING = (
-    " JOIN notes n ON n.id = e.note_id AND n.visibility = 'public'"
-    " JOIN actors a ON a.id = e.actor_id AND a.indexable = 1"
-    " LEFT JOIN ai_preferences p ON p.actor_id = e.actor_id"
-    " WHERE COALESCE(p.ai_may_use_posts, 1) = 1 AND e.model = ?"
-)
-
-
 @dataclass(frozen=True)
 class Candidates:
-    """Embedded posts in the feed's window: parallel arrays, one row per post."""
+    """Embedded public posts, newest first: parallel arrays, one row per post."""
 
     note_ids: npt.NDArray[np.int64]
     actor_ids: npt.NDArray[np.int64]
@@ -115,15 +104,24 @@ class Candidates:
     vectors: npt.NDArray[np.float32]
 
 
-async def candidates(
-    db: Database, *, model: str, dim: int, since: float, exclude_actor: int, limit: int
-) -> Candidates:
-    """The newest consenting embedded posts since ``since``, not by ``exclude_actor``."""
+async def version(db: Database, *, model: str) -> tuple[int, float]:
+    """Changes whenever a vector is added, replaced (an edit) or deleted: the key of the
+    feed's in-memory copy of the matrix."""
+    row = await db.fetchone(
+        "SELECT COUNT(*), COALESCE(MAX(created_at), 0) FROM note_embeddings WHERE model = ?",
+        (model,),
+    )
+    return (int(row[0]), float(row[1])) if row else (0, 0.0)
+
+
+async def candidates(db: Database, *, model: str, dim: int, limit: int) -> Candidates:
+    """The newest ``limit`` embedded public posts. Whether their authors still consent is
+    not decided here but on every page view (:func:`consenting_authors`)."""
     rows = await db.fetchall(
-        f"SELECT e.note_id, e.actor_id, e.published, e.vector FROM note_embeddings e{_CONSENTING}"
-        " AND e.published >= ? AND e.actor_id != ? AND e.dim = ?"
-        " ORDER BY e.published DESC LIMIT ?",
-        (model, since, exclude_actor, dim, limit),
+        "SELECT e.note_id, e.actor_id, e.published, e.vector FROM note_embeddings e"
+        " JOIN notes n ON n.id = e.note_id AND n.visibility = 'public'"
+        " WHERE e.model = ? AND e.dim = ? ORDER BY e.published DESC LIMIT ?",
+        (model, dim, limit),
     )
     return Candidates(
         note_ids=np.array([r[0] for r in rows], dtype=np.int64),
@@ -131,6 +129,21 @@ async def candidates(
         published=np.array([r[2] for r in rows], dtype=np.float64),
         vectors=from_blobs([r[3] for r in rows], dim),
     )
+
+
+async def consenting_authors(db: Database, actor_ids: Sequence[int]) -> list[int]:
+    """Those of ``actor_ids`` who are ``indexable`` and, when local, left "AI may use my
+    posts" on. The hashtag opt-outs live in profile text: the caller checks them."""
+    ids = sorted(set(actor_ids))
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = await db.fetchall(
+        f"SELECT a.id FROM actors a LEFT JOIN ai_preferences p ON p.actor_id = a.id"
+        f" WHERE a.id IN ({marks}) AND a.indexable = 1 AND COALESCE(p.ai_may_use_posts, 1) = 1",
+        ids,
+    )
+    return [int(r[0]) for r in rows]
 
 
 @dataclass(frozen=True)
