@@ -1,5 +1,6 @@
 """Run the benchmarks: ``python -m bench`` (``make bench``); ``BENCH_QUICK=1`` for a short
-run; ``BENCH_ONLY="web fanout"`` for a subset (fanout, web, intake, mention).
+run; ``BENCH_ONLY="web fanout"`` for a subset (fanout, web, intake, mention; ``foryou``, the
+For-you feed, runs only when named).
 
 Writes ``bench/results/<name>.json`` per benchmark and ``bench/results/summary.json`` +
 ``summary.md`` (the targets, met or missed, with their ratios)."""
@@ -74,6 +75,11 @@ def _targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         for r in web["rows"]:
             if r.get("status") == 200:
                 add(f"web {r['page']} p50", r["p50 ms"], 20, below=True, unit=" ms")
+    feed = results.get("foryou")
+    if feed:
+        page = next(r for r in feed["rows"] if r["page"] == "/for-you")
+        add(f"/for-you p50 at {feed['posts']:,} embedded posts", page["p50 ms"], 100, below=True,
+            unit=" ms")  # fmt: skip
     return rows
 
 
@@ -94,6 +100,10 @@ def main() -> int:
             from . import web
 
             results["web"] = web.run()
+        if "foryou" in only:
+            from . import foryou
+
+            results["foryou"] = foryou.run()
         if "intake" in only or "mention" in only:
             from .net import network
 

@@ -28,6 +28,7 @@ from .web import (
     body_gate,
     cache_files,
     compose,
+    foryou,
     health,
     inbox,
     me,
@@ -114,6 +115,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     quotes.register(app, holder)
     remote_follow.register(app, holder)
     admin.register(app, holder)
+    foryou.register(app, holder)
     app.register_blueprint(client_api_blueprint(holder))
     return app
 

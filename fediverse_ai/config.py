@@ -19,11 +19,13 @@ from typing import Any
 
 from .config_ai import (
     AIBehaviourConfig,
+    AIForYouConfig,
     AIImageConfig,
     AILimitsConfig,
     AIModerationConfig,
     AITextConfig,
     validate_ai,
+    validate_foryou,
 )
 from .errors import ConfigError
 
@@ -176,6 +178,7 @@ class Config:
     ai_image: AIImageConfig = field(default_factory=AIImageConfig)
     ai_limits: AILimitsConfig = field(default_factory=AILimitsConfig)
     ai_moderation: AIModerationConfig = field(default_factory=AIModerationConfig)
+    ai_foryou: AIForYouConfig = field(default_factory=AIForYouConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     web: WebConfig = field(default_factory=WebConfig)
@@ -193,6 +196,7 @@ SECTIONS: dict[str, type[Any]] = {
     "ai.image": AIImageConfig,
     "ai.limits": AILimitsConfig,
     "ai.moderation": AIModerationConfig,
+    "ai.foryou": AIForYouConfig,
     "federation": FederationConfig,
     "worker": WorkerConfig,
     "web": WebConfig,
@@ -357,6 +361,7 @@ def _validate(c: Config) -> list[str]:
     if c.federation.max_inbox_bytes < 1024:
         problems.append("federation.max_inbox_bytes: must be at least 1024")
     problems.extend(validate_ai(c.ai, c.ai_text, c.ai_image, c.ai_limits, c.ai_moderation))
+    problems.extend(validate_foryou(c.ai_foryou))
     if c.worker.concurrency < 1:
         problems.append("worker.concurrency: must be at least 1")
     if not 1 <= c.web.session_days <= 365:

@@ -95,6 +95,27 @@ class AIModerationConfig:
     image_action: str = "sensitive"
 
 
+@dataclass(frozen=True)
+class AIForYouConfig:
+    """The For-you feed: local embeddings of consenting public posts (fediverse_ai/foryou)."""
+
+    enabled: bool = True
+    window_days: int = 14
+    max_candidates: int = 20_000
+    threads: int = 1
+
+
+def validate_foryou(f: AIForYouConfig) -> list[str]:
+    problems = []
+    if not 1 <= f.window_days <= 365:
+        problems.append("ai.foryou.window_days: between 1 and 365")
+    if not 100 <= f.max_candidates <= 200_000:
+        problems.append("ai.foryou.max_candidates: between 100 and 200000")
+    if not 1 <= f.threads <= 64:
+        problems.append("ai.foryou.threads: between 1 and 64")
+    return problems
+
+
 TEXT_BACKENDS = ("offline", "openai")
 IMAGE_BACKENDS = ("procedural", "openai", "automatic1111")
 

@@ -27,6 +27,7 @@ from . import maintenance, media_cache
 from .bot import replier
 from .errors import BadRequest, DeliveryError, FediverseError
 from .federation import delivery, inbox, polls, publish, quotes, trigger
+from .foryou import embedding
 from .models import Job
 from .retry import MAX_ATTEMPTS, next_run
 from .state import State
@@ -46,6 +47,7 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     polls.UPDATE_JOB: polls.send_update,
     polls.CLOSE_JOB: polls.close,
     quotes.QUOTE_RESOLVE: quotes.resolve,
+    embedding.EMBED_JOB: embedding.embed_note,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {

@@ -240,8 +240,12 @@ def test_post_prints_the_note_url(site: Path) -> None:
     assert (source, visibility) == ("hello #tag", "public")
     assert 'href="http://localhost:8123/tags/tag"' in content
     assert query(database, "SELECT name FROM note_hashtags") == [("tag",)]
-    # No followers, no deliveries; the safety net under every post was not needed.
-    assert query(database, "SELECT kind, state FROM jobs") == [("federate", "done")]
+    # No followers, no deliveries; the safety net under every post was not needed, and the
+    # public post got its For-you embedding.
+    assert sorted(query(database, "SELECT kind, state FROM jobs")) == [
+        ("embed_note", "done"),
+        ("federate", "done"),
+    ]
 
 
 @pytest.mark.parametrize("who", ["nobody", "localhost"])

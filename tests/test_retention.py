@@ -94,8 +94,8 @@ async def test_old_activities_go_unless_an_undo_or_a_retry_still_needs_them(
     assert await db.fetchval("SELECT COUNT(*) FROM follows") == 0  # found the stored Follow
     removed = await retention.purge(db, POLICY, now=later)
     # The Follow has no effect left; the Undo is old too, and so is the queued Create, which
-    # that drain processed. The Like is still in place.
-    assert (removed["activities"], removed["jobs (done)"]) == (3, 2)
+    # that drain processed (with the For-you embedding its note queued). The Like is still in place.
+    assert (removed["activities"], removed["jobs (done)"]) == (3, 3)
     assert await column(db, "SELECT uri FROM activities") == {like["id"]}
     assert await retention.purge(db, POLICY, now=later) == NOTHING
 

@@ -25,7 +25,7 @@ from ..content import (
 from ..errors import BadRequest, FediverseError, Forbidden, NotFound
 from ..models import Account, Actor, Draft, Note
 from ..state import State
-from ..storage import actors, follows, jobs, media, notes, polls
+from ..storage import actors, embeddings, follows, jobs, media, notes, polls
 from ..storage.notes import NoteRow
 from ..urls import new_status_id
 from ..vocab import format_time
@@ -233,6 +233,7 @@ async def publish_note(
             dedupe_key=f"{FEDERATE}:{uri}",
             run_after=now + FEDERATE_DELAY_SECONDS,
         )
+        embeddings.queue_in(conn, note_id, row.visibility, now=now, version=None)
         return note_id
 
     note_id = await state.db.transaction(work)
@@ -359,7 +360,12 @@ async def edit_note(state: State, account: Account, uri: str, text: str) -> Note
         updated=now,
         updated_text=format_time(now),
     )
-    await state.db.transaction(lambda conn: notes.replace_content(conn, note.id, row))
+
+    def work(conn: sqlite3.Connection) -> None:
+        notes.replace_content(conn, note.id, row)
+        embeddings.queue_in(conn, note.id, note.visibility, now=now, version=now)
+
+    await state.db.transaction(work)
     edited = await notes.by_id(state.db, note.id)
     assert edited is not None
     await _send_note_activity(state, account, edited, "Update")

@@ -10,7 +10,7 @@ from ..errors import BadRequest
 from ..models import Actor, Note
 from ..sanitize import html_to_text, sanitize_html
 from ..state import State
-from ..storage import media, notes, polls, quotes, remote_files
+from ..storage import embeddings, media, notes, polls, quotes, remote_files
 from ..storage.notes import NoteRow
 from ..vocab import format_time
 
@@ -70,6 +70,7 @@ async def store(state: State, note: IncomingNote, author: Actor) -> Note | None:
             _insert_attachments(conn, note_id, note, author, now)
             polls.sync_remote_in(conn, note_id, note.poll, now=now)
             quotes.record_in(conn, note_id, note.quote, now=now)
+            embeddings.queue_in(conn, note_id, row.visibility, now=now, version=None)
         return note_id
 
     note_id = await state.db.transaction(work)
@@ -101,6 +102,7 @@ async def apply_edit(state: State, note: IncomingNote, author: Actor) -> bool:
         _insert_attachments(conn, existing.id, note, author, now)
         polls.sync_remote_in(conn, existing.id, note.poll, now=now)
         quotes.record_in(conn, existing.id, note.quote, now=now)
+        embeddings.queue_in(conn, existing.id, existing.visibility, now=now, version=edited_at)
 
     await state.db.transaction(work)
     return True

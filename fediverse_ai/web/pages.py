@@ -197,6 +197,7 @@ def register(app: Quart, holder: StateHolder) -> None:
             image_backend=_backend_label(state, "image"),
             users=await actors.count_users(state.db),
             posts=await notes.count_local(state.db),
+            foryou_enabled=state.config.ai_foryou.enabled,
         )
 
     @app.get("/@<username>/media")

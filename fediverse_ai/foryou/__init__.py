@@ -1,0 +1,1 @@
+"""The For-you feed: post embeddings (a background job) and their ranking per viewer."""
