@@ -241,9 +241,9 @@ def test_post_prints_the_note_url(site: Path) -> None:
     assert 'href="http://localhost:8123/tags/tag"' in content
     assert query(database, "SELECT name FROM note_hashtags") == [("tag",)]
     # No followers, no deliveries; the safety net under every post was not needed, and the
-    # public post got its For-you embedding.
+    # public post's For-you embedding waits for a worker.
     assert sorted(query(database, "SELECT kind, state FROM jobs")) == [
-        ("embed_note", "done"),
+        ("embed_note", "pending"),
         ("federate", "done"),
     ]
 
