@@ -199,7 +199,8 @@ class Builder:
                     "content": n.content,
                     "text": None,
                     "visibility": API_VISIBILITY.get(n.visibility, n.visibility),
-                    "sensitive": n.sensitive,
+                    # Mastodon marks the status: a peer's flag on one attachment covers it all.
+                    "sensitive": n.sensitive or any(m.sensitive for m in attached.get(n.id, [])),
                     "spoiler_text": n.summary or "",
                     "language": n.language,
                     "in_reply_to_id": str(parent[0]) if parent else None,

@@ -61,3 +61,32 @@ async def test_cached_media_are_ours_and_the_rest_hotlinked(tmp_path: Path) -> N
         assert missing["url"] == missing["remote_url"] == f"{base}/m/gone.png"
         assert status["account"]["avatar"].startswith(f"{server.base_url}/cache/")
         assert status["account"]["acct"] == f"bob@{remote.authority}"
+
+
+async def test_a_sensitive_attachment_makes_the_status_sensitive(tmp_path: Path) -> None:
+    """Issue 19: media a peer flagged sensitive (on the attachment, not the note) is sensitive
+    in the API too, so apps cover it as our pages do."""
+    async with live_server(tmp_path) as server, remote_server() as remote:
+        remote.files["/m/x.jpg"] = ("image/jpeg", jpeg((64, 64)))
+        flagged = remote.note(
+            "bob",
+            "<p>careful</p>",
+            to=[PUBLIC],
+            attachment=[
+                {
+                    "type": "Image",
+                    "mediaType": "image/jpeg",
+                    "url": f"{remote.base_url}/m/x.jpg",
+                    "sensitive": True,
+                }
+            ],
+        )
+        plain = remote.note("bob", "<p>fine</p>", to=[PUBLIC])
+        for note in (flagged, plain):
+            await remote.send(server.shared_inbox, remote.activity("bob", "Create", note))
+        await server.drain()
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+            timeline = (await http.get("/api/v1/timelines/public")).json()
+        by_uri = {s["uri"]: s for s in timeline}
+        assert by_uri[flagged["id"]]["sensitive"] is True
+        assert by_uri[plain["id"]]["sensitive"] is False
