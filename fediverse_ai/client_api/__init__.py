@@ -21,6 +21,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
         apps_page,
         errors,
         instance,
+        media,
         notifications,
         oauth,
         statuses,
@@ -29,6 +30,6 @@ def blueprint(holder: StateHolder) -> Blueprint:
 
     bp = Blueprint("client_api", __name__)
     errors.register(bp, holder)
-    for module in (oauth, apps_page, instance, accounts, statuses, timelines, notifications):
+    for module in (oauth, apps_page, instance, accounts, media, statuses, timelines, notifications):
         module.register(bp, holder)
     return bp

@@ -25,7 +25,7 @@ from ..content import (
 from ..errors import BadRequest, FediverseError, Forbidden, NotFound
 from ..models import Account, Actor, Draft, Note
 from ..state import State
-from ..storage import actors, follows, media, notes
+from ..storage import actors, api_media, follows, media, notes
 from ..storage.notes import NoteRow
 from ..urls import new_status_id
 from ..vocab import format_time
@@ -198,6 +198,9 @@ async def publish_note(
         note_id = notes.insert(conn, row, now=now)
         assert note_id is not None
         for position, (att, file_name) in enumerate(zip(draft.attachments, files, strict=True)):
+            if att.upload_id is not None:
+                api_media.attach(conn, att.upload_id, note_id, position)
+                continue
             media.insert(
                 conn,
                 note_id=note_id,
@@ -216,7 +219,10 @@ async def publish_note(
             )
         return note_id
 
-    note_id = await state.db.transaction(work)
+    try:
+        note_id = await state.db.transaction(work)
+    except LookupError:  # an upload that a concurrent post attached first
+        raise BadRequest("a media attachment is already used by another post") from None
     note = await notes.by_id(state.db, note_id)
     assert note is not None
     await _send_note_activity(state, account, note, "Create")
@@ -230,6 +236,9 @@ def _write_media_files(state: State, draft: Draft) -> list[str]:
     directory.mkdir(parents=True, exist_ok=True)
     names = []
     for att in draft.attachments:
+        if att.file_name is not None:
+            names.append(att.file_name)
+            continue
         name = f"{secrets.token_hex(16)}.{att.extension}"
         (directory / name).write_bytes(att.data)
         names.append(name)
