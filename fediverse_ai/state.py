@@ -25,6 +25,7 @@ from .netguard import NetGuard, pinned_transport
 from .signing_auth import SignatureAuth
 from .storage import actors
 from .storage.db import Database
+from .streams import Broker
 from .urls import Urls
 
 Clock = Callable[[], float]
@@ -88,6 +89,8 @@ class State:
     # Worker.run registers its wake-up here: work queued in this process (deliveries, answers)
     # starts at once instead of at an idle loop's next poll.
     wakers: list[Callable[[int], None]] = field(default_factory=list)
+    # New and deleted notes for the client API's open streams (one process: see streams.py).
+    streams: Broker = field(default_factory=Broker)
     _blocks: tuple[float, frozenset[str]] | None = None
 
     def now(self) -> float:
@@ -205,6 +208,8 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
         )
         yield state
     finally:
+        if state is not None:
+            state.streams.close()
         for service in state.services.values() if state else ():
             closer = getattr(service, "aclose", None)
             if closer is not None:

@@ -25,11 +25,22 @@ def blueprint(holder: StateHolder) -> Blueprint:
         notifications,
         oauth,
         statuses,
+        stream_routes,
         timelines,
     )
 
     bp = Blueprint("client_api", __name__)
     errors.register(bp, holder)
-    for module in (oauth, apps_page, instance, accounts, media, statuses, timelines, notifications):
+    for module in (
+        oauth,
+        apps_page,
+        instance,
+        accounts,
+        media,
+        statuses,
+        timelines,
+        notifications,
+        stream_routes,
+    ):
         module.register(bp, holder)
     return bp

@@ -48,7 +48,7 @@ def _ms(notification: int) -> float:
 _EDGE = 20
 
 
-async def _list(
+async def recent(
     state: State,
     me: Actor,
     *,
@@ -56,7 +56,11 @@ async def _list(
     after: int | None,
     oldest_first: bool,
     limit: int,
+    types: frozenset[str] = frozenset(),
+    excluded: frozenset[str] = frozenset(),
 ) -> list[timelines.Notification]:
+    """A page of ``me``'s notifications between two notification ids (either may be None),
+    without the dismissed and cleared ones, of ``types`` (Mastodon's names) if given."""
     dismissed, cleared = await client_api.dismissed(state.db, me.id)
     # The query compares times; the ids are compared exactly below, so the bounds take in
     # the whole millisecond of the edges (a microsecond less, for floating point).
@@ -80,8 +84,6 @@ async def _list(
         and (after is None or notification_id(i) > after)
     ]
     items = items[-limit:] if oldest_first else items[:limit]
-    types = set(request.args.getlist("types[]")) | set(request.args.getlist("types"))
-    excluded = set(request.args.getlist("exclude_types[]"))
     return [
         i
         for i in items
@@ -91,9 +93,10 @@ async def _list(
     ]
 
 
-async def _entities(
+async def entities(
     state: State, me: Actor, items: list[timelines.Notification]
 ) -> list[dict[str, Any]]:
+    """Notification entities, leaving out those whose status ``me`` may no longer see."""
     who = await actors.by_ids(state.db, [i.actor_id for i in items])
     found = await client_api.notes_by_ids(state.db, [i.note_id for i in items if i.note_id])
     shown = await lookup.visible(state, me, list(found.values()))
@@ -123,15 +126,17 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         state = holder.state
         account, _ = await user(state, "read:notifications")
         pg = params.page(default=40, cap=80)
-        items = await _list(
+        items = await recent(
             state,
             account.actor,
             before=pg.max_id,
             after=pg.newer_than,
             oldest_first=pg.oldest_first,
             limit=pg.limit,
+            types=frozenset(request.args.getlist("types[]") + request.args.getlist("types")),
+            excluded=frozenset(request.args.getlist("exclude_types[]")),
         )
-        docs = await _entities(state, account.actor, items)
+        docs = await entities(state, account.actor, items)
         return params.paged(state, docs, pg.limit)
 
     @bp.get("/api/v1/notifications/<raw_id>")
@@ -141,10 +146,10 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         wanted = params.object_id(raw_id)
         if wanted is None:
             raise RecordNotFound()
-        items = await _list(
+        items = await recent(
             state, account.actor, before=wanted + 1, after=wanted - 1, oldest_first=False, limit=20
         )
-        docs = await _entities(
+        docs = await entities(
             state, account.actor, [i for i in items if notification_id(i) == wanted]
         )
         if not docs:

@@ -335,6 +335,7 @@ async def delete_note(state: State, account: Account, uri: str) -> None:
         if m.file_name:
             (state.config.storage.media_dir / m.file_name).unlink(missing_ok=True)
     await notes.tombstone(state.db, note.uri, actor_uri=account.actor.uri, now=now)
+    state.streams.publish("delete", note)
     activity = as2_out.activity(
         "Delete",
         activity_id=f"{note.uri}#delete",
