@@ -24,6 +24,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
         media,
         notifications,
         oauth,
+        profile,
         statuses,
         stream_routes,
         timelines,
@@ -33,6 +34,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
     errors.register(bp, holder)
     for module in (
         oauth,
+        profile,
         apps_page,
         instance,
         accounts,
