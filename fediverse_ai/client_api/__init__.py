@@ -25,6 +25,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
         notifications,
         oauth,
         profile,
+        relations,
         statuses,
         stream_routes,
         timelines,
@@ -35,6 +36,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
     for module in (
         oauth,
         profile,
+        relations,
         apps_page,
         instance,
         accounts,

@@ -22,6 +22,7 @@ from ..storage import (
     client_api,
     follows,
     media,
+    mutes,
     notes,
     oauth,
     remote_files,
@@ -290,6 +291,7 @@ class Builder:
         ids = [a.id for a in others]
         mine, theirs = await client_api.follow_states(self.state.db, self.viewer.id, ids)
         blocking, blocked_by = await client_api.blocks_between(self.state.db, self.viewer.id, ids)
+        muted = await mutes.muting(self.state.db, self.viewer.id, ids, now=self.state.now())
         return [
             {
                 "id": str(i),
@@ -300,8 +302,8 @@ class Builder:
                 "followed_by": theirs.get(i) == "accepted",
                 "blocking": i in blocking,
                 "blocked_by": i in blocked_by,
-                "muting": False,
-                "muting_notifications": False,
+                "muting": i in muted,
+                "muting_notifications": muted.get(i, False),
                 "requested": mine.get(i) == "pending",
                 "requested_by": theirs.get(i) == "pending",
                 "domain_blocking": False,

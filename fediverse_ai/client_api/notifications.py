@@ -16,7 +16,7 @@ from ..models import Actor
 from ..state import State
 from ..storage import actors, client_api, timelines
 from ..web.common import StateHolder, json_response
-from . import lookup, params
+from . import lookup, params, relations
 from .entities import Builder, iso
 from .errors import RecordNotFound
 from .tokens import user
@@ -84,10 +84,12 @@ async def recent(
         and (after is None or notification_id(i) > after)
     ]
     items = items[-limit:] if oldest_first else items[:limit]
+    muted = (await relations.hidden(state, me)).from_notifications
     return [
         i
         for i in items
         if notification_id(i) not in dismissed
+        and i.actor_id not in muted
         and (not types or TYPES[i.kind][0] in types)
         and TYPES[i.kind][0] not in excluded
     ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from ..models import Actor, Note
 from ..state import State
 from ..storage import follows
 from ..streams import StreamEvent
-from . import lookup, notifications
+from . import lookup, notifications, relations
 from .entities import Builder
 
 #: The streams a client may ask for, with the scope each needs (Mastodon's).
@@ -38,6 +39,7 @@ STREAMS = {
     "hashtag:local": "read:statuses",
 }
 MAX_TAG = 100
+HIDDEN_TTL_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,15 @@ class Viewer:
     def __init__(self, state: State, actor: Actor) -> None:
         self.state = state
         self.actor = actor
+        self._hidden: tuple[float, frozenset[int]] | None = None
+
+    async def _muted(self) -> frozenset[int]:
+        """Whom the viewer muted or blocked, re-read every few seconds rather than per event."""
+        now = time.monotonic()
+        if self._hidden is None or now - self._hidden[0] > HIDDEN_TTL_SECONDS:
+            found = await relations.hidden(self.state, self.actor)
+            self._hidden = (now, found.from_timelines)
+        return self._hidden[1]
 
     async def _in_home(self, note: Note) -> bool:
         me = self.actor
@@ -148,6 +159,8 @@ class Viewer:
         """The messages ``event`` makes on this connection's channels."""
         note = event.note
         out: list[Message] = []
+        if note.actor_id in await self._muted():
+            return out
         for ch in sorted(channels, key=lambda c: c.names):
             if event.kind == "delete":
                 seen = (

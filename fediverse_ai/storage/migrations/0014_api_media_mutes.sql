@@ -10,3 +10,15 @@ CREATE TABLE api_media (
     created_at REAL NOT NULL
 );
 CREATE INDEX api_media_actor ON api_media(actor_id, created_at);
+
+-- Accounts a local user muted through the client API: hidden from their home timeline, public
+-- timelines and streams, and (with notifications = 1, Mastodon's default) their
+-- notifications; nothing is sent to the muted account. expires_at NULL: until unmuted.
+CREATE TABLE mutes (
+    actor_id INTEGER NOT NULL REFERENCES accounts(actor_id) ON DELETE CASCADE,
+    target_id INTEGER NOT NULL REFERENCES actors(id) ON DELETE CASCADE,
+    notifications INTEGER NOT NULL DEFAULT 1,
+    expires_at REAL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (actor_id, target_id)
+);
