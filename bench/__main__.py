@@ -1,5 +1,5 @@
 """Run the benchmarks: ``python -m bench`` (``make bench``); ``BENCH_QUICK=1`` for a short
-run; ``BENCH_ONLY="web fanout"`` for a subset (fanout, web, intake, mention).
+run; ``BENCH_ONLY="web fanout"`` for a subset (fanout, web, api, intake, mention).
 
 Writes ``bench/results/<name>.json`` per benchmark and ``bench/results/summary.json`` +
 ``summary.md`` (the targets, met or missed, with their ratios)."""
@@ -16,7 +16,7 @@ from typing import Any
 
 from .common import QUICK, RESULTS, machine, table, write_result
 
-ALL = ("fanout", "web", "intake", "mention")
+ALL = ("fanout", "web", "api", "intake", "mention")
 
 
 class Tee(io.TextIOBase):
@@ -74,6 +74,12 @@ def _targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         for r in web["rows"]:
             if r.get("status") == 200:
                 add(f"web {r['page']} p50", r["p50 ms"], 20, below=True, unit=" ms")
+    api = results.get("api")
+    if api:
+        home = next(r for r in api["rows"] if r["request"].startswith("GET /api"))
+        add("API home timeline (40) p50", home["p50 ms"], 20, below=True, unit=" ms")
+        last = api["fanout"]["last received ms"]
+        add(f"one status to {api['fanout']['streams']} streams", last, 1000, below=True, unit=" ms")
     return rows
 
 
@@ -94,6 +100,10 @@ def main() -> int:
             from . import web
 
             results["web"] = web.run()
+        if "api" in only:
+            from . import api
+
+            results["api"] = api.run()
         if "intake" in only or "mention" in only:
             from .net import network
 
