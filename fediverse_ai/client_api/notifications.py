@@ -32,11 +32,15 @@ TYPES = {
 }
 
 
+#: Notification ids per millisecond: a type digit and three of the actor's id.
+NOTIFICATION_ID_MS = 10_000
+
+
 def notification_id(item: timelines.Notification) -> int:
     """The event's millisecond, its type, and the actor's id modulo 1,000: ids sort by time,
     and two events share one only in the same millisecond, of one type, by such actors."""
     kind = TYPES.get(item.kind, ("", 0))[1]
-    return math.floor(item.at * 1000) * 10_000 + kind * 1000 + item.actor_id % 1000
+    return math.floor(item.at * 1000) * NOTIFICATION_ID_MS + kind * 1000 + item.actor_id % 1000
 
 
 def _ms(notification: int) -> float:

@@ -14,6 +14,7 @@ public statuses alone on the public and hashtag streams.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import math
 import time
@@ -40,6 +41,7 @@ STREAMS = {
 }
 MAX_TAG = 100
 HIDDEN_TTL_SECONDS = 5.0
+SENT_MEMORY = 500
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,10 @@ class Viewer:
         self.state = state
         self.actor = actor
         self._hidden: tuple[float, frozenset[int]] | None = None
+        # Notifications newer than this id are polled for (follows, favourites, reblogs are
+        # not notes, so no broker event announces them); those already sent are not resent.
+        self._cursor = notifications.NOTIFICATION_ID_MS * math.floor(state.now() * 1000)
+        self._sent: collections.deque[int] = collections.deque(maxlen=SENT_MEMORY)
 
     async def _muted(self) -> frozenset[int]:
         """Whom the viewer muted or blocked, re-read every few seconds rather than per event."""
@@ -153,7 +159,32 @@ class Viewer:
             limit=40,
         )
         mine = [i for i in items if i.note_id == note.id]
-        return await notifications.entities(self.state, me, mine) if mine else []
+        docs = await notifications.entities(self.state, me, mine) if mine else []
+        docs = [d for d in docs if int(d["id"]) not in self._sent]  # a poll may have sent it
+        self._sent.extend(int(d["id"]) for d in docs)
+        return docs
+
+    async def polled(self, channels: set[Channel]) -> list[Message]:
+        """Notifications stored since the last poll that no event brought (a follow, a
+        favourite, a reblog), on the user channels; one query per poll."""
+        user_channels = sorted(
+            (c for c in channels if c.stream in ("user", "user:notification")),
+            key=lambda c: c.stream,
+        )
+        if not user_channels:
+            return []
+        items = await notifications.recent(
+            self.state, self.actor, before=None, after=self._cursor, oldest_first=True, limit=40
+        )
+        if not items:
+            return []
+        self._cursor = max(self._cursor, *(notifications.notification_id(i) for i in items))
+        fresh = [i for i in items if notifications.notification_id(i) not in self._sent]
+        docs = await notifications.entities(self.state, self.actor, fresh) if fresh else []
+        self._sent.extend(int(d["id"]) for d in docs)
+        return [
+            Message(ch, "notification", json.dumps(doc)) for doc in docs for ch in user_channels
+        ]
 
     async def messages(self, channels: set[Channel], event: StreamEvent) -> list[Message]:
         """The messages ``event`` makes on this connection's channels."""

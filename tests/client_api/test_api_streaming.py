@@ -14,6 +14,8 @@ import pytest
 import websocket
 from support.live import LiveServer, live_server
 
+from fediverse_ai.client_api import stream_routes
+
 from .support import user_token
 
 Frame = dict[str, Any]
@@ -28,7 +30,7 @@ class Ws:
     @classmethod
     async def open(cls, server: LiveServer, query: str, **kwargs: Any) -> Ws:
         url = server.base_url.replace("http", "ws", 1) + f"/api/v1/streaming{query}"
-        conn = await asyncio.to_thread(websocket.create_connection, url, timeout=10, **kwargs)
+        conn = await asyncio.to_thread(websocket.create_connection, url, timeout=30, **kwargs)
         return cls(conn)
 
     async def send(self, doc: Frame) -> None:
@@ -38,7 +40,10 @@ class Ws:
         return [json.loads(await asyncio.to_thread(self.conn.recv)) for _ in range(count)]
 
     async def close(self) -> None:
-        await asyncio.to_thread(self.conn.close)
+        try:
+            await asyncio.to_thread(self.conn.close)
+        except OSError:  # the server went first (it is shutting down): nothing left to close
+            self.conn.shutdown()
 
 
 async def drain_all(server: LiveServer) -> None:
@@ -47,7 +52,11 @@ async def drain_all(server: LiveServer) -> None:
             break
 
 
-async def test_the_user_stream_shows_the_ais_answer_live(tmp_path: Path) -> None:
+async def test_the_user_stream_shows_the_ais_answer_live(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Polls for other notifications all along: the mention must still come once.
+    monkeypatch.setattr(stream_routes, "POLL_SECONDS", 0.1, raising=False)
     async with live_server(tmp_path) as server:
         _, alice = await user_token(server, "alice")
         user = await Ws.open(server, f"?stream=user&access_token={alice}")
@@ -156,8 +165,6 @@ async def test_streams_refuse_bad_tokens_and_show_only_what_the_viewer_may_see(
 async def test_server_sent_events_with_heartbeats(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fediverse_ai.client_api import stream_routes
-
     monkeypatch.setattr(stream_routes, "HEARTBEAT_SECONDS", 0.2)
     async with live_server(tmp_path) as server:
         _, alice = await user_token(server, "alice")
@@ -184,3 +191,43 @@ async def test_server_sent_events_with_heartbeats(
             assert line == "event: update"
             data = await anext(lines)
             assert json.loads(data.removeprefix("data: "))["id"] == posted.json()["id"]
+
+
+async def test_follows_favourites_and_reblogs_are_streamed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream_routes, "POLL_SECONDS", 0.1, raising=False)
+    async with live_server(tmp_path) as server:
+        _, alice = await user_token(server, "alice")
+        _, bob = await user_token(server, "bob")
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+            mine = (
+                await http.post(
+                    "/api/v1/statuses",
+                    data={"status": "like me"},
+                    headers={"Authorization": f"Bearer {alice}"},
+                )
+            ).json()
+            alice_id = mine["account"]["id"]
+            stream = await Ws.open(server, f"?stream=user:notification&access_token={alice}")
+            try:
+                as_bob = {"Authorization": f"Bearer {bob}"}
+                for path in (
+                    f"/api/v1/accounts/{alice_id}/follow",
+                    f"/api/v1/statuses/{mine['id']}/favourite",
+                    f"/api/v1/statuses/{mine['id']}/reblog",
+                ):
+                    assert (await http.post(path, headers=as_bob)).status_code == 200
+                    (frame,) = await stream.frames(1)
+                    assert frame["stream"] == ["user:notification"]
+                    assert frame["event"] == "notification"
+                    doc = json.loads(frame["payload"])
+                    assert doc["account"]["acct"] == "bob"
+                    listed = (
+                        await http.get(
+                            "/api/v1/notifications", headers={"Authorization": f"Bearer {alice}"}
+                        )
+                    ).json()
+                    assert listed[0]["id"] == doc["id"] and listed[0]["type"] == doc["type"]
+            finally:
+                await stream.close()
