@@ -247,7 +247,10 @@ def _write_media_files(state: State, draft: Draft) -> list[str]:
 
 async def note_json(state: State, note: Note, author: Actor) -> dict[str, Any]:
     attached = await media.for_note(state.db, note.id)
-    return as2_out.note_object(note, author, attached, replies_url=f"{note.uri}/replies")
+    focus = await api_media.focus_of(state.db, [m.id for m in attached])
+    return as2_out.note_object(
+        note, author, attached, replies_url=f"{note.uri}/replies", focus=focus
+    )
 
 
 async def _recipients(state: State, note: Note, author: Actor) -> list[str]:

@@ -74,6 +74,7 @@ async def test_update_credentials_changes_and_federates_the_profile(tmp_path: Pa
             doc = (await http.get(alice.actor.uri, headers={"Accept": AS2})).json()
             assert doc["type"] == "Service" and doc["name"] == "Alice A."
             assert doc["manuallyApprovesFollowers"] is True and doc["indexable"] is False
+            assert doc["icon"] == {"type": "Image", "mediaType": "image/jpeg", "url": me["avatar"]}
             # And the follower is sent the Update
             await server.drain()
             updates = remote.posts(type="Update")

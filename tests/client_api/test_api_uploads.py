@@ -99,6 +99,7 @@ async def test_upload_edit_attach_and_deliver(tmp_path: Path) -> None:
             note = (await http.get(status["uri"], headers={"Accept": AS2})).json()
             (item,) = note["attachment"]
             assert item["url"] == doc["url"] and item["name"] == "a red square on white"
+            assert item["focalPoint"] == [0.0, 1.0]
             # And the v1 route works too, and JSON media_ids as well
             v1 = await upload(http, token, jpeg_with_exif((40, 40)), version="v1")
             assert v1.status_code == 200 and v1.json()["description"] is None
