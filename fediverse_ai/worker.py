@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import maintenance, media_cache
+from . import maintenance, media_cache, uploads
 from .bot import replier
 from .errors import BadRequest, DeliveryError, FediverseError
 from .federation import delivery, inbox, trigger
@@ -41,6 +41,7 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     trigger.AI_REPLY: replier.handle,
     maintenance.PURGE: maintenance.purge,
     remote_files.CACHE_JOB: media_cache.fetch,
+    uploads.EXPIRE_JOB: uploads.expire,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {

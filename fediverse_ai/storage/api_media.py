@@ -8,8 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..models import Media
-from . import media
+from . import jobs, media
 from .db import Database
+
+#: The job that deletes an upload no status used, a day after it was made (as Mastodon does).
+EXPIRE_JOB = "api_media_expire"
+UNATTACHED_SECONDS = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,15 @@ async def create(
             "INSERT INTO api_media (media_id, actor_id, focus_x, focus_y, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
             (media_id, actor_id, focus[0], focus[1], now),
+        )
+        # Queued with the row, so no upload is left without its expiry (crash, restart).
+        jobs.enqueue_in(
+            conn,
+            EXPIRE_JOB,
+            {"media_id": media_id},
+            now=now,
+            dedupe_key=f"{EXPIRE_JOB}:{media_id}",
+            run_after=now + UNATTACHED_SECONDS,
         )
         return media_id
 
@@ -140,3 +153,20 @@ async def pending_count(db: Database, actor_id: int) -> int:
         (actor_id,),
     )
     return int(value or 0)
+
+
+async def delete_unattached(db: Database, media_id: int) -> str | None:
+    """Delete an upload no status used; its file name, or None when it is attached or gone."""
+
+    def work(conn: sqlite3.Connection) -> str | None:
+        row = conn.execute(
+            "SELECT m.file_name FROM media m JOIN api_media u ON u.media_id = m.id"
+            " WHERE m.id = ? AND m.note_id IS NULL",
+            (media_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        conn.execute("DELETE FROM media WHERE id = ? AND note_id IS NULL", (media_id,))
+        return str(row[0]) if row[0] else None
+
+    return await db.transaction(work)

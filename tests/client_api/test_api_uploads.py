@@ -173,3 +173,32 @@ async def test_hostile_uploads_and_media_ids(tmp_path: Path) -> None:
             )
             assert ok.status_code == 200, ok.text
             assert [m["id"] for m in ok.json()["media_attachments"]] == ids[:4]
+
+
+async def test_unattached_uploads_are_deleted_after_a_day(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        _, token = await user_token(server, "alice")
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
+            kept, dropped = [
+                (await upload(http, token, jpeg_with_exif((30, 30)))).json() for _ in range(2)
+            ]
+            posted = await http.post(
+                "/api/v1/statuses", data={"media_ids[]": kept["id"]}, headers=bearer(token)
+            )
+            assert posted.status_code == 200
+            await server.drain()
+            media_dir = server.config.storage.media_dir
+            files = {m["id"]: media_dir / m["url"].rsplit("/", 1)[1] for m in (kept, dropped)}
+            assert all(f.exists() for f in files.values())
+            # When a day has passed, the worker's job deletes the unused one only
+            real = server.state.clock
+            server.state.clock = lambda: real() + 86_401
+            try:
+                await server.drain()
+            finally:
+                server.state.clock = real
+            assert files[kept["id"]].exists() and not files[dropped["id"]].exists()
+            gone = await http.get(f"/api/v1/media/{dropped['id']}", headers=bearer(token))
+            assert gone.status_code == 404
+            assert (await http.get(kept["url"])).status_code == 200
+            assert (await http.get(dropped["url"])).status_code == 404
