@@ -37,6 +37,7 @@ run: $(VENV)/.installed-run
 test-deps:
 	bash scripts/install-test-deps.sh
 	bash scripts/install-interop-deps.sh
+	bash scripts/install-client-js-deps.sh
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check fediverse_ai tests bench

@@ -1,6 +1,6 @@
 """Run the benchmarks: ``python -m bench`` (``make bench``); ``BENCH_QUICK=1`` for a short
-run; ``BENCH_ONLY="web fanout"`` for a subset (fanout, web, intake, mention; ``foryou``, the
-For-you feed, runs only when named).
+run; ``BENCH_ONLY="web fanout"`` for a subset (fanout, web, api, intake, mention; ``foryou``,
+the For-you feed, runs only when named).
 
 Writes ``bench/results/<name>.json`` per benchmark and ``bench/results/summary.json`` +
 ``summary.md`` (the targets, met or missed, with their ratios)."""
@@ -17,7 +17,7 @@ from typing import Any
 
 from .common import QUICK, RESULTS, machine, table, write_result
 
-ALL = ("fanout", "web", "intake", "mention")
+ALL = ("fanout", "web", "api", "intake", "mention")
 
 
 class Tee(io.TextIOBase):
@@ -80,6 +80,12 @@ def _targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         page = next(r for r in feed["rows"] if r["page"] == "/for-you")
         add(f"/for-you p50 at {feed['posts']:,} embedded posts", page["p50 ms"], 100, below=True,
             unit=" ms")  # fmt: skip
+    api = results.get("api")
+    if api:
+        home = next(r for r in api["rows"] if r["request"].startswith("GET /api"))
+        add("API home timeline (40) p50", home["p50 ms"], 20, below=True, unit=" ms")
+        last = api["fanout"]["last received ms"]
+        add(f"one status to {api['fanout']['streams']} streams", last, 1000, below=True, unit=" ms")
     return rows
 
 
@@ -104,6 +110,10 @@ def main() -> int:
             from . import foryou
 
             results["foryou"] = foryou.run()
+        if "api" in only:
+            from . import api
+
+            results["api"] = api.run()
         if "intake" in only or "mention" in only:
             from .net import network
 

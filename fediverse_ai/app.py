@@ -65,6 +65,8 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     # Four 10 MB images and the form around them (the inbox caps its own bodies far lower).
     app.config["MAX_CONTENT_LENGTH"] = 42 * 1024 * 1024
     holder = StateHolder(config)
+    # Tests that drive the worker from a State of their own publish into this one's streams.
+    app.extensions["fediverse_ai.holder"] = holder
     run_worker = config.server.embedded_worker if embedded_worker is None else embedded_worker
 
     @app.while_serving

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .models import Actor, Media, Note
@@ -46,13 +46,26 @@ def actor_document(actor: Actor, *, webfinger: str, icon_type: str = "image/png"
     if actor.moved_to:
         doc["movedTo"] = actor.moved_to
     if actor.icon_url:
-        doc["icon"] = {"type": "Image", "mediaType": icon_type, "url": actor.icon_url}
+        doc["icon"] = {
+            "type": "Image",
+            "mediaType": _typed(actor.icon_url, icon_type),
+            "url": actor.icon_url,
+        }
     if actor.image_url:
-        doc["image"] = {"type": "Image", "mediaType": icon_type, "url": actor.image_url}
+        doc["image"] = {
+            "type": "Image",
+            "mediaType": _typed(actor.image_url, icon_type),
+            "url": actor.image_url,
+        }
     return doc
 
 
-def attachment(media: Media) -> JsonDict:
+def _typed(url: str, default: str) -> str:
+    """A profile image's type: the generated ones are PNG, an uploaded photo is a JPEG."""
+    return "image/jpeg" if url.endswith(".jpg") else default
+
+
+def attachment(media: Media, focus: tuple[float, float] = (0.0, 0.0)) -> JsonDict:
     doc: JsonDict = {
         "type": "Image" if media.media_type.startswith("image/") else "Document",
         "mediaType": media.media_type,
@@ -60,7 +73,7 @@ def attachment(media: Media) -> JsonDict:
         "name": media.description or None,
         "summary": media.description or None,
         "blurhash": media.blurhash,
-        "focalPoint": [0.0, 0.0],
+        "focalPoint": [focus[0], focus[1]],
         "width": media.width,
         "height": media.height,
     }
@@ -69,7 +82,15 @@ def attachment(media: Media) -> JsonDict:
     return doc
 
 
-def note_object(note: Note, author: Actor, media: Sequence[Media], *, replies_url: str) -> JsonDict:
+def note_object(
+    note: Note,
+    author: Actor,
+    media: Sequence[Media],
+    *,
+    replies_url: str,
+    focus: Mapping[int, tuple[float, float]] | None = None,
+) -> JsonDict:
+    """The Note; ``focus``: focal points by media id (uploads through the client API)."""
     doc: JsonDict = {
         "id": note.uri,
         "type": "Note",
@@ -83,7 +104,7 @@ def note_object(note: Note, author: Actor, media: Sequence[Media], *, replies_ur
         "sensitive": note.sensitive,
         "summary": note.summary,
         "tag": list(note.tags),
-        "attachment": [attachment(m) for m in media],
+        "attachment": [attachment(m, (focus or {}).get(m.id, (0.0, 0.0))) for m in media],
         "replies": replies_url,
     }
     if note.context_uri:

@@ -188,17 +188,17 @@ async def _post(state: Any, account: Account, args: argparse.Namespace) -> int:
 
 
 async def _edit(state: Any, account: Account, args: argparse.Namespace) -> int:
-    from .federation import publish
+    from .federation import note_changes
 
-    note = await publish.edit_note(state, account, args.note, args.text)
+    note = await note_changes.edit_note(state, account, args.note, args.text)
     print(note.uri)
     return 0
 
 
 async def _delete(state: Any, account: Account, args: argparse.Namespace) -> int:
-    from .federation import publish
+    from .federation import note_changes
 
-    await publish.delete_note(state, account, args.note)
+    await note_changes.delete_note(state, account, args.note)
     print(f"deleted {args.note}")
     return 0
 

@@ -140,6 +140,10 @@ class NewAttachment:
     blurhash: str
     description: str = ""
     ai_generated: bool = False
+    # An image uploaded earlier through the client API: its file and media row already
+    # exist, and publishing attaches that row instead of writing ``data`` again.
+    upload_id: int | None = None
+    file_name: str | None = None
 
 
 #: What our users' polls may be (Mastodon's limits, the web form's choices).

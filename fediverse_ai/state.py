@@ -26,6 +26,7 @@ from .netguard import NetGuard, pinned_transport
 from .signing_auth import SignatureAuth
 from .storage import actors
 from .storage.db import Database
+from .streams import Broker
 from .urls import Urls
 
 Clock = Callable[[], float]
@@ -90,6 +91,8 @@ class State:
     # starts at once instead of at an idle loop's next poll.
     wakers: list[Callable[[int], None]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)  # this process's counters (/metrics)
+    # New and deleted notes for the client API's open streams (one process: see streams.py).
+    streams: Broker = field(default_factory=Broker)
     _blocks: tuple[float, frozenset[str]] | None = None
 
     def now(self) -> float:
@@ -207,6 +210,8 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
         )
         yield state
     finally:
+        if state is not None:
+            state.streams.close()
         for service in state.services.values() if state else ():
             closer = getattr(service, "aclose", None)
             if closer is not None:

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import maintenance, media_cache
+from . import maintenance, media_cache, uploads
 from .bot import replier
 from .errors import BadRequest, DeliveryError, FediverseError
 from .federation import delivery, inbox, polls, publish, quotes, trigger
@@ -48,6 +48,7 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     polls.CLOSE_JOB: polls.close,
     quotes.QUOTE_RESOLVE: quotes.resolve,
     embedding.EMBED_JOB: embedding.embed_note,
+    uploads.EXPIRE_JOB: uploads.expire,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {

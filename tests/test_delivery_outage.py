@@ -17,7 +17,7 @@ import pytest
 from support.live import LiveServer
 from support.sinks import InboxSink
 
-from fediverse_ai.federation import publish
+from fediverse_ai.federation import note_changes, publish
 from fediverse_ai.models import Account, Draft
 from fediverse_ai.storage import domains
 from fediverse_ai.vocab import host_of
@@ -106,9 +106,9 @@ async def test_peer_down_for_half_an_hour_gets_everything_in_order_once(
     await go_down(down_sink, how)
     first = await publish.publish_note(live.state, carol, Draft(text="first"))
     script = {
-        1: lambda: publish.edit_note(live.state, carol, first.uri, "first, edited"),
+        1: lambda: note_changes.edit_note(live.state, carol, first.uri, "first, edited"),
         3: lambda: publish.publish_note(live.state, carol, Draft(text="second")),
-        7: lambda: publish.edit_note(live.state, carol, first.uri, "first, edited twice"),
+        7: lambda: note_changes.edit_note(live.state, carol, first.uri, "first, edited twice"),
         12: lambda: publish.publish_note(live.state, carol, Draft(text="third")),
     }
     third_uri = ""
@@ -119,7 +119,7 @@ async def test_peer_down_for_half_an_hour_gets_everything_in_order_once(
             note = await script[minute]()
             third_uri = note.uri if minute == 12 else third_uri
         if minute == 20:
-            await publish.delete_note(live.state, carol, third_uri)
+            await note_changes.delete_note(live.state, carol, third_uri)
         await worker.drain()
     sent = await queued_for(live, up_sink.inbox("g0"))
     assert len(sent) == 6  # 3 Creates, 2 Updates, 1 Delete, in the order carol made them

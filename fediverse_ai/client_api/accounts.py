@@ -1,13 +1,11 @@
 """Accounts: verify_credentials, show, lookup, statuses, followers, following, relationships,
-follow and unfollow; and ``/api/v2/search`` for accounts, so an app can find a remote
-account by its handle (WebFinger through the same SSRF-guarded fetches as federation)."""
+follow and unfollow (search is ``search.py``)."""
 
 from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
-from ..errors import FediverseError
-from ..federation import interactions, resolver
+from ..federation import interactions
 from ..models import Actor
 from ..state import State
 from ..storage import actors, client_api, follows
@@ -16,8 +14,6 @@ from . import lookup, params
 from .entities import Builder
 from .errors import ApiError, Invalid, RecordNotFound
 from .tokens import optional, user, viewer_of
-
-SEARCH_LIMIT = 40
 
 
 async def _visibilities(state: State, viewer: Actor | None, actor: Actor) -> tuple[str, ...]:
@@ -129,25 +125,3 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         else:
             await interactions.unfollow(state, account, target)
         return json_response((await Builder(state, account.actor).relationships([target]))[0])
-
-    @bp.get("/api/v2/search")
-    async def search() -> Response:
-        state = holder.state
-        account, _ = await user(state, "read:search", "read:accounts")
-        p = dict(request.args)
-        query = (params.text(p, "q", limit=500) or "").strip()
-        kind = p.get("type")
-        found: list[Actor] = []
-        if query and kind in (None, "", "accounts") and "@" in query.lstrip("@"):
-            actor = await by_handle(state, query)
-            if actor is None and params.flag(p, "resolve"):
-                try:
-                    actor = await resolver.resolve_handle(state, query)
-                except FediverseError:
-                    actor = None  # Mastodon answers an unresolvable handle with no results
-            found = [actor] if actor is not None else []
-        elif query and kind in (None, "", "accounts"):
-            actor = await actors.local_by_username(state.db, query.lstrip("@").lower())
-            found = [actor] if actor is not None else []
-        docs = await Builder(state, account.actor).accounts(found[:SEARCH_LIMIT])
-        return json_response({"accounts": docs, "statuses": [], "hashtags": []})

@@ -16,7 +16,18 @@ from typing import Any
 from ..models import Actor, Media, Note
 from ..sanitize import sanitize_html
 from ..state import State
-from ..storage import actors, client_api, follows, media, notes, oauth, remote_files, timelines
+from ..storage import (
+    actors,
+    api_media,
+    client_api,
+    follows,
+    media,
+    mutes,
+    notes,
+    oauth,
+    remote_files,
+    timelines,
+)
 from ..storage.client_api import Announce
 
 PUBLIC_VIS = ("public", "unlisted")
@@ -132,7 +143,13 @@ class Builder:
         }
         return doc
 
-    def _attachment(self, m: Media, cached: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    def attachment(
+        self,
+        m: Media,
+        cached: dict[str, tuple[str, str]],
+        focus: tuple[float, float] | None = None,
+    ) -> dict[str, Any]:
+        """A MediaAttachment; ``focus`` is the focal point an app set on its upload."""
         url, preview = (m.url, m.url) if m.local else cached.get(m.url, (m.url, m.url))
         kind = _MEDIA_TYPES.get(m.media_type.split("/")[0], "unknown")
         meta: dict[str, Any] = {}
@@ -144,6 +161,8 @@ class Builder:
                 "aspect": round(m.width / m.height, 6),
             }
             meta = {"original": size, "small": size}
+        if focus is not None:
+            meta["focus"] = {"x": focus[0], "y": focus[1]}
         return {
             "id": str(m.id),
             "type": kind,
@@ -174,6 +193,9 @@ class Builder:
         app_ids = await client_api.status_apps(db, ids)
         apps = await oauth.apps_by_ids(db, sorted(set(app_ids.values())))
         cached = await self._cache([m.url for ms in attached.values() for m in ms if not m.local])
+        focus = await api_media.focus_of(
+            db, [m.id for ms in attached.values() for m in ms if m.local]
+        )
         account_docs = {
             a.id: d
             for a, d in zip(
@@ -207,7 +229,7 @@ class Builder:
                     "in_reply_to_account_id": str(parent[1]) if parent else None,
                     "reblog": None,
                     "media_attachments": [
-                        self._attachment(m, cached) for m in attached.get(n.id, [])
+                        self.attachment(m, cached, focus.get(m.id)) for m in attached.get(n.id, [])
                     ],
                     "mentions": [
                         {
@@ -270,6 +292,7 @@ class Builder:
         ids = [a.id for a in others]
         mine, theirs = await client_api.follow_states(self.state.db, self.viewer.id, ids)
         blocking, blocked_by = await client_api.blocks_between(self.state.db, self.viewer.id, ids)
+        muted = await mutes.muting(self.state.db, self.viewer.id, ids, now=self.state.now())
         return [
             {
                 "id": str(i),
@@ -280,8 +303,8 @@ class Builder:
                 "followed_by": theirs.get(i) == "accepted",
                 "blocking": i in blocking,
                 "blocked_by": i in blocked_by,
-                "muting": False,
-                "muting_notifications": False,
+                "muting": i in muted,
+                "muting_notifications": muted.get(i, False),
                 "requested": mine.get(i) == "pending",
                 "requested_by": theirs.get(i) == "pending",
                 "domain_blocking": False,

@@ -12,6 +12,7 @@ from ..federation.publish import MAX_ATTACHMENTS, MAX_TEXT
 from ..state import State
 from ..storage import actors, client_api, notes
 from ..web.common import StateHolder, json_response
+from ..web.compose import MAX_IMAGE_BYTES
 from ..web.site import site_settings
 from . import scopes
 from .errors import RecordNotFound
@@ -35,7 +36,7 @@ def _configuration() -> dict[str, Any]:
         },
         "media_attachments": {
             "supported_mime_types": _IMAGE_TYPES,
-            "image_size_limit": 10 * 1024 * 1024,
+            "image_size_limit": MAX_IMAGE_BYTES,
             "image_matrix_limit": 16_777_216,
             "video_size_limit": 0,
             "video_frame_rate_limit": 0,

@@ -16,7 +16,7 @@ from ..models import Actor
 from ..state import State
 from ..storage import actors, client_api, timelines
 from ..web.common import StateHolder, json_response
-from . import lookup, params
+from . import lookup, params, relations
 from .entities import Builder, iso
 from .errors import RecordNotFound
 from .tokens import user
@@ -32,11 +32,15 @@ TYPES = {
 }
 
 
+#: Notification ids per millisecond: a type digit and three of the actor's id.
+NOTIFICATION_ID_MS = 10_000
+
+
 def notification_id(item: timelines.Notification) -> int:
     """The event's millisecond, its type, and the actor's id modulo 1,000: ids sort by time,
     and two events share one only in the same millisecond, of one type, by such actors."""
     kind = TYPES.get(item.kind, ("", 0))[1]
-    return math.floor(item.at * 1000) * 10_000 + kind * 1000 + item.actor_id % 1000
+    return math.floor(item.at * 1000) * NOTIFICATION_ID_MS + kind * 1000 + item.actor_id % 1000
 
 
 def _ms(notification: int) -> float:
@@ -48,7 +52,7 @@ def _ms(notification: int) -> float:
 _EDGE = 20
 
 
-async def _list(
+async def recent(
     state: State,
     me: Actor,
     *,
@@ -56,7 +60,11 @@ async def _list(
     after: int | None,
     oldest_first: bool,
     limit: int,
+    types: frozenset[str] = frozenset(),
+    excluded: frozenset[str] = frozenset(),
 ) -> list[timelines.Notification]:
+    """A page of ``me``'s notifications between two notification ids (either may be None),
+    without the dismissed and cleared ones, of ``types`` (Mastodon's names) if given."""
     dismissed, cleared = await client_api.dismissed(state.db, me.id)
     # The query compares times; the ids are compared exactly below, so the bounds take in
     # the whole millisecond of the edges (a microsecond less, for floating point).
@@ -80,20 +88,21 @@ async def _list(
         and (after is None or notification_id(i) > after)
     ]
     items = items[-limit:] if oldest_first else items[:limit]
-    types = set(request.args.getlist("types[]")) | set(request.args.getlist("types"))
-    excluded = set(request.args.getlist("exclude_types[]"))
+    muted = (await relations.hidden(state, me)).from_notifications
     return [
         i
         for i in items
         if notification_id(i) not in dismissed
+        and i.actor_id not in muted
         and (not types or TYPES[i.kind][0] in types)
         and TYPES[i.kind][0] not in excluded
     ]
 
 
-async def _entities(
+async def entities(
     state: State, me: Actor, items: list[timelines.Notification]
 ) -> list[dict[str, Any]]:
+    """Notification entities, leaving out those whose status ``me`` may no longer see."""
     who = await actors.by_ids(state.db, [i.actor_id for i in items])
     found = await client_api.notes_by_ids(state.db, [i.note_id for i in items if i.note_id])
     shown = await lookup.visible(state, me, list(found.values()))
@@ -123,15 +132,17 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         state = holder.state
         account, _ = await user(state, "read:notifications")
         pg = params.page(default=40, cap=80)
-        items = await _list(
+        items = await recent(
             state,
             account.actor,
             before=pg.max_id,
             after=pg.newer_than,
             oldest_first=pg.oldest_first,
             limit=pg.limit,
+            types=frozenset(request.args.getlist("types[]") + request.args.getlist("types")),
+            excluded=frozenset(request.args.getlist("exclude_types[]")),
         )
-        docs = await _entities(state, account.actor, items)
+        docs = await entities(state, account.actor, items)
         return params.paged(state, docs, pg.limit)
 
     @bp.get("/api/v1/notifications/<raw_id>")
@@ -141,10 +152,10 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         wanted = params.object_id(raw_id)
         if wanted is None:
             raise RecordNotFound()
-        items = await _list(
+        items = await recent(
             state, account.actor, before=wanted + 1, after=wanted - 1, oldest_first=False, limit=20
         )
-        docs = await _entities(
+        docs = await entities(
             state, account.actor, [i for i in items if notification_id(i) == wanted]
         )
         if not docs:

@@ -11,13 +11,13 @@ from quart import Blueprint, Response, request
 
 from ..addressing import narrowest
 from ..errors import BadRequest, NotFound
-from ..federation import interactions, publish
+from ..federation import interactions, note_changes, publish
 from ..models import VISIBILITIES, Draft, Visibility
 from ..state import State
 from ..storage import actors, client_api, timelines
 from ..urls import new_status_id
 from ..web.common import StateHolder, json_response
-from . import lookup, params
+from . import lookup, media, params
 from .entities import Builder
 from .errors import Invalid, RecordNotFound
 from .tokens import optional, user, viewer_of
@@ -30,9 +30,8 @@ IDEMPOTENCY_KEY_MAX = 200
 async def _create(state: State, p: dict[str, Any], key: str | None, grant: Any) -> Response:
     account = grant.account
     text = params.text(p, "status", limit=publish.MAX_TEXT * 4) or ""
-    if params.strings(p, "media_ids"):
-        raise Invalid("media attachments are not supported by this server's API yet")
-    if not text.strip():
+    attachments = await media.attachments_for_status(state, account, params.strings(p, "media_ids"))
+    if not text.strip() and not attachments:
         raise Invalid("Text can't be blank")
     visibility = params.text(p, "visibility", limit=20) or "public"
     if visibility == "private":
@@ -69,6 +68,7 @@ async def _create(state: State, p: dict[str, Any], key: str | None, grant: Any) 
                 language=language,
                 in_reply_to=parent.uri if parent else None,
                 sensitive=params.flag(p, "sensitive"),
+                attachments=attachments,
             ),
             status_id=status_id,
         )
@@ -108,7 +108,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
             raise RecordNotFound()
         doc = await Builder(state, account.actor).status(note)
         doc["text"] = note.source or ""  # Mastodon returns the source for "delete and redraft"
-        await publish.delete_note(state, account, note.uri)
+        await note_changes.delete_note(state, account, note.uri)
         return json_response(doc)
 
     @bp.get("/api/v1/statuses/<status_id>/context")

@@ -11,7 +11,7 @@ from ..state import State
 from ..storage import actors, client_api, notes, timelines
 from ..storage.client_api import REBLOG_ID_BASE, Announce
 from ..web.common import StateHolder
-from . import lookup, params
+from . import lookup, params, relations
 from .entities import Builder
 from .tokens import optional, user, viewer_of
 
@@ -44,7 +44,14 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
             limit=pg.limit,
         )
         allowed = {n.id for n in await lookup.visible(state, me, [i.note for i in items])}
-        kept = [i for i in items if i.note.id in allowed]
+        muted = (await relations.hidden(state, me)).from_timelines
+        kept = [
+            i
+            for i in items
+            if i.note.id in allowed and i.note.actor_id not in muted and i.boosted_by not in muted
+        ]
+        # Cursors from the whole page, so that a page thinned by mutes still links onward.
+        cursors = [str(REBLOG_ID_BASE - i.key if i.boosted_by else i.note.id) for i in items]
         build = Builder(state, me)
         plain = {d["id"]: d for d in await build.statuses([i.note for i in kept])}
         boosters = await actors.by_ids(state.db, [i.boosted_by for i in kept if i.boosted_by])
@@ -58,7 +65,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
             if booster is not None:
                 announce = Announce(-item.key, booster.id, item.note.id, item.at)
                 docs.append(await build.reblog(announce, item.note, booster))
-        return params.paged(state, docs, pg.limit)
+        return params.paged(state, docs, pg.limit, cursors)
 
     @bp.get("/api/v1/timelines/public")
     async def public() -> Response:
@@ -77,5 +84,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
             local=local,
             only_media=params.flag(p, "only_media"),
         )
-        docs = await Builder(state, viewer).statuses(items)
-        return params.paged(state, docs, pg.limit)
+        muted = (await relations.hidden(state, viewer)).from_timelines
+        cursors = [str(n.id) for n in items]
+        docs = await Builder(state, viewer).statuses([n for n in items if n.actor_id not in muted])
+        return params.paged(state, docs, pg.limit, cursors)

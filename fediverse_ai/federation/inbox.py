@@ -221,6 +221,8 @@ async def on_delete(state: State, act: IncomingActivity, actor: Actor) -> None:
     if existing is not None and existing.actor_id != actor.id:
         return
     await notes.tombstone(state.db, uri, actor_uri=actor.uri, now=state.now())
+    if existing is not None:
+        state.streams.publish("delete", existing)
 
 
 async def on_announce(state: State, act: IncomingActivity, actor: Actor) -> None:

@@ -175,6 +175,6 @@ async def _distribute(state: State, note_id: int, *, suffix: str) -> None:
         cc=note.cc,
         published=state.now(),
     )
-    inboxes = await publish._recipients(state, note, account.actor)
+    inboxes = await publish.recipients(state, note, account.actor)
     inboxes += await polls.voter_inboxes(state.db, note_id)
     await delivery.enqueue(state, activity, sender_actor_id=account.actor.id, inboxes=inboxes)

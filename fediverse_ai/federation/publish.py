@@ -22,10 +22,10 @@ from ..content import (
     render_note_html,
     safe_username,
 )
-from ..errors import BadRequest, FediverseError, Forbidden, NotFound
+from ..errors import BadRequest, FediverseError, NotFound
 from ..models import Account, Actor, Draft, Note
 from ..state import State
-from ..storage import actors, embeddings, follows, jobs, media, notes, polls
+from ..storage import actors, api_media, embeddings, follows, jobs, media, notes, polls
 from ..storage.notes import NoteRow
 from ..urls import new_status_id
 from ..vocab import format_time
@@ -41,7 +41,7 @@ FEDERATE = "federate"
 FEDERATE_DELAY_SECONDS = 60.0
 
 
-async def _resolve_mentions(
+async def resolve_mentions(
     state: State,
     refs: list[MentionRef],
     *,
@@ -136,7 +136,7 @@ async def publish_note(
     uri = state.urls.note(author.username, status_id)
     existing = await notes.by_uri(state.db, uri)
     if existing is not None:
-        await _send_note_activity(state, account, existing, "Create")
+        await send_note_activity(state, account, existing, "Create")
         return existing
     mentioned: dict[str, Actor] = {}
     resolved: list[ResolvedMention] = []
@@ -150,7 +150,7 @@ async def publish_note(
         links = draft.link_urls
     else:
         extras = [await resolver.resolve_handle(state, handle) for handle in draft.extra_mentions]
-        resolved = await _resolve_mentions(state, find_mentions(text), known=extras)
+        resolved = await resolve_mentions(state, find_mentions(text), known=extras)
         for r in resolved:
             found = await actors.by_uri(state.db, r.actor_id)
             if found is not None and found.uri != author.uri:
@@ -206,6 +206,9 @@ async def publish_note(
         note_id = notes.insert(conn, row, now=now)
         assert note_id is not None
         for position, (att, file_name) in enumerate(zip(draft.attachments, files, strict=True)):
+            if att.upload_id is not None:
+                api_media.attach(conn, att.upload_id, note_id, position)
+                continue
             media.insert(
                 conn,
                 note_id=note_id,
@@ -236,10 +239,13 @@ async def publish_note(
         embeddings.queue_in(conn, note_id, row.visibility, now=now, version=None)
         return note_id
 
-    note_id = await state.db.transaction(work)
+    try:
+        note_id = await state.db.transaction(work)
+    except LookupError:  # an upload that a concurrent post attached first
+        raise BadRequest("a media attachment is already used by another post") from None
     note = await notes.by_id(state.db, note_id)
     assert note is not None
-    await _send_note_activity(state, account, note, "Create")
+    await send_note_activity(state, account, note, "Create")
     await quote_out.send_request(state, account, quote, await note_json(state, note, author))
     await trigger.on_new_note(state, note)
     await jobs.finish_waiting(state.db, f"{FEDERATE}:{uri}", now=state.now())
@@ -253,7 +259,7 @@ async def federate(state: State, payload: dict[str, Any]) -> None:
     account = await actors.account_by_actor_id(state.db, note.actor_id) if note else None
     if note is None or account is None:
         return  # deleted since
-    await _send_note_activity(state, account, note, "Create")
+    await send_note_activity(state, account, note, "Create")
     await trigger.on_new_note(state, note)
 
 
@@ -271,6 +277,9 @@ def _write_media_files(state: State, draft: Draft) -> list[str]:
     directory.mkdir(parents=True, exist_ok=True)
     names = []
     for att in draft.attachments:
+        if att.file_name is not None:
+            names.append(att.file_name)
+            continue
         name = f"{secrets.token_hex(16)}.{att.extension}"
         (directory / name).write_bytes(att.data)
         names.append(name)
@@ -279,7 +288,10 @@ def _write_media_files(state: State, draft: Draft) -> list[str]:
 
 async def note_json(state: State, note: Note, author: Actor) -> dict[str, Any]:
     attached = await media.for_note(state.db, note.id)
-    doc = as2_out.note_object(note, author, attached, replies_url=f"{note.uri}/replies")
+    focus = await api_media.focus_of(state.db, [m.id for m in attached])
+    doc = as2_out.note_object(
+        note, author, attached, replies_url=f"{note.uri}/replies", focus=focus
+    )
     if (poll := await polls.by_note(state.db, note.id)) is not None:
         doc |= as2_poll.question_fields(poll.as_state(), replies_of=note.uri)
     return doc | await quote_out.note_properties(state, note, author)
@@ -287,10 +299,11 @@ async def note_json(state: State, note: Note, author: Actor) -> dict[str, Any]:
 
 async def send_update(state: State, account: Account, note: Note) -> None:
     """Send the note as it now is (a stamp granted) to its audience, content unchanged."""
-    await _send_note_activity(state, account, note, "Update")
+    await send_note_activity(state, account, note, "Update")
 
 
-async def _recipients(state: State, note: Note, author: Actor) -> list[str]:
+async def recipients(state: State, note: Note, author: Actor) -> list[str]:
+    """The inboxes a note of ``author`` goes to: followers' (unless direct) and mentioned."""
     inboxes: list[str] = []
     if note.visibility != "direct":
         inboxes += await follows.follower_inboxes(state.db, author.id)
@@ -303,7 +316,8 @@ async def _recipients(state: State, note: Note, author: Actor) -> list[str]:
     return inboxes
 
 
-async def _send_note_activity(state: State, account: Account, note: Note, kind: str) -> None:
+async def send_note_activity(state: State, account: Account, note: Note, kind: str) -> None:
+    """Queue ``kind`` (Create, Update) of the note for its recipients."""
     author = account.actor
     obj = await note_json(state, note, author)
     activity_id = f"{note.uri}/activity" if kind == "Create" else state.urls.activity()
@@ -316,76 +330,5 @@ async def _send_note_activity(state: State, account: Account, note: Note, kind: 
         cc=note.cc,
         published=note.updated or note.published,
     )
-    inboxes = await _recipients(state, note, author)
+    inboxes = await recipients(state, note, author)
     await delivery.enqueue(state, activity, sender_actor_id=author.id, inboxes=inboxes)
-
-
-async def _own_note(state: State, account: Account, uri: str) -> Note:
-    note = await notes.by_uri(state.db, uri)
-    if note is None:
-        raise NotFound("no such post")
-    if note.actor_id != account.actor.id:
-        raise Forbidden("you can only change your own posts")
-    return note
-
-
-async def edit_note(state: State, account: Account, uri: str, text: str) -> Note:
-    note = await _own_note(state, account, uri)
-    text = text.strip()
-    if not text or len(text) > MAX_TEXT:
-        raise BadRequest(f"an edit needs 1 to {MAX_TEXT} characters")
-    resolved = await _resolve_mentions(state, find_mentions(text))
-    now = max(state.now(), (note.updated or note.published) + 0.001)
-    hashtags = find_hashtags(text)
-    keep_mentions = [t for t in note.tags if t.get("type") == "Mention"]
-    row = NoteRow(
-        uri=note.uri,
-        actor_id=note.actor_id,
-        local=True,
-        content=render_note_html(text, mentions=resolved, tag_url=state.urls.tag),
-        source=text,
-        summary=note.summary,
-        sensitive=note.sensitive,
-        language=note.language,
-        visibility=note.visibility,
-        tags=keep_mentions
-        + [
-            {"type": "Hashtag", "href": state.urls.tag(h), "name": f"#{h.lower()}"}
-            for h in hashtags
-        ],
-        mentions=await notes.mentions_of(state.db, note.id),
-        hashtags=hashtags,
-        published=note.published,
-        published_text=note.published_text,
-        updated=now,
-        updated_text=format_time(now),
-    )
-
-    def work(conn: sqlite3.Connection) -> None:
-        notes.replace_content(conn, note.id, row)
-        embeddings.queue_in(conn, note.id, note.visibility, now=now, version=now)
-
-    await state.db.transaction(work)
-    edited = await notes.by_id(state.db, note.id)
-    assert edited is not None
-    await _send_note_activity(state, account, edited, "Update")
-    return edited
-
-
-async def delete_note(state: State, account: Account, uri: str) -> None:
-    note = await _own_note(state, account, uri)
-    inboxes = await _recipients(state, note, account.actor)
-    now = state.now()
-    for m in await media.for_note(state.db, note.id):
-        if m.file_name:
-            (state.config.storage.media_dir / m.file_name).unlink(missing_ok=True)
-    await notes.tombstone(state.db, note.uri, actor_uri=account.actor.uri, now=now)
-    activity = as2_out.activity(
-        "Delete",
-        activity_id=f"{note.uri}#delete",
-        actor=account.actor.uri,
-        obj=as2_out.tombstone(note.uri, deleted=now),
-        to=note.to,
-        cc=note.cc,
-    )
-    await delivery.enqueue(state, activity, sender_actor_id=account.actor.id, inboxes=inboxes)

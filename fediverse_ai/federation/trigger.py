@@ -18,7 +18,10 @@ async def on_new_note(state: State, note: Note) -> bool:
     """Queue the AI's answer to ``note`` if it mentions the AI actor; True when queued.
 
     The dedupe key makes this safe against redelivery and edits: one mention, one job.
+    Every new note, local or remote, passes here, so it is also where the client API's
+    streams hear of it.
     """
+    state.streams.publish("new", note)
     ai = await actors.account_by_role(state.db, "ai")
     if ai is None or note.actor_id == ai.actor.id:
         return False

@@ -185,15 +185,16 @@ async def reblogged_by(db: Database, note_id: int, w: IdWindow) -> list[tuple[in
 
 
 async def follow_list(
-    db: Database, actor_id: int, w: IdWindow, *, followers: bool
+    db: Database, actor_id: int, w: IdWindow, *, followers: bool, state: str = "accepted"
 ) -> list[tuple[int, Actor]]:
-    """Accepted followers of (or accounts followed by) ``actor_id``, paged by follow id."""
+    """Followers of (or accounts followed by) ``actor_id`` whose follow is in ``state``
+    (accepted, or pending: follow requests), paged by follow id."""
     cond, values, order = _window("f.id", w)
     mine, theirs = ("followee_id", "follower_id") if followers else ("follower_id", "followee_id")
     rows = await db.fetchall(
         f"SELECT f.id AS rid, {_A_COLS} FROM follows f JOIN actors a ON a.id = f.{theirs}"
-        f" WHERE f.{mine} = ? AND f.state = 'accepted'{cond}{order}",
-        (actor_id, *values, w.limit),
+        f" WHERE f.{mine} = ? AND f.state = ?{cond}{order}",
+        (actor_id, state, *values, w.limit),
     )
     return _newest_first([(r["rid"], row_to_actor(r)) for r in rows], w)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from quart import Quart, Response, request
 
 from ..errors import BadRequest, NotFound
-from ..federation import interactions, publish, resolver
+from ..federation import interactions, note_changes, resolver
 from ..models import Actor, Note
 from ..state import State
 from ..storage import actors, notes, timelines
@@ -35,7 +35,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         if action == "delete":
             if note.actor_id != account.actor.id:
                 raise NotFound("no such post of yours")
-            await publish.delete_note(state, account, note.uri)
+            await note_changes.delete_note(state, account, note.uri)
             back = safe_next(form.get("next"), "/home")
             own_page = note.url.removeprefix(state.config.instance.base_url) if note.url else ""
             if back in (f"/notes/{note_id}", own_page):

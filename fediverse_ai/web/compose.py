@@ -13,7 +13,7 @@ from quart.datastructures import FileStorage
 from ..ai.base import BackendError
 from ..as2_quote import QUOTE_POLICIES
 from ..errors import BadRequest, FediverseError, NotFound, TooManyRequests
-from ..federation import publish
+from ..federation import note_changes, publish
 from ..media import process_image
 from ..models import VISIBILITIES, Account, Draft, NewAttachment, Note, Visibility
 from ..sanitize import html_to_text
@@ -243,7 +243,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         note = await _own(state, account, note_id)
         text = (await request.form).get("text", "")
         try:
-            await publish.edit_note(state, account, note.uri, text)
+            await note_changes.edit_note(state, account, note.uri, text)
         except BadRequest as exc:
             return await render(
                 state, "edit.html", status=400, note=note, form=Form(text=text), error=exc.message

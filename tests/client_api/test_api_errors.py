@@ -404,7 +404,7 @@ async def test_unknown_endpoints_and_app_schemes(tmp_path: Path) -> None:
         await make_user(server, "alice")
         client = await register_app(server, redirect_uris="tusky://oauth")
         async with api(server) as http:
-            missing = await http.get("/api/v1/streaming/health")
+            missing = await http.get("/api/v1/no_such_endpoint")
             assert missing.status_code == 404 and missing.json() == {"error": "Record not found"}
         async with Browserish(server.base_url) as web:
             await web.login("alice")

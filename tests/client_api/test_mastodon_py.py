@@ -1,15 +1,17 @@
 """A user's session end to end with Mastodon.py, a real client library, against a live
 instance: register the app, authorise through login and consent, post, read timelines,
-reply, favourite, follow a remote account on the stand-in peer, mention the AI and get its
-answer as a notification, revoke, and see the token refused."""
+post with an image and alt text, reply, favourite, follow a remote account on the stand-in
+peer, mention the AI and get its answer as a notification, revoke, and see the token refused."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
 import pytest
 from mastodon import Mastodon, MastodonUnauthorizedError
+from PIL import Image
 from support.live import live_server
 from support.remote import remote_server
 from web.support import Browserish, make_user
@@ -38,6 +40,21 @@ async def test_a_session_with_mastodon_py(tmp_path: Path) -> None:
         assert [s["id"] for s in home] == [posted["id"]]
         public = await call(api.timeline_public, local=True)
         assert posted["id"] in [s["id"] for s in public]
+
+        picture = io.BytesIO()
+        Image.new("RGB", (320, 200), (10, 90, 200)).save(picture, "PNG")
+        uploaded = await call(
+            api.media_post,
+            picture.getvalue(),
+            mime_type="image/png",
+            description="a blue rectangle",
+            focus=(0.2, -0.4),
+        )
+        assert uploaded["type"] == "image" and uploaded["description"] == "a blue rectangle"
+        with_image = await call(api.status_post, "with a picture", media_ids=[uploaded])
+        (attached,) = with_image["media_attachments"]
+        assert str(attached["id"]) == str(uploaded["id"])
+        assert attached["meta"]["focus"] == {"x": 0.2, "y": -0.4}
 
         reply = await call(api.status_reply, posted, "and a reply")
         assert str(reply["in_reply_to_id"]) == str(posted["id"])

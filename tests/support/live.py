@@ -89,7 +89,7 @@ async def serve_asgi(
         log_level="warning",
         access_log=False,
         http="h11",
-        ws="none",
+        ws="wsproto",
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
@@ -230,6 +230,9 @@ async def live_server(
             instance, ai = await ensure_builtin_actors(state)
             app = create_app(config, embedded_worker=False)
             async with serve_asgi(app, sock):
+                # The embedded worker shares the server's State, so its new notes reach the
+                # server's open streams; this driving State does the same.
+                state.streams = app.extensions["fediverse_ai.holder"].state.streams
                 yield LiveServer(
                     config=config,
                     base_url=config.instance.base_url,
