@@ -65,3 +65,36 @@ async def test_a_post_stored_but_never_queued_for_delivery_goes_out_a_minute_lat
     assert [c["object"]["id"] for c in creates] == [stored[0]]
     await live.drain()
     assert len(remote.posts(type="Create")) == 1
+
+
+async def test_a_mention_stored_before_a_crash_still_gets_its_answer(
+    live: LiveServer, remote: RemoteFediverse
+) -> None:
+    """Found by the crash test (a mention without an answer after 20 kills): the inbox job
+    stored the mention, then died before queueing the AI's answer; run again, it found the
+    note known and queued nothing. Now the rerun queues the answer (the job dedupes)."""
+    ai = live.ai.actor
+    note = remote.note(
+        "alice",
+        f'<p><a href="{ai.url}" class="u-url mention">@ai</a> hello?</p>',
+        tag=[{"type": "Mention", "href": ai.uri, "name": "@ai"}],
+        cc=(ai.uri,),
+    )
+    create = remote.activity("alice", "Create", note)
+    async with live.state.db.write() as conn:
+        await conn.execute(
+            "CREATE TRIGGER no_answers BEFORE INSERT ON jobs WHEN NEW.kind = 'ai_reply'"
+            " BEGIN SELECT RAISE(ABORT, 'killed'); END"
+        )
+    assert (await remote.send(live.shared_inbox, create)).status_code == 202
+    with pytest.raises(sqlite3.IntegrityError, match="killed"):
+        await inbox.process(live.state, {"uri": create["id"]})
+    async with live.state.db.write() as conn:
+        await conn.execute("DROP TRIGGER no_answers")
+    assert await live.count("SELECT COUNT(*) FROM notes WHERE uri = ?", (note["id"],)) == 1
+
+    await inbox.process(live.state, {"uri": create["id"]})  # the job's rerun after restart
+
+    assert await live.count("SELECT COUNT(*) FROM jobs WHERE kind = 'ai_reply'") == 1
+    await inbox.process(live.state, {"uri": create["id"]})  # and again: still one answer
+    assert await live.count("SELECT COUNT(*) FROM jobs WHERE kind = 'ai_reply'") == 1

@@ -189,6 +189,12 @@ async def on_create(state: State, act: IncomingActivity, actor: Actor) -> None:
     if note.attributed_to != actor.uri:
         return
     stored = await remote_notes.store(state, note, actor)
+    if stored is None:
+        # Known already: a redelivery, or this job running again after a crash between storing
+        # the note and queueing what follows it (the AI's answer). Both queues dedupe, so asking
+        # again is safe, and not asking would lose that answer for good.
+        known = await notes.by_uri(state.db, note.uri)
+        stored = known if known is not None and known.actor_id == actor.id else None
     if stored is not None:
         await quotes.queue_resolution(state, stored)
         await trigger.on_new_note(state, stored)
