@@ -157,7 +157,12 @@ async def _generate(
     reading = await read_for(state, asked, history)
     messages = build_messages(
         system_prompt=conf.system_prompt,
-        request=intent.prompt or "(an empty message: greet them briefly)",
+        # An article that mentions the AI: its title is part of what it asks (issue 19).
+        request="\n\n".join(
+            t
+            for t in (mention.title, intent.prompt or "(an empty message: greet them briefly)")
+            if t
+        ),
         author=describe(author),
         ancestors=history,
         context_chars=conf.context_chars,
