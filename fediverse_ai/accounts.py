@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
+import json
 
 from .avatars import render_avatar, render_header
 from .config import USERNAME_RE
 from .errors import BadRequest
 from .keys import ensure_private_key, public_key_pem
 from .models import Account, Role
+from .passwords import hash_password
 from .state import State
-from .storage import actors, media
+from .storage import actors, media, sessions, settings
 
 RESERVED = frozenset({"actor", "admin", "inbox", "instance", "media", "users", "tags", "about"})
+# The AI's display name and bio as last taken from the config (JSON [name, bio]).
+AI_PROFILE_SETTING = "ai_profile_from_config"
 ACTOR_TYPES: dict[Role, str] = {"user": "Person", "ai": "Service", "instance": "Application"}
 
 
 def bio_html(text: str) -> str:
     paragraphs = [p.strip() for p in text.strip().split("\n\n") if p.strip()]
     return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+async def check_username(state: State, username: str) -> None:
+    """Refuse a name that is malformed, reserved or taken by a local actor."""
+    if not USERNAME_RE.match(username) or len(username) > 30:
+        raise BadRequest("usernames are 1-30 of a-z, 0-9, '_', with '.' or '-' inside")
+    if username in RESERVED or username == state.config.instance.host:
+        raise BadRequest(f"the username {username!r} is reserved")
+    if await actors.local_by_username(state.db, username) is not None:
+        raise BadRequest(f"the username {username!r} is taken")
 
 
 async def ensure_account(
@@ -37,13 +52,7 @@ async def ensure_account(
     if existing is not None:
         return existing
     if role != "instance":
-        if not USERNAME_RE.match(username) or len(username) > 30:
-            raise BadRequest("usernames are 1-30 of a-z, 0-9, '_', with '.' or '-' inside")
-        if username in RESERVED or username == state.config.instance.host:
-            raise BadRequest(f"the username {username!r} is reserved")
-        taken = await actors.local_by_username(state.db, username)
-        if taken is not None:
-            raise BadRequest(f"the username {username!r} is taken")
+        await check_username(state, username)
     key_file = f"{username}.pem"
     private_pem = ensure_private_key(state.key_path(key_file))
     urls = state.urls.actor_urls(username, instance=role == "instance")
@@ -119,7 +128,14 @@ async def ensure_builtin_actors(state: State) -> tuple[Account, Account]:
     for account in (instance, ai):
         if account.actor.icon_url is None:
             await ensure_profile_images(state, account.actor.id, seed=account.actor.uri)
-    if ai.actor.display_name != ai_conf.display_name or ai.actor.summary != bio_html(ai_conf.bio):
+    # The config's name and bio are applied when they change, not at every start: an admin
+    # who edited the AI's profile on /admin keeps it until the config file says otherwise.
+    from_config = json.dumps([ai_conf.display_name, ai_conf.bio])
+    applied = (await settings.all_settings(state.db)).get(AI_PROFILE_SETTING)
+    differs = ai.actor.display_name != ai_conf.display_name or ai.actor.summary != bio_html(
+        ai_conf.bio
+    )
+    if applied != from_config and (applied is not None or differs):
         await actors.update_local_profile(
             state.db,
             ai.actor.id,
@@ -131,4 +147,18 @@ async def ensure_builtin_actors(state: State) -> tuple[Account, Account]:
         refreshed = await actors.account_by_username(state.db, ai_conf.username)
         assert refreshed is not None
         ai = refreshed
+    if applied != from_config:
+        await settings.put(state.db, {AI_PROFILE_SETTING: from_config}, now=state.now())
     return instance, ai
+
+
+async def set_password(
+    state: State, actor_id: int, password: str, *, keep_session: str | None = None
+) -> int:
+    """Store a new password and sign out every browser that used the old one, but the one
+    whose session hash is ``keep_session`` (the browser that changed it); returns how many
+    were signed out."""
+    await actors.set_password_hash(
+        state.db, actor_id, await asyncio.to_thread(hash_password, password)
+    )
+    return await sessions.delete_for_actor(state.db, actor_id, keep=keep_session)

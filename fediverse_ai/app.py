@@ -22,8 +22,10 @@ from .config import Config
 from .errors import FediverseError, LoginRequired
 from .state import open_state
 from .web import (
+    account_settings,
     actions,
     admin,
+    admin_accounts,
     auth,
     body_gate,
     cache_files,
@@ -37,6 +39,7 @@ from .web import (
     polls,
     quotes,
     remote_follow,
+    signup,
     wellknown,
 )
 from .web.common import StateHolder, json_response, see_other, wants_as2
@@ -117,6 +120,9 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     quotes.register(app, holder)
     remote_follow.register(app, holder)
     admin.register(app, holder)
+    admin_accounts.register(app, holder)
+    account_settings.register(app, holder)
+    signup.register(app, holder)
     foryou.register(app, holder)
     app.register_blueprint(client_api_blueprint(holder))
     return app

@@ -274,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate the config file").set_defaults(
         func=cmd_check_config
     )
+    from .cli_accounts import add_account_commands
     from .cli_backup import add_backup_commands
     from .cli_moves import add_move_commands
     from .cli_ops import add_ops_commands
@@ -281,7 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ops_commands(sub, load=_load, run=_run)
     add_backup_commands(sub, load=_load)
-    add_move_commands(add_user_commands(sub, load=_load, run=_run), load=_load, run=_run)
+    user = add_user_commands(sub, load=_load, run=_run)
+    add_move_commands(user, load=_load, run=_run)
+    add_account_commands(user, load=_load, run=_run)
 
     def acting(name: str, help_text: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text)

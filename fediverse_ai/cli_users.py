@@ -34,16 +34,9 @@ def read_password(args: argparse.Namespace) -> str | None:
 
 
 async def _store_password(state: Any, actor_id: int, password: str) -> None:
-    import asyncio
+    from .accounts import set_password
 
-    from .passwords import hash_password
-    from .storage import actors, sessions
-
-    await actors.set_password_hash(
-        state.db, actor_id, await asyncio.to_thread(hash_password, password)
-    )
-    # A new password logs out every browser that used the old one.
-    await sessions.delete_for_actor(state.db, actor_id)
+    await set_password(state, actor_id, password)
 
 
 def add_user_commands(sub: Any, *, load: Loader, run: Runner) -> Any:

@@ -46,6 +46,7 @@ class InstanceConfig:
     description: str = "A small fediverse server with an AI actor."
     contact_email: str = ""
     open_registrations: bool = False
+    approval_required: bool = True
 
     @property
     def base_url(self) -> str:

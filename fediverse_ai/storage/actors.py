@@ -306,3 +306,7 @@ async def by_ids(db: Database, actor_ids: Sequence[int]) -> dict[int, Actor]:
     marks = ",".join("?" * len(ids))
     rows = await db.fetchall(f"SELECT {_COLUMNS} FROM actors WHERE id IN ({marks})", tuple(ids))
     return {r["id"]: row_to_actor(r) for r in rows}
+
+
+async def set_email(db: Database, actor_id: int, email: str) -> None:
+    await db.execute("UPDATE accounts SET email = ? WHERE actor_id = ?", (email or None, actor_id))

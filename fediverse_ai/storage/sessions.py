@@ -52,9 +52,12 @@ async def delete(db: Database, token_hash: str) -> None:
     await db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
 
 
-async def delete_for_actor(db: Database, actor_id: int) -> int:
+async def delete_for_actor(db: Database, actor_id: int, *, keep: str | None = None) -> int:
+    """Sign the account out everywhere, but in the session whose hash is ``keep``."""
     async with db.write() as conn:
-        cur = await conn.execute("DELETE FROM sessions WHERE actor_id = ?", (actor_id,))
+        cur = await conn.execute(
+            "DELETE FROM sessions WHERE actor_id = ? AND token_hash IS NOT ?", (actor_id, keep)
+        )
         return cur.rowcount
 
 

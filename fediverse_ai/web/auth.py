@@ -21,7 +21,7 @@ from .. import passwords
 from ..errors import Forbidden, LoginFailed, LoginRequired, PayloadTooLarge, TooManyRequests
 from ..models import Account
 from ..state import State
-from ..storage import actors, sessions
+from ..storage import actors, sessions, signups
 from ..storage.ai_replies import take_token
 from .body_gate import ANON_BODY_MAX, REFUSED_KEY
 from .common import SESSION_COOKIE, StateHolder, see_other
@@ -116,9 +116,17 @@ async def login(state: State, username: str, password: str) -> Account:
         )
         if not allowed:
             raise TooManyRequests("too many login attempts; wait a minute and try again")
-    account = await actors.account_by_username(state.db, username.strip().lstrip("@").lower())
+    name = username.strip().lstrip("@").lower()
+    account = await actors.account_by_username(state.db, name)
     stored = await actors.password_hash(state.db, account.actor.id) if account else None
+    signup = await signups.by_username(state.db, name) if account is None else None
+    if signup is not None:
+        stored = signup.password_hash
     ok = await asyncio.to_thread(passwords.verify_password, password, stored)
+    if signup is not None and ok:  # only who chose the password learns where it stands
+        if signup.state == "rejected":
+            raise LoginFailed("an admin did not approve this sign-up")
+        raise LoginFailed("your sign-up is waiting for an admin's approval; try again later")
     if account is None or not ok or account.role != "user":
         raise LoginFailed("wrong username or password")
     if stored and passwords.needs_rehash(stored):

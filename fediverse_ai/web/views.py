@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ..federation.profile_edit import with_rel_me
 from ..models import Actor, Note
 from ..sanitize import sanitize_html
 from ..state import State
@@ -113,6 +114,8 @@ def original_link(note: Note) -> str:
 
 
 def actor_fields(actor: Actor) -> list[tuple[str, str]]:
+    if actor.local:  # we rendered these: their links say rel="me" (profile_edit.field_html)
+        return [(name, with_rel_me(sanitize_html(value))) for name, value in actor.fields]
     return [(name, sanitize_html(value)) for name, value in actor.fields]
 
 
