@@ -169,6 +169,7 @@ def write_config(
     blocked_domains: Sequence[str] = (),
     extra_toml: str = "",
     allow_private: bool = True,
+    instance_toml: str = "",
 ) -> Path:
     blocked = ", ".join(f'"{d}"' for d in blocked_domains)
     text = f"""
@@ -176,6 +177,7 @@ def write_config(
 domain = "127.0.0.1:{port}"
 scheme = "http"
 name = "test instance"
+{instance_toml}
 
 [server]
 listen_host = "127.0.0.1"
@@ -204,9 +206,11 @@ async def live_server(
     blocked_domains: Sequence[str] = (),
     extra_toml: str = "",
     allow_private: bool = True,
+    instance_toml: str = "",
 ) -> AsyncIterator[LiveServer]:
     """fediverse-ai on a free loopback port, with its data under ``directory``.
 
+    ``instance_toml``: more keys of ``[instance]`` (``open_registrations = true``).
     ``allow_private=False`` is production's SSRF guard: nothing on loopback is reachable
     (the configured AI backends excepted), so remote peers cannot be used, only local accounts.
     """
@@ -221,6 +225,7 @@ async def live_server(
                 blocked_domains=blocked_domains,
                 extra_toml=extra_toml,
                 allow_private=allow_private,
+                instance_toml=instance_toml,
             )
         )
         keys_dir = config.storage.keys_dir
