@@ -110,24 +110,16 @@ async def store_image(state: State, actor_id: int, kind: str, data: bytes) -> st
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     await asyncio.to_thread((directory / name).write_bytes, image.data)
     url = state.urls.media(name)
-    now = state.now()
-    await state.db.transaction(
-        lambda conn: media.insert(
-            conn,
-            note_id=None,
-            actor_id=actor_id,
-            local=True,
-            position=0,
-            url=url,
-            media_type=image.media_type,
-            file_name=name,
-            width=image.width,
-            height=image.height,
-            blurhash=image.blurhash,
-            description="",
-            ai_generated=False,
-            now=now,
-        )
+    await media.insert_profile_image(
+        state.db,
+        actor_id=actor_id,
+        url=url,
+        file_name=name,
+        width=image.width,
+        height=image.height,
+        now=state.now(),
+        media_type=image.media_type,
+        blurhash=image.blurhash,
     )
     return url
 

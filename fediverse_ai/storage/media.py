@@ -109,7 +109,16 @@ def delete_remote_for_note(conn: sqlite3.Connection, note_id: int) -> None:
 
 
 async def insert_profile_image(
-    db: Database, *, actor_id: int, url: str, file_name: str, width: int, height: int, now: float
+    db: Database,
+    *,
+    actor_id: int,
+    url: str,
+    file_name: str,
+    width: int,
+    height: int,
+    now: float,
+    media_type: str = "image/png",
+    blurhash: str | None = None,
 ) -> None:
     """An avatar or header: a media row without a note, so /media can serve it."""
     await db.transaction(
@@ -120,11 +129,11 @@ async def insert_profile_image(
             local=True,
             position=0,
             url=url,
-            media_type="image/png",
+            media_type=media_type,
             file_name=file_name,
             width=width,
             height=height,
-            blurhash=None,
+            blurhash=blurhash,
             description="",
             ai_generated=False,
             now=now,

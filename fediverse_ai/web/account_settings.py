@@ -17,7 +17,7 @@ from ..accounts import set_password
 from ..errors import BadRequest
 from ..federation import profile_edit
 from ..federation.profile_edit import MAX_FIELDS, ProfileChange
-from ..models import Actor
+from ..models import Account, Actor
 from ..sanitize import html_to_text
 from ..state import State
 from ..storage import actors
@@ -105,6 +105,27 @@ async def render_profile_form(
     )
 
 
+async def save_profile_form(
+    state: State, account: Account, *, action: str, heading: str, with_locked: bool
+) -> Response:
+    """Apply the posted form to ``account``: back to the form saying so, or the form again
+    with the error and what was typed."""
+    change, shown = await read_profile_form(with_locked=with_locked)
+    try:
+        await profile_edit.apply(state, account, change)
+    except BadRequest as exc:
+        return await render_profile_form(
+            state,
+            account.actor,
+            action=action,
+            heading=heading,
+            with_locked=with_locked,
+            values=shown,
+            error=exc.message,
+        )
+    return see_other(f"{action}?saved=1", 303)
+
+
 async def _change_password(state: State, form: Any) -> str:
     """Check the form and store the new password; returns what to tell the user."""
     account = require_login()
@@ -163,22 +184,10 @@ def register(app: Quart, holder: StateHolder) -> None:
 
     @app.post("/settings/profile")
     async def save_profile() -> Response:
-        state = holder.state
         account = require_login()
-        change, shown = await read_profile_form(with_locked=True)
-        try:
-            await profile_edit.apply(state, account, change)
-        except BadRequest as exc:
-            return await render_profile_form(
-                state,
-                account.actor,
-                action="/settings/profile",
-                heading="Profile",
-                with_locked=True,
-                values=shown,
-                error=exc.message,
-            )
-        return see_other("/settings/profile?saved=1", 303)
+        return await save_profile_form(
+            holder.state, account, action="/settings/profile", heading="Profile", with_locked=True
+        )
 
     @app.get("/settings/password")
     async def password_settings() -> Response:

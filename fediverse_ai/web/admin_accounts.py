@@ -7,13 +7,12 @@ from quart import Quart, Response, request
 
 from .. import registrations
 from ..errors import BadRequest, NotFound
-from ..federation import profile_edit
 from ..models import Account
 from ..state import State
 from ..storage import actors, signups
-from .account_settings import read_profile_form, render_profile_form
+from .account_settings import render_profile_form, save_profile_form
 from .auth import require_admin
-from .common import StateHolder, see_other
+from .common import StateHolder
 from .pages import render
 
 _AI_HEADING = "The AI actor's profile"
@@ -56,22 +55,14 @@ def register(app: Quart, holder: StateHolder) -> None:
     async def save_ai_profile() -> Response:
         state = holder.state
         require_admin()
-        ai = await _ai(state)
         # Not locked: nobody would answer the AI's follow requests.
-        change, shown = await read_profile_form(with_locked=False)
-        try:
-            await profile_edit.apply(state, ai, change)
-        except BadRequest as exc:
-            return await render_profile_form(
-                state,
-                ai.actor,
-                action="/admin/ai-profile",
-                heading=_AI_HEADING,
-                with_locked=False,
-                values=shown,
-                error=exc.message,
-            )
-        return see_other("/admin/ai-profile?saved=1", 303)
+        return await save_profile_form(
+            state,
+            await _ai(state),
+            action="/admin/ai-profile",
+            heading=_AI_HEADING,
+            with_locked=False,
+        )
 
     @app.get("/admin/signups")
     async def signups_page() -> Response:

@@ -33,6 +33,15 @@ class Route:
 
 
 _PAGE = {"page": "number", "before": "number"}
+_PROFILE = {
+    "display_name": "text",
+    "bio": "text",
+    "field_name_0": "text",
+    "field_value_0": "text",
+    "locked": "flag",
+    "discoverable": "flag",
+    "indexable": "flag",
+}
 
 WEB_ROUTES: tuple[Route, ...] = (
     Route("GET", "/", _PAGE),
@@ -110,6 +119,31 @@ WEB_ROUTES: tuple[Route, ...] = (
     Route("POST", "/admin/domain-blocks/remove", {"domain": "domain"}, auth="admin"),
     Route("POST", "/admin/reports/{report}/resolve", auth="admin"),
     Route("POST", "/admin/jobs/retry", auth="admin", weight=0.3),
+    Route("GET", "/settings/profile", auth="user"),
+    Route("POST", "/settings/profile", _PROFILE, files=("avatar", "header"), auth="user", weight=2),
+    Route("GET", "/settings/password", auth="user"),
+    Route(
+        "POST",
+        "/settings/password",
+        {"current": "text", "new": "text", "again": "text"},
+        auth="user",
+    ),
+    Route("GET", "/signup"),
+    Route(
+        "POST",
+        "/signup",
+        {
+            "username": "username",
+            "email": "text",
+            "password": "text",
+            "again": "text",
+            "reason": "text",
+        },
+    ),
+    Route("GET", "/admin/ai-profile", auth="admin"),
+    Route("POST", "/admin/ai-profile", _PROFILE, files=("avatar", "header"), auth="admin"),
+    Route("GET", "/admin/signups", auth="admin"),
+    Route("POST", "/admin/signups/{answer}", {"username": "username"}, auth="admin"),
 )
 
 _API_PAGE = {"max_id": "cursor", "since_id": "cursor", "min_id": "cursor", "limit": "number"}
