@@ -85,6 +85,9 @@ async def approve(state: State, username: str) -> Account:
     """Make the account, with the password chosen at sign-up; a rejected sign-up may be
     approved after all."""
     signup = await _find(state, username)
+    if await actors.local_by_username(state.db, signup.username) is not None:
+        # Made meanwhile (``user add``): approving must not hand its password to the sign-up.
+        raise BadRequest(f"an account {signup.username!r} exists already; reject this sign-up")
     account = await ensure_account(state, signup.username, role="user")
     await actors.set_password_hash(state.db, account.actor.id, signup.password_hash)
     await actors.set_email(state.db, account.actor.id, signup.email)

@@ -146,5 +146,15 @@ def test_signups_are_listed_approved_and_rejected(site: Path) -> None:
     assert again.returncode == 1 and "already rejected" in again.stderr
     missing = run(site, "user", "approve-signup", "nobody")
     assert missing.returncode == 1 and "no sign-up by 'nobody'" in missing.stderr
+    # A name taken by `user add` meanwhile is not handed to the sign-up
+    add_signup(site, "taken", "the sign-up's password", "me")
+    ok(run(site, "user", "add", "taken"))
+    clash = run(site, "user", "approve-signup", "taken")
+    assert clash.returncode == 1 and "exists already" in clash.stderr
+    assert query(
+        database(site),
+        "SELECT password_hash FROM accounts JOIN actors ON actors.id = accounts.actor_id"
+        " WHERE username = 'taken'",
+    ) == [(None,)]
     # The follow-request commands keep their names
     assert ok(run(site, "approve", "--help")).startswith("usage: fediverse-ai approve")

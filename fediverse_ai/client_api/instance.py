@@ -79,7 +79,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
                 "thumbnail": None,
                 "languages": ["en"],
                 "registrations": site.open_registrations,
-                "approval_required": False,
+                "approval_required": state.config.instance.approval_required,
                 "invites_enabled": False,
                 "configuration": _configuration(),
                 "contact_account": None,
@@ -110,7 +110,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
                 "configuration": config,
                 "registrations": {
                     "enabled": site.open_registrations,
-                    "approval_required": False,
+                    "approval_required": state.config.instance.approval_required,
                     "message": None,
                 },
                 "api_versions": {"mastodon": 2},

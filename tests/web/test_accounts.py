@@ -212,6 +212,8 @@ async def test_signup_waits_for_approval_then_logs_in(tmp_path: Path) -> None:
         async with Browserish(server.base_url) as visitor, Browserish(server.base_url) as admin:
             nodeinfo = (await visitor.get("/nodeinfo/2.1")).json()
             assert nodeinfo["openRegistrations"] is True
+            registrations = (await visitor.get("/api/v2/instance")).json()["registrations"]
+            assert registrations["enabled"] is True and registrations["approval_required"] is True
             assert 'href="/signup"' in (await visitor.get("/login")).text
             # When a visitor signs up
             assert await signup(visitor, "newbie", email="n@example.org") == 202
