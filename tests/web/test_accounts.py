@@ -288,3 +288,19 @@ async def test_closed_registrations_have_no_signup_page(tmp_path: Path) -> None:
         assert (await visitor.get("/signup")).status_code == 404
         assert (await visitor.get("/nodeinfo/2.1")).json()["openRegistrations"] is False
         assert 'href="/signup"' not in (await visitor.get("/login")).text
+
+
+async def test_password_guesses_are_limited_apart_from_logins(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        await make_user(server, "alice")
+        async with Browserish(server.base_url) as web, Browserish(server.base_url) as other:
+            await web.login("alice")
+            wrong = {"current": "guess", "new": "whatever123", "again": "whatever123"}
+            answers = [
+                (await web.submit("/settings/password", "/settings/password", wrong)).text
+                for _ in range(11)
+            ]
+            assert all("current password is wrong" in a for a in answers[:10])
+            assert "too many tries" in answers[10]
+            # the login limiter neither counted nor was reset by these
+            assert (await other.login("alice")).status_code == 303
