@@ -13,8 +13,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ..federation.profile_edit import plain_fields
 from ..models import Actor, Media, Note
-from ..sanitize import sanitize_html
+from ..sanitize import html_to_text, sanitize_html
 from ..state import State
 from ..storage import (
     actors,
@@ -130,9 +131,12 @@ class Builder:
         """verify_credentials: the account plus ``source``, what the settings form edits."""
         doc = await self.account(actor)
         pending = await follows.followers(self.state.db, actor.id, state="pending", limit=1000)
+        # The texts as typed, as Mastodon's source: an app sends them back as they are.
         doc["source"] = {
-            "note": actor.summary or "",
-            "fields": [{"name": n, "value": v, "verified_at": None} for n, v in actor.fields],
+            "note": html_to_text(actor.summary or ""),
+            "fields": [
+                {"name": n, "value": v, "verified_at": None} for n, v in plain_fields(actor)
+            ],
             "privacy": "public",
             "sensitive": False,
             "language": None,

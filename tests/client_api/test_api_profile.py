@@ -66,6 +66,10 @@ async def test_update_credentials_changes_and_federates_the_profile(tmp_path: Pa
                 await http.get("/api/v1/accounts/verify_credentials", headers=bearer(token))
             ).json()
             assert verified["display_name"] == "Alice A."
+            # source holds the texts as typed, the account its HTML with the link made
+            assert verified["source"]["note"] == "Gardener.\n\nLikes <moss>."
+            assert verified["source"]["fields"][0]["value"] == "https://alice.example"
+            assert 'href="https://alice.example"' in verified["fields"][0]["value"]
             # A field left out stays as it was; marking the account a bot makes it a Service
             again = await http.patch(
                 "/api/v1/accounts/update_credentials", data={"bot": "true"}, headers=bearer(token)
