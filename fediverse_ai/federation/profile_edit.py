@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..content import find_mentions, render_note_html
 from ..errors import BadRequest, FediverseError
-from ..media import make_thumbnail, process_image
+from ..media import ProcessedImage, make_thumbnail, process_image
 from ..models import Account, Actor
 from ..sanitize import LINK_REL, html_to_text
 from ..state import State
@@ -97,14 +97,22 @@ def plain_fields(actor: Actor) -> list[tuple[str, str]]:
     return [(html_to_text(name), html_to_text(value)) for name, value in actor.fields]
 
 
-async def store_image(state: State, actor_id: int, kind: str, data: bytes) -> str:
-    """Re-encode an uploaded avatar or header (EXIF dropped, scaled) and return its URL."""
+async def _decoded(kind: str, data: bytes | None) -> ProcessedImage | None:
+    """An uploaded avatar or header re-encoded (EXIF dropped) and scaled, or None."""
+    if data is None:
+        return None
     try:
-        image = await asyncio.to_thread(
+        return await asyncio.to_thread(
             lambda: make_thumbnail(process_image(data), IMAGE_SIDES[kind])
         )
     except FediverseError as exc:
         raise ProfileInvalid(f"{kind}: {exc.message}") from None
+
+
+async def _stored(state: State, actor_id: int, image: ProcessedImage | None) -> str | None:
+    """The URL of the picture once written to the media directory and to ``media``."""
+    if image is None:
+        return None
     name = f"{secrets.token_hex(16)}.{image.extension}"
     directory = state.config.storage.media_dir
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
@@ -128,9 +136,11 @@ async def apply(state: State, account: Account, change: ProfileChange) -> Accoun
     """Store the change and send the ``Update``; returns the account as it is now."""
     check(change)
     me = account.actor
-    # Both pictures are decoded before anything is stored: a bad header keeps the old avatar.
-    avatar = await store_image(state, me.id, "avatar", change.avatar) if change.avatar else None
-    header = await store_image(state, me.id, "header", change.header) if change.header else None
+    # Both pictures are decoded before anything is written: a bad header keeps the old avatar.
+    avatar_image = await _decoded("avatar", change.avatar)
+    header_image = await _decoded("header", change.header)
+    avatar = await _stored(state, me.id, avatar_image)
+    header = await _stored(state, me.id, header_image)
     fields = me.fields
     if change.fields is not None:
         # Names are plain text (as in ActivityPub's PropertyValue), values HTML.

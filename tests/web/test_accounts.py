@@ -101,6 +101,7 @@ async def test_bad_profile_forms_are_refused_and_change_nothing(tmp_path: Path) 
     async with live_server(tmp_path) as server:
         await make_user(server, "alice")
         before = await server.account("alice")
+        files_before = sorted(p.name for p in server.config.storage.media_dir.iterdir())
         async with Browserish(server.base_url) as web:
             assert (await web.get("/settings/profile")).status_code == 303  # to the login page
             await web.login("alice")
@@ -112,6 +113,13 @@ async def test_bad_profile_forms_are_refused_and_change_nothing(tmp_path: Path) 
                 (
                     profile_form(),
                     {"header": ("h.png", b"\x89PNG\r\n\x1a\n" + b"0" * 50, "image/png")},
+                ),
+                (  # a good avatar is not kept when the header beside it is refused
+                    profile_form(),
+                    {
+                        "avatar": ("a.png", png((300, 300)), "image/png"),
+                        "header": ("h.png", b"GIF89a broken", "image/gif"),
+                    },
                 ),
             ):
                 resp = await web.submit("/settings/profile", "/settings/profile", data, files=files)
@@ -133,6 +141,8 @@ async def test_bad_profile_forms_are_refused_and_change_nothing(tmp_path: Path) 
             assert forged.status_code == 403
         after = await server.refreshed(before)
         assert after.actor == before.actor
+        media_dir = server.config.storage.media_dir
+        assert sorted(p.name for p in media_dir.iterdir()) == files_before
 
 
 async def test_the_admin_edits_the_ai_profile_and_a_restart_keeps_it(tmp_path: Path) -> None:
