@@ -52,7 +52,7 @@ async def test_llama_cpp_names_the_colour_of_the_photo_it_is_asked_about(
     tmp_path: Path, llama_vision_server: RunningServer
 ) -> None:
     """Given ``ai.text.vision`` and llama.cpp with the projector, when alice asks about her red
-    photo and bob about his blue one, then each answer names that colour and nothing else;
+    photo, then about bob's blue one, then each answer names that colour and nothing else;
     and a question without a picture, to the same server, names no colour."""
     toml = tiny_text_backend_toml(llama_vision_server, max_tokens=4)
     toml = toml.replace("max_tokens = 4", "max_tokens = 4\nvision = true", 1)
