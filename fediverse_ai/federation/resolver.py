@@ -105,6 +105,10 @@ async def resolve_handle(state: State, handle: str) -> Actor:
     """``user@domain`` (or an actor URL) -> the actor, through WebFinger when remote."""
     if handle.startswith(("https://", "http://")):
         return await fetch_actor(state, handle, exact=False)
+    short = handle.strip().removeprefix("acct:").lstrip("@")
+    if short and not any(c in short for c in "@/:"):
+        # "@name", as a mention of a local account is written: this server's account.
+        handle = f"{short}@{state.config.instance.host}"
     username, domain = parse_handle(handle)
     if domain in (state.config.instance.domain, state.config.instance.host):
         local = await actors.local_by_username(state.db, username)
