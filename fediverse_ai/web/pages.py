@@ -14,7 +14,7 @@ from ..state import State
 from ..storage import actors, follows, notes, timelines
 from . import when
 from .auth import page_context, viewer
-from .common import StateHolder, see_other
+from .common import StateHolder, see_other, with_notice
 from .media_views import cached_files, local_or_cached, media_view, remote_urls
 from .views import actor_fields, author_view, cards, permalink
 
@@ -237,7 +237,9 @@ def register(app: Quart, holder: StateHolder) -> None:
         ):
             raise NotFound("no such post")
         if note.local and note.url and note.url.startswith(state.config.instance.base_url):
-            return see_other(note.url.removeprefix(state.config.instance.base_url), 301)
+            path = note.url.removeprefix(state.config.instance.base_url)
+            done = request.args.get("done", "")
+            return see_other(with_notice(path, done) if done in NOTICES else path, 301)
         return await render_note_page(state, note, author)
 
     @app.get("/blurhash/<value>.png")
