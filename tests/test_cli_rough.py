@@ -6,14 +6,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+import test_cli
 from PIL import Image
-from test_cli import CONFIG, cli, ok, query
+from test_cli import cli, ok, query, run
 
 from fediverse_ai.cli import build_parser
 from fediverse_ai.config import CONFIG_ENV
@@ -21,23 +20,9 @@ from fediverse_ai.config import CONFIG_ENV
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "docs" / "sample.png"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("initialised")
-    (base / "config.toml").write_text(CONFIG, encoding="utf-8")
-    ok(cli("init", config=base / "config.toml", cwd=base))
-    return base
-
-
-@pytest.fixture
-def site(initialised: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(initialised, tmp_path / "site")) / "config.toml"
-
-
-def run(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return cli(*args, config=site, cwd=site.parent)
+# test_cli's fixtures: one `init` per module, a copy of its files per test.
+initialised = test_cli.initialised
+site = test_cli.site
 
 
 def with_stdin(site: Path, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
