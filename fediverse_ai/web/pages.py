@@ -49,7 +49,9 @@ NOTICES = {
 
 async def render(state: State, template: str, *, status: int = 200, **values: Any) -> Response:
     values.setdefault("alternate", None)
-    values.setdefault("notice", NOTICES.get(request.args.get("done", "")))
+    # Each notice follows an action of a signed-in user; a visitor's link shows none.
+    done = request.args.get("done", "") if viewer().account else ""
+    values.setdefault("notice", NOTICES.get(done))
     now = state.now()
     values.setdefault("ago", lambda ts: when.ago(ts, now))
     values.setdefault("exact_time", when.exact)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from support.live import live_server
 
-from .support import make_user
+from .support import Browserish, make_user
 from .test_forms import logged_in
 from .test_pages import html_path, png, post
 
@@ -105,3 +105,6 @@ async def test_delete_asks_on_a_page_of_its_own(tmp_path: Path) -> None:
             other = await server.count("SELECT id FROM notes WHERE uri = ?", [theirs])
             assert (await web.get(f"/notes/{other}/delete")).status_code == 404
             assert await server.count("SELECT count(*) FROM notes WHERE uri = ?", [mine]) == 1
+            assert 'class="notice"' in (await web.get("/home?done=deleted")).text
+        async with Browserish(server.base_url) as visitor:  # a link cannot put words in pages
+            assert 'class="notice"' not in (await visitor.get("/?done=deleted")).text
