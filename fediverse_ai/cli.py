@@ -132,6 +132,9 @@ def _with_account(
                 account = await actors.account_by_username(state.db, args.as_user)
                 if account is None or account.role == "instance":
                     raise FediverseError(f"no local account {args.as_user!r} (see `user list`)")
+                for name in ("note", "reply_to", "quote"):
+                    if isinstance(url := getattr(args, name, None), str):
+                        setattr(args, name, state.urls.note_for_page(url) or url)
                 return await fn(state, account, args)
 
         return _run(go())
@@ -148,7 +151,14 @@ async def _post(state: Any, account: Account, args: argparse.Namespace) -> int:
     attachments = []
     for i, path in enumerate(args.attach):
         processed = process_image(await asyncio.to_thread(Path(path).read_bytes))
-        attachments.append(processed.as_attachment(args.alt[i] if i < len(args.alt) else ""))
+        alt = args.alt[i].strip() if i < len(args.alt) else ""
+        if not alt and state.config.web.require_alt_text:
+            # The rule the web compose form applies: the command line is no way around it.
+            raise FediverseError(
+                f"{path} needs a description: give one --alt per --attach"
+                " (web.require_alt_text = false turns this off)"
+            )
+        attachments.append(processed.as_attachment(alt))
     text, generated, sensitive = args.text, False, False
     if args.image or args.generate:
         from .ai.base import BackendError
@@ -254,9 +264,28 @@ def _run(coro: Coroutine[Any, Any, int]) -> int:
     return uvloop.run(coro)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Every command, at every level, also takes ``--config`` and ``-v`` after its name, as
+    people type them (``fediverse-ai user list --config x.toml``); SUPPRESS leaves the value
+    given before the command, or the default, when the option is not repeated."""
+
+    def __init__(self, *args: Any, top: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if top:
+            return
+        self.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        self.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help=argparse.SUPPRESS,
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="fediverse-ai", description=__doc__.split("\n")[0] if __doc__ else None
+    p = _Parser(
+        prog="fediverse-ai", description=__doc__.split("\n")[0] if __doc__ else None, top=True
     )
     p.add_argument("--version", action="version", version=f"fediverse-ai {__version__}")
     p.add_argument(
@@ -265,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="config file (default: $FEDIVERSE_AI_CONFIG or ./config.toml)",
     )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     sub.add_parser(
         "init", help="write a config if missing, create keys, database and built-in actors"
     ).set_defaults(func=cmd_init)
@@ -326,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("note", metavar="NOTE_URL")
         sp.set_defaults(func=_with_account(_note_action(name)))
     for name in ("follow", "unfollow"):
-        sp = acting(name, f"{name} an account (user@domain or actor URL)")
+        sp = acting(name, f"{name} an account (user@domain, @name for a local one, or actor URL)")
         sp.add_argument("target", metavar="HANDLE")
         sp.set_defaults(func=_with_account(_follow_action(name)))
     acting("requests", "list pending follow requests").set_defaults(func=_with_account(_requests))

@@ -82,11 +82,6 @@ def add_user_commands(sub: Any, *, load: Loader, run: Runner) -> Any:
 
     def cmd_password(args: argparse.Namespace) -> int:
         config = load(args)
-        password = read_password(args) if args.password_stdin else None
-        if password is None:
-            args.password = True
-            password = read_password(args)
-        assert password is not None
 
         async def go() -> int:
             from .state import open_state
@@ -96,6 +91,10 @@ def add_user_commands(sub: Any, *, load: Loader, run: Runner) -> Any:
                 account = await actors.account_by_username(state.db, args.username.lower())
                 if account is None or account.role != "user":
                     raise FediverseError(f"no user account {args.username!r}")
+                # Asked only once the account is known: no typing a password for nobody.
+                args.password = not args.password_stdin
+                password = read_password(args)
+                assert password is not None
                 await _store_password(state, account.actor.id, password)
             print(f"password set for {args.username}")
             return 0

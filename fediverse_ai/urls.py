@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from dataclasses import dataclass
 from urllib.parse import quote
+
+_NOTE_PAGE = re.compile(r"/@([^/@]+)/(\d+)/?")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,14 @@ class Urls:
 
     def note_html(self, username: str, status_id: str) -> str:
         return f"{self.profile(username)}/{status_id}"
+
+    def note_for_page(self, url: str) -> str | None:
+        """The id of a local note from the address of its page (``/@name/ID``, what a browser
+        shows and people copy), or None for any other URL."""
+        if not self.is_local(url):
+            return None
+        match = _NOTE_PAGE.fullmatch(url[len(self.base) :].split("#")[0].split("?")[0])
+        return self.note(match[1], match[2]) if match else None
 
     def activity(self) -> str:
         return f"{self.base}/activities/{secrets.token_hex(16)}"

@@ -18,6 +18,7 @@ from fediverse_ai.ai.procedural import (
     normalise_prompt,
     render,
     scene_for_prompt,
+    unpaintable,
 )
 
 
@@ -168,6 +169,18 @@ def test_the_caption_says_what_was_drawn() -> None:
     )
     _, caption = render("snowy mountains at night with a tree", 128, 128)
     assert "snowy night" in caption and "mountains and a tree" in caption
+
+
+def test_the_caption_owns_up_to_subjects_it_cannot_paint() -> None:
+    _, caption = render("draw me a cute cat in the forest", 128, 128)
+    assert caption.startswith("A procedural ") and "over a forest" in caption
+    assert "I could not draw “cat”" in caption and "only paints landscapes" in caption
+    _, caption = render("un chien et un chat sur la plage", 128, 128)
+    assert "“chien”, “chat”" in caption
+    # What it can paint, with the words that ask for style or politeness, admits nothing.
+    for prompt in ("a lighthouse at dawn, watercolour", "please paint a calm sea under clouds"):
+        assert "could not draw" not in render(prompt, 64, 64)[1], prompt
+    assert unpaintable("Ein Hund am Strand") == ["hund"]
 
 
 def test_every_scene_kind_renders() -> None:

@@ -13,62 +13,19 @@ import io
 import itertools
 import math
 import random
-import re
-import unicodedata
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFilter
+
+from .procedural_words import VOCABULARY, normalise_prompt, unpaintable
+
+__all__ = ["MODEL_LABEL", "Scene", "normalise_prompt", "render", "scene_for_prompt", "unpaintable"]
 
 MODEL_LABEL = "procedural renderer (not a neural model)"
 MIN_SIDE, MAX_SIDE = 64, 1536
 
 RGB = tuple[int, int, int]
 
-# "group.value:" then its words, accents stripped. Within a group the first match wins.
-_VOCABULARY = """
-colour.red: red scarlet crimson rouge rouges rosso rossa rossi rojo roja rojos rot rote roten
-colour.orange: orange oranges arancione arancio naranja anaranjado
-colour.yellow: yellow golden gold jaune dore doree giallo gialla oro amarillo amarilla gelb gelbe
-colour.green: green vert verte verts verde verdi grun grune grunen
-colour.blue: blue azure bleu bleue bleus blu azzurro azzurra azul azules blau blaue blauen
-colour.purple: purple violet violette viola morado morada purpura lila lilla purpur
-colour.pink: pink rose roses rosa rosado rosada
-colour.grey: grey gray gris grise grigio grigia grau graue
-colour.white: white blanc blanche bianco bianca blanco blanca weiss weisse
-colour.black: black dark noir noire nero nera negro negra schwarz schwarze dunkel
-time.night: night nights midnight moon moonlight starry stars star nocturnal nuit minuit lune
-  etoile etoiles notte mezzanotte luna stella stelle noche medianoche estrella estrellas nacht
-  mitternacht mond stern sterne
-time.sunset: sunset sundown dusk evening twilight coucher crepuscule soir soiree tramonto
-  crepuscolo sera atardecer ocaso anochecer tarde sonnenuntergang abend abendrot dammerung
-time.sunrise: sunrise dawn morning daybreak aube aurore lever matin alba aurora mattina mattino
-  amanecer madrugada manana sonnenaufgang morgen morgenrot
-time.day: day daytime noon sun sunny sunshine jour midi soleil ensoleille giorno mezzogiorno sole
-  soleggiato dia mediodia sol soleado tag mittag sonne sonnig
-weather.storm: storm stormy thunder thunderstorm lightning tempest rain rainy orage orageux tempete
-  tonnerre eclair pluie temporale tempesta tuono fulmine pioggia tormenta tempestad trueno rayo
-  lluvia gewitter sturm donner blitz regen
-weather.snow: snow snowy winter ice frost frozen neige enneige hiver glace gel neve nevoso inverno
-  ghiaccio nieve nevado invierno hielo schnee verschneit eis
-ground.sea: sea seas ocean waves wave beach coast shore lake harbour harbor bay mer vague vagues
-  plage cote lac port mare oceano onda onde spiaggia costa lago porto mar olas ola playa meer ozean
-  welle wellen strand kuste hafen
-ground.desert: desert dunes dune sand sahara sable deserto sabbia duna desierto arena wuste
-ground.hills: hills hill meadow meadows field fields colline collines prairie champ champs collina
-  prato campo campi colina colinas pradera hugel wiese feld felder
-ground.forest: forest forests woods wood jungle pine pines foret bois sapin sapins bosco foresta
-  pino pini bosque selva pinos wald walder kiefer tanne
-feature.mountains: mountain mountains peak peaks alps summit montagne montagnes sommet alpes
-  montagna monte vetta alpi montana montanas pico picos cumbre berg berge gebirge gipfel alpen
-feature.lighthouse: lighthouse lighthouses phare phares faro fari faros leuchtturm
-feature.tree: tree trees arbre arbres albero alberi arbol arboles baum baume
-"""
-
-
-VOCABULARY: dict[str, dict[str, frozenset[str]]] = {}
-for _entry in re.split(r"\n(?=\S)", _VOCABULARY.strip()):
-    _group, _value, _words = re.split(r"[.:]", _entry, maxsplit=2)
-    VOCABULARY.setdefault(_group, {})[_value] = frozenset(_words.split())
 FEATURE_ORDER = ("mountains", "lighthouse", "tree")  # also the order of painting
 ACCENTS: dict[str, RGB] = {
     "red": (205, 35, 40), "orange": (240, 125, 30), "yellow": (240, 200, 45),
@@ -105,13 +62,6 @@ class Scene:
     colour: str | None  # a key of ACCENTS
     features: frozenset[str]  # of FEATURE_ORDER
     seed: int
-
-
-def normalise_prompt(prompt: str) -> str:
-    """Lower-case, accents removed, words joined by one space: the key that seeds the picture."""
-    text = unicodedata.normalize("NFKD", prompt.casefold().replace("ß", "ss"))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return " ".join(re.findall(r"\w+", text))
 
 
 def scene_for_prompt(prompt: str) -> Scene:
@@ -378,4 +328,12 @@ def render(prompt: str, width: int, height: int) -> tuple[bytes, str]:
         image = image.resize((width, height), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return buffer.getvalue(), describe(scene)
+    caption = describe(scene)
+    missing = unpaintable(prompt)
+    if missing:
+        named = ", ".join(f"“{w}”" for w in missing[:5])
+        caption += (
+            f". I could not draw {named}: this offline painter only paints landscapes (sky,"
+            " sea, hills, desert, forest, mountains, a lighthouse, a tree)"
+        )
+    return buffer.getvalue(), caption

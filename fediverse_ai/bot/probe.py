@@ -12,7 +12,10 @@ from ..ai.base import BackendError, ChatMessage
 from ..state import State
 from .services import get_services
 
-PROBE_PROMPT = "Reply with a short greeting of at most ten words."
+# SmolLM2-135M, the offline default, answered "at most ten words" with "I can't add a response
+# with less than ten words" every time; a plain request in the tone of a chat it answers.
+PROBE_SYSTEM = "You are a friendly assistant. Answer in one short sentence."
+PROBE_PROMPT = "Say hello to the administrator of this server."
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,8 @@ async def probe(state: State, kind: str) -> ProbeResult:
     try:
         if kind == "text":
             result = await services.text.complete(
-                [ChatMessage("user", PROBE_PROMPT)], max_tokens=40
+                [ChatMessage("system", PROBE_SYSTEM), ChatMessage("user", PROBE_PROMPT)],
+                max_tokens=40,
             )
             return ProbeResult(
                 "text",

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import math
-import secrets
 from typing import Any
 
 from quart import Blueprint, Response, request
 
+from .. import uploads
 from ..errors import FediverseError
 from ..media import process_image
 from ..models import Account, NewAttachment
@@ -33,9 +33,7 @@ from .errors import Invalid, RecordNotFound
 from .tokens import user
 
 MAX_DESCRIPTION = 1500  # Mastodon's limit for alt text
-#: Uploads an account may hold unattached at once: enough for any composer, and a cap on the
-#: disk a token can fill with pictures it never posts.
-MAX_PENDING = 100
+MAX_PENDING = uploads.MAX_PENDING
 MAX_MEDIA_IDS = 4
 
 
@@ -82,32 +80,9 @@ async def _upload(state: State, account: Account) -> Response:
         image = await asyncio.to_thread(process_image, data)
     except FediverseError as exc:
         raise Invalid(f"File {exc.message}") from None
-    directory = state.config.storage.media_dir
-    name = f"{secrets.token_hex(16)}.{image.extension}"
-    path = directory / name
-
-    def write() -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(image.data)
-
-    await asyncio.to_thread(write)
-    try:
-        media_id = await api_media.create(
-            state.db,
-            actor_id=account.actor.id,
-            url=state.urls.media(name),
-            file_name=name,
-            media_type=image.media_type,
-            width=image.width,
-            height=image.height,
-            blurhash=image.blurhash,
-            description=description,
-            focus=focus,
-            now=state.now(),
-        )
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    media_id = await uploads.store(
+        state, account.actor.id, image, description=description, focus=focus
+    )
     return await _show(state, account, media_id)
 
 
@@ -142,20 +117,7 @@ async def attachments_for_status(
             found = await _own_unattached(state, account, raw)
         except RecordNotFound:
             raise Invalid(f"media {raw[:40]} is not an unattached upload of yours") from None
-        m = found.media
-        out.append(
-            NewAttachment(
-                data=b"",
-                media_type=m.media_type,
-                extension=(m.file_name or "").rpartition(".")[2],
-                width=m.width or 0,
-                height=m.height or 0,
-                blurhash=m.blurhash or "",
-                description=m.description,
-                upload_id=m.id,
-                file_name=m.file_name,
-            )
-        )
+        out.append(uploads.as_attachment(found.media))
     return tuple(out)
 
 

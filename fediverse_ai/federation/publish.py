@@ -75,6 +75,9 @@ async def resolve_mentions(
 
 async def ensure_note(state: State, uri: str) -> tuple[Note, Actor]:
     parent = await notes.by_uri(state.db, uri)
+    if parent is None and state.urls.is_local(uri):
+        # Ours or nothing: fetching it from ourselves would only meet the SSRF guard.
+        raise NotFound("no such post on this server")
     if parent is None:
         incoming = await resolver.fetch_note(state, uri)
         author = await resolver.fetch_actor(state, incoming.attributed_to)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from urllib.parse import quote, urlsplit
 
 from .. import safe_json
@@ -14,6 +15,8 @@ from ..sanitize import sanitize_html
 from ..state import State
 from ..storage import actors, remote_files
 from ..vocab import host_of, same_origin, strip_fragment
+
+_LOCAL_NAME = re.compile(r"[\w.-]{1,64}")
 
 
 async def fetch_actor(
@@ -105,6 +108,10 @@ async def resolve_handle(state: State, handle: str) -> Actor:
     """``user@domain`` (or an actor URL) -> the actor, through WebFinger when remote."""
     if handle.startswith(("https://", "http://")):
         return await fetch_actor(state, handle, exact=False)
+    short = handle.strip().removeprefix("acct:").lstrip("@")
+    if _LOCAL_NAME.fullmatch(short):
+        # "@name", as a mention of a local account is written: this server's account.
+        handle = f"{short}@{state.config.instance.host}"
     username, domain = parse_handle(handle)
     if domain in (state.config.instance.domain, state.config.instance.host):
         local = await actors.local_by_username(state.db, username)

@@ -14,7 +14,7 @@ from ..models import Actor, Note
 from ..state import State
 from ..storage import actors, notes, timelines
 from .auth import require_login, safe_next, viewer
-from .common import StateHolder, see_other, visitor_lookup
+from .common import StateHolder, see_other, visitor_lookup, with_notice
 
 NOTE_ACTIONS = {
     "like": interactions.like,
@@ -38,9 +38,9 @@ def register(app: Quart, holder: StateHolder) -> None:
             await note_changes.delete_note(state, account, note.uri)
             back = safe_next(form.get("next"), "/home")
             own_page = note.url.removeprefix(state.config.instance.base_url) if note.url else ""
-            if back in (f"/notes/{note_id}", own_page):
+            if back.split("?")[0] in (f"/notes/{note_id}", own_page):
                 back = "/home"
-            return see_other(back, 303)
+            return see_other(with_notice(back, "deleted"), 303)
         handler = NOTE_ACTIONS.get(action)
         if handler is None:
             raise NotFound("no such action")

@@ -85,6 +85,11 @@ def see_other(location: str, status: int = 303) -> Response:
     return resp
 
 
+def with_notice(path: str, key: str) -> str:
+    """``path`` with ``done=KEY``, the message the next page shows (``pages.NOTICES``)."""
+    return f"{path}{'&' if '?' in path else '?'}done={key}"
+
+
 @contextmanager
 def visitor_lookup() -> Iterator[None]:
     """Around a lookup on another server of what a visitor typed (a handle, a URL).

@@ -3,31 +3,29 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from quart import Quart, Response, request
-from quart.datastructures import FileStorage
 
 from ..ai.base import BackendError
 from ..as2_quote import QUOTE_POLICIES
 from ..errors import BadRequest, FediverseError, NotFound, TooManyRequests
 from ..federation import note_changes, publish
-from ..media import process_image
-from ..models import VISIBILITIES, Account, Draft, NewAttachment, Note, Visibility
+from ..models import VISIBILITIES, Account, Draft, Media, NewAttachment, Note, Visibility
 from ..sanitize import html_to_text
 from ..state import State
 from ..storage import actors, notes, timelines
 from ..storage.ai_replies import take_token
-from .auth import require_login, viewer
-from .common import StateHolder, see_other
+from .auth import require_login, safe_next, viewer
+from .common import StateHolder, see_other, with_notice
+from .compose_uploads import MAX_IMAGE_BYTES as MAX_IMAGE_BYTES  # the client API's cap too
+from .compose_uploads import MAX_IMAGES, as_attachments, kept_ids, read_images
 from .pages import render
 from .polls import DEFAULT_DURATION, DURATIONS, POLL_FIELDS, read_poll_form
 from .views import cards
 
-MAX_IMAGES = 4
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
 SUGGEST_BURST = 10.0
 SUGGEST_PER_SECOND = 20 / 3600
 IMAGEGEN_BURST = 5.0
@@ -48,6 +46,7 @@ class Form:
     poll: dict[str, str] = field(default_factory=dict)  # the poll fields, as typed
     quote: str = ""  # the id of the post quoted
     quote_policy: str = ""  # who may quote this post; empty: the default for its visibility
+    kept: list[int | None] = field(default_factory=lambda: [None] * MAX_IMAGES)  # uploads
 
 
 def narrowest(a: str, b: str) -> Visibility:
@@ -99,6 +98,8 @@ async def _render_compose(
     suggestion: Any = None,
     status: int = 200,
     quoted: Note | None = None,
+    images: Sequence[Media | None] = (),
+    field_errors: dict[str, str] | None = None,
 ) -> Response:
     v = viewer()
     return await render(
@@ -117,6 +118,8 @@ async def _render_compose(
         max_images=MAX_IMAGES,
         poll_durations=DURATIONS,
         default_duration=DEFAULT_DURATION,
+        images=list(images) + [None] * (MAX_IMAGES - len(images)),
+        field_errors=field_errors or {},
     )
 
 
@@ -133,30 +136,8 @@ def _read_form(raw: Any) -> Form:
         poll={k: str(raw.get(k, ""))[:200] for k in POLL_FIELDS},
         quote=raw.get("quote", "").strip()[:2000],
         quote_policy=policy if (policy := raw.get("quote_policy", "")) in QUOTE_POLICIES else "",
+        kept=kept_ids(raw),
     )
-
-
-async def _attachments(state: State, form: Form, files: Any) -> list[NewAttachment]:
-    out = []
-    for i in range(MAX_IMAGES):
-        upload: FileStorage | None = files.get(f"image{i}")
-        if upload is None or not upload.filename:
-            continue
-        data = upload.read(MAX_IMAGE_BYTES + 1)
-        if not data:
-            continue
-        if len(data) > MAX_IMAGE_BYTES:
-            raise BadRequest(f"image {i + 1} is larger than {MAX_IMAGE_BYTES // 2**20} MB")
-        if state.config.web.require_alt_text and not form.alts[i]:
-            raise BadRequest(
-                f"image {i + 1} needs a description (alt text) for people who cannot see it"
-            )
-        try:
-            processed = await asyncio.to_thread(process_image, data)
-        except FediverseError as exc:
-            raise BadRequest(f"image {i + 1}: {exc.message}") from None
-        out.append(processed.as_attachment(form.alts[i]))
-    return out
 
 
 def register(app: Quart, holder: StateHolder) -> None:
@@ -181,10 +162,26 @@ def register(app: Quart, holder: StateHolder) -> None:
         parent = await _parent(state, form.in_reply_to)
         quoted = await _parent(state, form.quote)
         ask = raw.get("ask") == "1"
-        if raw.get("action") == "suggest":
-            return await _suggest(state, account, form, parent, ask)
+        suggest = raw.get("action") == "suggest"
+        images, field_errors = await read_images(
+            state, account, files, form.kept, form.alts, check_alt=not suggest
+        )
+        form.kept = [m.id if m else None for m in images]
+        if suggest:
+            return await _suggest(state, account, form, parent, ask, images)
+        if field_errors:
+            return await _render_compose(
+                state,
+                form,
+                parent=parent,
+                ask=ask,
+                status=400,
+                quoted=quoted,
+                images=images,
+                field_errors=field_errors,
+            )
         try:
-            attachments = await _attachments(state, form, files)
+            attachments = await as_attachments(state, images, form.alts)
             sensitive = bool(form.summary)
             if form.image_prompt:
                 generated, flagged = await _generate_image(state, account, form.image_prompt)
@@ -222,11 +219,12 @@ def register(app: Quart, holder: StateHolder) -> None:
                 error=exc.message,
                 status=exc.status,
                 quoted=quoted,
+                images=images,
             )
-        target = note.url or note.uri
+        target = (note.url or note.uri).removeprefix(state.config.instance.base_url)
         if parent is not None:
             target = f"/notes/{parent.id}"
-        return see_other(target.removeprefix(state.config.instance.base_url), 303)
+        return see_other(with_notice(target, "asked" if ask else "posted"), 303)
 
     @app.get("/edit/<int:note_id>")
     async def edit_form(note_id: int) -> Response:
@@ -249,6 +247,16 @@ def register(app: Quart, holder: StateHolder) -> None:
                 state, "edit.html", status=400, note=note, form=Form(text=text), error=exc.message
             )
         return see_other(f"/notes/{note.id}", 303)
+
+    @app.get("/notes/<int:note_id>/delete")
+    async def confirm_delete(note_id: int) -> Response:
+        """The Delete button's question: a deletion reaches other servers and is for good."""
+        state = holder.state
+        account = require_login()
+        note = await _own(state, account, note_id)
+        back = safe_next(request.args.get("next"), f"/notes/{note_id}")
+        [card] = await cards(state, [note], viewer())
+        return await render(state, "delete.html", card=card, note=note, back=back)
 
 
 async def _own(state: State, account: Account, note_id: int) -> Note:
@@ -285,7 +293,12 @@ async def _generate_image(
 
 
 async def _suggest(
-    state: State, account: Account, form: Form, parent: Note | None, ask: bool
+    state: State,
+    account: Account,
+    form: Form,
+    parent: Note | None,
+    ask: bool,
+    images: Sequence[Media | None],
 ) -> Response:
     from ..bot.suggest import suggest_post
 
@@ -307,5 +320,5 @@ async def _suggest(
     except BackendError as exc:
         error = f"the text backend did not answer: {exc.message}"
     return await _render_compose(
-        state, form, parent=parent, ask=ask, error=error, suggestion=suggestion
+        state, form, parent=parent, ask=ask, error=error, suggestion=suggestion, images=images
     )

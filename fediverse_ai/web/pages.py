@@ -12,8 +12,9 @@ from ..errors import NotFound
 from ..models import Actor, Note
 from ..state import State
 from ..storage import actors, follows, notes, timelines
+from . import when
 from .auth import page_context, viewer
-from .common import StateHolder, see_other
+from .common import StateHolder, see_other, with_notice
 from .media_views import cached_files, local_or_cached, media_view, remote_urls
 from .views import actor_fields, author_view, cards, permalink
 
@@ -23,7 +24,11 @@ ANCESTORS_MAX = 20
 DESCENDANTS_MAX = 300
 PUBLIC_VIS = ("public", "unlisted")
 STATIC_DIR = Path(__file__).resolve().parents[2] / "templates" / "static"
-_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
+_STATIC_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".js": "text/javascript; charset=utf-8",
+}
 
 
 def html_response(body: str, status: int = 200) -> Response:
@@ -32,8 +37,24 @@ def html_response(body: str, status: int = 200) -> Response:
     return resp
 
 
+# What a page says after a redirect (``?done=KEY``); a fixed set, so no link can put words of
+# its own into our pages.
+NOTICES = {
+    "deleted": "Your post was deleted, here and on the servers it had reached.",
+    "posted": "Your post is published.",
+    "asked": "Your question is posted. The AI's answer appears in this thread in a few seconds;"
+    " reload the page to see it (it also arrives in your notifications).",
+}
+
+
 async def render(state: State, template: str, *, status: int = 200, **values: Any) -> Response:
     values.setdefault("alternate", None)
+    # Each notice follows an action of a signed-in user; a visitor's link shows none.
+    done = request.args.get("done", "") if viewer().account else ""
+    values.setdefault("notice", NOTICES.get(done))
+    now = state.now()
+    values.setdefault("ago", lambda ts: when.ago(ts, now))
+    values.setdefault("exact_time", when.exact)
     html = await render_template(template, **await page_context(state), **values)
     return html_response(html, status)
 
@@ -218,7 +239,9 @@ def register(app: Quart, holder: StateHolder) -> None:
         ):
             raise NotFound("no such post")
         if note.local and note.url and note.url.startswith(state.config.instance.base_url):
-            return see_other(note.url.removeprefix(state.config.instance.base_url), 301)
+            path = note.url.removeprefix(state.config.instance.base_url)
+            done = request.args.get("done", "")
+            return see_other(with_notice(path, done) if done in NOTICES else path, 301)
         return await render_note_page(state, note, author)
 
     @app.get("/blurhash/<value>.png")

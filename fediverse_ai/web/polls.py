@@ -17,6 +17,7 @@ from ..storage import polls
 from .actions import visible_note
 from .auth import Viewer, require_login, safe_next
 from .common import StateHolder, see_other
+from .when import span
 
 #: The compose form's durations (seconds, label), Mastodon's choices.
 DURATIONS: tuple[tuple[int, str], ...] = (
@@ -57,14 +58,6 @@ class PollView:
     can_vote: bool
 
 
-def _span(seconds: float) -> str:
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size:
-            n = int(seconds // size)
-            return f"{n} {unit}{'' if n == 1 else 's'}"
-    return "less than a minute"
-
-
 def poll_view(note: Note, poll: polls.Poll, mine: set[int], v: Viewer, now: float) -> PollView:
     """Percentages as Mastodon shows them: of the voters when several choices are allowed
     (the bars then add up to more than 100), of the votes otherwise."""
@@ -73,7 +66,7 @@ def poll_view(note: Note, poll: polls.Poll, mine: set[int], v: Viewer, now: floa
     base = voters if poll.multiple and voters else total
     is_open = poll.is_open(now)
     if is_open:
-        when = f"closes in {_span(poll.end_time - now)}" if poll.end_time else "open"
+        when = f"closes in {span(poll.end_time - now)}" if poll.end_time else "open"
     else:
         when = "closed"
     return PollView(

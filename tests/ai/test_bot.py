@@ -8,6 +8,7 @@ are real HTTP servers on loopback.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,21 @@ async def test_image_request_gets_an_image_with_alt_text(
     picture = Image.open(io.BytesIO(image.content))
     picture.verify()
     assert picture.size == (256, 192)
+
+
+async def test_a_subject_the_painter_cannot_draw_is_owned_up_to(
+    world: tuple[LiveServer, RemoteFediverse],
+) -> None:
+    """Issue 20: "draw a cat" got hills and a caption as if all was well."""
+    ours, remote = world
+    activity = mention(ours, remote, "draw a cat")
+    await deliver(ours, remote, activity)
+    (reply,) = replies(remote, activity["object"]["id"])
+    text = reply["content"]
+    assert "I could not draw “cat”" in text and "only paints landscapes" in text
+    assert re.search(r"A procedural \w+ over ", text)  # and what it drew instead
+    (attachment,) = reply["attachment"]
+    assert "could not draw" in attachment["name"]
 
 
 async def test_duplicate_delivery_and_replay_give_one_reply(

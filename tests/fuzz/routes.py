@@ -90,6 +90,9 @@ WEB_ROUTES: tuple[Route, ...] = (
             "alt1": "text",
             "alt2": "text",
             "alt3": "text",
+            "kept0": "cursor",  # a kept upload's id: anyone's, or none
+            "kept1": "cursor",
+            "drop0": "flag",
             "ask": "flag",
             "action": "compose_action",
         },
@@ -100,6 +103,7 @@ WEB_ROUTES: tuple[Route, ...] = (
     Route("GET", "/edit/{note}", auth="user"),
     Route("POST", "/edit/{note}", {"text": "text"}, auth="user", weight=2),
     Route("POST", "/notes/{note}/{note_action}", {"next": "next"}, auth="user", weight=4),
+    Route("GET", "/notes/{note}/delete", {"next": "next"}, auth="user"),
     Route("POST", "/follow", {"target": "handle", "op": "follow_op", "next": "next"}, auth="user"),
     Route("POST", "/requests/{actor}/{answer}", auth="user"),
     Route("GET", "/@{username}/remote_follow"),

@@ -191,7 +191,14 @@ async def test_pages_send_security_headers_and_a_csp_without_inline_code(tmp_pat
             csp = resp.headers["content-security-policy"]
             assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
             assert resp.headers["x-content-type-options"] == "nosniff"
-            assert "<script" not in resp.text and " style=" not in resp.text
+            # One external script, local times in tooltips; no inline code, no inline style.
+            scripts = resp.text.count("<script")
+            assert scripts == resp.text.count('<script src="/static/time.js" defer></script>')
+            assert scripts == 1 and " style=" not in resp.text
+        script = await web.get("/static/time.js")
+        assert script.status_code == 200 and script.headers["content-type"].startswith(
+            "text/javascript"
+        )
         css = await web.get("/static/style.css")
         assert css.status_code == 200 and "prefers-color-scheme: dark" in css.text
         assert (await web.get("/static/../config.toml")).status_code == 404
