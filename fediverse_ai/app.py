@@ -28,6 +28,7 @@ from .web import (
     body_gate,
     cache_files,
     compose,
+    emoji_routes,
     foryou,
     health,
     inbox,
@@ -117,6 +118,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     quotes.register(app, holder)
     remote_follow.register(app, holder)
     admin.register(app, holder)
+    emoji_routes.register(app, holder)
     foryou.register(app, holder)
     app.register_blueprint(client_api_blueprint(holder))
     return app

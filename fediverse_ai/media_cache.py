@@ -2,9 +2,10 @@
 
 Pages never hotlink a remote server (issue 13): a visitor's browser would tell that server who
 reads what, and a server that changes a file after the fact would change our pages. So each
-remote attachment, avatar and header is fetched once, by a durable job, through the SSRF guard
-with a byte cap; a picture is decoded only by Pillow under the pixel caps and re-encoded (no
-EXIF, no trailing bytes) with a thumbnail; video and sound are kept as sent, but only when
+remote attachment, avatar, header and custom emoji is fetched once, by a durable job,
+through the SSRF guard with a byte cap; a picture is decoded only by Pillow under the pixel
+caps and re-encoded (no EXIF, no trailing bytes) with a thumbnail (an emoji: a small still
+PNG, ``emoji_image``); video and sound are kept as sent, but only when
 their first bytes are a container we serve (MP4, WebM, Ogg, MP3, FLAC, WAV), and always with
 that type, ``nosniff`` and a sandbox. ``prune`` deletes what was fetched longer ago than
 ``retention.remote_media_days``; a page then shows the blurhash instead.
@@ -18,6 +19,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from . import emoji_image
 from .errors import FetchError, PayloadTooLarge, UnsafeURL, UnsupportedMedia
 from .fetcher import FetchLimits, fetch_bytes
 from .media import make_thumbnail, process_image
@@ -30,7 +32,12 @@ log = logging.getLogger(__name__)
 CACHE_DIR = "cache"
 ATTEMPTS = 5
 # Mastodon's limits for remote media: 16 MB images, 99 MB video (we keep 40 MB), 8 MB avatars.
-MAX_BYTES = {"attachment": 40 * 1024 * 1024, "avatar": 8 * 1024 * 1024, "header": 8 * 1024 * 1024}
+MAX_BYTES = {
+    "attachment": 40 * 1024 * 1024,
+    "avatar": 8 * 1024 * 1024,
+    "header": 8 * 1024 * 1024,
+    "emoji": emoji_image.MAX_BYTES,
+}
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
 THUMB_SIDE = {"attachment": 640, "avatar": 400, "header": 1500}
 ACCEPT = "image/*, video/*, audio/*;q=0.9, */*;q=0.1"
@@ -95,8 +102,12 @@ async def _keep(state: State, url: str, kind: str, data: bytes, declared: str) -
         return
     if len(data) > MAX_IMAGE_BYTES:
         raise PayloadTooLarge("remote image over 16 MB")
-    image = await asyncio.to_thread(process_image, data)
-    thumb = await asyncio.to_thread(make_thumbnail, image, THUMB_SIDE.get(kind, 640))
+    if kind == "emoji":  # a small still PNG, its own thumbnail
+        image = await asyncio.to_thread(emoji_image.process_emoji, data)
+        thumb = image
+    else:
+        image = await asyncio.to_thread(process_image, data)
+        thumb = await asyncio.to_thread(make_thumbnail, image, THUMB_SIDE.get(kind, 640))
     key = _file_key(url, image.data)
     name = f"{key}.{image.extension}"
     files = {name: image.data}

@@ -72,7 +72,7 @@ async def store_actor(state: State, parsed: RemoteActorDoc) -> Actor:
     ]
     wanted = [
         (url, kind) for url, kind in pictures if url and url.startswith(("https://", "http://"))
-    ]
+    ] + [(e.url, "emoji") for e in parsed.emojis]
     if await remote_files.want(state.db, wanted, now=state.now()):
         state.work_queued()
     return actor
