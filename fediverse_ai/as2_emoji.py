@@ -43,6 +43,7 @@ MAX_EMOJI = 50
 EMOJI_MEDIA_TYPES = frozenset({"image/png", "image/gif", "image/webp"})
 #: ``:code:`` standing alone, as Mastodon's ``CustomEmoji::SCAN_RE`` finds it: not glued to a
 #: letter, a digit or another colon on either side (``10:30:00`` holds no emoji).
+_YEAR_10000 = 253402300800.0
 SCAN_RE = re.compile(r"(?<![^\W_])(?<!:):([A-Za-z0-9_]{1,64}):(?![^\W_])(?!:)")
 
 
@@ -78,12 +79,13 @@ def emoji_of(tag: Any) -> EmojiRef | None:
     if media_type is not None and media_type not in EMOJI_MEDIA_TYPES:
         return None  # an SVG (or anything else) is refused before it is fetched
     emoji_id = str_or_none(tag.get("id"))
+    updated = parse_time(tag.get("updated"))  # written out again when stored: keep it writable
     return EmojiRef(
         shortcode=shortcode,
         url=url,
         media_type=media_type,
         id=emoji_id if emoji_id and len(emoji_id) <= 2048 else None,
-        updated=parse_time(tag.get("updated")),
+        updated=updated if updated is not None and 0 <= updated < _YEAR_10000 else None,
     )
 
 

@@ -57,6 +57,15 @@ def test_a_hostile_or_unusable_tag_is_dropped(bad: object) -> None:
     assert emoji_of(bad) is None
 
 
+@pytest.mark.parametrize(
+    "when", ["0001-01-01T00:00:00+12:00", "9999-12-31T23:59:59-14:00", "yesterday", 10**30]
+)
+def test_an_unwritable_update_time_is_dropped_not_a_crash(when: object) -> None:
+    ref = emoji_of({**tag(":ok:"), "updated": when})
+    assert ref is not None and ref.updated is None
+    assert "updated" not in stored_tag(ref)
+
+
 def test_an_object_declares_at_most_fifty_emoji_each_once() -> None:
     tags = [tag(f":e{i}:", url=f"https://remote.example/e/{i}.png") for i in range(80)]
     found = emojis_of([tag(":e0:", url="https://remote.example/first.png"), *tags])
