@@ -110,6 +110,16 @@ WEB_ROUTES: tuple[Route, ...] = (
     Route("POST", "/admin/domain-blocks/remove", {"domain": "domain"}, auth="admin"),
     Route("POST", "/admin/reports/{report}/resolve", auth="admin"),
     Route("POST", "/admin/jobs/retry", auth="admin", weight=0.3),
+    Route(
+        "POST",
+        "/admin/emoji",
+        {"shortcode": "shortcode", "category": "text"},
+        files=("image",),
+        auth="admin",
+    ),
+    Route("POST", "/admin/emoji/remove", {"shortcode": "shortcode"}, auth="admin", weight=0.5),
+    Route("GET", "/emojis/{shortcode}"),
+    Route("GET", "/media/emoji/{file}"),
 )
 
 _API_PAGE = {"max_id": "cursor", "since_id": "cursor", "min_id": "cursor", "limit": "number"}

@@ -17,6 +17,8 @@ from PIL import Image
 from support.live import LiveServer
 from support.remote import PUBLIC, RemoteFediverse
 
+from fediverse_ai.federation.publish import publish_note
+from fediverse_ai.models import Draft
 from fediverse_ai.storage import remote_files
 
 from .remote_shapes import card_of, foreign_fetches, parse_page
@@ -122,8 +124,9 @@ async def test_remote_emoji_are_cached_checked_and_drawn_from_our_host(
         assert still.format == "PNG" and still.size == (128, 128)
         assert getattr(Image.open(io.BytesIO((await web.get(gif)).content)), "n_frames", 1) == 1
 
-        name = parse_page((await web.get(profile)).text).iter("h1")[0]
-        assert [i.attrs["src"] for i in name.iter("img", "emoji")] == [cat]
+        profile_page = parse_page((await web.get(profile)).text)
+        for where in (profile_page.iter("h1")[0], profile_page.iter("div", "bio")[0]):
+            assert [i.attrs["src"] for i in where.iter("img", "emoji")] == [cat]
 
         status = (await web.get(f"/api/v1/statuses/{note_id}")).json()
     by_code = {e["shortcode"]: e for e in status["emojis"]}
@@ -154,3 +157,20 @@ async def test_emoji_stay_text_until_cached(live: LiveServer, remote: RemoteFedi
         card = card_of((await web.get(f"/notes/{note_id}")).text, note_id)
         [img] = card.iter("img", "emoji")
         assert (img.attrs["src"] or "").startswith("/cache/")
+
+
+async def test_a_custom_emoji_reaction_keeps_its_picture_cached(
+    live: LiveServer, remote: RemoteFediverse
+) -> None:
+    remote.files["/e/heart.png"] = ("image/png", png((64, 64), (250, 0, 80, 255)))
+    bob = await live.account("bob")
+    note = await publish_note(live.state, bob, Draft(text="react to me", visibility="public"))
+    heart = emoji(remote, "heart", "/e/heart.png", "image/png")
+    react = remote.activity("alice", "EmojiReact", note.uri, content=":heart:", tag=[heart])
+    assert (await remote.send(live.shared_inbox, react)).status_code == 202
+    await live.drain()
+    row = await live.state.db.fetchone("SELECT kind, emoji, emoji_url FROM reactions")
+    assert row is not None
+    assert tuple(row) == ("emoji", ":heart:", f"{remote.base_url}/e/heart.png")
+    cached = await remote_files.get(live.state.db, f"{remote.base_url}/e/heart.png")
+    assert cached is not None and (cached.state, cached.kind) == ("done", "emoji")
