@@ -107,9 +107,12 @@ async def mark_failed(db: Database, url: str, *, error: str, now: float) -> None
 
 
 async def older_than(db: Database, cutoff: float, *, limit: int = 500) -> list[RemoteFile]:
-    """Files fetched (or given up on) before ``cutoff``: what a prune removes."""
+    """Files fetched (or given up on) before ``cutoff``: what a prune removes. A cached emoji
+    stays (as Mastodon keeps them): a few KB each, and only a new post would fetch it again,
+    so old posts and profiles would lose theirs for good."""
     rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM remote_files WHERE state IN ('done', 'failed')"
+        " AND NOT (kind = 'emoji' AND state = 'done')"
         " AND fetched_at < ? ORDER BY fetched_at LIMIT ?",
         (cutoff, limit),
     )

@@ -17,6 +17,7 @@ from PIL import Image
 from support.live import LiveServer
 from support.remote import PUBLIC, RemoteFediverse
 
+from fediverse_ai import media_cache
 from fediverse_ai.federation.publish import publish_note
 from fediverse_ai.models import Draft
 from fediverse_ai.storage import remote_files
@@ -157,6 +158,13 @@ async def test_emoji_stay_text_until_cached(live: LiveServer, remote: RemoteFedi
         card = card_of((await web.get(f"/notes/{note_id}")).text, note_id)
         [img] = card.iter("img", "emoji")
         assert (img.attrs["src"] or "").startswith("/cache/")
+
+    # A prune of old remote media keeps emoji: only a new post would fetch them again.
+    live.state.clock = lambda: 1e10
+    await media_cache.prune(live.state, days=1)
+    kept = await remote_files.get(live.state.db, f"{remote.base_url}/e/slow.png")
+    assert kept is not None and kept.state == "done"
+    assert (media_cache.cache_dir(live.state) / str(kept.file_name)).is_file()
 
 
 async def test_a_custom_emoji_reaction_keeps_its_picture_cached(
