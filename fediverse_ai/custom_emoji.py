@@ -136,8 +136,10 @@ async def actor_tags(state: State, actor: Actor) -> list[dict[str, Any]]:
 
 
 def note_pairs(note: Note) -> EmojiPairs:
-    """The emoji a note's own tags declare (stored checked, see ``as2_in``)."""
-    return [(e.shortcode, e.url) for e in emojis_of(note.tags)]
+    """The emoji a note's own tags declare (stored checked, see ``as2_in``) and its text uses
+    (as Mastodon lists them; the HTML is searched as it is, which can only find more)."""
+    used = set(shortcodes_in(note.content, note.summary))
+    return [(e.shortcode, e.url) for e in emojis_of(note.tags) if e.shortcode in used]
 
 
 async def local_pairs(state: State, actors: Iterable[Actor]) -> dict[int, EmojiPairs]:
@@ -152,7 +154,11 @@ async def local_pairs(state: State, actors: Iterable[Actor]) -> dict[int, EmojiP
 async def actor_pairs(state: State, actors: Iterable[Actor]) -> dict[int, EmojiPairs]:
     """The emoji of each actor's profile: declared by its document, or ours for local ones."""
     people = list(actors)
-    pairs: dict[int, EmojiPairs] = {a.id: a.emojis for a in people if not a.local}
+    pairs: dict[int, EmojiPairs] = {}
+    for a in people:
+        if not a.local:
+            used = set(shortcodes_in(a.display_name, a.summary, *(t for f in a.fields for t in f)))
+            pairs[a.id] = [(code, url) for code, url in a.emojis if code in used]
     return pairs | await local_pairs(state, people)
 
 

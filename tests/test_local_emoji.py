@@ -19,11 +19,12 @@ from PIL import Image
 from support.live import LiveServer
 from support.remote import RemoteFediverse
 from test_cli import cli, ok
-from web.remote_shapes import card_of
+from web.remote_shapes import card_of, parse_page
 from web.support import Browserish, make_user
 
 from fediverse_ai.federation.publish import publish_note
 from fediverse_ai.models import Draft
+from fediverse_ai.storage import actors
 
 
 def picture(kind: str, size: tuple[int, int] = (96, 96)) -> bytes:
@@ -99,6 +100,19 @@ async def test_admin_emoji_are_listed_served_and_federated(
         [img] = card.iter("img", "emoji")
         assert img.attrs["src"] == listed["url"].removeprefix(live.base_url)
         assert ":nope:" in card.text()
+
+    # A local profile that writes it carries it too: the actor's tag, the page, the API.
+    await actors.update_local_profile(
+        live.state.db, bob.actor.id, display_name="Bob :blobcat:", summary="<p>hi</p>",
+        manually_approves=False, now=live.state.now(),
+    )  # fmt: skip
+    actor_doc = (await live.get_as2(bob.actor.uri)).json()
+    assert [t["name"] for t in actor_doc["tag"]] == [":blobcat:"]
+    async with Browserish(live.base_url) as web:
+        name = parse_page((await web.get("/@bob")).text).iter("h1")[0]
+        assert [i.attrs["alt"] for i in name.iter("img", "emoji")] == [":blobcat:"]
+        account = (await web.get(f"/api/v1/accounts/{bob.actor.id}")).json()
+        assert [e["shortcode"] for e in account["emojis"]] == ["blobcat"]
 
     ok(emoji_cli(live, "remove", "blobcat"))
     assert ok(emoji_cli(live, "list")) == ""

@@ -67,6 +67,7 @@ async def test_remote_emoji_are_cached_checked_and_drawn_from_our_host(
         emoji(remote, "evil", "/e/evil.svg", "image/svg+xml"),
         emoji(remote, "sneaky", "/e/sneaky.png", "image/png"),
         emoji(remote, "huge", "/e/huge.png", "image/png"),
+        emoji(remote, "unused", "/e/blobcat.png", "image/png"),  # declared, not written
         {**emoji(remote, "x", "/e/blobcat.png", "image/png"), "name": ':x" onerror="alert(1):'},
     ]
     alice = remote.users["alice"]
