@@ -19,6 +19,7 @@ __all__ = ["emoji_img", "emojify_html", "emojify_text"]
 
 #: Text inside these is shown as written (code is code, and a hidden link prefix is hidden).
 _LITERAL = frozenset({"code", "pre"})
+MAX_DRAWN = 200
 
 
 def emoji_img(shortcode: str, src: str) -> str:
@@ -30,20 +31,29 @@ def emoji_img(shortcode: str, src: str) -> str:
     )
 
 
-def _replace(text: str, emoji: Mapping[str, str]) -> str:
-    """``text`` (already HTML-escaped) with each known ``:code:`` as its picture."""
+class _Drawer:
+    """Replaces ``:code:`` in escaped text, at most :data:`MAX_DRAWN` times per object: a post
+    of 100,000 characters of shortcodes would otherwise become megabytes of ``<img>``."""
 
-    def one(match: re.Match[str]) -> str:
-        src = emoji.get(match.group(1))
-        return emoji_img(match.group(1), src) if src else match.group(0)
+    def __init__(self, emoji: Mapping[str, str]) -> None:
+        self.emoji = emoji
+        self.left = MAX_DRAWN
 
-    return SCAN_RE.sub(one, text)
+    def __call__(self, text: str) -> str:
+        return SCAN_RE.sub(self._one, text) if self.left > 0 else text
+
+    def _one(self, match: re.Match[str]) -> str:
+        src = self.emoji.get(match.group(1))
+        if not src or self.left <= 0:
+            return match.group(0)
+        self.left -= 1
+        return emoji_img(match.group(1), src)
 
 
 class _Emojifier(HTMLParser):
     def __init__(self, emoji: Mapping[str, str]) -> None:
         super().__init__(convert_charrefs=False)
-        self.emoji = emoji
+        self.draw = _Drawer(emoji)
         self.out: list[str] = []
         self._literal = 0
 
@@ -61,7 +71,7 @@ class _Emojifier(HTMLParser):
         self.out.append(f"</{tag}>")
 
     def handle_data(self, data: str) -> None:
-        self.out.append(data if self._literal else _replace(data, self.emoji))
+        self.out.append(data if self._literal else self.draw(data))
 
     def handle_entityref(self, name: str) -> None:
         self.out.append(f"&{name};")
@@ -81,7 +91,7 @@ def emojify_html(html: str, emoji: Mapping[str, str]) -> str:
 
     Only for output of ``sanitize_html`` or our own renderer: text there has every ``<``,
     ``>`` and ``&`` escaped, so a text node is exactly what the parser reports as data."""
-    if not emoji or ":" not in html:
+    if not any(f":{code}:" in html for code in emoji):
         return html
     parser = _Emojifier(emoji)
     parser.feed(html)
@@ -92,4 +102,4 @@ def emojify_html(html: str, emoji: Mapping[str, str]) -> str:
 def emojify_text(text: str, emoji: Mapping[str, str]) -> str:
     """Plain ``text`` (a display name, a content warning) as HTML, escaped, emoji drawn."""
     escaped = escape(text, quote=False)
-    return _replace(escaped, emoji) if emoji else escaped
+    return _Drawer(emoji)(escaped) if emoji else escaped

@@ -10,7 +10,7 @@ from PIL import Image
 
 from fediverse_ai.as2_emoji import MAX_EMOJI, emoji_of, emojis_of, shortcodes_in, stored_tag
 from fediverse_ai.as2_in import parse_note
-from fediverse_ai.emoji_html import emojify_html, emojify_text
+from fediverse_ai.emoji_html import MAX_DRAWN, emojify_html, emojify_text
 from fediverse_ai.emoji_image import process_emoji
 from fediverse_ai.errors import PayloadTooLarge, UnsupportedMedia
 from fediverse_ai.sanitize import sanitize_html
@@ -115,6 +115,14 @@ def test_only_declared_shortcodes_in_text_nodes_become_pictures() -> None:
     assert ":other:" in out and "<code>:blobcat:</code>" in out
     assert "&lt;" in out and "&gt;" in out
     assert emojify_html(html, {}) == html
+
+
+def test_at_most_two_hundred_pictures_are_drawn_per_object() -> None:
+    html = sanitize_html("<p>" + " ".join([":a:"] * 300) + "</p><p>:a:</p>")
+    out = emojify_html(html, {"a": "/cache/a.png"})
+    assert out.count("<img") == MAX_DRAWN == 200
+    assert out.count(":a:") == 2 * MAX_DRAWN + 101  # alt and title of each, then the text
+    assert emojify_text(":a: " * 300, {"a": "/x.png"}).count("<img") == MAX_DRAWN
 
 
 def test_plain_text_is_escaped_before_emoji_are_drawn() -> None:
