@@ -10,6 +10,7 @@ when it was refused (SVG, too large), the text stays ``:shortcode:``.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from .storage.custom_emojis import LocalEmoji
 
 __all__ = [
     "EMOJI_DIR",
+    "LOCAL_FILE_RE",
     "LOCAL_PATH",
     "EmojiPairs",
     "actor_pairs",
@@ -46,6 +48,8 @@ __all__ = [
 EMOJI_DIR = "emoji"
 #: Where local emoji pictures are served (``web/objects``).
 LOCAL_PATH = f"/media/{EMOJI_DIR}/"
+#: The name of a local emoji's file (``add_local`` makes them).
+LOCAL_FILE_RE = re.compile(r"[0-9a-f]{32}\.png")
 MAX_CATEGORY = 64
 #: (shortcode, picture URL) declared by one object.
 EmojiPairs = Sequence[tuple[str, str]]
@@ -168,8 +172,14 @@ async def sources(state: State, pairs: Iterable[EmojiPairs]) -> dict[str, str]:
     Our own files are shown as they are; a remote picture only once cached as an emoji (a
     file cached for another use has not been through the emoji gate)."""
     urls = {url for group in pairs for _, url in group}
-    base = state.config.instance.base_url
-    out = {u: u.removeprefix(base) for u in urls if u.startswith(base + LOCAL_PATH)}
+    prefix = state.config.instance.base_url + LOCAL_PATH
+    # Only a plain file name: a peer may name one of our URLs as its icon, and that must not
+    # become an ``<img src>`` of any other path of ours (``/media/emoji/../logout``).
+    out = {
+        u: LOCAL_PATH + name
+        for u in urls
+        if u.startswith(prefix) and LOCAL_FILE_RE.fullmatch(name := u.removeprefix(prefix))
+    }
     rows = await remote_files.cached(state.db, [u for u in urls if u not in out])
     return out | {
         u: f"/cache/{r.file_name}" for u, r in rows.items() if r.kind == "emoji" and r.file_name

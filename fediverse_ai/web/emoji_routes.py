@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 
 from quart import Quart, Response, request
 
@@ -22,14 +21,16 @@ from .auth import require_admin
 from .common import StateHolder, as2_response, see_other
 from .objects import as2_viewer
 
-_FILE_NAME = re.compile(r"^[0-9a-f]{32}\.png$")
-
 
 def register(app: Quart, holder: StateHolder) -> None:
     @app.get(f"{custom_emoji.LOCAL_PATH}<name>")
     async def emoji_file(name: str) -> Response:
         state = holder.state
-        found = await custom_emojis.by_file_name(state.db, name) if _FILE_NAME.match(name) else None
+        found = (
+            await custom_emojis.by_file_name(state.db, name)
+            if custom_emoji.LOCAL_FILE_RE.fullmatch(name)
+            else None
+        )
         path = custom_emoji.emoji_dir(state) / name
         if found is None or not path.is_file():
             raise NotFound("no such emoji")

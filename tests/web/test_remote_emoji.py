@@ -141,8 +141,13 @@ async def test_remote_emoji_are_cached_checked_and_drawn_from_our_host(
 async def test_emoji_stay_text_until_cached(live: LiveServer, remote: RemoteFediverse) -> None:
     remote.files["/e/slow.png"] = ("image/png", png((32, 32), (0, 200, 0, 255)))
     remote.statuses["/e/slow.png"] = 503
+    # An icon naming one of our own paths is never drawn (it would be an <img> of that path).
+    ours = {**emoji(remote, "ours", "/x", "image/png"), "icon": {"type": "Image",
+            "url": f"{live.base_url}/media/emoji/../../logout"}}  # fmt: skip
     note = remote.note(
-        "alice", "<p>wait :slow:</p>", tag=[emoji(remote, "slow", "/e/slow.png", "image/png")]
+        "alice",
+        "<p>wait :slow: :ours:</p>",
+        tag=[emoji(remote, "slow", "/e/slow.png", "image/png"), ours],
     )
     assert (
         await remote.send(live.shared_inbox, remote.activity("alice", "Create", note))
@@ -158,7 +163,8 @@ async def test_emoji_stay_text_until_cached(live: LiveServer, remote: RemoteFedi
         await live.drain()
         card = card_of((await web.get(f"/notes/{note_id}")).text, note_id)
         [img] = card.iter("img", "emoji")
-        assert (img.attrs["src"] or "").startswith("/cache/")
+        assert (img.attrs["src"] or "").startswith("/cache/") and img.attrs["alt"] == ":slow:"
+        assert ":ours:" in card.text()
 
     # A prune of old remote media keeps emoji: only a new post would fetch them again.
     live.state.clock = lambda: 1e10
