@@ -52,7 +52,9 @@ async def fetch(state: State, payload: dict[str, Any]) -> None:
     """Worker entry: fetch one wanted URL and keep it, or record why not."""
     url = str(payload["url"])
     row = await remote_files.get(state.db, url)
-    if row is None or row.state == "done":
+    # A refresh (an emoji its server says it changed) fetches a file we have again.
+    refresh = payload.get("refresh") is True
+    if row is None or (row.state == "done" and not refresh):
         return
     attempt = int(payload.get("_attempt", 1))
     try:
@@ -66,12 +68,18 @@ async def fetch(state: State, payload: dict[str, Any]) -> None:
         )
         await _keep(state, url, row.kind, fetched.body, fetched.content_type)
     except (PayloadTooLarge, UnsupportedMedia) as exc:
-        await _give_up(state, url, exc.message)
+        await _give_up(state, row, exc.message)
     except FetchError as exc:
         if _permanent(exc) or attempt >= ATTEMPTS:
-            await _give_up(state, url, exc.message)
+            await _give_up(state, row, exc.message)
         else:
             raise
+    else:
+        if row.state == "done":  # the copy it replaces
+            kept = await remote_files.get(state.db, url)
+            new = {kept.file_name, kept.thumb_name} if kept else set()
+            old = [n for n in (row.file_name, row.thumb_name) if n and n not in new]
+            await asyncio.to_thread(_unlink, cache_dir(state), old)
 
 
 def _permanent(exc: FetchError) -> bool:
@@ -81,9 +89,12 @@ def _permanent(exc: FetchError) -> bool:
     return status is not None and 400 <= status < 500 and status not in (408, 429)
 
 
-async def _give_up(state: State, url: str, reason: str) -> None:
-    log.info("remote media %s not cached: %s", url, reason)
-    await remote_files.mark_failed(state.db, url, error=reason, now=state.now())
+async def _give_up(state: State, row: remote_files.RemoteFile, reason: str) -> None:
+    if row.state == "done":  # a refresh that failed: the copy we have stays
+        log.info("remote media %s not refreshed: %s", row.url, reason)
+        return
+    log.info("remote media %s not cached: %s", row.url, reason)
+    await remote_files.mark_failed(state.db, row.url, error=reason, now=state.now())
 
 
 async def _keep(state: State, url: str, kind: str, data: bytes, declared: str) -> None:

@@ -137,3 +137,5 @@ def _insert_attachments(
     wanted += [(e.url, "emoji") for e in note.emojis]
     # Fetched later, by a job queued in this same transaction (media_cache).
     remote_files.want_in(conn, wanted, now=now)
+    changed = [(e.url, e.updated) for e in note.emojis if e.updated is not None]
+    remote_files.refresh_emoji_in(conn, changed, now=now)

@@ -189,3 +189,45 @@ async def test_a_custom_emoji_reaction_keeps_its_picture_cached(
     assert tuple(row) == ("emoji", ":heart:", f"{remote.base_url}/e/heart.png")
     cached = await remote_files.get(live.state.db, f"{remote.base_url}/e/heart.png")
     assert cached is not None and (cached.state, cached.kind) == ("done", "emoji")
+
+
+async def test_an_emoji_its_server_updated_is_fetched_again(
+    live: LiveServer, remote: RemoteFediverse
+) -> None:
+    url = f"{remote.base_url}/e/cat.png"
+    db = live.state.db
+
+    async def post(updated: str) -> None:
+        tag = {**emoji(remote, "cat", "/e/cat.png", "image/png"), "updated": updated}
+        note = remote.note("alice", "<p>:cat:</p>", tag=[tag])
+        create = remote.activity("alice", "Create", note)
+        assert (await remote.send(live.shared_inbox, create)).status_code == 202
+        await live.drain()
+
+    def colour(row: remote_files.RemoteFile | None) -> tuple[int, ...]:
+        assert row is not None and row.state == "done"
+        picture = Image.open(media_cache.cache_dir(live.state) / str(row.file_name))
+        return tuple(picture.convert("RGBA").getpixel((0, 0)))  # type: ignore[arg-type]
+
+    remote.files["/e/cat.png"] = ("image/png", png((16, 16), (250, 0, 0, 255)))
+    await post("2025-01-01T00:00:00Z")
+    first = await remote_files.get(db, url)
+    assert colour(first) == (250, 0, 0, 255)
+
+    remote.files["/e/cat.png"] = ("image/png", png((16, 16), (0, 0, 250, 255)))
+    await post("2025-01-01T00:00:00Z")  # not changed since we fetched it: not fetched
+    assert colour(await remote_files.get(db, url)) == (250, 0, 0, 255)
+
+    await db.execute("UPDATE remote_files SET fetched_at = 1000 WHERE url = ?", (url,))
+    await post("2025-06-01T00:00:00Z")  # changed after our copy: fetched again, old file gone
+    second = await remote_files.get(db, url)
+    assert colour(second) == (0, 0, 250, 255)
+    assert first is not None and second is not None and second.file_name != first.file_name
+    assert not (media_cache.cache_dir(live.state) / str(first.file_name)).exists()
+
+    remote.statuses["/e/cat.png"] = 404
+    await db.execute("UPDATE remote_files SET fetched_at = 1000 WHERE url = ?", (url,))
+    await post("2025-07-01T00:00:00Z")  # a refresh that fails keeps the copy we have
+    kept = await remote_files.get(db, url)
+    assert kept is not None and (kept.state, kept.file_name) == ("done", second.file_name)
+    assert remote.fetched.count("/e/cat.png") == 3
