@@ -30,6 +30,7 @@ from .web import (
     body_gate,
     cache_files,
     compose,
+    emoji_routes,
     foryou,
     health,
     inbox,
@@ -123,6 +124,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     admin_accounts.register(app, holder)
     account_settings.register(app, holder)
     signup.register(app, holder)
+    emoji_routes.register(app, holder)
     foryou.register(app, holder)
     app.register_blueprint(client_api_blueprint(holder))
     return app

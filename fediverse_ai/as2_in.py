@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from .as2_emoji import EmojiRef, emojis_of, stored_tag, without_emoji
 from .as2_media import IncomingAttachment, attachment_of, first_url, media_of_object, page_url
 from .as2_poll import IncomingPoll, parse_poll
 from .as2_quote import QuoteRef, quote_of
@@ -62,6 +63,7 @@ class IncomingActivity:
     cc: tuple[str, ...]
     content: str | None
     raw: dict[str, Any]
+    emojis: tuple[EmojiRef, ...] = ()  # an EmojiReact's custom emoji, in its ``tag``
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class RemoteActorDoc:
     published: float | None = None
     also_known_as: tuple[str, ...] = ()
     moved_to: str | None = None
+    emojis: tuple[EmojiRef, ...] = ()  # declared for its name, bio and fields
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class IncomingNote:
     title: str | None = None  # an Article's, Page's, Video's or Audio's name
     poll: IncomingPoll | None = None  # a Question's options and counts
     quote: QuoteRef | None = None  # the post it quotes (as2_quote)
+    emojis: tuple[EmojiRef, ...] = ()  # its custom emoji (also among ``tags``, checked)
 
 
 def parse_activity(doc: Any) -> IncomingActivity:
@@ -139,6 +143,7 @@ def parse_activity(doc: Any) -> IncomingActivity:
         cc=tuple(normalise_public(ids_of(doc.get("cc")))),
         content=str_or_none(doc.get("content")),
         raw=doc,
+        emojis=emojis_of(as_list(doc.get("tag"))),
     )
 
 
@@ -191,6 +196,7 @@ def parse_actor(doc: Any) -> RemoteActorDoc:
         published=parse_time(doc.get("published")),
         also_known_as=tuple(ids_of(doc.get("alsoKnownAs"))[:20]),
         moved_to=id_of(doc.get("movedTo")),
+        emojis=emojis_of(as_list(doc.get("tag"))),
     )
 
 
@@ -219,11 +225,14 @@ def parse_note(obj: Any) -> IncomingNote:
     title = None
     if note_type in TITLED_TYPES and (name := str_or_none(obj.get("name"))):
         title = " ".join(name.split())[:500] or None
-    tags = tuple(t for t in as_list(obj.get("tag")) if isinstance(t, dict))
-    mentions = tuple(h for t in tags if t.get("type") == "Mention" and (h := id_of(t)))
+    raw_tags = [t for t in as_list(obj.get("tag")) if isinstance(t, dict)]
+    emojis = emojis_of(raw_tags)
+    # Kept with the note: its other tags as sent, and its emoji only in their checked form.
+    tags = (*without_emoji(raw_tags)[:100], *(stored_tag(e) for e in emojis))
+    mentions = tuple(h for t in raw_tags if t.get("type") == "Mention" and (h := id_of(t)))
     hashtags = tuple(
         n.lstrip("#").lower()
-        for t in tags
+        for t in raw_tags
         if t.get("type") == "Hashtag" and isinstance(n := t.get("name"), str) and n.lstrip("#")
     )
     attachments = tuple(a for item in as_list(obj.get("attachment")) if (a := attachment_of(item)))
@@ -244,7 +253,7 @@ def parse_note(obj: Any) -> IncomingNote:
         url=page_url(obj.get("url")),
         mentions=mentions,
         hashtags=hashtags,
-        tags=tags[:100],
+        tags=tags,
         attachments=attachments[:16],
         published=parse_time(obj.get("published")),
         updated=parse_time(obj.get("updated")),
@@ -252,6 +261,7 @@ def parse_note(obj: Any) -> IncomingNote:
         title=title,
         poll=parse_poll(obj),
         quote=quote_of(obj),
+        emojis=emojis,
     )
 
 

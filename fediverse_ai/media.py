@@ -94,13 +94,15 @@ _BLURHASH_COMPONENTS = (4, 3)
 _BLURHASH_SIDE = 64
 
 
-def process_image(data: bytes, *, limits: MediaLimits = DEFAULT_LIMITS) -> ProcessedImage:
+def process_image(
+    data: bytes, *, limits: MediaLimits = DEFAULT_LIMITS, always_png: bool = False
+) -> ProcessedImage:
     """Validate, clean and re-encode an uploaded or fetched image.
 
     Raises :class:`PayloadTooLarge` when ``data`` exceeds ``limits.max_input_bytes``
     and :class:`UnsupportedMedia` for anything that is not a decodable JPEG, PNG, GIF
     or WebP within ``limits.max_pixels``. The output is PNG when transparency or a
-    small palette matters, otherwise a progressive JPEG.
+    small palette matters (or ``always_png``), otherwise a progressive JPEG.
     """
     if len(data) > limits.max_input_bytes:
         raise PayloadTooLarge(f"image larger than {limits.max_input_bytes} bytes")
@@ -139,7 +141,7 @@ def process_image(data: bytes, *, limits: MediaLimits = DEFAULT_LIMITS) -> Proce
     graphic = source_format in ("PNG", "GIF") and image.getcolors(_PNG_MAX_COLOURS) is not None
     image.thumbnail((limits.max_width, limits.max_height), Image.Resampling.LANCZOS)
     image = _rgb_or_rgba(_to_srgb(image, icc_profile))
-    as_png = graphic or image.mode == "RGBA"
+    as_png = always_png or graphic or image.mode == "RGBA"
     return _finish(image, as_png=as_png, blurhash=_blurhash(image))
 
 

@@ -2,9 +2,10 @@
 
 Pages never hotlink a remote server (issue 13): a visitor's browser would tell that server who
 reads what, and a server that changes a file after the fact would change our pages. So each
-remote attachment, avatar and header is fetched once, by a durable job, through the SSRF guard
-with a byte cap; a picture is decoded only by Pillow under the pixel caps and re-encoded (no
-EXIF, no trailing bytes) with a thumbnail; video and sound are kept as sent, but only when
+remote attachment, avatar, header and custom emoji is fetched once, by a durable job,
+through the SSRF guard with a byte cap; a picture is decoded only by Pillow under the pixel
+caps and re-encoded (no EXIF, no trailing bytes) with a thumbnail (an emoji: a small still
+PNG, ``emoji_image``); video and sound are kept as sent, but only when
 their first bytes are a container we serve (MP4, WebM, Ogg, MP3, FLAC, WAV), and always with
 that type, ``nosniff`` and a sandbox. ``prune`` deletes what was fetched longer ago than
 ``retention.remote_media_days``; a page then shows the blurhash instead.
@@ -18,6 +19,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from . import emoji_image
 from .errors import FetchError, PayloadTooLarge, UnsafeURL, UnsupportedMedia
 from .fetcher import FetchLimits, fetch_bytes
 from .media import make_thumbnail, process_image
@@ -30,7 +32,12 @@ log = logging.getLogger(__name__)
 CACHE_DIR = "cache"
 ATTEMPTS = 5
 # Mastodon's limits for remote media: 16 MB images, 99 MB video (we keep 40 MB), 8 MB avatars.
-MAX_BYTES = {"attachment": 40 * 1024 * 1024, "avatar": 8 * 1024 * 1024, "header": 8 * 1024 * 1024}
+MAX_BYTES = {
+    "attachment": 40 * 1024 * 1024,
+    "avatar": 8 * 1024 * 1024,
+    "header": 8 * 1024 * 1024,
+    "emoji": emoji_image.MAX_BYTES,
+}
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
 THUMB_SIDE = {"attachment": 640, "avatar": 400, "header": 1500}
 ACCEPT = "image/*, video/*, audio/*;q=0.9, */*;q=0.1"
@@ -45,7 +52,9 @@ async def fetch(state: State, payload: dict[str, Any]) -> None:
     """Worker entry: fetch one wanted URL and keep it, or record why not."""
     url = str(payload["url"])
     row = await remote_files.get(state.db, url)
-    if row is None or row.state == "done":
+    # A refresh (an emoji its server says it changed) fetches a file we have again.
+    refresh = payload.get("refresh") is True
+    if row is None or (row.state == "done" and not refresh):
         return
     attempt = int(payload.get("_attempt", 1))
     try:
@@ -59,12 +68,18 @@ async def fetch(state: State, payload: dict[str, Any]) -> None:
         )
         await _keep(state, url, row.kind, fetched.body, fetched.content_type)
     except (PayloadTooLarge, UnsupportedMedia) as exc:
-        await _give_up(state, url, exc.message)
+        await _give_up(state, row, exc.message)
     except FetchError as exc:
         if _permanent(exc) or attempt >= ATTEMPTS:
-            await _give_up(state, url, exc.message)
+            await _give_up(state, row, exc.message)
         else:
             raise
+    else:
+        if row.state == "done":  # the copy it replaces
+            kept = await remote_files.get(state.db, url)
+            new = {kept.file_name, kept.thumb_name} if kept else set()
+            old = [n for n in (row.file_name, row.thumb_name) if n and n not in new]
+            await asyncio.to_thread(_unlink, cache_dir(state), old)
 
 
 def _permanent(exc: FetchError) -> bool:
@@ -74,9 +89,12 @@ def _permanent(exc: FetchError) -> bool:
     return status is not None and 400 <= status < 500 and status not in (408, 429)
 
 
-async def _give_up(state: State, url: str, reason: str) -> None:
-    log.info("remote media %s not cached: %s", url, reason)
-    await remote_files.mark_failed(state.db, url, error=reason, now=state.now())
+async def _give_up(state: State, row: remote_files.RemoteFile, reason: str) -> None:
+    if row.state == "done":  # a refresh that failed: the copy we have stays
+        log.info("remote media %s not refreshed: %s", row.url, reason)
+        return
+    log.info("remote media %s not cached: %s", row.url, reason)
+    await remote_files.mark_failed(state.db, row.url, error=reason, now=state.now())
 
 
 async def _keep(state: State, url: str, kind: str, data: bytes, declared: str) -> None:
@@ -95,8 +113,12 @@ async def _keep(state: State, url: str, kind: str, data: bytes, declared: str) -
         return
     if len(data) > MAX_IMAGE_BYTES:
         raise PayloadTooLarge("remote image over 16 MB")
-    image = await asyncio.to_thread(process_image, data)
-    thumb = await asyncio.to_thread(make_thumbnail, image, THUMB_SIDE.get(kind, 640))
+    if kind == "emoji":  # a small still PNG, its own thumbnail
+        image = await asyncio.to_thread(emoji_image.process_emoji, data)
+        thumb = image
+    else:
+        image = await asyncio.to_thread(process_image, data)
+        thumb = await asyncio.to_thread(make_thumbnail, image, THUMB_SIDE.get(kind, 640))
     key = _file_key(url, image.data)
     name = f"{key}.{image.extension}"
     files = {name: image.data}

@@ -41,6 +41,8 @@ class Actor:
     fetched_at: float | None = None
     also_known_as: tuple[str, ...] = ()  # actor ids of the same person (account migration)
     moved_to: str | None = None
+    #: Custom emoji its name, bio and fields may show: (shortcode, picture URL) pairs.
+    emojis: tuple[tuple[str, str], ...] = ()
 
     @property
     def acct(self) -> str:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from .. import custom_emoji
 from ..federation.profile_edit import plain_fields
 from ..models import Actor, Media, Note
 from ..sanitize import html_to_text, sanitize_html
@@ -81,14 +82,35 @@ class Builder:
             return url
         return cached[url][0]
 
+    async def emoji_entities(self, groups: Sequence[custom_emoji.EmojiPairs]) -> list[list[Any]]:
+        """The CustomEmoji entities of each group of declared emoji: only those we can show
+        from our host (a remote picture once cached), as Mastodon lists what it fetched."""
+        served = await custom_emoji.sources(self.state, groups)
+        return [
+            [
+                {
+                    "shortcode": code,
+                    "url": self.base + path,
+                    "static_url": self.base + path,
+                    "visible_in_picker": path.startswith(custom_emoji.LOCAL_PATH),
+                }
+                for code, path in custom_emoji.usable(group, served).items()
+            ]
+            for group in groups
+        ]
+
     async def accounts(self, items: Sequence[Actor]) -> list[dict[str, Any]]:
         cached = await self._cache([u for a in items for u in (a.icon_url, a.image_url)])
-        return [await self._account(a, cached) for a in items]
+        pairs = await custom_emoji.actor_pairs(self.state, items)
+        emojis = await self.emoji_entities([pairs.get(a.id, ()) for a in items])
+        return [await self._account(a, cached, e) for a, e in zip(items, emojis, strict=True)]
 
     async def account(self, actor: Actor) -> dict[str, Any]:
         return (await self.accounts([actor]))[0]
 
-    async def _account(self, actor: Actor, cached: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    async def _account(
+        self, actor: Actor, cached: dict[str, tuple[str, str]], emojis: list[Any]
+    ) -> dict[str, Any]:
         db = self.state.db
         avatar = self._image(actor.icon_url, actor, cached)
         header = self._image(actor.image_url, actor, cached)
@@ -119,7 +141,7 @@ class Builder:
             "last_status_at": time.strftime("%Y-%m-%d", time.gmtime(last)) if last else None,
             "hide_collections": False,
             "moved": None,
-            "emojis": [],
+            "emojis": emojis,
             "roles": [],
             "fields": [
                 {"name": name, "value": sanitize_html(value), "verified_at": None}
@@ -200,6 +222,13 @@ class Builder:
         focus = await api_media.focus_of(
             db, [m.id for ms in attached.values() for m in ms if m.local]
         )
+        emojis = dict(
+            zip(
+                ids,
+                await self.emoji_entities([custom_emoji.note_pairs(n) for n in items]),
+                strict=True,
+            )
+        )
         account_docs = {
             a.id: d
             for a, d in zip(
@@ -250,7 +279,7 @@ class Builder:
                         for t in n.tags
                         if t.get("type") == "Hashtag"
                     ],
-                    "emojis": [],
+                    "emojis": emojis[n.id],
                     "application": {"name": app.name, "website": app.website} if app else None,
                     "reblogs_count": boosts,
                     "favourites_count": likes,

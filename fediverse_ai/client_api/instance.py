@@ -1,5 +1,5 @@
 """The instance as apps read it: ``/api/v1/instance``, ``/api/v2/instance``, peers and custom
-emoji (none yet). Values come from the same settings as the About page."""
+emoji (the local ones, for the picker). Values come from the same settings as the About page."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Any
 
 from quart import Blueprint, Response
 
-from .. import __version__
+from .. import __version__, custom_emoji
 from ..federation.publish import MAX_ATTACHMENTS, MAX_TEXT
 from ..state import State
 from ..storage import actors, client_api, notes
+from ..storage import custom_emojis as stored_emoji
 from ..web.common import StateHolder, json_response
 from ..web.compose import MAX_IMAGE_BYTES
 from ..web.site import site_settings
@@ -126,7 +127,19 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
 
     @bp.get("/api/v1/custom_emojis")
     async def custom_emojis() -> Response:
-        return json_response([])
+        state = holder.state
+        return json_response(
+            [
+                {
+                    "shortcode": e.shortcode,
+                    "url": custom_emoji.file_url(state, e),
+                    "static_url": custom_emoji.file_url(state, e),
+                    "visible_in_picker": e.visible_in_picker,
+                    "category": e.category,
+                }
+                for e in await stored_emoji.all_emoji(state.db)
+            ]
+        )
 
     @bp.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def unknown_endpoint(rest: str) -> Response:

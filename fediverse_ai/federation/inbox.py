@@ -13,7 +13,7 @@ from ..as2_in import NOTE_TYPES, IncomingActivity, parse_activity, parse_actor, 
 from ..errors import BadRequest, FetchError, RemoteGone
 from ..models import Actor
 from ..state import State
-from ..storage import activities, actors, follows, notes, reactions
+from ..storage import activities, actors, follows, notes, reactions, remote_files
 from ..vocab import ACTOR_TYPES, id_of, ids_of, type_of
 from . import interactions, moves, polls, quote_requests, quotes, remote_notes, resolver, trigger
 
@@ -257,15 +257,25 @@ async def on_like(state: State, act: IncomingActivity, actor: Actor) -> None:
         return
     emoji = act.content or act.raw.get("_misskey_reaction")
     kind = "emoji" if act.type == "EmojiReact" or (isinstance(emoji, str) and emoji) else "like"
-    await reactions.add_reaction(
-        state.db,
-        uri=act.id,
-        kind=kind,
-        emoji=str(emoji)[:64] if kind == "emoji" and emoji else "",
-        actor_id=actor.id,
-        note_id=note.id,
-        now=state.now(),
-    )
+    text = str(emoji)[:66] if kind == "emoji" and emoji else ""
+    # Misskey's custom reaction: ":blobcat:" (or ":blobcat@host:") with its Emoji tag.
+    code = text.strip(":").partition("@")[0]
+    custom = next((e for e in act.emojis if e.shortcode == code), None) if code else None
+    if (
+        await reactions.add_reaction(
+            state.db,
+            uri=act.id,
+            kind=kind,
+            emoji=text[:64],
+            actor_id=actor.id,
+            note_id=note.id,
+            now=state.now(),
+            emoji_url=custom.url if custom else None,
+        )
+        and custom is not None
+        and await remote_files.want(state.db, [(custom.url, "emoji")], now=state.now())
+    ):
+        state.work_queued()
 
 
 async def on_block(state: State, act: IncomingActivity, actor: Actor) -> None:

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from .. import as2_out
+from .. import as2_out, custom_emoji
 from ..errors import Forbidden, NotFound
 from ..models import Account, Actor, Note
 from ..state import State
@@ -241,6 +241,7 @@ async def send_actor_update(state: State, account: Account) -> None:
     doc = as2_out.actor_document(
         account.actor, webfinger=f"{account.actor.username}@{state.config.instance.host}"
     )
+    doc["tag"] = await custom_emoji.actor_tags(state, account.actor)
     activity = as2_out.activity(
         "Update",
         activity_id=state.urls.activity(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from .. import as2_out
+from .. import as2_out, custom_emoji
 from ..content import find_hashtags, find_mentions, render_note_html
 from ..errors import BadRequest, Forbidden, NotFound
 from ..models import Account, Note
@@ -48,7 +48,8 @@ async def edit_note(state: State, account: Account, uri: str, text: str) -> Note
         + [
             {"type": "Hashtag", "href": state.urls.tag(h), "name": f"#{h.lower()}"}
             for h in hashtags
-        ],
+        ]
+        + await custom_emoji.local_tags(state, text, note.summary),
         mentions=await notes.mentions_of(state.db, note.id),
         hashtags=hashtags,
         published=note.published,

@@ -11,7 +11,7 @@ import secrets
 import sqlite3
 from typing import Any
 
-from .. import as2_out, as2_poll
+from .. import as2_out, as2_poll, custom_emoji
 from ..addressing import address
 from ..content import (
     MentionRef,
@@ -178,9 +178,14 @@ async def publish_note(
     to, cc = address(
         draft.visibility, followers_url=author.followers_url or "", mentioned=list(mentioned)
     )
-    tags = _mention_tags(list(mentioned.values())) + [
-        {"type": "Hashtag", "href": state.urls.tag(h), "name": f"#{h.lower()}"} for h in hashtags
-    ]
+    tags = (
+        _mention_tags(list(mentioned.values()))
+        + [
+            {"type": "Hashtag", "href": state.urls.tag(h), "name": f"#{h.lower()}"}
+            for h in hashtags
+        ]
+        + await custom_emoji.local_tags(state, text, draft.summary)
+    )
     row = NoteRow(
         uri=uri,
         actor_id=author.id,

@@ -74,8 +74,8 @@ async def store(state: State, note: IncomingNote, author: Actor) -> Note | None:
         return note_id
 
     note_id = await state.db.transaction(work)
-    if note_id and note.attachments:
-        state.work_queued(len(note.attachments))  # their cache fetches
+    if note_id and (note.attachments or note.emojis):
+        state.work_queued(len(note.attachments) + len(note.emojis))  # their cache fetches
     return await notes.by_id(state.db, note_id) if note_id else None
 
 
@@ -111,7 +111,7 @@ async def apply_edit(state: State, note: IncomingNote, author: Actor) -> bool:
 def _insert_attachments(
     conn: sqlite3.Connection, note_id: int, note: IncomingNote, author: Actor, now: float
 ) -> None:
-    wanted = []
+    wanted: list[tuple[str, str]] = []
     for position, att in enumerate(note.attachments[:8]):
         if not att.url.startswith(("https://", "http://")):
             continue
@@ -134,5 +134,8 @@ def _insert_attachments(
             now=now,
             sensitive=att.sensitive,
         )
+    wanted += [(e.url, "emoji") for e in note.emojis]
     # Fetched later, by a job queued in this same transaction (media_cache).
     remote_files.want_in(conn, wanted, now=now)
+    changed = [(e.url, e.updated) for e in note.emojis if e.updated is not None]
+    remote_files.refresh_emoji_in(conn, changed, now=now)

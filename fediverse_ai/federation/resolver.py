@@ -75,9 +75,12 @@ async def store_actor(state: State, parsed: RemoteActorDoc) -> Actor:
     ]
     wanted = [
         (url, kind) for url, kind in pictures if url and url.startswith(("https://", "http://"))
-    ]
-    if await remote_files.want(state.db, wanted, now=state.now()):
-        state.work_queued()
+    ] + [(e.url, "emoji") for e in parsed.emojis]
+    changed = [(e.url, e.updated) for e in parsed.emojis if e.updated is not None]
+    queued = await remote_files.want(state.db, wanted, now=state.now())
+    queued += await remote_files.refresh_emoji(state.db, changed, now=state.now())
+    if queued:
+        state.work_queued(queued)
     return actor
 
 

@@ -16,7 +16,7 @@ _COLUMNS = (
     "id, uri, local, username, domain, type, display_name, summary, url, inbox, shared_inbox, "
     "outbox, followers_url, following_url, featured_url, icon_url, image_url, public_key_id, "
     "public_key_pem, manually_approves, discoverable, indexable, fields_json, published, "
-    "fetched_at, also_known_as_json, moved_to"
+    "fetched_at, also_known_as_json, moved_to, emojis_json"
 )
 
 
@@ -50,6 +50,7 @@ def row_to_actor(row: sqlite3.Row) -> Actor:
         fetched_at=row["fetched_at"],
         also_known_as=tuple(str(a) for a in json.loads(row["also_known_as_json"] or "[]")),
         moved_to=row["moved_to"],
+        emojis=tuple((str(c), str(u)) for c, u in json.loads(row["emojis_json"] or "[]")),
     )
 
 
@@ -146,9 +147,9 @@ async def upsert_remote(
             " inbox, shared_inbox, outbox, followers_url, following_url, featured_url, icon_url,"
             " image_url, public_key_id, public_key_pem, manually_approves, discoverable, indexable,"
             " fields_json, published, fetched_at, updated_at, first_seen, also_known_as_json,"
-            " moved_to)"
+            " moved_to, emojis_json)"
             " VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?)"
+            " ?, ?, ?)"
             " ON CONFLICT(uri) DO UPDATE SET username = excluded.username, type = excluded.type,"
             " display_name = excluded.display_name, summary = excluded.summary, url = excluded.url,"
             " inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
@@ -160,7 +161,8 @@ async def upsert_remote(
             " manually_approves = excluded.manually_approves, discoverable = excluded.discoverable,"
             " indexable = excluded.indexable, fields_json = excluded.fields_json,"
             " fetched_at = excluded.fetched_at, updated_at = excluded.updated_at,"
-            " also_known_as_json = excluded.also_known_as_json, moved_to = excluded.moved_to"
+            " also_known_as_json = excluded.also_known_as_json, moved_to = excluded.moved_to,"
+            " emojis_json = excluded.emojis_json"
             " WHERE actors.local = 0",
             (
                 doc.uri,
@@ -190,6 +192,7 @@ async def upsert_remote(
                 now,
                 json.dumps(list(doc.also_known_as)),
                 doc.moved_to,
+                json.dumps([[e.shortcode, e.url] for e in doc.emojis]),
             ),
         )
     actor = await by_uri(db, doc.uri)

@@ -10,13 +10,22 @@ from .db import Database
 
 
 async def add_reaction(
-    db: Database, *, uri: str | None, kind: str, emoji: str, actor_id: int, note_id: int, now: float
+    db: Database,
+    *,
+    uri: str | None,
+    kind: str,
+    emoji: str,
+    actor_id: int,
+    note_id: int,
+    now: float,
+    emoji_url: str | None = None,
 ) -> bool:
+    """``emoji_url``: the picture of a custom emoji reaction (cached as an emoji)."""
     async with db.write() as conn:
         cur = await conn.execute(
-            "INSERT INTO reactions (uri, kind, emoji, actor_id, note_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (uri, kind, emoji, actor_id, note_id, now),
+            "INSERT INTO reactions (uri, kind, emoji, actor_id, note_id, created_at, emoji_url)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (uri, kind, emoji, actor_id, note_id, now, emoji_url),
         )
         return cur.rowcount > 0
 

@@ -48,6 +48,37 @@ def want_in(conn: sqlite3.Connection, wanted: Iterable[tuple[str, str]], *, now:
     return queued
 
 
+def refresh_emoji_in(
+    conn: sqlite3.Connection, changed: Iterable[tuple[str, float]], *, now: float
+) -> int:
+    """Fetch again the emoji whose senders say they changed (``updated``, not in the future)
+    after we fetched them; the copy we have is shown until the new one replaces it."""
+    queued = 0
+    for url, updated in changed:
+        if updated > now:
+            continue
+        newer = conn.execute(
+            "SELECT 1 FROM remote_files WHERE url = ? AND kind = 'emoji' AND state = 'done'"
+            " AND fetched_at < ?",
+            (url, updated),
+        ).fetchone()
+        if newer and jobs.enqueue_in(
+            conn,
+            CACHE_JOB,
+            {"url": url, "refresh": True},
+            now=now,
+            dedupe_key=f"cache:{url}:{updated:.0f}",
+        ):
+            queued += 1
+    return queued
+
+
+async def refresh_emoji(db: Database, changed: Sequence[tuple[str, float]], *, now: float) -> int:
+    if not changed:
+        return 0
+    return await db.transaction(lambda conn: refresh_emoji_in(conn, changed, now=now))
+
+
 async def want(db: Database, wanted: Sequence[tuple[str, str]], *, now: float) -> int:
     if not wanted:
         return 0
@@ -107,9 +138,12 @@ async def mark_failed(db: Database, url: str, *, error: str, now: float) -> None
 
 
 async def older_than(db: Database, cutoff: float, *, limit: int = 500) -> list[RemoteFile]:
-    """Files fetched (or given up on) before ``cutoff``: what a prune removes."""
+    """Files fetched (or given up on) before ``cutoff``: what a prune removes. A cached emoji
+    stays (as Mastodon keeps them): a few KB each, and only a new post would fetch it again,
+    so old posts and profiles would lose theirs for good."""
     rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM remote_files WHERE state IN ('done', 'failed')"
+        " AND NOT (kind = 'emoji' AND state = 'done')"
         " AND fetched_at < ? ORDER BY fetched_at LIMIT ?",
         (cutoff, limit),
     )

@@ -1,5 +1,5 @@
-"""The admin pages: instance settings, AI backends (with a test button), domain blocks,
-reports and the job queue."""
+"""The admin pages: instance settings, AI backends (with a test button), custom emoji, domain
+blocks, reports and the job queue."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import re
 
 from quart import Quart, Response, request
 
+from .. import custom_emoji
 from ..errors import BadRequest
 from ..state import State
-from ..storage import jobs, reactions, settings, stats
+from ..storage import custom_emojis, jobs, reactions, settings, stats
 from .auth import require_admin
 from .common import StateHolder, see_other
 from .pages import render
@@ -20,12 +21,15 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z
 _SETTING_LIMITS = {"name": 100, "description": 2000, "rules": 5000, "contact_email": 200}
 
 
-async def _admin_page(state: State, *, probe: object = None, error: str | None = None) -> Response:
+async def admin_page(state: State, *, probe: object = None, error: str | None = None) -> Response:
     c = state.config
     return await render(
         state,
         "admin.html",
         site=await site_settings(state),
+        emoji=[
+            (e, custom_emoji.file_url(state, e)) for e in await custom_emojis.all_emoji(state.db)
+        ],
         text=c.ai_text,
         image=c.ai_image,
         config_blocks=sorted(c.federation.blocked_domains),
@@ -55,7 +59,7 @@ def register(app: Quart, holder: StateHolder) -> None:
     @app.get("/admin")
     async def admin() -> Response:
         require_admin()
-        return await _admin_page(holder.state)
+        return await admin_page(holder.state)
 
     @app.post("/admin/settings")
     async def save_settings() -> Response:
@@ -66,7 +70,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         for key in EDITABLE:
             value = form.get(key, "").strip()
             if len(value) > _SETTING_LIMITS[key]:
-                return await _admin_page(
+                return await admin_page(
                     state, error=f"{key} is limited to {_SETTING_LIMITS[key]} characters"
                 )
             values[key] = value
@@ -82,7 +86,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         kind = (await request.form).get("kind", "text")
         if kind not in ("text", "image"):
             raise BadRequest("kind must be text or image")
-        return await _admin_page(state, probe=await probe(state, kind))
+        return await admin_page(state, probe=await probe(state, kind))
 
     @app.post("/admin/domain-blocks")
     async def add_block() -> Response:
@@ -91,7 +95,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         form = await request.form
         domain = form.get("domain", "").strip().lower().rstrip(".")
         if not _blockable(domain) or domain == state.config.instance.host:
-            return await _admin_page(state, error=f"{domain!r} is not a domain you can block")
+            return await admin_page(state, error=f"{domain!r} is not a domain you can block")
         await settings.add_domain_block(
             state.db, domain, reason=form.get("reason", "").strip()[:500], now=state.now()
         )

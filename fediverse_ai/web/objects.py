@@ -9,7 +9,7 @@ from typing import Any
 
 from quart import Quart, Response, redirect, request
 
-from .. import as2_out
+from .. import as2_out, custom_emoji
 from ..errors import NotFound, SignatureError
 from ..federation.publish import note_json
 from ..models import Actor, Note
@@ -67,6 +67,7 @@ def register(app: Quart, holder: StateHolder) -> None:
             doc = as2_out.actor_document(
                 actor, webfinger=f"{actor.username}@{state.config.instance.host}"
             )
+            doc["tag"] = await custom_emoji.actor_tags(state, actor)
             if signer is None and _secure(state) and not fixed:
                 doc = {k: v for k, v in doc.items() if k in _MINIMAL_ACTOR}
             return as2_response(doc)

@@ -8,6 +8,7 @@ from typing import Any
 from quart import Quart, Response, render_template, request
 
 from ..blurhash_png import is_valid, placeholder_png
+from ..emoji_html import emojify_html
 from ..errors import NotFound
 from ..models import Actor, Note
 from ..state import State
@@ -16,7 +17,7 @@ from . import when
 from .auth import page_context, viewer
 from .common import StateHolder, see_other, with_notice
 from .media_views import cached_files, local_or_cached, media_view, remote_urls
-from .views import actor_fields, author_view, cards, permalink
+from .views import actor_fields, author_view, cards, permalink, profile_emoji
 
 FEED_SIZE = 20
 GALLERY_SIZE = 30
@@ -95,13 +96,15 @@ async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> R
     )
     relation = await follows.get(state.db, v.actor_id, actor.id) if v.actor_id else None
     files = await cached_files(state, remote_urls([actor]))
+    emoji = await profile_emoji(state, actor)
     return await render(
         state,
         "profile.html",
         actor=actor,
-        author=author_view(actor, files),
+        author=author_view(actor, files, emoji),
+        bio=emojify_html(actor.summary, emoji),
         header=local_or_cached(actor.image_url, local=actor.local, files=files, thumb=False),
-        fields=actor_fields(actor),
+        fields=actor_fields(actor, emoji),
         counts={
             "posts": await notes.count_by_actor(state.db, actor.id, visibilities=PUBLIC_VIS),
             "followers": await follows.count_followers(state.db, actor.id),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .. import custom_emoji
+from ..emoji_html import emojify_html, emojify_text
 from ..federation.profile_edit import with_rel_me
 from ..models import Actor, Note
 from ..sanitize import sanitize_html
@@ -48,6 +50,7 @@ class AuthorView:
     local: bool
     is_bot: bool
     remote_url: str | None  # the profile on its own server (remote actors)
+    name_html: str = ""  # the name, escaped, its custom emoji drawn
 
 
 @dataclass(frozen=True)
@@ -78,16 +81,23 @@ class Card:
     labels: list[str] = field(default_factory=list)
     poll: PollView | None = None
     quote: QuoteView | None = None
+    content_html: str = ""  # the content with its custom emoji drawn
+    summary_html: str | None = None  # the summary (escaped) likewise
 
 
-def author_view(actor: Actor, files: CachedFiles | None = None) -> AuthorView:
+def author_view(
+    actor: Actor, files: CachedFiles | None = None, emoji: Mapping[str, str] | None = None
+) -> AuthorView:
     """``files``: the cached copies of remote avatars (:func:`author_views` looks them up);
-    a remote avatar not among them is shown as a placeholder, never from its server."""
+    a remote avatar not among them is shown as a placeholder, never from its server.
+    ``emoji``: shortcode -> our picture, for the custom emoji in the name."""
     handle = f"@{actor.username}@{actor.domain.split(':')[0]}"
     profile = f"/@{actor.username}" if actor.local else f"/@{actor.username}@{actor.domain}"
+    name = actor.display_name or actor.username
     return AuthorView(
         actor=actor,
-        name=actor.display_name or actor.username,
+        name=name,
+        name_html=emojify_text(name, emoji or {}),
         handle=handle,
         profile_url=profile,
         avatar=local_or_cached(actor.icon_url, local=actor.local, files=files or {})
@@ -101,7 +111,19 @@ def author_view(actor: Actor, files: CachedFiles | None = None) -> AuthorView:
 async def author_views(state: State, people: Sequence[Actor]) -> dict[int, AuthorView]:
     """Views of several actors, their cached avatars found in one query."""
     files = await cached_files(state, remote_urls(people))
-    return {a.id: author_view(a, files) for a in people}
+    pairs = await custom_emoji.actor_pairs(state, people)
+    served = await custom_emoji.sources(state, pairs.values())
+    return {
+        a.id: author_view(a, files, custom_emoji.usable(pairs.get(a.id, ()), served))
+        for a in people
+    }
+
+
+async def profile_emoji(state: State, actor: Actor) -> dict[str, str]:
+    """Shortcode -> our picture, for one actor's name, bio and fields."""
+    pairs = await custom_emoji.actor_pairs(state, [actor])
+    served = await custom_emoji.sources(state, pairs.values())
+    return custom_emoji.usable(pairs.get(actor.id, ()), served)
 
 
 def original_link(note: Note) -> str:
@@ -113,10 +135,19 @@ def original_link(note: Note) -> str:
     return url or safe_url(note.uri) or ""
 
 
-def actor_fields(actor: Actor) -> list[tuple[str, str]]:
-    if actor.local:  # we rendered these: their links say rel="me" (profile_edit.field_html)
-        return [(name, with_rel_me(sanitize_html(value))) for name, value in actor.fields]
-    return [(name, sanitize_html(value)) for name, value in actor.fields]
+def actor_fields(actor: Actor, emoji: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """A profile's fields: the name as text, the value sanitised, emoji drawn in both.
+
+    Our own actors' links say rel="me" (profile_edit.field_html renders them); the sanitiser
+    strips it, so it is put back only for them."""
+    drawn = emoji or {}
+    fields = []
+    for name, value in actor.fields:
+        html = sanitize_html(value)
+        if actor.local:
+            html = with_rel_me(html)
+        fields.append((emojify_text(name, drawn), emojify_html(html, drawn)))
+    return fields
 
 
 def permalink(note: Note, author: Actor) -> str:
@@ -153,6 +184,9 @@ async def cards(
         if viewer.actor_id is not None
         else {}
     )
+    note_emoji = {n.id: custom_emoji.note_pairs(n) for n in items}
+    people_emoji = await custom_emoji.actor_pairs(state, authors.values())
+    served = await custom_emoji.sources(state, [*note_emoji.values(), *people_emoji.values()])
     poll_of = await poll_views(state, items, viewer)
     quoted = await quoted_for(state, items, viewer)
     inner = (
@@ -177,13 +211,16 @@ async def cards(
             for m in attached.get(n.id, [])
             if (v := media_view(m, files, note_sensitive=n.sensitive)) is not None
         ]
+        drawn = custom_emoji.usable(note_emoji[n.id], served)
         labels = []
         if n.ai_generated or any(v.ai_generated for v in views):
             labels.append("AI-generated")
         out.append(
             Card(
                 note=n,
-                author=author_view(author, files),
+                author=author_view(
+                    author, files, custom_emoji.usable(people_emoji.get(author.id, ()), served)
+                ),
                 media=views,
                 permalink=permalink(n, author),
                 original=original_link(n),
@@ -198,6 +235,8 @@ async def cards(
                 labels=labels,
                 poll=poll_of.get(n.id),
                 quote=_quote_view(quoted[n.id], inner) if n.id in quoted else None,
+                content_html=emojify_html(n.content, drawn),
+                summary_html=emojify_text(n.summary, drawn) if n.summary else None,
             )
         )
     return out

@@ -178,14 +178,24 @@ class ActivityFactory:
     def emoji(self, rng: random.Random, actor: str) -> Json:
         """The content and tag of an emoji reaction (unicode or a custom emoji)."""
         media = rng.choice(list(self.remote.files) or ["/none.png"])
+        icon: Any = {"type": "Image", "url": f"{self.remote.base_url}{media}"}
+        if rng.random() < 0.5:  # a type to refuse before fetching, or none, or nonsense
+            icon["mediaType"] = rng.choice(["image/png", "image/svg+xml", "IMAGE/GIF", 7, None])
+        if rng.random() < 0.1:
+            icon = rng.choice([[icon, "x"], icon["url"], None, "javascript:alert(1)"])
         return {
             "content": rng.choice(["\U0001f44d", ":blob:", "", "\u200d", "too long" * 20]),
             "tag": [
                 {
                     "id": f"{actor}/emojis/blob",
                     "type": "Emoji",
-                    "name": ":blob:",
-                    "icon": {"type": "Image", "url": f"{self.remote.base_url}{media}"},
+                    "name": rng.choice(
+                        [":blob:", ":blob:", ':x" onerror="alert(1):', ":" + "a" * 80 + ":", 42]
+                    ),
+                    "icon": icon,
+                    "updated": rng.choice(
+                        ["2025-01-01T00:00:00Z", "0001-01-01T00:00:00+12:00", "yesterday", 10**30]
+                    ),
                 }
             ],
         }

@@ -148,6 +148,16 @@ WEB_ROUTES: tuple[Route, ...] = (
     Route("POST", "/admin/ai-profile", _PROFILE, files=("avatar", "header"), auth="admin"),
     Route("GET", "/admin/signups", auth="admin"),
     Route("POST", "/admin/signups/{answer}", {"username": "username"}, auth="admin"),
+    Route(
+        "POST",
+        "/admin/emoji",
+        {"shortcode": "shortcode", "category": "text"},
+        files=("image",),
+        auth="admin",
+    ),
+    Route("POST", "/admin/emoji/remove", {"shortcode": "shortcode"}, auth="admin", weight=0.5),
+    Route("GET", "/emojis/{shortcode}"),
+    Route("GET", "/media/emoji/{file}"),
 )
 
 _API_PAGE = {"max_id": "cursor", "since_id": "cursor", "min_id": "cursor", "limit": "number"}

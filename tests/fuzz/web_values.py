@@ -35,6 +35,7 @@ PLAUSIBLE: dict[str, tuple[str, ...]] = {
     "version": ("2.0", "2.1"),
     "collection": ("followers", "following", "outbox"),
     "tag": ("art", "nobot"),
+    "shortcode": ("blobcat", ":blobcat:", "party_parrot"),
     "blurhash": ("LEHV6nWB2yk8pyo0adR*.7kCMdnj", "00ff"),
     "file": ("avatar.png", "style.css", "a.png"),
     "note": ("1", "2", "3", "4", "5", "6"),
@@ -67,6 +68,7 @@ HOSTILE: dict[str, tuple[str, ...]] = {
     ),
     "domain": ("", ".", "..", "-", "a" * 300, "*.evil.test", "xn--", "127.0.0.1", "[::1]"),
     "file": ("..", "../../etc/passwd", "%2e%2e%2fkeys", ".hidden", "a" * 300 + ".png"),
+    "shortcode": ("", "a" * 65, 'x" onerror="alert(1)', "../keys", "é", ":"),
 }  # fmt: skip
 
 

@@ -11,7 +11,9 @@
 //                             "visibility": "public"|"followers"|"direct",
 //                             "sensitive"?, "attachments"?: [{"type": "Image"|"Video"|"Document",
 //                             "mediaType", "url" ("/_media/NAME"), "name"}],
-//                             "poll"?: {"options": [name], "multiple"?, "seconds"?}} -> {"id"}
+//                             "poll"?: {"options": [name], "multiple"?, "seconds"?},
+//                             "emojis"?: [{"name", "url" ("/_media/NAME.png")}]} -> {"id"}
+//                             (each emoji an `Emoji` tag named ":name:" with a PNG icon)
 //                             (with "poll": a Question, oneOf or anyOf, endTime, votersCount 0)
 //   GET  /_media/NAME        a small picture (NAME.png) or video (NAME.mp4) the posts attach
 //   POST /_control/update    {"id": noteId, "content"}        -> Update{Note} to its recipients
@@ -46,6 +48,7 @@ import {
   Create,
   Delete,
   Document,
+  Emoji,
   Endpoints,
   Follow,
   Image,
@@ -361,6 +364,7 @@ const control = {
     sensitive = false,
     attachments = [],
     poll = null,
+    emojis = [],
   }) {
     const ctx = controlContext();
     const alice = ctx.getActorUri(USERNAME);
@@ -389,6 +393,15 @@ const control = {
           name: `@${a.preferredUsername}@${a.id.host}`,
         }),
     );
+    for (const { name, url } of emojis) {
+      tags.push(
+        new Emoji({
+          id: new URL(`/emojis/${name}`, ORIGIN),
+          name: `:${name}:`,
+          icon: new Image({ mediaType: "image/png", url: new URL(url, ORIGIN) }),
+        }),
+      );
+    }
     const noteId = ctx.getObjectUri(Note, { identifier: USERNAME, id: randomUUID() });
     const published = Temporal.Now.instant();
     const html = content.startsWith("<") ? content : `<p>${escapeHtml(content)}</p>`;
@@ -472,6 +485,15 @@ const control = {
     const quoted = await ctx.lookupObject(object, { documentLoader });
     if (!(quoted instanceof Note) || quoted.attributionId == null) throw new Error(`not a note: ${object}`);
     const author = await lookupActor(ctx, quoted.attributionId.href);
+    for (const { name, url } of emojis) {
+      tags.push(
+        new Emoji({
+          id: new URL(`/emojis/${name}`, ORIGIN),
+          name: `:${name}:`,
+          icon: new Image({ mediaType: "image/png", url: new URL(url, ORIGIN) }),
+        }),
+      );
+    }
     const noteId = ctx.getObjectUri(Note, { identifier: USERNAME, id: randomUUID() });
     const to = [PUBLIC_COLLECTION];
     const cc = [ctx.getFollowersUri(USERNAME), author.id];
