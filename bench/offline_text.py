@@ -23,13 +23,12 @@ import os
 import re
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from .common import QUICK, ROOT, table, write_result
+from .common import QUICK, ROOT, child_json, table, write_result
 from .offline_text_questions import QUESTIONS, Question
 
 MAX_TOKENS = 96  # a mention's answer is a few sentences; the checked words come early
@@ -132,16 +131,7 @@ async def measure(key: str) -> dict[str, Any]:
 
 def _child(key: str) -> dict[str, Any]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.offline_text", "--child", key],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    return result
+    return child_json("bench.offline_text", "--child", key, env=env)
 
 
 def summarise(measured: dict[str, Any]) -> list[dict[str, Any]]:
