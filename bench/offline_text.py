@@ -11,8 +11,8 @@ posts in a thread are wrapped in both.
 
 Scoring is by the checks in ``offline_text_questions.py``: a ratio of right answers. The large
 model must have been built (`make run` on a machine with the memory, or `fediverse-ai
-fetch-model --offline-model large`); without it only SmolLM2 is measured. About 1 minute for
-SmolLM2 and 8 for Qwen on one core; ``BENCH_QUICK=1`` asks the first 10 questions only.
+fetch-model --offline-model large`); without it only SmolLM2 is measured. About 1 CPU minute
+for SmolLM2, 3 for Qwen 1.5B; ``BENCH_QUICK=1`` asks the first 10 questions only.
 """
 
 from __future__ import annotations
