@@ -110,8 +110,7 @@ def _log_offline_model(config: Config) -> None:
     if config.ai_text.backend == "offline":
         from .bot.services import offline_choice
 
-        choice = offline_choice(config)
-        log.info("offline text model: %s (%s)", choice.model.label, choice.reason)
+        offline_choice(config, announce=True)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

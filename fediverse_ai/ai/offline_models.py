@@ -101,6 +101,7 @@ class Memory:
 class Choice:
     model: OfflineModel
     reason: str  # one line for the log
+    fallback: bool = False  # the large model was wanted and cannot run: a warning
 
 
 def choose_model(requested: str, memory: Memory, *, large_present: bool) -> Choice:
@@ -116,7 +117,7 @@ def choose_model(requested: str, memory: Memory, *, large_present: bool) -> Choi
             f"the large model wants {_gib(LARGE_MIN_TOTAL)} / {_gib(LARGE_MIN_AVAILABLE)}",
         )
     if not large_present:
-        return Choice(SMALL, f"{requested}: the large model's file is missing ({FETCH_HINT})")
+        return Choice(SMALL, f"{requested}: the large model's file is missing; {FETCH_HINT}", True)
     if requested == "large":
         return Choice(LARGE, "ai.text.offline_model = large")
     return Choice(LARGE, f"auto: {_gib(memory.total)} total memory, the large model fits")

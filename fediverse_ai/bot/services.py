@@ -91,17 +91,21 @@ def build_text_backend(config: Config, http: httpx.AsyncClient, guard: NetGuard)
         )
     from ..ai.offline_text import OfflineTextBackend
 
-    choice = offline_choice(config)
-    log.info("offline text model: %s (%s)", choice.model.label, choice.reason)
+    choice = offline_choice(config, announce=True)
     path = t.offline_model_path if choice.model == LARGE else None
     return OfflineTextBackend(model=choice.model, model_path=path)
 
 
-def offline_choice(config: Config) -> Choice:
-    """The offline model this machine runs now (the large one only if its file is there)."""
+def offline_choice(config: Config, *, announce: bool = False) -> Choice:
+    """The offline model this machine runs now (the large one only if its file is there);
+    ``announce`` logs it, as a warning when the large model was wanted and cannot run."""
     t = config.ai_text
     present = t.offline_model_path.is_file()
-    return choose_model(t.offline_model, read_memory(), large_present=present)
+    choice = choose_model(t.offline_model, read_memory(), large_present=present)
+    if announce:
+        level = logging.WARNING if choice.fallback else logging.INFO
+        log.log(level, "offline text model: %s (%s)", choice.model.label, choice.reason)
+    return choice
 
 
 def build_image_backend(config: Config, http: httpx.AsyncClient, guard: NetGuard) -> ImageBackend:

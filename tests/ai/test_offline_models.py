@@ -109,7 +109,8 @@ def test_auto_takes_the_large_model_only_with_memory_and_its_file() -> None:
     busy = Memory(total=16 * GIB, available=2 * GIB)  # a big machine with little free now
     assert choose_model("auto", busy, large_present=True).model == SMALL
     missing = choose_model("auto", BIG, large_present=False)
-    assert missing.model == SMALL and "file is missing" in missing.reason
+    assert missing.model == SMALL and "file is missing" in missing.reason and missing.fallback
+    assert not tight.fallback  # a small machine running the small model is no problem
 
 
 def test_forcing_either_model() -> None:
@@ -175,8 +176,9 @@ async def test_a_missing_large_file_falls_back_to_smollm2_with_a_log_line(
         with caplog.at_level(logging.INFO, logger="fediverse_ai.bot.services"):
             backend = build_text_backend(config, http, NetGuard())
     assert getattr(backend, "model", None) == SMALL
-    (line,) = [r.getMessage() for r in caplog.records if "offline text model" in r.getMessage()]
-    assert line.startswith(f"offline text model: {SMALL.label}") and "missing" in line
+    (record,) = [r for r in caplog.records if "offline text model" in r.getMessage()]
+    assert record.getMessage().startswith(f"offline text model: {SMALL.label}")
+    assert "missing" in record.getMessage() and record.levelno == logging.WARNING
     # With the file there, the same config gets the large model (loaded on the first mention).
     config.ai_text.offline_model_path.parent.mkdir(parents=True)
     config.ai_text.offline_model_path.write_bytes(b"GGUF")
