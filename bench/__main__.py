@@ -1,6 +1,6 @@
 """Run the benchmarks: ``python -m bench`` (``make bench``); ``BENCH_QUICK=1`` for a short
 run; ``BENCH_ONLY="web fanout"`` for a subset (fanout, web, api, intake, mention; ``foryou``,
-the For-you feed, runs only when named).
+the For-you feed, and ``offline_text``, the offline text models, run only when named).
 
 Writes ``bench/results/<name>.json`` per benchmark and ``bench/results/summary.json`` +
 ``summary.md`` (the targets, met or missed, with their ratios)."""
@@ -80,6 +80,11 @@ def _targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         page = next(r for r in feed["rows"] if r["page"] == "/for-you")
         add(f"/for-you p50 at {feed['posts']:,} embedded posts", page["p50 ms"], 100, below=True,
             unit=" ms")  # fmt: skip
+    models = results.get("offline_text")
+    if models:
+        for r in models["rows"]:
+            if r["layout"] == "plain":
+                add(f"offline {r['model']}: right answers", r["ratio"], 0.7)
     api = results.get("api")
     if api:
         home = next(r for r in api["rows"] if r["request"].startswith("GET /api"))
@@ -110,6 +115,10 @@ def main() -> int:
             from . import foryou
 
             results["foryou"] = foryou.run()
+        if "offline_text" in only:
+            from . import offline_text
+
+            results["offline_text"] = offline_text.run()
         if "api" in only:
             from . import api
 

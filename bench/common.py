@@ -150,6 +150,21 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def child_json(module: str, *args: str, env: dict[str, str]) -> dict[str, Any]:
+    """Run ``python -m module args`` in a fresh process (cold load, memory of its own) and read
+    the JSON object it prints last."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
 # --- numbers and output ---------------------------------------------------------------------
 
 

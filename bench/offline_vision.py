@@ -14,13 +14,12 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from .common import table
+from .common import child_json, table
 
 RUNS = 20
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -98,15 +97,7 @@ def _run(threads: str | None) -> dict[str, Any]:
         env.pop(name, None)
         if threads is not None:
             env[name] = threads
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.offline_vision", "--child"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    return result
+    return child_json("bench.offline_vision", "--child", env=env)
 
 
 def main() -> None:

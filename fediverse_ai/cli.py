@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import shutil
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -27,7 +26,9 @@ EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
 
 
 def _load(args: argparse.Namespace) -> Config:
-    return load_config(Path(args.config))
+    from .cli_models import with_offline_model
+
+    return with_offline_model(load_config(Path(args.config)), args)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -37,18 +38,24 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from .cli_models import init_choice, written_config
+    from .config_ai import DEFAULT_LARGE_MODEL_PATH
+
     path = Path(args.config)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         if EXAMPLE_CONFIG.exists():
-            shutil.copyfile(EXAMPLE_CONFIG, path)
+            model = init_choice(
+                args.offline_model, path.resolve().parent / DEFAULT_LARGE_MODEL_PATH
+            )
+            path.write_text(written_config(EXAMPLE_CONFIG.read_text(), model))
+            print(f"offline text model: {model} (ai.text.offline_model)")
         else:
             path.write_text("# fediverse-ai configuration; see config.example.toml\n")
         print(
             f"wrote {path} (edit it, then run `fediverse-ai init` again if you change the domain)"
         )
-    config = load_config(path)
-    return _run(_init(config))
+    return _run(_init(_load(args)))
 
 
 async def _init(config: Config) -> int:
@@ -74,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
     if _run(_init(config)) != 0:
         return 1
+    _log_offline_model(config)
     app = create_app(config)
     server = uvicorn.Server(
         uvicorn.Config(
@@ -97,8 +105,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _log_offline_model(config: Config) -> None:
+    """Said at start-up, so that a missing large model is seen before the first mention."""
+    if config.ai_text.backend == "offline":
+        from .bot.services import offline_choice
+
+        offline_choice(config, announce=True)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     config = _load(args)
+    _log_offline_model(config)
     return _run(_worker(config))
 
 
@@ -295,11 +312,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-    sub.add_parser(
-        "init", help="write a config if missing, create keys, database and built-in actors"
-    ).set_defaults(func=cmd_init)
-    sub.add_parser("run", help="serve HTTP with the background worker").set_defaults(func=cmd_run)
-    sub.add_parser("worker", help="run only the background worker").set_defaults(func=cmd_worker)
+    from .cli_models import add_model_commands, add_offline_model_option
+
+    for name, func, help_text in (
+        ("init", cmd_init, "write a config if missing, create keys, database and built-in actors"),
+        ("run", cmd_run, "serve HTTP with the background worker"),
+        ("worker", cmd_worker, "run only the background worker"),
+    ):
+        command = sub.add_parser(name, help=help_text)
+        add_offline_model_option(command)
+        command.set_defaults(func=func)
+    add_model_commands(sub)
     sub.add_parser("check-config", help="validate the config file").set_defaults(
         func=cmd_check_config
     )

@@ -320,7 +320,7 @@ def _convert(value: Any, default: Any, base_dir: Path) -> Any:
 
 
 def resolve_paths(config: Config, base_dir: Path) -> Config:
-    """Make the default (relative) storage paths absolute against ``base_dir``."""
+    """Make the default (relative) storage and model paths absolute against ``base_dir``."""
     s = config.storage
     fixed = StorageConfig(
         **{
@@ -328,7 +328,11 @@ def resolve_paths(config: Config, base_dir: Path) -> Config:
             for f in dataclasses.fields(s)
         }
     )
-    return dataclasses.replace(config, storage=fixed)
+    text = config.ai_text
+    model_path = text.offline_model_path
+    if not model_path.is_absolute():
+        text = dataclasses.replace(text, offline_model_path=base_dir / model_path)
+    return dataclasses.replace(config, storage=fixed, ai_text=text)
 
 
 def _validate(c: Config) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful, friendly assistant on the fediverse, answering people who mention you. "
@@ -50,6 +51,13 @@ class AIBehaviourConfig:
     footer: bool = True
 
 
+# Offline text models (ai/offline_models.py): "small" SmolLM2-135M, "large" Qwen2.5-Coder-1.5B.
+OFFLINE_MODELS = ("auto", "small", "large")
+# Where `fediverse-ai fetch-model` (run by `make run`) assembles the large model; relative paths
+# are read from the config file's folder.
+DEFAULT_LARGE_MODEL_PATH = Path(".cache/offline-models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+
+
 @dataclass(frozen=True)
 class AITextConfig:
     backend: str = "offline"
@@ -61,6 +69,8 @@ class AITextConfig:
     temperature: float = 0.7
     timeout_seconds: float = 60.0
     vision: bool = False
+    offline_model: str = "auto"
+    offline_model_path: Path = DEFAULT_LARGE_MODEL_PATH
 
 
 @dataclass(frozen=True)
@@ -142,6 +152,8 @@ def validate_ai(
         problems.append("ai.max_replies_per_thread: at least 1")
     if t.backend not in TEXT_BACKENDS:
         problems.append(f"ai.text.backend: one of {', '.join(TEXT_BACKENDS)}")
+    if t.offline_model not in OFFLINE_MODELS:
+        problems.append(f"ai.text.offline_model: one of {', '.join(OFFLINE_MODELS)}")
     if i.backend not in IMAGE_BACKENDS:
         problems.append(f"ai.image.backend: one of {', '.join(IMAGE_BACKENDS)}")
     for key, url in (("ai.text.base_url", t.base_url), ("ai.image.base_url", i.base_url)):

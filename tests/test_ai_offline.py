@@ -124,7 +124,21 @@ async def test_it_answers_a_question_lazily_and_briefly(model_installed: None) -
         assert result.model == MODEL_LABEL == "SmolLM2-135M-Instruct (Q4_1, offline)"
         # At most 48 new tokens; a token never spans two words, so at most 48 words.
         assert len(result.text.split()) <= 48
+        assert 0 < result.tokens <= 48  # counted by llama.cpp (the benchmark's tokens/s)
         assert len(result.text) <= 48 * 16
+    finally:
+        await backend.aclose()
+    assert not backend.loaded
+
+
+@pytest.mark.slow
+async def test_load_ahead_of_the_first_answer(model_installed: None) -> None:
+    backend = OfflineTextBackend()
+    try:
+        await backend.load()
+        assert backend.loaded
+        await backend.load()  # loading twice keeps the one model
+        assert (await backend.complete([SYSTEM, QUESTION], max_tokens=16)).text.strip()
     finally:
         await backend.aclose()
     assert not backend.loaded

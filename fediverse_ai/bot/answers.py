@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from ..ai.leaks import leak_reason
+from ..ai.offline_models import caveat_for
 from ..models import NewAttachment
 from ..state import State
 from .services import AIServices
@@ -47,5 +48,6 @@ def answer_footer(state: State, backend: str, model: str) -> str:
     """The label naming the backend and model, unless ``ai.footer`` is off."""
     if not state.config.ai.footer:
         return ""
-    note = " — a tiny offline model, often wrong on facts" if backend == "offline" else ""
+    caveat = caveat_for(model) if backend == "offline" else ""
+    note = f" — {caveat}" if caveat else ""
     return f"🤖 AI-generated ({backend}: {model}){note}"

@@ -30,7 +30,7 @@ from ..state import State
 from ..storage import actors, ai_replies, notes
 from ..urls import new_status_id
 from .answers import FAILURE, REFUSAL, Answer, answer_footer, answer_room, withheld
-from .context import ancestors, describe, quoted_post
+from .context import ancestors, quoted_post
 from .decision import decide
 from .pictures import EDIT_NOTHING, edit_answer, image_answer
 from .reading import read_for
@@ -163,7 +163,6 @@ async def _generate(
             for t in (mention.title, intent.prompt or "(an empty message: greet them briefly)")
             if t
         ),
-        author=describe(author),
         ancestors=history,
         context_chars=conf.context_chars,
         pages=reading.pages,
@@ -274,7 +273,6 @@ async def compose_own_post(
         messages = build_messages(
             system_prompt=state.config.ai.system_prompt,
             request=prompt,
-            author="The instance's operator",
             ancestors=[],
             context_chars=0,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from ..ai.base import ImageBackend, TextBackend
+from ..ai.offline_models import LARGE, Choice, choose_model, read_memory
 from ..config import Config
 from ..netguard import NetGuard, origin_key
 from ..state import State, make_http_client
@@ -18,6 +20,7 @@ if TYPE_CHECKING:  # numpy and the network load only when a picture is first loo
     from ..ai.offline_vision import OfflineVision
 
 _KEY = "ai"
+log = logging.getLogger(__name__)
 
 
 class Verdict(Protocol):
@@ -88,7 +91,21 @@ def build_text_backend(config: Config, http: httpx.AsyncClient, guard: NetGuard)
         )
     from ..ai.offline_text import OfflineTextBackend
 
-    return OfflineTextBackend()
+    choice = offline_choice(config, announce=True)
+    path = t.offline_model_path if choice.model == LARGE else None
+    return OfflineTextBackend(model=choice.model, model_path=path)
+
+
+def offline_choice(config: Config, *, announce: bool = False) -> Choice:
+    """The offline model this machine runs now (the large one only if its file is there);
+    ``announce`` logs it, as a warning when the large model was wanted and cannot run."""
+    t = config.ai_text
+    present = t.offline_model_path.is_file()
+    choice = choose_model(t.offline_model, read_memory(), large_present=present)
+    if announce:
+        level = logging.WARNING if choice.fallback else logging.INFO
+        log.log(level, "offline text model: %s (%s)", choice.model.label, choice.reason)
+    return choice
 
 
 def build_image_backend(config: Config, http: httpx.AsyncClient, guard: NetGuard) -> ImageBackend:

@@ -301,11 +301,11 @@ def _backend_label(state: State, kind: str) -> str:
     c = state.config
     if kind == "text":
         t = c.ai_text
-        return (
-            "SmolLM2-135M (offline, llama.cpp)"
-            if t.backend == "offline"
-            else f"{t.model} ({t.backend})"
-        )
+        if t.backend != "offline":
+            return f"{t.model} ({t.backend})"
+        from ..bot.services import offline_choice
+
+        return f"{offline_choice(c).model.label.split(' (')[0]} (offline, llama.cpp)"
     i = c.ai_image
     return (
         "procedural painter (offline)" if i.backend == "procedural" else f"{i.model} ({i.backend})"
