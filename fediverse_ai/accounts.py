@@ -11,7 +11,7 @@ from .errors import BadRequest
 from .keys import ensure_private_key, public_key_pem
 from .models import Account, Role
 from .state import State
-from .storage import actors, media
+from .storage import account_data, actors, media
 
 RESERVED = frozenset({"actor", "admin", "inbox", "instance", "media", "users", "tags", "about"})
 ACTOR_TYPES: dict[Role, str] = {"user": "Person", "ai": "Service", "instance": "Application"}
@@ -35,6 +35,8 @@ async def ensure_account(
     username = username.lower()
     existing = await actors.account_by_username(state.db, username)
     if existing is not None:
+        if await account_data.deleted_at(state.db, existing.actor.id) is not None:
+            raise BadRequest(f"the username {username!r} is taken")  # until it is purged
         return existing
     if role != "instance":
         if not USERNAME_RE.match(username) or len(username) > 30:

@@ -37,6 +37,7 @@ from .web import (
     polls,
     quotes,
     remote_follow,
+    userdata,
     wellknown,
 )
 from .web.common import StateHolder, json_response, see_other, wants_as2
@@ -118,6 +119,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     remote_follow.register(app, holder)
     admin.register(app, holder)
     foryou.register(app, holder)
+    userdata.register(app, holder)
     app.register_blueprint(client_api_blueprint(holder))
     return app
 

@@ -161,6 +161,11 @@ def tombstone(uri: str, *, deleted: float) -> JsonDict:
     return {"id": uri, "type": "Tombstone", "formerType": "Note", "deleted": format_time(deleted)}
 
 
+def actor_tombstone(uri: str) -> JsonDict:
+    """What a deleted local actor's id answers (with 410 Gone) until the account is purged."""
+    return with_context({"id": uri, "type": "Tombstone", "formerType": "Person"})
+
+
 def announce_addressing(author_uri: str, followers_url: str) -> tuple[list[str], list[str]]:
     return [PUBLIC], [author_uri, followers_url]
 

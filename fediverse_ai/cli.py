@@ -277,11 +277,14 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_backup import add_backup_commands
     from .cli_moves import add_move_commands
     from .cli_ops import add_ops_commands
+    from .cli_userdata import add_userdata_commands
     from .cli_users import add_user_commands
 
     add_ops_commands(sub, load=_load, run=_run)
     add_backup_commands(sub, load=_load)
-    add_move_commands(add_user_commands(sub, load=_load, run=_run), load=_load, run=_run)
+    user = add_user_commands(sub, load=_load, run=_run)
+    add_move_commands(user, load=_load, run=_run)
+    add_userdata_commands(user, load=_load, run=_run)
 
     def acting(name: str, help_text: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text)

@@ -1,0 +1,85 @@
+"""``fediverse-ai user export|import|delete``: a local account's data, from the command line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .cli_users import Loader, Runner
+from .errors import FediverseError
+
+
+def add_userdata_commands(user: Any, *, load: Loader, run: Runner) -> None:
+    def session(args: argparse.Namespace, work: Any) -> int:
+        config = load(args)
+
+        async def go() -> int:
+            from .state import open_state
+            from .storage import account_data, actors
+
+            async with open_state(config) as state:
+                account = await actors.account_by_username(state.db, args.username)
+                if account is None or account.role != "user":
+                    raise FediverseError(f"no user account {args.username!r}")
+                if await account_data.deleted_at(state.db, account.actor.id) is not None:
+                    raise FediverseError(f"the account {args.username!r} was deleted")
+                result: int = await work(state, account)
+                return result
+
+        return run(go())
+
+    def cmd_export(args: argparse.Namespace) -> int:
+        async def work(state: Any, account: Any) -> int:
+            from .userdata.archive import export_to
+
+            size = await export_to(state, account, Path(args.to))
+            print(f"wrote {args.to} ({size} bytes)")
+            return 0
+
+        return session(args, work)
+
+    def cmd_import(args: argparse.Namespace) -> int:
+        async def work(state: Any, account: Any) -> int:
+            from .userdata.importer import import_archive
+
+            found = await import_archive(state, account, Path(args.archive))
+            print(
+                f"imported {found.posts} posts with {found.pictures} pictures"
+                f" ({found.skipped} skipped: already there, or not posts)"
+            )
+            return 0
+
+        return session(args, work)
+
+    def cmd_delete(args: argparse.Namespace) -> int:
+        if not args.yes:
+            answer = input(f"delete {args.username} and all their posts for good? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("not deleted")
+                return 1
+
+        async def work(state: Any, account: Any) -> int:
+            from .userdata.deletion import delete_account
+
+            await delete_account(state, account)
+            print(
+                f"deleted {account.actor.uri}; its Delete goes out with the worker, and what is"
+                f" left is purged after {state.config.accounts.deletion_grace_days} days"
+            )
+            return 0
+
+        return session(args, work)
+
+    export = user.add_parser("export", help="write an account's archive (Mastodon's layout)")
+    export.add_argument("username")
+    export.add_argument("--to", required=True, metavar="FILE.zip")
+    export.set_defaults(func=cmd_export)
+    imp = user.add_parser("import", help="recreate an archive's posts in an account")
+    imp.add_argument("username")
+    imp.add_argument("archive", metavar="FILE.zip")
+    imp.set_defaults(func=cmd_import)
+    delete = user.add_parser("delete", help="delete an account (federated) and purge it later")
+    delete.add_argument("username")
+    delete.add_argument("--yes", action="store_true", help="do not ask")
+    delete.set_defaults(func=cmd_delete)
