@@ -152,6 +152,20 @@ def activity(
     return doc
 
 
+def outbox_create(note: Note, obj: JsonDict) -> JsonDict:
+    """A post's ``Create`` as an outbox (or an archive's ``outbox.json``) lists it."""
+    create = activity(
+        "Create",
+        activity_id=f"{note.uri}/activity",
+        actor=str(obj["attributedTo"]),
+        obj=obj,
+        to=note.to,
+        cc=note.cc,
+        published=note.published,
+    )
+    return strip_context(create)
+
+
 def strip_context(doc: JsonDict) -> JsonDict:
     """An activity embedded in another (Undo, Accept) carries no @context of its own."""
     return {k: v for k, v in doc.items() if k != "@context"}

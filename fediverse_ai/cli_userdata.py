@@ -6,28 +6,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .cli_users import Loader, Runner
-from .errors import FediverseError
+from .cli_users import Loader, Runner, with_account
 
 
 def add_userdata_commands(user: Any, *, load: Loader, run: Runner) -> None:
     def session(args: argparse.Namespace, work: Any) -> int:
-        config = load(args)
-
-        async def go() -> int:
-            from .state import open_state
-            from .storage import account_data, actors
-
-            async with open_state(config) as state:
-                account = await actors.account_by_username(state.db, args.username)
-                if account is None or account.role != "user":
-                    raise FediverseError(f"no user account {args.username!r}")
-                if await account_data.deleted_at(state.db, account.actor.id) is not None:
-                    raise FediverseError(f"the account {args.username!r} was deleted")
-                result: int = await work(state, account)
-                return result
-
-        return run(go())
+        return with_account(args, work, load=load, run=run, user_only=True)
 
     def cmd_export(args: argparse.Namespace) -> int:
         async def work(state: Any, account: Any) -> int:

@@ -71,16 +71,7 @@ async def _post(state: State, note: Note, author: Actor, files: list[Entry]) -> 
             files.append((item["url"], path))
     if note.source is not None:
         obj["source"] = {"content": note.source, "mediaType": "text/plain"}
-    create = as2_out.activity(
-        "Create",
-        activity_id=f"{note.uri}/activity",
-        actor=author.uri,
-        obj=obj,
-        to=note.to,
-        cc=note.cc,
-        published=note.published,
-    )
-    return as2_out.strip_context(create)
+    return as2_out.outbox_create(note, obj)
 
 
 async def entries(state: State, account: Account) -> list[Entry]:

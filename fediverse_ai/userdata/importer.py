@@ -15,6 +15,7 @@ the import twice adds nothing the second time: a post's new id is derived from i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
 import json
@@ -31,7 +32,7 @@ from ..addressing import address, infer_visibility
 from ..content import find_hashtags
 from ..errors import BadRequest, FediverseError
 from ..media import process_image
-from ..models import Account
+from ..models import Account, NewAttachment
 from ..sanitize import html_to_text, sanitize_html
 from ..state import State
 from ..storage import embeddings, media, notes
@@ -41,7 +42,7 @@ from ..vocab import as_list, format_time, parse_time, str_or_none, type_of
 MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_POSTS = 100_000
-_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png")}
+_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 
 
 @dataclass
@@ -49,17 +50,6 @@ class ImportResult:
     posts: int = 0
     skipped: int = 0  # already imported, or not a post we recreate
     pictures: int = 0
-
-
-@dataclass(frozen=True)
-class Picture:
-    data: bytes
-    media_type: str
-    extension: str
-    width: int
-    height: int
-    blurhash: str
-    description: str
 
 
 def _read(archive: zipfile.ZipFile, name: str, cap: int) -> bytes | None:
@@ -86,38 +76,20 @@ def _json(archive: zipfile.ZipFile, name: str) -> Any:
         raise BadRequest(f"{name} is not JSON") from None
 
 
-def _picture(data: bytes, description: str) -> Picture:
+def _picture(data: bytes, description: str) -> NewAttachment:
     """Validated by the media pipeline; the original bytes when it would not change them."""
-    processed = process_image(data)
+    processed = process_image(data).as_attachment(description)
     with Image.open(io.BytesIO(data)) as img:
         same = (
             img.format in _FORMATS
-            and _FORMATS[img.format][0] == processed.media_type
+            and _FORMATS[img.format] == processed.media_type
             and img.size == (processed.width, processed.height)
             and not img.getexif()
         )
-    if same:
-        return Picture(
-            data,
-            processed.media_type,
-            processed.extension,
-            processed.width,
-            processed.height,
-            processed.blurhash,
-            description,
-        )
-    return Picture(
-        processed.data,
-        processed.media_type,
-        processed.extension,
-        processed.width,
-        processed.height,
-        processed.blurhash,
-        description,
-    )
+    return dataclasses.replace(processed, data=data) if same else processed
 
 
-def _pictures(archive: zipfile.ZipFile, obj: dict[str, Any]) -> list[Picture]:
+def _pictures(archive: zipfile.ZipFile, obj: dict[str, Any]) -> list[NewAttachment]:
     found = []
     for item in as_list(obj.get("attachment"))[:4]:
         if not isinstance(item, dict) or not isinstance(item.get("url"), str):
@@ -236,7 +208,7 @@ async def import_archive(state: State, account: Account, path: Path) -> ImportRe
 
 
 async def _store(
-    state: State, account: Account, row: NoteRow, pictures: list[Picture], *, now: float
+    state: State, account: Account, row: NoteRow, pictures: list[NewAttachment], *, now: float
 ) -> bool:
     directory = state.config.storage.media_dir
     directory.mkdir(parents=True, exist_ok=True)
@@ -251,20 +223,14 @@ async def _store(
         if note_id is None:
             return False
         for position, (picture, name) in enumerate(zip(pictures, names, strict=True)):
-            media.insert(
+            media.insert_local(
                 conn,
+                picture,
                 note_id=note_id,
                 actor_id=account.actor.id,
-                local=True,
                 position=position,
                 url=state.urls.media(name),
-                media_type=picture.media_type,
                 file_name=name,
-                width=picture.width,
-                height=picture.height,
-                blurhash=picture.blurhash,
-                description=picture.description,
-                ai_generated=False,
                 now=now,
             )
         embeddings.queue_in(conn, note_id, row.visibility, now=now, version=None)

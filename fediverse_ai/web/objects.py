@@ -288,19 +288,7 @@ async def _outbox(state: State, actor: Actor) -> Response:
     activities = []
     for note in items:
         obj = await note_json(state, note, actor)
-        activities.append(
-            as2_out.strip_context(
-                as2_out.activity(
-                    "Create",
-                    activity_id=f"{note.uri}/activity",
-                    actor=actor.uri,
-                    obj=obj,
-                    to=note.to,
-                    cc=note.cc,
-                    published=note.published,
-                )
-            )
-        )
+        activities.append(as2_out.outbox_create(note, obj))
     next_page = (
         f"{outbox_id}?page=true&before={items[-1].published}" if len(items) == PAGE_SIZE else None
     )
