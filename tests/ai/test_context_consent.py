@@ -2,7 +2,8 @@
 
 Given posts by a remote author who says ``indexable: false``, one with #noai in their bio and a
 local user who switched "keep my posts out of AI processing" on, when someone else mentions the
-AI in reply to them, then the model is never shown those posts; when their own authors ask,
+AI in reply to them, then the model is never shown those posts nor their pictures; when their
+own authors ask,
 it is (asking is consent), and the same holds for a post the question quotes.
 
 Real HTTP on loopback (our server, the remote stand-in, a scripted OpenAI-compatible model),
@@ -24,6 +25,8 @@ from fediverse_ai.models import Draft
 
 from .scripted import ScriptedChat
 from .test_ai_addressing import scripted_toml
+from .test_ai_edits import photo_post
+from .test_ai_vision import seeing
 from .test_bot import deliver, mention, replies
 
 
@@ -101,3 +104,25 @@ async def test_a_local_users_switch_keeps_their_posts_out_of_the_context(
         again = mention(ours, remote, "and now?", inReplyTo=post.uri)
         await deliver(ours, remote, again)
         assert "LENA-PRIVATE-THOUGHTS" in prompt_text(chat)
+
+
+async def test_a_picture_by_an_author_who_refuses_is_not_shown_to_the_model(
+    tmp_path: Path, chat: ScriptedChat
+) -> None:
+    """Given bob's photo, bob not ``indexable``, and a model that sees, when alice asks what it
+    shows, then no picture is sent; when bob asks about his own photo, it is."""
+    chat.answers = ["I can't see a picture here.", "A red and blue wall."]
+    async with (
+        remote_server(("alice", "bob")) as remote,
+        live_server(tmp_path / "ours", extra_toml=seeing(chat)) as ours,
+    ):
+        remote.users["bob"].actor_extra["indexable"] = False
+        post = await photo_post(ours, remote, "bob")
+        ask = mention(ours, remote, "what is this?", inReplyTo=post["id"])
+        await deliver(ours, remote, ask)
+        assert len(replies(remote, ask["object"]["id"])) == 1
+        assert isinstance(chat.prompt()[-1]["content"], str)  # text only: no image parts
+        own = mention(ours, remote, "what is this?", username="bob", inReplyTo=post["id"])
+        await deliver(ours, remote, own)
+        content = chat.prompt()[-1]["content"]
+        assert isinstance(content, list) and content[1]["type"] == "image_url"
