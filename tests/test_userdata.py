@@ -20,11 +20,13 @@ import zipfile
 from pathlib import Path
 
 import httpx
+from ai.test_ai_edits import two_halves
+from PIL import Image
 from support.live import LiveServer, live_server
-from support.remote import AS2_TYPE, RemoteFediverse
+from support.remote import AS2_TYPE, PUBLIC, RemoteFediverse
 from test_cli import cli, ok
 from web.support import PASSWORD, Browserish, make_user
-from web.test_pages import attachment
+from web.test_pages import attachment, png
 
 from fediverse_ai.federation import interactions, publish
 from fediverse_ai.models import Draft
@@ -197,3 +199,79 @@ async def test_deleting_an_account_tells_its_followers_server_and_purges_it(
         assert not [f for f in files if f.exists()]
         assert await live.count("SELECT COUNT(*) FROM jobs WHERE state = 'failed'") == 0
         assert (await live.get_as2(vic.actor.uri)).status_code == 404
+
+
+def mastodon_archive(path: Path, photo: bytes, drawing: bytes) -> None:
+    """An archive as Mastodon writes it: its attachment paths, a boost, hostile bits."""
+    note = {
+        "id": "https://mastodon.example/users/rosa/statuses/1",
+        "type": "Note",
+        "published": "2023-04-05T06:07:08Z",
+        "to": [PUBLIC],
+        "cc": ["https://mastodon.example/users/rosa/followers"],
+        "content": "<p>Old photo <script>alert(1)</script>#garden</p>",
+        "attachment": [
+            {"type": "Document", "mediaType": "image/jpeg", "name": "a wall",
+             "url": "media_attachments/files/110/000/001/original/wall.jpg"},
+            {"type": "Document", "mediaType": "image/png", "name": "a drawing",
+             "url": "/media_attachments/files/110/000/002/original/drawing.png"},
+            {"type": "Document", "mediaType": "image/png", "url": "../../etc/passwd"},
+        ],
+    }  # fmt: skip
+    boost = {"type": "Announce", "id": "https://mastodon.example/b/1", "object": "https://x/1"}
+    outbox = {
+        "type": "OrderedCollection",
+        "orderedItems": [{"type": "Create", "object": note}, boost],
+    }
+    actor = {"id": "https://mastodon.example/users/rosa", "type": "Person",
+             "followers": "https://mastodon.example/users/rosa/followers"}  # fmt: skip
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("outbox.json", json.dumps(outbox))
+        archive.writestr("actor.json", json.dumps(actor))
+        archive.writestr("media_attachments/files/110/000/001/original/wall.jpg", photo)
+        archive.writestr("media_attachments/files/110/000/002/original/drawing.png", drawing)
+
+
+async def test_a_mastodon_archive_imports_with_its_pictures_made_safe(tmp_path: Path) -> None:
+    photo, drawing = two_halves(), png((10, 200, 10))
+    zipped = tmp_path / "mastodon.zip"
+    mastodon_archive(zipped, photo, drawing)
+    async with live_server(tmp_path / "b") as b:
+        await b.account("rosa")
+        assert b.config.path is not None
+        out = ok(cli("user", "import", "rosa", str(zipped), config=b.config.path, cwd=tmp_path))
+        assert "imported 1 posts with 2 pictures (1 skipped" in out
+        ((content, visibility, published),) = await b.state.db.fetchall(
+            "SELECT content, visibility, published_text FROM notes n JOIN actors a"
+            " ON a.id = n.actor_id WHERE a.username = 'rosa'"
+        )
+        assert "<script" not in content and "Old photo" in content
+        assert (visibility, published) == ("public", "2023-04-05T06:07:08Z")
+        rows = await b.state.db.fetchall(
+            "SELECT file_name, description FROM media WHERE note_id IS NOT NULL ORDER BY position"
+        )
+        stored = [(b.config.storage.media_dir / r[0]).read_bytes() for r in rows]
+        assert [r[1] for r in rows] == ["a wall", "a drawing"]
+        assert stored[1] == drawing  # as the pipeline would keep it: kept byte for byte
+        assert stored[0] != photo and not Image.open(io.BytesIO(stored[0])).getexif()
+
+
+async def test_a_deleted_accounts_name_stays_taken_until_the_purge(tmp_path: Path) -> None:
+    async with live_server(tmp_path / "ours") as live:
+        vic = await live.account("vic")
+        assert live.config.path is not None
+        out = ok(cli("user", "delete", "vic", "--yes", config=live.config.path, cwd=tmp_path))
+        assert "purged after 30 days" in out
+        await live.drain()
+        assert (await live.get_as2(vic.actor.uri)).status_code == 410
+        assert (live.config.storage.keys_dir / "vic.pem").exists()  # it signs the retries
+        purge_at = await live.state.db.fetchval(
+            "SELECT run_after FROM jobs WHERE kind = 'purge_account' AND state = 'pending'"
+        )
+        assert purge_at is not None and purge_at > live.state.now() + 29 * 86_400
+        again = cli("user", "add", "vic", config=live.config.path, cwd=tmp_path)
+        assert again.returncode != 0
+        export = cli(
+            "user", "export", "vic", "--to", "x.zip", config=live.config.path, cwd=tmp_path
+        )
+        assert export.returncode != 0 and "was deleted" in export.stderr + export.stdout
