@@ -86,6 +86,15 @@ async def test_the_archive_reimports_with_every_post_and_picture(tmp_path: Path)
             assert download.status_code == 200
             assert download.headers["content-type"] == "application/zip"
             archive_bytes = download.content
+            assert download.headers["cache-control"] == "private, no-store"
+            # A new archive replaces the old one.
+            await browser.submit("/settings/export", "/settings/export")
+            await a.drain()
+            assert (await browser.get(f"/settings/export/{link}")).status_code == 404
+            page = (await browser.get("/settings/export")).text
+            assert page.count('href="/settings/export/') == 1 and link not in page
+            link = page.split('href="/settings/export/', 1)[1].split('"', 1)[0]
+            assert (await browser.get(f"/settings/export/{link}")).status_code == 200
         async with Browserish(a.base_url) as stranger:  # nobody else may fetch it
             await make_user(a, "sam")
             await stranger.login("sam")

@@ -83,6 +83,12 @@ async def known_inboxes(db: Database, actor_id: int) -> list[str]:
     return sorted(str(r[0]) for r in rows)
 
 
+async def drop_follows(db: Database, actor_id: int) -> None:
+    await db.execute(
+        "DELETE FROM follows WHERE follower_id = ? OR followee_id = ?", (actor_id, actor_id)
+    )
+
+
 async def pending_deliveries(db: Database, actor_id: int) -> int:
     """Deliveries signed by the actor that have not finished: its key must outlive them."""
     value = await db.fetchval(
@@ -158,6 +164,20 @@ async def finish_export(db: Database, token: str, *, size: int | None, now: floa
         "UPDATE account_exports SET state = ?, size = ?, finished_at = ? WHERE token = ?",
         ("ready" if size is not None else "failed", size, now, token),
     )
+
+
+async def older_exports(db: Database, actor_id: int, token: str) -> list[str]:
+    """The account's finished archives other than ``token``: replaced by it."""
+    rows = await db.fetchall(
+        "SELECT token FROM account_exports"
+        " WHERE actor_id = ? AND token != ? AND state != 'pending'",
+        (actor_id, token),
+    )
+    return [str(r[0]) for r in rows]
+
+
+async def forget_export(db: Database, token: str) -> None:
+    await db.execute("DELETE FROM account_exports WHERE token = ?", (token,))
 
 
 async def export_tokens(db: Database, actor_id: int) -> list[str]:

@@ -149,3 +149,7 @@ async def build(state: State, payload: dict[str, Any]) -> None:
         log.warning("archive %s failed: %s", token, exc)
         size = None
     await account_data.finish_export(state.db, token, size=size, now=state.now())
+    if size is not None:  # one archive per account on disk: the new one replaces the others
+        for old in await account_data.older_exports(state.db, account.actor.id, token):
+            export_path(state, old).unlink(missing_ok=True)
+            await account_data.forget_export(state.db, old)

@@ -87,6 +87,9 @@ async def on_deleted(state: State, payload: dict[str, Any]) -> None:
     inboxes = await account_data.known_inboxes(state.db, actor_id)
     activity = delete_activity(state, actor.uri, deleted=deleted)
     await delivery.enqueue(state, activity, sender_actor_id=actor_id, inboxes=inboxes)
+    # Only now (the inboxes are read): a rerun of this job finds its deliveries queued.
+    # Without its follows the account's home stops filling with posts nobody will read.
+    await account_data.drop_follows(state.db, actor_id)
     grace = state.config.accounts.deletion_grace_days * 86_400
     await jobs.enqueue(
         state.db,

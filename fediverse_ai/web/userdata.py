@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 
-from quart import Quart, Response, request
+from quart import Quart, Response, request, send_file
 
 from ..errors import LoginFailed, NotFound
 from ..storage import account_data
@@ -45,9 +45,13 @@ def register(app: Quart, holder: StateHolder) -> None:
         # Someone else's archive is as absent as one that never existed.
         if owner != account.actor.id or not path.is_file():
             raise NotFound("no such archive")
-        resp = Response(path.read_bytes(), content_type="application/zip")
-        name = f"{account.actor.username}-archive.zip"
-        resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        # Streamed from the file: an archive with years of pictures need not fit in memory.
+        resp = await send_file(
+            path,
+            mimetype="application/zip",
+            as_attachment=True,
+            attachment_filename=f"{account.actor.username}-archive.zip",
+        )
         resp.headers["Cache-Control"] = "private, no-store"
         return resp
 
