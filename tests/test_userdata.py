@@ -30,6 +30,7 @@ from web.test_pages import attachment, png
 
 from fediverse_ai.federation import interactions, publish
 from fediverse_ai.models import Draft
+from fediverse_ai.userdata.importer import status_id_for
 
 GRACE_0 = "\n[accounts]\ndeletion_grace_days = 0\n"
 
@@ -284,3 +285,11 @@ async def test_a_deleted_accounts_name_stays_taken_until_the_purge(tmp_path: Pat
             "user", "export", "vic", "--to", "x.zip", config=live.config.path, cwd=tmp_path
         )
         assert export.returncode != 0 and "was deleted" in export.stderr + export.stdout
+
+
+def test_imported_posts_of_one_second_keep_distinct_ids() -> None:
+    """Archives date posts to the second: the hash part of an imported id must tell a busy
+    second's posts apart (16 bits did not, and the import skipped one as already there)."""
+    ids = {status_id_for(f"https://mastodon.example/statuses/{i}", 1.7e9) for i in range(5000)}
+    assert len(ids) == 5000
+    assert int(status_id_for("https://a/1", 1.7e9)) < int(status_id_for("https://a/1", 1.7e9 + 1))

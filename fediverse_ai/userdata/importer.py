@@ -106,10 +106,13 @@ def _pictures(archive: zipfile.ZipFile, obj: dict[str, Any]) -> list[NewAttachme
     return found
 
 
-def _status_id(original_id: str, published: float) -> str:
-    """Time-ordered like our ids, and the same for the same original post (imports repeat)."""
-    bits = int.from_bytes(hashlib.sha256(original_id.encode()).digest()[:2], "big")
-    return str((int(published * 1000) << 16) | bits)
+def status_id_for(original_id: str, published: float) -> str:
+    """Time-ordered like our ids, and the same for the same original post (imports repeat).
+
+    Archives date posts to the second, so the posts of one second differ only by the hash:
+    32 bits of it (ours carry 16 random bits) keep a busy second's posts apart."""
+    bits = int.from_bytes(hashlib.sha256(original_id.encode()).digest()[:4], "big")
+    return str((int(published * 1000) << 32) | bits)
 
 
 def _row(state: State, account: Account, obj: dict[str, Any], now: float) -> NoteRow | None:
@@ -118,7 +121,7 @@ def _row(state: State, account: Account, obj: dict[str, Any], now: float) -> Not
     if original is None or published is None or published > now + 86_400:
         return None
     author = account.actor
-    status_id = _status_id(original, published)
+    status_id = status_id_for(original, published)
     followers = str_or_none(obj.get("_followers")) or ""
     visibility = infer_visibility(
         [x for x in as_list(obj.get("to")) if isinstance(x, str)],
@@ -233,7 +236,9 @@ async def _store(
                 file_name=name,
                 now=now,
             )
-        embeddings.queue_in(conn, note_id, row.visibility, now=now, version=None)
+        # For-you ranks only its window: older posts would be embedded for nothing.
+        if row.published >= now - state.config.ai_foryou.window_days * 86_400:
+            embeddings.queue_in(conn, note_id, row.visibility, now=now, version=None)
         return True
 
     stored = await state.db.transaction(work)
