@@ -2,7 +2,7 @@
 
 Given posts by a remote author who says ``indexable: false``, one with #noai in their bio and a
 local user who switched "keep my posts out of AI processing" on, when someone else mentions the
-AI in reply to them, then the model is never shown those posts nor their pictures; when their
+AI in reply to them, then the model is never shown those posts, their pictures or the pages they link; when their
 own authors ask,
 it is (asking is consent), and the same holds for a post the question quotes.
 
@@ -23,6 +23,7 @@ from web.support import Browserish, make_user
 from fediverse_ai.federation import publish
 from fediverse_ai.models import Draft
 
+from .pages import PageServer, article
 from .scripted import ScriptedChat
 from .test_ai_addressing import scripted_toml
 from .test_ai_edits import photo_post
@@ -126,3 +127,22 @@ async def test_a_picture_by_an_author_who_refuses_is_not_shown_to_the_model(
         await deliver(ours, remote, own)
         content = chat.prompt()[-1]["content"]
         assert isinstance(content, list) and content[1]["type"] == "image_url"
+
+
+async def test_a_link_in_a_post_by_an_author_who_refuses_is_not_read(
+    tmp_path: Path, chat: ScriptedChat
+) -> None:
+    """Given carol's post (not ``indexable``) linking an article, when alice asks the AI what it
+    says, then the link is not fetched; when carol asks, it is read."""
+    with PageServer().running() as pages:
+        pages.html("/birds", article("The black redstart sings at dawn."))
+        chat.answers = ["No link to read.", "It is about a bird."]
+        async with world(tmp_path, chat) as (ours, remote):
+            post = await remote_post(ours, remote, "carol", f"Look: {pages.base_url}/birds")
+            ask = mention(ours, remote, "what does this say?", inReplyTo=post)
+            await deliver(ours, remote, ask)
+            assert len(replies(remote, ask["object"]["id"])) == 1
+            assert pages.paths() == []
+            own = mention(ours, remote, "what does it say?", username="carol", inReplyTo=post)
+            await deliver(ours, remote, own)
+            assert pages.paths() == ["/birds"]
