@@ -2,9 +2,9 @@
 
 Given posts by a remote author who says ``indexable: false``, one with #noai in their bio and a
 local user who switched "keep my posts out of AI processing" on, when someone else mentions the
-AI in reply to them, then the model is never shown those posts, their pictures or the pages they link; when their
-own authors ask,
-it is (asking is consent), and the same holds for a post the question quotes.
+AI in reply to them, then the model is never shown those posts, their pictures or the pages
+they link; when their own authors ask, it is (asking is consent), and the same holds for a post
+the question quotes.
 
 Real HTTP on loopback (our server, the remote stand-in, a scripted OpenAI-compatible model),
 real SQLite, the real worker.
