@@ -163,6 +163,8 @@ async def test_deleting_an_account_tells_its_followers_server_and_purges_it(
         note = await publish.publish_note(
             live.state, vic, Draft(text="soon gone", attachments=(attachment((0, 0, 200), "b"),))
         )
+        other = await publish.publish_note(live.state, await live.account("sam"), Draft(text="x"))
+        await interactions.like(live.state, vic, other.uri)
         await live.drain()
         rows = await live.state.db.fetchall(
             "SELECT file_name FROM media WHERE actor_id = ? AND file_name IS NOT NULL",
@@ -182,6 +184,8 @@ async def test_deleting_an_account_tells_its_followers_server_and_purges_it(
             assert (await browser.get("/settings/export")).status_code in (302, 303, 401)
         async with Browserish(live.base_url) as again:
             assert (await again.login("vic")).status_code != 303
+        likes = "SELECT COUNT(*) FROM reactions WHERE note_id = ?"
+        assert await live.count(likes, (other.id,)) == 0  # their like left sam's count at once
         gone = await live.get_as2(vic.actor.uri)
         assert gone.status_code == 410 and gone.json()["type"] == "Tombstone"
         async with httpx.AsyncClient() as client:

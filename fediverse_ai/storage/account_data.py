@@ -65,6 +65,9 @@ def mark_deleted(conn: sqlite3.Connection, actor_id: int, actor_uri: str, *, now
         (actor_uri, now, actor_id),
     )
     conn.execute("DELETE FROM notes WHERE actor_id = ?", (actor_id,))
+    # Their boosts and likes leave other people's timelines and counts too (as on Mastodon).
+    conn.execute("DELETE FROM announces WHERE actor_id = ?", (actor_id,))
+    conn.execute("DELETE FROM reactions WHERE actor_id = ?", (actor_id,))
     return True
 
 

@@ -108,7 +108,7 @@ def _dump(doc: Any) -> bytes:
 
 def write_zip(target: Path, items: list[Entry]) -> int:
     """Write the archive to ``target`` (atomically); returns its size in bytes."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     with zipfile.ZipFile(partial, "w") as archive:
         for name, content in items:
