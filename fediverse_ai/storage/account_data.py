@@ -2,10 +2,10 @@
 
 Deletion happens in two steps. :func:`mark_deleted` runs when the owner asks: the account can
 no longer sign in (password, browser sessions and client API tokens gone), its posts are
-deleted (tombstoned, like a post its author deletes), and ``accounts.deleted_at`` is set, which
-makes the actor answer 410 Gone. :func:`purge` runs from a job after the grace period: the
-actor row goes, and with it, by ``ON DELETE CASCADE``, the account, its follows, likes, boosts,
-preferences and archives.
+deleted (tombstoned, like a post its author deletes) with its boosts and likes, and
+``accounts.deleted_at`` is set, which makes the actor answer 410 Gone. :func:`purge` runs from a
+job after the grace period: the actor row goes, and with it, by ``ON DELETE CASCADE``, the
+account, its media rows, preferences and archives.
 """
 
 from __future__ import annotations

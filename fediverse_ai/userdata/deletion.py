@@ -4,7 +4,8 @@
 no longer sign in, its posts are deleted and its actor answers 410 Gone; the same transaction
 queues ``account_deleted``. That job (idempotent: its deliveries are deduplicated by inbox)
 removes the account's files and queues the actor's ``Delete`` to every known inbox, signed by
-the actor's key at send time, then queues the purge for ``accounts.deletion_grace_days`` later.
+the actor's key at send time, drops the account's follows, then queues the purge for
+``accounts.deletion_grace_days`` later.
 The purge waits while any of those deliveries is still being retried, since the key that signs
 them goes with the account.
 """
