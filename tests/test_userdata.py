@@ -188,6 +188,8 @@ async def test_deleting_an_account_tells_its_followers_server_and_purges_it(
         assert await live.count(likes, (other.id,)) == 0  # their like left sam's count at once
         gone = await live.get_as2(vic.actor.uri)
         assert gone.status_code == 410 and gone.json()["type"] == "Tombstone"
+        late = remote.activity("alice", "Like", note.uri)
+        assert (await remote.send(live.inbox("vic"), late)).status_code == 410
         async with httpx.AsyncClient() as client:
             assert (await client.get(note.uri, headers={"Accept": AS2_TYPE})).status_code in (
                 404,
