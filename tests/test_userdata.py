@@ -200,6 +200,7 @@ async def test_deleting_an_account_tells_its_followers_server_and_purges_it(
                 params={"resource": f"acct:vic@{live.config.instance.host}"},
             )
             assert finger.status_code == 404
+            assert (await client.get(f"{live.base_url}/@vic")).status_code == 410
         await live.drain()
         (delete,) = remote.posts(type="Delete")
         assert delete.verified and delete.signer == vic.actor.uri
