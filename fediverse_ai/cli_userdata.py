@@ -27,7 +27,7 @@ def add_userdata_commands(user: Any, *, load: Loader, run: Runner) -> None:
         async def work(state: Any, account: Any) -> int:
             from .userdata.importer import import_archive
 
-            found = await import_archive(state, account, Path(args.archive))
+            found = await import_archive(state, account, Path(args.archive), federate=args.federate)
             print(
                 f"imported {found.posts} posts with {found.pictures} pictures"
                 f" ({found.skipped} skipped: already there, or not posts)"
@@ -62,6 +62,9 @@ def add_userdata_commands(user: Any, *, load: Loader, run: Runner) -> None:
     imp = user.add_parser("import", help="recreate an archive's posts in an account")
     imp.add_argument("username")
     imp.add_argument("archive", metavar="FILE.zip")
+    imp.add_argument(
+        "--federate", action="store_true", help="send the new posts to the account's followers"
+    )
     imp.set_defaults(func=cmd_import)
     delete = user.add_parser("delete", help="delete an account (federated) and purge it later")
     delete.add_argument("username")

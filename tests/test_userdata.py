@@ -300,3 +300,27 @@ def test_imported_posts_of_one_second_keep_distinct_ids() -> None:
     ids = {status_id_for(f"https://mastodon.example/statuses/{i}", 1.7e9) for i in range(5000)}
     assert len(ids) == 5000
     assert int(status_id_for("https://a/1", 1.7e9)) < int(status_id_for("https://a/1", 1.7e9 + 1))
+
+
+async def test_an_import_reaches_followers_only_when_asked(
+    tmp_path: Path, remote: RemoteFediverse
+) -> None:
+    zipped = tmp_path / "mastodon.zip"
+    mastodon_archive(zipped, two_halves(), png((10, 200, 10)))
+    async with live_server(tmp_path / "b") as b:
+        rosa = await b.account("rosa")
+        follow = remote.activity("alice", "Follow", rosa.actor.uri)
+        assert (await remote.send(b.inbox("rosa"), follow)).status_code == 202
+        await b.drain()
+        assert b.config.path is not None
+        ok(cli("user", "import", "rosa", str(zipped), config=b.config.path, cwd=tmp_path))
+        await b.drain()
+        assert remote.posts(type="Create") == []  # not by default
+        await b.state.db.execute("DELETE FROM notes")  # as if into another fresh account
+        args = ("user", "import", "rosa", str(zipped), "--federate")
+        ok(cli(*args, config=b.config.path, cwd=tmp_path))
+        await b.drain()
+        (create,) = remote.posts(type="Create")
+        assert create.verified and create.activity is not None
+        assert "Old photo" in create.activity["object"]["content"]
+        assert len(create.activity["object"]["attachment"]) == 2

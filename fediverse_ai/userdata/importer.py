@@ -6,6 +6,9 @@ alt text. Nothing is sent: the posts were federated once from their first home, 
 years of posts again would flood every follower. Boosts, polls and replies' threads are not
 recreated (a reply keeps its ``inReplyTo``).
 
+``federate=True`` (``--federate``) sends each new post's ``Create`` to the account's followers
+after all, for an account that moved here with its followers.
+
 The archive is untrusted input: entries are read within byte caps, the HTML is sanitised, every
 picture goes through the media pipeline (Pillow, pixel caps) and is stored as it was only when
 the pipeline would not change it (same format and size, no EXIF), else as re-encoded. Running
@@ -22,7 +25,7 @@ import json
 import secrets
 import sqlite3
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -31,6 +34,7 @@ from PIL import Image
 from ..addressing import address, infer_visibility
 from ..content import find_hashtags
 from ..errors import BadRequest, FediverseError
+from ..federation import publish
 from ..media import process_image
 from ..models import Account, NewAttachment
 from ..sanitize import html_to_text, sanitize_html
@@ -50,6 +54,7 @@ class ImportResult:
     posts: int = 0
     skipped: int = 0  # already imported, or not a post we recreate
     pictures: int = 0
+    note_ids: list[int] = field(default_factory=list)  # the posts made, oldest first
 
 
 def _read(archive: zipfile.ZipFile, name: str, cap: int) -> bytes | None:
@@ -168,8 +173,11 @@ def _row(state: State, account: Account, obj: dict[str, Any], now: float) -> Not
     )
 
 
-async def import_archive(state: State, account: Account, path: Path) -> ImportResult:
-    """Recreate the archive's posts and pictures as the account's own (not federated)."""
+async def import_archive(
+    state: State, account: Account, path: Path, *, federate: bool = False
+) -> ImportResult:
+    """Recreate the archive's posts and pictures as the account's own (sent only with
+    ``federate``)."""
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
@@ -202,17 +210,24 @@ async def import_archive(state: State, account: Account, path: Path) -> ImportRe
                 raise BadRequest(
                     f"a picture of {obj.get('id')} was refused: {exc.message}"
                 ) from None
-            if await _store(state, account, row, pictures, now=now):
+            note_id = await _store(state, account, row, pictures, now=now)
+            if note_id is not None:
                 result.posts += 1
                 result.pictures += len(pictures)
+                result.note_ids.append(note_id)
             else:
                 result.skipped += 1
+    if federate:
+        for note_id in result.note_ids:
+            note = await notes.by_id(state.db, note_id)
+            if note is not None:
+                await publish.send_note_activity(state, account, note, "Create")
     return result
 
 
 async def _store(
     state: State, account: Account, row: NoteRow, pictures: list[NewAttachment], *, now: float
-) -> bool:
+) -> int | None:
     directory = state.config.storage.media_dir
     directory.mkdir(parents=True, exist_ok=True)
     names = []
@@ -221,10 +236,10 @@ async def _store(
         (directory / name).write_bytes(picture.data)
         names.append(name)
 
-    def work(conn: sqlite3.Connection) -> bool:
+    def work(conn: sqlite3.Connection) -> int | None:
         note_id = notes.insert(conn, row, now=now)
         if note_id is None:
-            return False
+            return None
         for position, (picture, name) in enumerate(zip(pictures, names, strict=True)):
             media.insert_local(
                 conn,
@@ -239,10 +254,10 @@ async def _store(
         # For-you ranks only its window: older posts would be embedded for nothing.
         if row.published >= now - state.config.ai_foryou.window_days * 86_400:
             embeddings.queue_in(conn, note_id, row.visibility, now=now, version=None)
-        return True
+        return note_id
 
     stored = await state.db.transaction(work)
-    if not stored:
+    if stored is None:
         for name in names:
             (directory / name).unlink(missing_ok=True)
     return stored
