@@ -32,6 +32,8 @@ def add_userdata_commands(user: Any, *, load: Loader, run: Runner) -> None:
                 f"imported {found.posts} posts with {found.pictures} pictures"
                 f" ({found.skipped} skipped: already there, or not posts)"
             )
+            if found.refused_pictures:
+                print(f"{found.refused_pictures} attachments left out: not pictures, or too large")
             return 0
 
         return session(args, work)

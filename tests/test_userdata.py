@@ -233,6 +233,8 @@ def mastodon_archive(path: Path, photo: bytes, drawing: bytes) -> None:
             {"type": "Document", "mediaType": "image/png", "name": "a drawing",
              "url": "/media_attachments/files/110/000/002/original/drawing.png"},
             {"type": "Document", "mediaType": "image/png", "url": "../../etc/passwd"},
+            {"type": "Video", "mediaType": "video/mp4",
+             "url": "media_attachments/files/110/000/003/original/clip.mp4"},
         ],
     }  # fmt: skip
     boost = {"type": "Announce", "id": "https://mastodon.example/b/1", "object": "https://x/1"}
@@ -247,6 +249,7 @@ def mastodon_archive(path: Path, photo: bytes, drawing: bytes) -> None:
         archive.writestr("actor.json", json.dumps(actor))
         archive.writestr("media_attachments/files/110/000/001/original/wall.jpg", photo)
         archive.writestr("media_attachments/files/110/000/002/original/drawing.png", drawing)
+        archive.writestr("media_attachments/files/110/000/003/original/clip.mp4", b"\0\0\0 ftyp")
 
 
 async def test_a_mastodon_archive_imports_with_its_pictures_made_safe(tmp_path: Path) -> None:
@@ -258,6 +261,7 @@ async def test_a_mastodon_archive_imports_with_its_pictures_made_safe(tmp_path: 
         assert b.config.path is not None
         out = ok(cli("user", "import", "rosa", str(zipped), config=b.config.path, cwd=tmp_path))
         assert "imported 1 posts with 2 pictures (1 skipped" in out
+        assert "2 attachments left out" in out  # the path outside the archive, the video
         ((content, visibility, published),) = await b.state.db.fetchall(
             "SELECT content, visibility, published_text FROM notes n JOIN actors a"
             " ON a.id = n.actor_id WHERE a.username = 'rosa'"

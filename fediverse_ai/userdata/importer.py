@@ -46,6 +46,7 @@ from ..vocab import as_list, format_time, parse_time, str_or_none, type_of
 MAX_JSON_BYTES = 64 * 1024 * 1024
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_POSTS = 100_000
+MAX_TEXT_CHARS = 100_000  # a post's HTML; longer ones are skipped rather than cut mid-tag
 _FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 
 
@@ -54,6 +55,7 @@ class ImportResult:
     posts: int = 0
     skipped: int = 0  # already imported, or not a post we recreate
     pictures: int = 0
+    refused_pictures: int = 0  # left out: not pictures, over the caps, or missing
     note_ids: list[int] = field(default_factory=list)  # the posts made, oldest first
 
 
@@ -94,21 +96,29 @@ def _picture(data: bytes, description: str) -> NewAttachment:
     return dataclasses.replace(processed, data=data) if same else processed
 
 
-def _pictures(archive: zipfile.ZipFile, obj: dict[str, Any]) -> list[NewAttachment]:
+def _pictures(archive: zipfile.ZipFile, obj: dict[str, Any]) -> tuple[list[NewAttachment], int]:
+    """The post's pictures that pass the pipeline, and how many were left out (a video, a file
+    that is not a picture, one over the caps): the post is imported without them."""
     found = []
+    refused = 0
     for item in as_list(obj.get("attachment"))[:4]:
         if not isinstance(item, dict) or not isinstance(item.get("url"), str):
             continue
         # An archive path (ours, or Mastodon's with /system/ dropped), never outside it.
         name = PurePosixPath(item["url"].lstrip("/")).as_posix()
         if ".." in name.split("/"):
-            continue
-        data = _read(archive, name, MAX_FILE_BYTES)
-        if data is None:
+            refused += 1
             continue
         alt = str_or_none(item.get("name")) or str_or_none(item.get("summary")) or ""
-        found.append(_picture(data, alt[:1500]))
-    return found
+        try:
+            data = _read(archive, name, MAX_FILE_BYTES)
+            if data is None:
+                refused += 1
+                continue
+            found.append(_picture(data, alt[:1500]))
+        except FediverseError:
+            refused += 1
+    return found, refused
 
 
 def status_id_for(original_id: str, published: float) -> str:
@@ -125,6 +135,8 @@ def _row(state: State, account: Account, obj: dict[str, Any], now: float) -> Not
     published = parse_time(obj.get("published"))
     if original is None or published is None or published > now + 86_400:
         return None
+    if any(len(str(obj.get(k) or "")) > MAX_TEXT_CHARS for k in ("content", "summary")):
+        return None
     author = account.actor
     status_id = status_id_for(original, published)
     followers = str_or_none(obj.get("_followers")) or ""
@@ -136,7 +148,7 @@ def _row(state: State, account: Account, obj: dict[str, Any], now: float) -> Not
     content = sanitize_html(str_or_none(obj.get("content")) or "")
     source_doc = obj.get("source")
     source = source_doc.get("content") if isinstance(source_doc, dict) else None
-    text = source if isinstance(source, str) else html_to_text(content)
+    text = source[:MAX_TEXT_CHARS] if isinstance(source, str) else html_to_text(content)
     mentioned = [
         str(t["href"])
         for t in as_list(obj.get("tag"))
@@ -204,12 +216,8 @@ async def import_archive(
             if row is None or await notes.by_uri(state.db, row.uri) is not None:
                 result.skipped += 1
                 continue
-            try:
-                pictures = await asyncio.to_thread(_pictures, archive, obj)
-            except FediverseError as exc:
-                raise BadRequest(
-                    f"a picture of {obj.get('id')} was refused: {exc.message}"
-                ) from None
+            pictures, refused = await asyncio.to_thread(_pictures, archive, obj)
+            result.refused_pictures += refused
             note_id = await _store(state, account, row, pictures, now=now)
             if note_id is not None:
                 result.posts += 1
