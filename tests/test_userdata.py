@@ -172,6 +172,7 @@ async def test_deleting_an_account_tells_its_followers_server_and_purges_it(
         )
         files = [live.config.storage.media_dir / r[0] for r in rows]
         assert len(files) == 3 and all(f.exists() for f in files)  # avatar, header, picture
+        stream = live.state.streams.subscribe()  # an open client API stream
         async with Browserish(live.base_url) as browser:
             await browser.login("vic")
             wrong = await browser.submit("/settings/delete", "/settings/delete", {"password": "x"})
@@ -181,6 +182,10 @@ async def test_deleting_an_account_tells_its_followers_server_and_purges_it(
                 "/settings/delete", "/settings/delete", {"password": PASSWORD}
             )
             assert done.status_code == 303
+            event = await stream.next(idle_after=5)
+            assert event not in (None, "idle") and not isinstance(event, str)
+            assert (event.kind, event.note.uri) == ("delete", note.uri)
+            stream.close()
             assert (await browser.get("/settings/export")).status_code in (302, 303, 401)
         async with Browserish(live.base_url) as again:
             assert (await again.login("vic")).status_code != 303

@@ -51,8 +51,10 @@ async def delete_account(state: State, account: Account) -> bool:
         raise BadRequest("only a user's account can be deleted")
     now = state.now()
     actor = account.actor
-    # Read before the rows go: the posts' files are removed once the deletion is committed.
+    # Read before the rows go: the posts' files are removed once the deletion is committed,
+    # and open streams (the client API's) are told the posts are gone, as for one deletion.
     files = await account_data.local_file_names(state.db, actor.id)
+    posts = await account_data.own_notes(state.db, actor.id) if state.streams.listeners else []
 
     def work(conn: sqlite3.Connection) -> bool:
         if not account_data.mark_deleted(conn, actor.id, actor.uri, now=now):
@@ -66,6 +68,8 @@ async def delete_account(state: State, account: Account) -> bool:
     if done:
         for name in files:
             (state.config.storage.media_dir / name).unlink(missing_ok=True)
+        for note in posts:
+            state.streams.publish("delete", note)
         state.work_queued(1)
         log.info("account %s deleted; its Delete is queued", actor.uri)
     return done
