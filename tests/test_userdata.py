@@ -206,6 +206,8 @@ async def test_deleting_an_account_tells_its_followers_server_and_purges_it(
             )
             assert finger.status_code == 404
             assert (await client.get(f"{live.base_url}/@vic")).status_code == 410
+            api = f"{live.base_url}/api/v1/accounts/{vic.actor.id}"
+            assert (await client.get(api)).status_code == 404
         await live.drain()
         (delete,) = remote.posts(type="Delete")
         assert delete.verified and delete.signer == vic.actor.uri
