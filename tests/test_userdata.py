@@ -335,3 +335,11 @@ async def test_an_import_reaches_followers_only_when_asked(
         assert create.verified and create.activity is not None
         assert "Old photo" in create.activity["object"]["content"]
         assert len(create.activity["object"]["attachment"]) == 2
+
+
+async def test_the_about_page_says_what_the_ai_reads_and_how_to_refuse(tmp_path: Path) -> None:
+    async with live_server(tmp_path / "ours") as live, httpx.AsyncClient() as client:
+        page = (await client.get(f"{live.base_url}/about")).text
+    assert "reads those posts as context" in page and "<code>#noai</code>" in page
+    assert 'href="/settings/ai"' in page and 'href="/settings/export"' in page
+    assert 'href="/settings/delete"' in page
