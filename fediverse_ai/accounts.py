@@ -14,7 +14,7 @@ from .keys import ensure_private_key, public_key_pem
 from .models import Account, Role
 from .passwords import hash_password
 from .state import State
-from .storage import actors, media, sessions, settings
+from .storage import account_data, actors, media, sessions, settings
 
 RESERVED = frozenset({"actor", "admin", "inbox", "instance", "media", "users", "tags", "about"})
 # The AI's display name and bio as last taken from the config (JSON [name, bio]).
@@ -50,6 +50,8 @@ async def ensure_account(
     username = username.lower()
     existing = await actors.account_by_username(state.db, username)
     if existing is not None:
+        if await account_data.deleted_at(state.db, existing.actor.id) is not None:
+            raise BadRequest(f"the username {username!r} is taken")  # until it is purged
         return existing
     if role != "instance":
         await check_username(state, username)

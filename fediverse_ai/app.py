@@ -41,6 +41,7 @@ from .web import (
     quotes,
     remote_follow,
     signup,
+    userdata,
     wellknown,
 )
 from .web.common import StateHolder, json_response, see_other, wants_as2
@@ -126,6 +127,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     signup.register(app, holder)
     emoji_routes.register(app, holder)
     foryou.register(app, holder)
+    userdata.register(app, holder)
     app.register_blueprint(client_api_blueprint(holder))
     return app
 

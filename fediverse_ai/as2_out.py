@@ -152,6 +152,20 @@ def activity(
     return doc
 
 
+def outbox_create(note: Note, obj: JsonDict) -> JsonDict:
+    """A post's ``Create`` as an outbox (or an archive's ``outbox.json``) lists it."""
+    create = activity(
+        "Create",
+        activity_id=f"{note.uri}/activity",
+        actor=str(obj["attributedTo"]),
+        obj=obj,
+        to=note.to,
+        cc=note.cc,
+        published=note.published,
+    )
+    return strip_context(create)
+
+
 def strip_context(doc: JsonDict) -> JsonDict:
     """An activity embedded in another (Undo, Accept) carries no @context of its own."""
     return {k: v for k, v in doc.items() if k != "@context"}
@@ -159,6 +173,11 @@ def strip_context(doc: JsonDict) -> JsonDict:
 
 def tombstone(uri: str, *, deleted: float) -> JsonDict:
     return {"id": uri, "type": "Tombstone", "formerType": "Note", "deleted": format_time(deleted)}
+
+
+def actor_tombstone(uri: str) -> JsonDict:
+    """What a deleted local actor's id answers (with 410 Gone) until the account is purged."""
+    return with_context({"id": uri, "type": "Tombstone", "formerType": "Person"})
 
 
 def announce_addressing(author_uri: str, followers_url: str) -> tuple[list[str], list[str]]:

@@ -331,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_emoji import add_emoji_commands
     from .cli_moves import add_move_commands
     from .cli_ops import add_ops_commands
+    from .cli_userdata import add_userdata_commands
     from .cli_users import add_user_commands
 
     add_ops_commands(sub, load=_load, run=_run)
@@ -339,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_move_commands(user, load=_load, run=_run)
     add_account_commands(user, load=_load, run=_run)
     add_emoji_commands(sub, load=_load, run=_run)
+    add_userdata_commands(user, load=_load, run=_run)
 
     def acting(name: str, help_text: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text)

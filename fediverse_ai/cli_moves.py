@@ -8,26 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .cli_users import Loader, Runner
-from .errors import FediverseError
+from .cli_users import Loader, Runner, with_account
 
 
 def add_move_commands(user: Any, *, load: Loader, run: Runner) -> None:
     def session(args: argparse.Namespace, work: Any) -> int:
-        config = load(args)
-
-        async def go() -> int:
-            from .state import open_state
-            from .storage import actors
-
-            async with open_state(config) as state:
-                account = await actors.account_by_username(state.db, args.username)
-                if account is None:
-                    raise FediverseError(f"no local account {args.username!r}")
-                result: int = await work(state, account)
-                return result
-
-        return run(go())
+        return with_account(args, work, load=load, run=run)
 
     def cmd_alias(args: argparse.Namespace) -> int:
         async def work(state: Any, account: Any) -> int:

@@ -39,6 +39,29 @@ async def _store_password(state: Any, actor_id: int, password: str) -> None:
     await set_password(state, actor_id, password)
 
 
+def with_account(
+    args: argparse.Namespace, work: Any, *, load: Loader, run: Runner, user_only: bool = False
+) -> int:
+    """Run ``work(state, account)`` for the account ``args.username`` (not a deleted one)."""
+    config = load(args)
+
+    async def go() -> int:
+        from .state import open_state
+        from .storage import account_data, actors
+
+        async with open_state(config) as state:
+            account = await actors.account_by_username(state.db, args.username)
+            if account is None or (user_only and account.role != "user"):
+                kind = "user" if user_only else "local"
+                raise FediverseError(f"no {kind} account {args.username!r}")
+            if await account_data.deleted_at(state.db, account.actor.id) is not None:
+                raise FediverseError(f"the account {args.username!r} was deleted")
+            result: int = await work(state, account)
+            return result
+
+    return run(go())
+
+
 def add_user_commands(sub: Any, *, load: Loader, run: Runner) -> Any:
     """``user add|list|password|admin``; returns the ``user`` subcommands for more."""
 

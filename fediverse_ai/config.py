@@ -109,6 +109,13 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class AccountsConfig:
+    """Local accounts' own data: how long a deleted account's rows and key outlive it."""
+
+    deletion_grace_days: int = 30
+
+
+@dataclass(frozen=True)
 class MetricsConfig:
     """Who may read ``/metrics``; everyone else gets a 404, as if there were none."""
 
@@ -185,6 +192,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    accounts: AccountsConfig = field(default_factory=AccountsConfig)
     path: Path | None = None
 
 
@@ -203,6 +211,7 @@ SECTIONS: dict[str, type[Any]] = {
     "web": WebConfig,
     "retention": RetentionConfig,
     "metrics": MetricsConfig,
+    "accounts": AccountsConfig,
 }
 
 
@@ -375,6 +384,8 @@ def _validate(c: Config) -> list[str]:
         problems.append("worker.poll_interval_seconds: must be positive")
     problems.extend(_validate_retention(c.retention, c.federation.signature_max_skew_seconds))
     problems.extend(_validate_metrics(c.metrics))
+    if not 0 <= c.accounts.deletion_grace_days <= 3650:
+        problems.append("accounts.deletion_grace_days: between 0 and 3650")
     return problems
 
 

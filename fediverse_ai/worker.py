@@ -32,6 +32,7 @@ from .models import Job
 from .retry import MAX_ATTEMPTS, next_run
 from .state import State
 from .storage import jobs, remote_files
+from .userdata import archive, deletion
 from .vocab import host_of
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,9 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     quotes.QUOTE_RESOLVE: quotes.resolve,
     embedding.EMBED_JOB: embedding.embed_note,
     uploads.EXPIRE_JOB: uploads.expire,
+    deletion.DELETED_JOB: deletion.on_deleted,
+    deletion.PURGE_JOB: deletion.purge,
+    archive.EXPORT_JOB: archive.build,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from ..ai.consent import opted_out
 from ..ai.prompt import ContextPost
 from ..errors import FediverseError
 from ..federation import remote_notes, resolver
@@ -12,6 +11,7 @@ from ..models import Actor, Note, Visibility
 from ..sanitize import html_to_text
 from ..state import State
 from ..storage import actors, notes, quotes
+from ..userdata.consent import allows_ai
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,19 @@ def may_quote(parent: Note, *, reply: Visibility, asker: Actor, ai_actor_id: int
     return False
 
 
+async def may_read(state: State, author: Actor, *, asker: Actor, ai_actor_id: int) -> bool:
+    """Whether the AI reads ``author``'s post as context for someone else's question.
+
+    The asker's own posts and the AI's are read: asking is consent. Anyone else's only with
+    their consent to AI use (:func:`allows_ai`: ``indexable``, no opt-out hashtag, and for a
+    local author their switch). A post left out is skipped silently: naming it would tell the
+    model, and through it the asker, what the author chose to keep out.
+    """
+    if author.id in (asker.id, ai_actor_id):
+        return True
+    return await allows_ai(state, author)
+
+
 async def ancestors(
     state: State, note: Note, *, ai_actor_id: int, reply: Visibility, asker: Actor
 ) -> list[ContextPost]:
@@ -64,7 +77,7 @@ async def ancestors(
         if author is None:
             break
         readable = may_quote(parent, reply=reply, asker=asker, ai_actor_id=ai_actor_id)
-        if readable and not opted_out(f"{author.display_name} {author.summary}", author.fields):
+        if readable and await may_read(state, author, asker=asker, ai_actor_id=ai_actor_id):
             text = "\n\n".join(t for t in (parent.title, html_to_text(parent.content)) if t)
             by_ai = parent.actor_id == ai_actor_id
             out.append(ContextPost(describe(author), text, by_ai, note_id=parent.id))
@@ -87,7 +100,7 @@ async def quoted_post(
         return []
     if not may_quote(quoted, reply=reply, asker=asker, ai_actor_id=ai_actor_id):
         return []
-    if opted_out(f"{author.display_name} {author.summary}", author.fields):
+    if not await may_read(state, author, asker=asker, ai_actor_id=ai_actor_id):
         return []
     text = "\n\n".join(t for t in (quoted.title, html_to_text(quoted.content)) if t)
     text = text[: state.config.ai.context_chars]

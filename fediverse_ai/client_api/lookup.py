@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..models import Actor, Note
 from ..state import State
-from ..storage import actors, client_api, notes, timelines
+from ..storage import account_data, actors, client_api, notes, timelines
 from ..storage.client_api import REBLOG_ID_BASE, Announce
 from .errors import RecordNotFound
 from .params import object_id
@@ -15,6 +15,8 @@ async def account(state: State, raw: str) -> Actor:
     found = await actors.by_id(state.db, actor_id) if actor_id is not None else None
     if found is None or (found.type == "Application" and found.local):
         raise RecordNotFound()
+    if found.local and await account_data.deleted_at(state.db, found.id) is not None:
+        raise RecordNotFound()  # deleted, and gone from the API at once as from the web
     return found
 
 

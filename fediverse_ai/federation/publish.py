@@ -217,20 +217,14 @@ async def publish_note(
             if att.upload_id is not None:
                 api_media.attach(conn, att.upload_id, note_id, position)
                 continue
-            media.insert(
+            media.insert_local(
                 conn,
+                att,
                 note_id=note_id,
                 actor_id=author.id,
-                local=True,
                 position=position,
                 url=state.urls.media(file_name),
-                media_type=att.media_type,
                 file_name=file_name,
-                width=att.width,
-                height=att.height,
-                blurhash=att.blurhash,
-                description=att.description,
-                ai_generated=att.ai_generated,
                 now=now,
             )
         quote_out.record_in(conn, note_id, quote, now=now, policy=draft.quote_policy)

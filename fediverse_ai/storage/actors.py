@@ -72,7 +72,13 @@ async def by_key_id(db: Database, key_id: str) -> Actor | None:
 
 
 async def local_by_username(db: Database, username: str) -> Actor | None:
-    return await _one(db, "local = 1 AND username = ?", (username.lower(),))
+    """A local actor by name; a deleted account's actor is not found (it answers 410)."""
+    return await _one(
+        db,
+        "local = 1 AND username = ? AND id NOT IN"
+        " (SELECT actor_id FROM accounts WHERE deleted_at IS NOT NULL)",
+        (username.lower(),),
+    )
 
 
 async def by_acct(db: Database, username: str, domain: str) -> Actor | None:

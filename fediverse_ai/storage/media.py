@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from ..models import Media
+from ..models import Media, NewAttachment
 from .db import Database
 
 _COLUMNS = (
@@ -73,6 +73,36 @@ def insert(
         ),
     )
     return int(cur.lastrowid or 0)
+
+
+def insert_local(
+    conn: sqlite3.Connection,
+    att: NewAttachment,
+    *,
+    note_id: int,
+    actor_id: int,
+    position: int,
+    url: str,
+    file_name: str,
+    now: float,
+) -> int:
+    """A processed picture of a local note, its file written under ``file_name``."""
+    return insert(
+        conn,
+        note_id=note_id,
+        actor_id=actor_id,
+        local=True,
+        position=position,
+        url=url,
+        media_type=att.media_type,
+        file_name=file_name,
+        width=att.width,
+        height=att.height,
+        blurhash=att.blurhash,
+        description=att.description,
+        ai_generated=att.ai_generated,
+        now=now,
+    )
 
 
 async def for_note(db: Database, note_id: int) -> list[Media]:

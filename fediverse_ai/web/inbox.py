@@ -27,6 +27,7 @@ from ..errors import (
     BadRequest,
     FediverseError,
     Forbidden,
+    Gone,
     NotFound,
     PayloadTooLarge,
     SignatureError,
@@ -37,7 +38,7 @@ from ..federation.origin import check_activity_origin
 from ..httpsig import verify_request
 from ..netguard import is_blocked_domain
 from ..state import State
-from ..storage import activities, actors
+from ..storage import account_data, activities, actors
 from ..vocab import host_of, strip_fragment
 from .common import StateHolder
 from .signed import as_sent
@@ -103,6 +104,8 @@ class InboxApp:
         if path.startswith("/users/"):
             username = path.split("/")[2]
             if await actors.local_by_username(state.db, username) is None:
+                if await account_data.deleted_username(state.db, username):
+                    raise Gone("this account was deleted")  # senders stop retrying on 410
                 raise NotFound("no such actor")
         url, headers = as_sent(
             scope,

@@ -10,11 +10,11 @@ from typing import Any
 from quart import Quart, Response, redirect, request
 
 from .. import as2_out, custom_emoji
-from ..errors import NotFound, SignatureError
+from ..errors import Gone, NotFound, SignatureError
 from ..federation.publish import note_json
 from ..models import Actor, Note
 from ..state import State
-from ..storage import actors, follows, media, notes, timelines
+from ..storage import account_data, actors, follows, media, notes, timelines
 from .common import StateHolder, as2_response, page_number, wants_as2
 from .pages import profile_actor, render_note_page, render_profile
 from .signed import get_signer
@@ -43,6 +43,8 @@ async def _local_actor(state: State, username: str | None) -> Actor:
     else:
         found = await actors.local_by_username(state.db, username)
     if found is None:
+        if username is not None and await account_data.deleted_username(state.db, username):
+            raise Gone("this account was deleted")
         raise NotFound("no such actor")
     return found
 
@@ -56,6 +58,12 @@ def register(app: Quart, holder: StateHolder) -> None:
         @app.get(base, endpoint=f"actor{prefix}")
         async def actor_doc(username: str | None = None) -> Any:
             state = holder.state
+            if username is not None and await account_data.deleted_username(state.db, username):
+                # Until the purge, peers that refetch the actor learn it is gone for good.
+                uri = state.urls.actor(username.lower())
+                if wants_as2(request):
+                    return as2_response(as2_out.actor_tombstone(uri), status=410)
+                raise Gone("this account was deleted")
             actor = await _local_actor(state, username)
             if not wants_as2(request):
                 if fixed:
@@ -281,19 +289,7 @@ async def _outbox(state: State, actor: Actor) -> Response:
     activities = []
     for note in items:
         obj = await note_json(state, note, actor)
-        activities.append(
-            as2_out.strip_context(
-                as2_out.activity(
-                    "Create",
-                    activity_id=f"{note.uri}/activity",
-                    actor=actor.uri,
-                    obj=obj,
-                    to=note.to,
-                    cc=note.cc,
-                    published=note.published,
-                )
-            )
-        )
+        activities.append(as2_out.outbox_create(note, obj))
     next_page = (
         f"{outbox_id}?page=true&before={items[-1].published}" if len(items) == PAGE_SIZE else None
     )

@@ -9,10 +9,10 @@ from quart import Quart, Response, render_template, request
 
 from ..blurhash_png import is_valid, placeholder_png
 from ..emoji_html import emojify_html
-from ..errors import NotFound
+from ..errors import Gone, NotFound
 from ..models import Actor, Note
 from ..state import State
-from ..storage import actors, follows, notes, timelines
+from ..storage import account_data, actors, follows, notes, timelines
 from . import when
 from .auth import page_context, viewer
 from .common import StateHolder, see_other, with_notice
@@ -292,6 +292,8 @@ async def profile_actor(state: State, username: str) -> Actor:
             raise NotFound("no such account here")
         username = name
     found = await actors.local_by_username(state.db, username.lower())
+    if found is None and await account_data.deleted_username(state.db, username):
+        raise Gone("this account was deleted")
     if found is None or found.type == "Application":
         raise NotFound("no such account")
     return found

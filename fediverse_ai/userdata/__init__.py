@@ -1,0 +1,1 @@
+"""People's data in their hands: the AI switch, archives (export, import) and account deletion."""
