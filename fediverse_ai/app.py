@@ -24,6 +24,7 @@ from .state import open_state
 from .web import (
     actions,
     admin,
+    admin_reports,
     auth,
     body_gate,
     cache_files,
@@ -36,6 +37,7 @@ from .web import (
     pages,
     polls,
     quotes,
+    relations,
     remote_follow,
     wellknown,
 )
@@ -117,6 +119,8 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     quotes.register(app, holder)
     remote_follow.register(app, holder)
     admin.register(app, holder)
+    admin_reports.register(app, holder)
+    relations.register(app, holder)
     foryou.register(app, holder)
     app.register_blueprint(client_api_blueprint(holder))
     return app

@@ -275,12 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_check_config
     )
     from .cli_backup import add_backup_commands
+    from .cli_moderation import add_moderation_commands
     from .cli_moves import add_move_commands
     from .cli_ops import add_ops_commands
     from .cli_users import add_user_commands
 
     add_ops_commands(sub, load=_load, run=_run)
     add_backup_commands(sub, load=_load)
+    add_moderation_commands(sub, load=_load, run=_run)
     add_move_commands(add_user_commands(sub, load=_load, run=_run), load=_load, run=_run)
 
     def acting(name: str, help_text: str) -> argparse.ArgumentParser:

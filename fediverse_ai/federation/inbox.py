@@ -13,7 +13,7 @@ from ..as2_in import NOTE_TYPES, IncomingActivity, parse_activity, parse_actor, 
 from ..errors import BadRequest, FetchError, RemoteGone
 from ..models import Actor
 from ..state import State
-from ..storage import activities, actors, follows, notes, reactions
+from ..storage import activities, actors, follows, moderation, notes, reactions
 from ..vocab import ACTOR_TYPES, id_of, ids_of, type_of
 from . import interactions, moves, polls, quote_requests, quotes, remote_notes, resolver, trigger
 
@@ -34,7 +34,9 @@ async def process(state: State, payload: dict[str, Any]) -> None:
             # fetch_actor answers for the id it was given; this keeps every handler below from
             # acting for anyone but the signer, whatever a cache or a peer might answer.
             raise BadRequest("the activity's actor did not resolve to itself")
-        await dispatch(state, act, actor)
+        # Stored before an admin suspended the sender: dropped as the inbox now refuses it.
+        if not await moderation.is_suspended(state.db, actor.id):
+            await dispatch(state, act, actor)
     except FetchError as exc:
         # Classified here, where we know the fetch was for this job: a gone actor or object
         # stays gone, so the job ends now (429, 5xx and network errors are retried).

@@ -10,11 +10,11 @@ from typing import Any
 from quart import Quart, Response, redirect, request
 
 from .. import as2_out
-from ..errors import NotFound, SignatureError
+from ..errors import Gone, NotFound, SignatureError
 from ..federation.publish import note_json
 from ..models import Actor, Note
 from ..state import State
-from ..storage import actors, follows, media, notes, timelines
+from ..storage import actors, follows, media, moderation, notes, timelines
 from .common import StateHolder, as2_response, page_number, wants_as2
 from .pages import profile_actor, render_note_page, render_profile
 from .signed import get_signer
@@ -44,6 +44,8 @@ async def _local_actor(state: State, username: str | None) -> Actor:
         found = await actors.local_by_username(state.db, username)
     if found is None:
         raise NotFound("no such actor")
+    if await moderation.is_suspended(state.db, found.id):
+        raise Gone("this account is suspended")
     return found
 
 
