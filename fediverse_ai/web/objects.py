@@ -222,6 +222,8 @@ async def _visible_note(
     author = await actors.by_id(state.db, note.actor_id)
     if author is None:
         raise NotFound("no such post")
+    if await moderation.is_suspended(state.db, author.id):
+        raise Gone("this account is suspended")
     return note, author
 
 

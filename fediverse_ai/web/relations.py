@@ -11,7 +11,10 @@ from quart import Quart, Response, request
 
 from ..errors import BadRequest, NotFound
 from ..federation import blocking, moderation
+from ..models import Account, Actor, Note
+from ..state import State
 from ..storage import actors, mutes
+from ..storage.reactions import Report
 from .actions import visible_note
 from .auth import require_login, safe_next, viewer
 from .common import StateHolder, see_other
@@ -48,22 +51,13 @@ def register(app: Quart, holder: StateHolder) -> None:
     @app.get("/notes/<int:note_id>/report")
     async def report_form(note_id: int) -> Response:
         state = holder.state
-        account = require_login()
-        note = await visible_note(state, note_id)
-        author = await actors.by_id(state.db, note.actor_id)
-        if author is None or author.id == account.actor.id:
-            raise NotFound("no such post to report")
-        (card,) = await cards(state, [note], viewer())
-        return await render(state, "report.html", card=card, author=author_view(author), sent=None)
+        _, note, author = await _reportable(state, note_id)
+        return await _report_page(state, note, author, sent=None)
 
     @app.post("/notes/<int:note_id>/report")
     async def report_submit(note_id: int) -> Response:
         state = holder.state
-        account = require_login()
-        note = await visible_note(state, note_id)
-        author = await actors.by_id(state.db, note.actor_id)
-        if author is None:
-            raise NotFound("no such post")
+        account, note, author = await _reportable(state, note_id)
         form = await request.form
         comment = form.get("comment", "")
         if len(comment) > moderation.MAX_COMMENT:
@@ -73,5 +67,19 @@ def register(app: Quart, holder: StateHolder) -> None:
         sent = await moderation.report(
             state, account, author, [note], comment=comment, forward=form.get("forward") == "1"
         )
-        (card,) = await cards(state, [note], viewer())
-        return await render(state, "report.html", card=card, author=author_view(author), sent=sent)
+        return await _report_page(state, note, author, sent=sent)
+
+
+async def _reportable(state: State, note_id: int) -> tuple[Account, Note, Actor]:
+    """The signed-in reporter, and a post they may see and did not write, with its author."""
+    account = require_login()
+    note = await visible_note(state, note_id)
+    author = await actors.by_id(state.db, note.actor_id)
+    if author is None or author.id == account.actor.id:
+        raise NotFound("no such post to report")
+    return account, note, author
+
+
+async def _report_page(state: State, note: Note, author: Actor, *, sent: Report | None) -> Response:
+    (card,) = await cards(state, [note], viewer())
+    return await render(state, "report.html", card=card, author=author_view(author), sent=sent)

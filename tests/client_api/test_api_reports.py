@@ -75,3 +75,28 @@ async def test_a_report_through_the_api_is_stored_and_forwarded(tmp_path: Path) 
                 assert bad.status_code == code, (body, bad.text)
             anonymous = await http.post("/api/v1/reports", json={"account_id": account_id})
             assert anonymous.status_code == 401
+
+
+async def test_a_muted_account_leaves_the_thread_context_as_on_the_web(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        _, alice = await user_token(server, "alice")
+        _, bob = await user_token(server, "bob")
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
+            top = await http.post(
+                "/api/v1/statuses", data={"status": "a question"}, headers=bearer(alice)
+            )
+            top_id = top.json()["id"]
+            answer = await http.post(
+                "/api/v1/statuses",
+                data={"status": "an answer", "in_reply_to_id": top_id},
+                headers=bearer(bob),
+            )
+            bob_id = answer.json()["account"]["id"]
+
+            async def replies() -> list[str]:
+                found = await http.get(f"/api/v1/statuses/{top_id}/context", headers=bearer(alice))
+                return [s["id"] for s in found.json()["descendants"]]
+
+            assert await replies() == [answer.json()["id"]]
+            await http.post(f"/api/v1/accounts/{bob_id}/mute", headers=bearer(alice))
+            assert await replies() == []

@@ -93,6 +93,9 @@ WEB_ROUTES: tuple[Route, ...] = (
     Route("POST", "/notes/{note}/{note_action}", {"next": "next"}, auth="user", weight=4),
     Route("POST", "/follow", {"target": "handle", "op": "follow_op", "next": "next"}, auth="user"),
     Route("POST", "/requests/{actor}/{answer}", auth="user"),
+    Route("POST", "/accounts/{actor}/{relation_action}", {"next": "next"}, auth="user"),
+    Route("GET", "/notes/{note}/report", auth="user"),
+    Route("POST", "/notes/{note}/report", {"comment": "text", "forward": "flag"}, auth="user"),
     Route("GET", "/@{username}/remote_follow"),
     Route("POST", "/@{username}/remote_follow", {"handle": "handle"}, weight=0.5),
     Route("GET", "/authorize_interaction", {"uri": "handle"}, auth="user", weight=2),
@@ -109,6 +112,15 @@ WEB_ROUTES: tuple[Route, ...] = (
     Route("POST", "/admin/domain-blocks", {"domain": "domain", "reason": "text"}, auth="admin"),
     Route("POST", "/admin/domain-blocks/remove", {"domain": "domain"}, auth="admin"),
     Route("POST", "/admin/reports/{report}/resolve", auth="admin"),
+    # Low weights: a suspended fuzz user would spend the rest of the run logged out.
+    Route(
+        "POST",
+        "/admin/accounts/{actor}/{moderation_action}",
+        {"next": "next"},
+        auth="admin",
+        weight=0.3,
+    ),
+    Route("POST", "/admin/notes/{note}/remove", auth="admin", weight=0.3),
     Route("POST", "/admin/jobs/retry", auth="admin", weight=0.3),
 )
 
@@ -199,6 +211,18 @@ CLIENT_API_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/notifications/{note}/dismiss", auth="token"),
     Route("POST", "/api/v1/notifications/clear", auth="token", weight=0.2),
     Route("GET", "/api/v1/{tag}", auth="token", weight=0.3),
+    Route(
+        "POST",
+        "/api/v1/reports",
+        {
+            "account_id": "actor",
+            "status_ids[]": "note",
+            "comment": "text",
+            "forward": "flag",
+            "category": "text",
+        },
+        auth="token",
+    ),
     Route("GET", "/settings/apps", auth="user"),
     Route("POST", "/settings/apps/{note}/revoke", auth="user", weight=0.3),
 )

@@ -172,6 +172,7 @@ async def test_admin_suspends_a_local_user(tmp_path: Path) -> None:
             assert (await anonymous.get(html_path(server, uri))).status_code == 404
             assert (await anonymous.get("/@carol")).status_code == 410
             assert (await server.get_as2(carol.actor.uri)).status_code == 410
+            assert (await server.get_as2(uri)).status_code == 410
             # The admin page lists her, and the suspension can be lifted
             page = (await admin.get("/admin")).text
             assert "@carol@" in page and f"/admin/accounts/{carol.actor.id}/unsuspend" in page
