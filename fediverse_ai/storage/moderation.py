@@ -15,8 +15,9 @@ from .db import Database
 
 #: Authors whose posts nobody sees (``actor_id NOT IN (...)``); the partial index keeps it small.
 SUSPENDED_IDS = "SELECT id FROM actors WHERE suspended_at IS NOT NULL"
-#: Authors kept out of the public timelines (suspended ones too).
-UNLISTED_IDS = "SELECT id FROM actors WHERE suspended_at IS NOT NULL OR silenced_at IS NOT NULL"
+#: Authors kept out of the public timelines (suspended ones too). Two halves, each read from its
+#: partial index: with ``OR`` SQLite scans every actor we know, once per query.
+UNLISTED_IDS = f"{SUSPENDED_IDS} UNION ALL SELECT id FROM actors WHERE silenced_at IS NOT NULL"
 
 
 @dataclass(frozen=True)
