@@ -3,15 +3,18 @@ and with ``forward`` a Flag to the remote account's server."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
 from support.live import live_server
 from support.remote import PUBLIC, remote_server
 
+from fediverse_ai.federation import moderation
 from fediverse_ai.storage import reactions
 
 from .support import user_token
+from .test_api_streaming import Ws
 from .test_api_uploads import bearer
 
 
@@ -100,3 +103,22 @@ async def test_a_muted_account_leaves_the_thread_context_as_on_the_web(tmp_path:
             assert await replies() == [answer.json()["id"]]
             await http.post(f"/api/v1/accounts/{bob_id}/mute", headers=bearer(alice))
             assert await replies() == []
+
+
+async def test_a_silenced_account_is_not_on_the_public_stream(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        _, alice = await user_token(server, "alice")
+        _, bob = await user_token(server, "bob")
+        await moderation.silence(server.state, (await server.account("alice")).actor)
+        public = await Ws.open(server, f"?stream=public&access_token={bob}")
+        try:
+            async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+                for token, text in ((alice, "from the silenced"), (bob, "from bob")):
+                    resp = await http.post(
+                        "/api/v1/statuses", data={"status": text}, headers=bearer(token)
+                    )
+                    assert resp.status_code == 200, resp.text
+            (first,) = await public.frames(1)  # Alice's post never came: Bob's is the first
+            assert json.loads(first["payload"])["content"] == "<p>from bob</p>"
+        finally:
+            await public.close()
