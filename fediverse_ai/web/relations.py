@@ -14,7 +14,6 @@ from ..federation import blocking, moderation
 from ..models import Account, Actor, Note
 from ..state import State
 from ..storage import actors, mutes
-from ..storage.reactions import Report
 from .actions import visible_note
 from .auth import require_login, safe_next, viewer
 from .common import StateHolder, see_other
@@ -29,11 +28,9 @@ def register(app: Quart, holder: StateHolder) -> None:
     async def account_action(actor_id: int, action: str) -> Response:
         state = holder.state
         account = require_login()
-        target = await actors.by_id(state.db, actor_id)
-        if target is None or action not in ACCOUNT_ACTIONS or target.type == "Application":
-            raise NotFound("no such account")
-        if target.id == account.actor.id:
-            raise BadRequest(f"you cannot {action} yourself")
+        if action not in ACCOUNT_ACTIONS:
+            raise NotFound("no such action")
+        target = await _other_account(state, account, actor_id, action)
         me = account.actor.id
         if action == "block":
             await blocking.block(state, account, target)
@@ -48,38 +45,54 @@ def register(app: Quart, holder: StateHolder) -> None:
         back = safe_next((await request.form).get("next"), author_view(target).profile_url)
         return see_other(back, 303)
 
-    @app.get("/notes/<int:note_id>/report")
-    async def report_form(note_id: int) -> Response:
+    @app.route("/notes/<int:note_id>/report", methods=["GET", "POST"])
+    async def report_post(note_id: int) -> Response:
         state = holder.state
-        _, note, author = await _reportable(state, note_id)
-        return await _report_page(state, note, author, sent=None)
+        account = require_login()
+        note = await visible_note(state, note_id)
+        author = await _other_account(state, account, note.actor_id, "report")
+        return await _report(state, account, author, note)
 
-    @app.post("/notes/<int:note_id>/report")
-    async def report_submit(note_id: int) -> Response:
+    @app.route("/accounts/<int:actor_id>/report", methods=["GET", "POST"])
+    async def report_account(actor_id: int) -> Response:
         state = holder.state
-        account, note, author = await _reportable(state, note_id)
+        account = require_login()
+        return await _report(
+            state, account, await _other_account(state, account, actor_id, "report"), None
+        )
+
+
+async def _other_account(state: State, account: Account, actor_id: int, action: str) -> Actor:
+    """The account a button acts on: one we know, not an application, not the viewer."""
+    target = await actors.by_id(state.db, actor_id)
+    if target is None or target.type == "Application":
+        raise NotFound("no such account")
+    if target.id == account.actor.id:
+        raise BadRequest(f"you cannot {action} yourself")
+    return target
+
+
+async def _report(state: State, account: Account, author: Actor, note: Note | None) -> Response:
+    """The report form (GET), or the report sent (POST): of ``author``, and ``note`` if given."""
+    sent = None
+    if request.method == "POST":
         form = await request.form
         comment = form.get("comment", "")
         if len(comment) > moderation.MAX_COMMENT:
             raise BadRequest(
                 f"a report's comment takes {moderation.MAX_COMMENT} characters at most"
             )
+        posts = [note] if note is not None else []
+        forward = form.get("forward") == "1"
         sent = await moderation.report(
-            state, account, author, [note], comment=comment, forward=form.get("forward") == "1"
+            state, account, author, posts, comment=comment, forward=forward
         )
-        return await _report_page(state, note, author, sent=sent)
-
-
-async def _reportable(state: State, note_id: int) -> tuple[Account, Note, Actor]:
-    """The signed-in reporter, and a post they may see and did not write, with its author."""
-    account = require_login()
-    note = await visible_note(state, note_id)
-    author = await actors.by_id(state.db, note.actor_id)
-    if author is None or author.id == account.actor.id:
-        raise NotFound("no such post to report")
-    return account, note, author
-
-
-async def _report_page(state: State, note: Note, author: Actor, *, sent: Report | None) -> Response:
-    (card,) = await cards(state, [note], viewer())
-    return await render(state, "report.html", card=card, author=author_view(author), sent=sent)
+    card = (await cards(state, [note], viewer()))[0] if note is not None else None
+    return await render(
+        state,
+        "report.html",
+        card=card,
+        author=author_view(author),
+        action=f"/notes/{note.id}/report" if note else f"/accounts/{author.id}/report",
+        sent=sent,
+    )

@@ -95,6 +95,8 @@ WEB_ROUTES: tuple[Route, ...] = (
     Route("POST", "/requests/{actor}/{answer}", auth="user"),
     Route("POST", "/accounts/{actor}/{relation_action}", {"next": "next"}, auth="user"),
     Route("GET", "/notes/{note}/report", auth="user"),
+    Route("GET", "/accounts/{actor}/report", auth="user"),
+    Route("POST", "/accounts/{actor}/report", {"comment": "text", "forward": "flag"}, auth="user"),
     Route("POST", "/notes/{note}/report", {"comment": "text", "forward": "flag"}, auth="user"),
     Route("GET", "/@{username}/remote_follow"),
     Route("POST", "/@{username}/remote_follow", {"handle": "handle"}, weight=0.5),

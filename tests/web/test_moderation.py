@@ -149,6 +149,20 @@ async def test_reporting_a_remote_post_forwards_a_flag_signed_by_the_instance(
                 f"/notes/{stored.id}/report", f"/notes/{stored.id}/report", {"comment": "x" * 1001}
             )
             assert long.status_code == 400
+            # An account is reported from its profile, without a post: the Flag names it alone
+            bob = await actors.by_uri(server.state.db, remote.actor_uri("bob"))
+            assert bob is not None
+            profile = (await web.get(f"/@bob@{bob.domain}")).text
+            assert f'href="/accounts/{bob.id}/report"' in profile
+            page = f"/accounts/{bob.id}/report"
+            sent = await web.submit(page, page, {"comment": "a spam account", "forward": "1"})
+            assert sent.status_code == 200 and 'id="report-sent"' in sent.text
+            await server.drain()
+            account_flag = remote.posts(type="Flag")[-1].activity
+            assert account_flag is not None and account_flag["object"] == [bob.uri]
+            alice = await server.account("alice")
+            own = await web.submit(page, f"/accounts/{alice.actor.id}/report")
+            assert own.status_code == 400
 
 
 async def test_admin_suspends_a_local_user(tmp_path: Path) -> None:
