@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..as2_out import activity
+from ..as2_out import flag
 from ..errors import BadRequest, NotFound
 from ..models import Account, Actor, Note
 from ..state import State
@@ -21,19 +21,6 @@ from . import delivery, note_changes
 
 MAX_COMMENT = 1000  # Mastodon's limit on a report's comment
 MAX_REPORTED_POSTS = 20
-
-
-def flag_document(
-    *, flag_id: str, sender: Actor, target: Actor, posts: Sequence[Note], comment: str
-) -> dict[str, object]:
-    """Mastodon's shape: the instance actor reports (the reporter stays anonymous to the other
-    server), ``object`` is the account then the posts, ``content`` the comment."""
-    return activity(
-        "Flag",
-        activity_id=flag_id,
-        actor=sender.uri,
-        obj=[target.uri, *(p.uri for p in posts)],
-    ) | {"content": comment}
 
 
 async def report(
@@ -71,12 +58,11 @@ async def report(
         instance = await actors.account_by_role(state.db, "instance")
         inbox = target.inbox or target.shared_inbox
         if instance is not None and inbox:
-            doc = flag_document(
-                flag_id=flag_id,
-                sender=instance.actor,
-                target=target,
-                posts=posts,
-                comment=comment,
+            doc = flag(
+                activity_id=flag_id,
+                actor=instance.actor.uri,
+                objects=[target.uri, *(p.uri for p in posts)],
+                content=comment,
             )
             await delivery.enqueue(state, doc, sender_actor_id=instance.actor.id, inboxes=[inbox])
     found = await reactions.report_by_id(state.db, report_id)

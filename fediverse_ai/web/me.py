@@ -9,7 +9,7 @@ from quart import Quart, Response, request
 from ..storage import actors, notes, timelines
 from .auth import require_login, viewer
 from .common import StateHolder
-from .pages import FEED_SIZE, hidden_from_viewer, render, unhidden, visible
+from .pages import FEED_SIZE, hidden_from_viewer, render, visible
 from .views import author_view, cards
 
 NOTIFICATION_PAGE = 40
@@ -24,9 +24,9 @@ def register(app: Quart, holder: StateHolder) -> None:
         items = await timelines.home(
             state.db, account.actor.id, account.actor.uri, cursor=cursor, limit=FEED_SIZE
         )
-        shown = await unhidden(state, await visible(state, [i.note for i in items]))
-        allowed = {n.id for n in shown}
+        shown = await visible(state, [i.note for i in items])
         hidden = (await hidden_from_viewer(state)).from_timelines
+        allowed = {n.id for n in shown if n.actor_id not in hidden}
         kept = [i for i in items if i.note.id in allowed and i.boosted_by not in hidden]
         boosters = await actors.by_ids(state.db, [i.boosted_by for i in kept if i.boosted_by])
         built = await cards(state, [i.note for i in kept], viewer())

@@ -133,9 +133,13 @@ async def render_note_page(state: State, note: Note, author: Actor) -> Response:
     v = viewer()
     if not await timelines.viewer_can_see(state.db, note, v.actor_id, v.actor_uri):
         raise NotFound("no such post")
-    ancestors = await unhidden(state, await visible(state, await _ancestors(state, note)))
+    hidden = (await hidden_from_viewer(state)).from_timelines
+    ancestors = [
+        n for n in await visible(state, await _ancestors(state, note)) if n.actor_id not in hidden
+    ]
     tree = await timelines.descendants(state.db, note.uri, limit=DESCENDANTS_MAX)
-    shown = {n.id for n in await unhidden(state, await visible(state, [n for n, _ in tree]))}
+    replies = await visible(state, [n for n, _ in tree])
+    shown = {n.id for n in replies if n.actor_id not in hidden}
     tree = [(n, d) for n, d in tree if n.id in shown]
     thread = [*ancestors, note, *(n for n, _ in tree)]
     depths = [0] * len(ancestors) + [0] + [min(d, 6) for _, d in tree]
