@@ -30,11 +30,8 @@ async def test_report_a_post_and_suspend_its_author(
         assert stored is not None
         base = server.base_url
 
-        def log_in(username: str) -> None:
-            sign_in(driver, base, username)
-
         def report() -> None:
-            log_in("alice")
+            sign_in(driver, base, "alice")
             driver.get(f"{base}/notes/{stored.id}")
             click_and_wait(driver, driver.find_element(by.CSS_SELECTOR, "a.report"))
             assert accessibility_problems(driver) == []
@@ -55,7 +52,7 @@ async def test_report_a_post_and_suspend_its_author(
         assert flag.activity["content"] == "spam with a link to pills"
 
         def suspend() -> None:
-            log_in("root")
+            sign_in(driver, base, "root")
             driver.get(f"{base}/admin#reports")
             assert accessibility_problems(driver) == []
             section = driver.find_element(by.ID, "reports").text
