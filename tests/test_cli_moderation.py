@@ -7,11 +7,13 @@ import asyncio
 import subprocess
 from pathlib import Path
 
+import pytest
 from support.live import LiveServer, live_server
 from support.remote import PUBLIC, remote_server
 from test_cli import cli, ok
 from web.test_pages import post
 
+import fediverse_ai.state as state_module
 from fediverse_ai.federation import moderation
 from fediverse_ai.storage import actors, notes
 from fediverse_ai.storage import moderation as standing
@@ -22,7 +24,9 @@ async def run(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str
     return await asyncio.to_thread(cli, "moderation", *args, config=config, cwd=config.parent)
 
 
-async def test_moderation_commands(tmp_path: Path) -> None:
+async def test_moderation_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The server re-reads suspensions every few seconds; the CLI's must count at once here.
+    monkeypatch.setattr(state_module, "BLOCKS_TTL_SECONDS", 0.0)
     async with live_server(tmp_path / "ours") as server, remote_server() as remote:
         alice = await server.account("alice")
         await remote.send(server.shared_inbox, remote.activity("bob", "Follow", alice.actor.uri))

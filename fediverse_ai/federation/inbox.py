@@ -13,7 +13,7 @@ from ..as2_in import NOTE_TYPES, IncomingActivity, parse_activity, parse_actor, 
 from ..errors import BadRequest, FetchError, RemoteGone
 from ..models import Actor
 from ..state import State
-from ..storage import activities, actors, follows, moderation, notes, reactions
+from ..storage import activities, actors, follows, notes, reactions
 from ..vocab import ACTOR_TYPES, id_of, ids_of, type_of
 from . import interactions, moves, polls, quote_requests, quotes, remote_notes, resolver, trigger
 
@@ -35,7 +35,7 @@ async def process(state: State, payload: dict[str, Any]) -> None:
             # acting for anyone but the signer, whatever a cache or a peer might answer.
             raise BadRequest("the activity's actor did not resolve to itself")
         # Stored before an admin suspended the sender: dropped as the inbox now refuses it.
-        if not await moderation.is_suspended(state.db, actor.id):
+        if actor.uri not in await state.suspended_actors():
             await dispatch(state, act, actor)
     except FetchError as exc:
         # Classified here, where we know the fetch was for this job: a gone actor or object

@@ -79,12 +79,14 @@ async def _moderatable(state: State, target: Actor) -> None:
 async def suspend(state: State, target: Actor) -> None:
     await _moderatable(state, target)
     await moderation.set_suspended(state.db, target.id, at=state.now())
+    state.forget_suspended_actors()  # another process (the CLI) is seen within seconds
     if target.local:
         await moderation.revoke_access(state.db, target.id, now=state.now())
 
 
 async def unsuspend(state: State, target: Actor) -> None:
     await moderation.set_suspended(state.db, target.id, at=None)
+    state.forget_suspended_actors()
 
 
 async def silence(state: State, target: Actor) -> None:

@@ -45,11 +45,11 @@ async def is_suspended(db: Database, actor_id: int) -> bool:
     return (await standing(db, actor_id)).suspended
 
 
-async def is_suspended_uri(db: Database, uri: str) -> bool:
-    found = await db.fetchval(
-        "SELECT 1 FROM actors WHERE uri = ? AND suspended_at IS NOT NULL", (uri,)
+async def suspended_remote_uris(db: Database) -> frozenset[str]:
+    rows = await db.fetchall(
+        f"SELECT uri FROM actors WHERE id IN ({SUSPENDED_IDS}) AND local = 0", ()
     )
-    return found is not None
+    return frozenset(str(r[0]) for r in rows)
 
 
 async def set_suspended(db: Database, actor_id: int, *, at: float | None) -> None:

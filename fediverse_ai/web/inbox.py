@@ -37,7 +37,7 @@ from ..federation.origin import check_activity_origin
 from ..httpsig import verify_request
 from ..netguard import is_blocked_domain
 from ..state import State
-from ..storage import activities, actors, moderation
+from ..storage import activities, actors
 from ..vocab import host_of, strip_fragment
 from .common import StateHolder
 from .signed import as_sent
@@ -188,7 +188,7 @@ async def accept(state: State, *, url: str, headers: list[tuple[str, str]], body
         raise BadRequest("actor must be an http(s) URL")
     if is_blocked_domain(actor_host, blocked):
         raise Forbidden("this domain is blocked here")
-    if await moderation.is_suspended_uri(state.db, act.actor):
+    if act.actor in await state.suspended_actors():
         raise Forbidden("this account is suspended here")
     is_self_delete = act.type == "Delete" and act.object_id == act.actor
     if is_self_delete and await actors.by_uri(state.db, act.actor) is None:

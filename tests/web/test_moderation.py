@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from support.live import live_server
 from support.remote import PUBLIC, remote_server
 
+import fediverse_ai.state as state_module
 from fediverse_ai.federation import interactions
 from fediverse_ai.storage import actors, notes
 
@@ -247,7 +249,12 @@ async def test_admin_silences_and_removes_posts(tmp_path: Path) -> None:
             assert missing.status_code == 404
 
 
-async def test_a_suspended_remote_account_is_refused_at_the_inbox(tmp_path: Path) -> None:
+async def test_a_suspended_remote_account_is_refused_at_the_inbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The test drains with its own State, as a separate worker process would, which sees a
+    # suspension made by the server within seconds; here at once.
+    monkeypatch.setattr(state_module, "BLOCKS_TTL_SECONDS", 0.0)
     async with live_server(tmp_path / "ours") as server, remote_server() as remote:
         admin = await logged_in(server, "root", admin=True)
         first = remote.note("bob", "<p>before the suspension</p>", to=[PUBLIC])
