@@ -26,6 +26,7 @@ from .web import (
     actions,
     admin,
     admin_accounts,
+    admin_reports,
     auth,
     body_gate,
     cache_files,
@@ -39,6 +40,7 @@ from .web import (
     pages,
     polls,
     quotes,
+    relations,
     remote_follow,
     signup,
     userdata,
@@ -126,6 +128,8 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     account_settings.register(app, holder)
     signup.register(app, holder)
     emoji_routes.register(app, holder)
+    admin_reports.register(app, holder)
+    relations.register(app, holder)
     foryou.register(app, holder)
     userdata.register(app, holder)
     app.register_blueprint(client_api_blueprint(holder))

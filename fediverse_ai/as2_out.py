@@ -166,6 +166,14 @@ def outbox_create(note: Note, obj: JsonDict) -> JsonDict:
     return strip_context(create)
 
 
+def flag(*, activity_id: str, actor: str, objects: Sequence[str], content: str) -> JsonDict:
+    """A report, as Mastodon sends one: from the instance actor (the reporter stays anonymous
+    to the other server), ``object`` the account then its posts, ``content`` the comment."""
+    return activity("Flag", activity_id=activity_id, actor=actor, obj=list(objects)) | {
+        "content": content
+    }
+
+
 def strip_context(doc: JsonDict) -> JsonDict:
     """An activity embedded in another (Undo, Accept) carries no @context of its own."""
     return {k: v for k, v in doc.items() if k != "@context"}

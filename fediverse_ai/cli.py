@@ -329,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_accounts import add_account_commands
     from .cli_backup import add_backup_commands
     from .cli_emoji import add_emoji_commands
+    from .cli_moderation import add_moderation_commands
     from .cli_moves import add_move_commands
     from .cli_ops import add_ops_commands
     from .cli_userdata import add_userdata_commands
@@ -341,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_account_commands(user, load=_load, run=_run)
     add_emoji_commands(sub, load=_load, run=_run)
     add_userdata_commands(user, load=_load, run=_run)
+    add_moderation_commands(sub, load=_load, run=_run)
 
     def acting(name: str, help_text: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text)

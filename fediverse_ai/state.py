@@ -94,6 +94,7 @@ class State:
     # New and deleted notes for the client API's open streams (one process: see streams.py).
     streams: Broker = field(default_factory=Broker)
     _blocks: tuple[float, frozenset[str]] | None = None
+    _suspended: tuple[float, frozenset[str]] | None = None
 
     def now(self) -> float:
         return self.clock()
@@ -122,6 +123,21 @@ class State:
 
     def forget_blocked_domains(self) -> None:
         self._blocks = None
+
+    async def suspended_actors(self) -> frozenset[str]:
+        """The ids of the remote actors an admin suspended, re-read as the domain blocks are:
+        the inbox refuses them without a query per POST."""
+        now = time.monotonic()
+        if self._suspended is not None and now - self._suspended[0] < BLOCKS_TTL_SECONDS:
+            return self._suspended[1]
+        from .storage import moderation
+
+        found = await moderation.suspended_remote_uris(self.db)
+        self._suspended = (now, found)
+        return found
+
+    def forget_suspended_actors(self) -> None:
+        self._suspended = None
 
     def key_path(self, key_file: str) -> Path:
         return self.config.storage.keys_dir / key_file

@@ -17,7 +17,7 @@ from ..state import State
 from ..storage import actors, client_api, timelines
 from ..urls import new_status_id
 from ..web.common import StateHolder, json_response
-from . import lookup, media, params
+from . import lookup, media, params, relations
 from .entities import Builder
 from .errors import Invalid, RecordNotFound
 from .tokens import optional, user, viewer_of
@@ -121,6 +121,9 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         )
         tree = await timelines.descendants(state.db, note.uri, limit=DESCENDANTS_MAX)
         down = await lookup.visible(state, viewer, [n for n, _ in tree])
+        hidden = (await relations.hidden(state, viewer)).from_timelines  # as the web thread
+        up = [n for n in up if n.actor_id not in hidden]
+        down = [n for n in down if n.actor_id not in hidden]
         build = Builder(state, viewer)
         return json_response(
             {"ancestors": await build.statuses(up), "descendants": await build.statuses(down)}

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..models import Actor, Note
 from ..state import State
-from ..storage import follows
+from ..storage import follows, moderation
 from ..streams import StreamEvent
 from . import lookup, notifications, relations
 from .entities import Builder
@@ -210,9 +210,19 @@ class Viewer:
                     out.append(Message(ch, "update", await self._status(event, self.actor)))
                 for doc in await self._notifications(note):
                     out.append(Message(ch, "notification", json.dumps(doc)))
-            elif _on_public(ch, note):
+            elif _on_public(ch, note) and await self._listed(event):
                 out.append(Message(ch, "update", await self._status(event, None)))
         return out
+
+    async def _listed(self, event: StreamEvent) -> bool:
+        """Whether the author may be on public timelines (not silenced or suspended), asked
+        once per event for every public stream."""
+
+        async def check() -> bool:
+            found = await moderation.standing(self.state.db, event.note.actor_id)
+            return not (found.silenced or found.suspended)
+
+        return bool(await _shared(event, "listed", check))
 
     async def _status(self, event: StreamEvent, viewer: Actor | None) -> str:
         """A public status is rendered once for every stream; a home one for its viewer."""

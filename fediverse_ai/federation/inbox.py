@@ -34,7 +34,9 @@ async def process(state: State, payload: dict[str, Any]) -> None:
             # fetch_actor answers for the id it was given; this keeps every handler below from
             # acting for anyone but the signer, whatever a cache or a peer might answer.
             raise BadRequest("the activity's actor did not resolve to itself")
-        await dispatch(state, act, actor)
+        # Stored before an admin suspended the sender: dropped as the inbox now refuses it.
+        if actor.uri not in await state.suspended_actors():
+            await dispatch(state, act, actor)
     except FetchError as exc:
         # Classified here, where we know the fetch was for this job: a gone actor or object
         # stays gone, so the job ends now (429, 5xx and network errors are retried).

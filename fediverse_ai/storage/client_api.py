@@ -13,6 +13,7 @@ from ..models import Actor, Note
 from .actors import _COLUMNS as ACTOR_COLUMNS
 from .actors import row_to_actor
 from .db import Database
+from .moderation import UNLISTED_IDS
 from .notes import _COLUMNS as NOTE_COLUMNS
 from .notes import row_to_note
 
@@ -158,7 +159,8 @@ async def public_notes(
     if only_media:
         cond += " AND EXISTS (SELECT 1 FROM media m WHERE m.note_id = notes.id)"
     rows = await db.fetchall(
-        f"SELECT {NOTE_COLUMNS} FROM notes WHERE visibility = 'public'{cond}{order}",
+        f"SELECT {NOTE_COLUMNS} FROM notes WHERE visibility = 'public'"
+        f" AND actor_id NOT IN ({UNLISTED_IDS}){cond}{order}",
         (*values, w.limit),
     )
     return _newest_first([row_to_note(r) for r in rows], w)

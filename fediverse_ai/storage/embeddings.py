@@ -140,7 +140,9 @@ async def consenting_authors(db: Database, actor_ids: Sequence[int]) -> list[int
     marks = ",".join("?" * len(ids))
     rows = await db.fetchall(
         f"SELECT a.id FROM actors a LEFT JOIN ai_preferences p ON p.actor_id = a.id"
-        f" WHERE a.id IN ({marks}) AND a.indexable = 1 AND COALESCE(p.ai_may_use_posts, 1) = 1",
+        f" WHERE a.id IN ({marks}) AND a.indexable = 1 AND COALESCE(p.ai_may_use_posts, 1) = 1"
+        # Suspended and silenced accounts are kept out of For-you as out of public timelines.
+        " AND a.suspended_at IS NULL AND a.silenced_at IS NULL",
         ids,
     )
     return [int(r[0]) for r in rows]

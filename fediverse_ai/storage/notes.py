@@ -161,6 +161,12 @@ async def by_id(db: Database, note_id: int) -> Note | None:
     return row_to_note(row) if row else None
 
 
+async def by_url(db: Database, url: str) -> Note | None:
+    """The note whose page is ``url`` (a local note's HTML address, as a browser shows it)."""
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM notes WHERE url = ? LIMIT 1", (url,))
+    return row_to_note(row) if row else None
+
+
 async def mentions_of(db: Database, note_id: int) -> list[str]:
     rows = await db.fetchall("SELECT actor_uri FROM note_mentions WHERE note_id = ?", (note_id,))
     return [r[0] for r in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -163,21 +164,75 @@ class Report:
     content: str
     created_at: float
     resolved_at: float | None
+    reporter_id: int | None = None  # set for a local user's report (migration 0016)
+    target_uri: str | None = None  # the account reported, when the reporter named one
+    forwarded: bool = False  # a Flag went to the reported account's server
+
+    @property
+    def local(self) -> bool:
+        return self.reporter_id is not None
+
+
+_REPORT_COLUMNS = (
+    "id, uri, reporter_uri, object_uris_json, content, created_at, resolved_at, reporter_id,"
+    " target_uri, forwarded"
+)
+
+
+def _report(r: sqlite3.Row) -> Report:
+    objects = tuple(json.loads(r[3] or "[]"))
+    return Report(r[0], r[1], r[2], objects, r[4], r[5], r[6], r[7], r[8], bool(r[9]))
 
 
 async def list_reports(db: Database, *, include_resolved: bool, limit: int = 100) -> list[Report]:
     where = "" if include_resolved else "WHERE resolved_at IS NULL"
     rows = await db.fetchall(
-        "SELECT id, uri, reporter_uri, object_uris_json, content, created_at, resolved_at"
-        f" FROM reports {where} ORDER BY created_at DESC LIMIT ?",
+        f"SELECT {_REPORT_COLUMNS} FROM reports {where} ORDER BY created_at DESC, id DESC LIMIT ?",
         (limit,),
     )
-    return [
-        Report(r[0], r[1], r[2], tuple(json.loads(r[3] or "[]")), r[4], r[5], r[6]) for r in rows
-    ]
+    return [_report(r) for r in rows]
 
 
-async def resolve_report(db: Database, report_id: int, *, now: float) -> None:
-    await db.execute(
-        "UPDATE reports SET resolved_at = ? WHERE id = ? AND resolved_at IS NULL", (now, report_id)
-    )
+async def report_by_id(db: Database, report_id: int) -> Report | None:
+    row = await db.fetchone(f"SELECT {_REPORT_COLUMNS} FROM reports WHERE id = ?", (report_id,))
+    return _report(row) if row else None
+
+
+async def add_local_report(
+    db: Database,
+    *,
+    uri: str,
+    reporter_id: int,
+    reporter_uri: str,
+    target_uri: str,
+    object_uris: Sequence[str],
+    content: str,
+    forwarded: bool,
+    now: float,
+) -> int:
+    """A local user's report; ``uri`` is the id its Flag has (or would have) when forwarded."""
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "INSERT INTO reports (uri, reporter_uri, object_uris_json, content, created_at,"
+            " reporter_id, target_uri, forwarded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                uri,
+                reporter_uri,
+                json.dumps(list(object_uris)),
+                content[:5000],
+                now,
+                reporter_id,
+                target_uri,
+                int(forwarded),
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+
+async def resolve_report(db: Database, report_id: int, *, now: float) -> bool:
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "UPDATE reports SET resolved_at = ? WHERE id = ? AND resolved_at IS NULL",
+            (now, report_id),
+        )
+        return cur.rowcount > 0

@@ -14,6 +14,7 @@ from ..models import Media, Note
 from .db import Database
 from .media import _COLUMNS as MEDIA_COLUMNS
 from .media import row_to_media
+from .moderation import SUSPENDED_IDS, UNLISTED_IDS, is_suspended
 from .notes import _COLUMNS, row_to_note
 from .notes import by_uri as notes_by_uri
 
@@ -39,6 +40,7 @@ async def local_public(db: Database, *, cursor: Cursor, limit: int) -> list[Note
     p, i = _cursor(cursor)
     rows = await db.fetchall(
         f"SELECT {_COLUMNS} FROM notes WHERE local = 1 AND visibility = 'public'"
+        f" AND actor_id NOT IN ({UNLISTED_IDS})"
         " AND (published, id) < (?, ?) ORDER BY published DESC, id DESC LIMIT ?",
         (p, i, limit),
     )
@@ -70,7 +72,7 @@ async def by_hashtag(db: Database, name: str, *, cursor: Cursor, limit: int) -> 
     p, i = _cursor(cursor)
     rows = await db.fetchall(
         f"SELECT {_N_COLUMNS} FROM note_hashtags h JOIN notes n ON n.id = h.note_id"
-        " WHERE h.name = ? AND n.visibility = 'public'"
+        f" WHERE h.name = ? AND n.visibility = 'public' AND n.actor_id NOT IN ({UNLISTED_IDS})"
         " AND (n.published, n.id) < (?, ?) ORDER BY n.published DESC, n.id DESC LIMIT ?",
         (name.lower(), p, i, limit),
     )
@@ -100,6 +102,7 @@ async def ai_gallery(db: Database, *, before_media_id: int | None, limit: int) -
         " LEFT JOIN notes q ON q.uri = n.in_reply_to_uri AND n.local = 1 AND n.ai_generated = 1"
         " LEFT JOIN actors a ON a.id = q.actor_id"
         " WHERE (m.ai_generated = 1 OR n.ai_generated = 1)"
+        f" AND n.actor_id NOT IN ({UNLISTED_IDS})"
         " AND m.media_type LIKE 'image/%' AND m.id < ?"
         " AND CASE WHEN q.id IS NOT NULL"
         "   THEN n.visibility IN ('public', 'unlisted') AND q.visibility = 'public'"
@@ -220,17 +223,19 @@ async def ancestors(db: Database, note: Note, *, limit: int) -> list[Note]:
 def _visible_sql(note: str) -> str:
     """SQL that is true when the viewer may see the note aliased ``note``: Mastodon's rule,
     public/unlisted for all; followers-only for accepted followers and the mentioned; direct
-    for the mentioned; everything for the author. The one statement of the rule: pages,
-    notifications and :func:`viewer_can_see` all use it. Takes ``:viewer_id`` and
+    for the mentioned; everything for the author; nothing by a suspended author (migration
+    0016), whoever asks. The one statement of the rule: pages, notifications and
+    :func:`viewer_can_see` all use it. Takes ``:viewer_id`` and
     ``:viewer_uri``, both NULL for an anonymous viewer (every comparison is then false)."""
     return (
-        f"({note}.visibility IN ('public', 'unlisted')"
+        f"({note}.actor_id NOT IN ({SUSPENDED_IDS})"
+        f" AND ({note}.visibility IN ('public', 'unlisted')"
         f" OR {note}.actor_id = :viewer_id"
         f" OR EXISTS (SELECT 1 FROM note_mentions vm WHERE vm.note_id = {note}.id"
         "   AND vm.actor_uri = :viewer_uri)"
         f" OR ({note}.visibility = 'followers' AND EXISTS (SELECT 1 FROM follows vf"
         f"   WHERE vf.follower_id = :viewer_id AND vf.followee_id = {note}.actor_id"
-        "   AND vf.state = 'accepted')))"
+        "   AND vf.state = 'accepted'))))"
     )
 
 
@@ -254,7 +259,8 @@ async def viewer_can_see(
 ) -> bool:
     """Whether the viewer may see ``note`` (the rule is :func:`_visible_sql`'s)."""
     if note.visibility in ("public", "unlisted"):
-        return True  # what the query would answer, without asking it
+        # What the query would answer, with a lookup by primary key instead.
+        return not await is_suspended(db, note.actor_id)
     return note.id in await visible_note_ids(db, [note.id], viewer_id, viewer_uri)
 
 
@@ -306,7 +312,8 @@ async def notifications(
         " SELECT 'boost', b.actor_id, b.note_id, b.published FROM announces b"
         "  JOIN notes n ON n.id = b.note_id"
         "  WHERE n.actor_id = :viewer_id AND b.actor_id != :viewer_id"
-        f") WHERE at < :before AND at > :after ORDER BY at {order} LIMIT :limit",
+        f") WHERE at < :before AND at > :after AND actor_id NOT IN ({SUSPENDED_IDS})"
+        f" ORDER BY at {order} LIMIT :limit",
         {
             "viewer_id": viewer_id,
             "viewer_uri": viewer_uri,

@@ -1,5 +1,5 @@
 """The admin pages: instance settings, AI backends (with a test button), custom emoji, domain
-blocks, reports and the job queue."""
+blocks, reports and moderated accounts (``admin_reports``) and the job queue."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .. import custom_emoji
 from ..errors import BadRequest
 from ..state import State
 from ..storage import custom_emojis, jobs, reactions, settings, stats
+from .admin_reports import moderated_views, report_views
 from .auth import require_admin
 from .common import StateHolder, see_other
 from .pages import render
@@ -34,7 +35,8 @@ async def admin_page(state: State, *, probe: object = None, error: str | None = 
         image=c.ai_image,
         config_blocks=sorted(c.federation.blocked_domains),
         blocks=await settings.domain_blocks(state.db),
-        reports=await reactions.list_reports(state.db, include_resolved=False),
+        reports=await report_views(state),
+        moderated=await moderated_views(state),
         job_counts=await jobs.counts(state.db),
         usage=await stats.ai_usage(state.db, now=state.now(), budget=c.ai_limits.daily_budget),
         answers=await stats.ai_answers(state.db),

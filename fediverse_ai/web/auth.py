@@ -21,7 +21,7 @@ from .. import passwords
 from ..errors import Forbidden, LoginFailed, LoginRequired, PayloadTooLarge, TooManyRequests
 from ..models import Account
 from ..state import State
-from ..storage import actors, sessions, signups
+from ..storage import actors, moderation, sessions, signups
 from ..storage.ai_replies import take_token
 from .body_gate import ANON_BODY_MAX, REFUSED_KEY
 from .common import SESSION_COOKIE, StateHolder, see_other
@@ -129,6 +129,8 @@ async def login(state: State, username: str, password: str) -> Account:
         raise LoginFailed("your sign-up is waiting for an admin's approval; try again later")
     if account is None or not ok or account.role != "user":
         raise LoginFailed("wrong username or password")
+    if await moderation.is_suspended(state.db, account.actor.id):
+        raise LoginFailed("this account is suspended")
     if stored and passwords.needs_rehash(stored):
         new_hash = await asyncio.to_thread(passwords.hash_password, password)
         await actors.set_password_hash(state.db, account.actor.id, new_hash)

@@ -191,6 +191,8 @@ async def accept(state: State, *, url: str, headers: list[tuple[str, str]], body
         raise BadRequest("actor must be an http(s) URL")
     if is_blocked_domain(actor_host, blocked):
         raise Forbidden("this domain is blocked here")
+    if act.actor in await state.suspended_actors():
+        raise Forbidden("this account is suspended here")
     is_self_delete = act.type == "Delete" and act.object_id == act.actor
     if is_self_delete and await actors.by_uri(state.db, act.actor) is None:
         # An unknown actor deleting itself: nothing to do, and its key is gone anyway.

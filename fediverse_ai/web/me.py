@@ -9,7 +9,7 @@ from quart import Quart, Response, request
 from ..storage import actors, notes, timelines
 from .auth import require_login, viewer
 from .common import StateHolder
-from .pages import FEED_SIZE, render, visible
+from .pages import FEED_SIZE, hidden_from_viewer, render, visible
 from .views import author_view, cards
 
 NOTIFICATION_PAGE = 40
@@ -25,8 +25,9 @@ def register(app: Quart, holder: StateHolder) -> None:
             state.db, account.actor.id, account.actor.uri, cursor=cursor, limit=FEED_SIZE
         )
         shown = await visible(state, [i.note for i in items])
-        allowed = {n.id for n in shown}
-        kept = [i for i in items if i.note.id in allowed]
+        hidden = (await hidden_from_viewer(state)).from_timelines
+        allowed = {n.id for n in shown if n.actor_id not in hidden}
+        kept = [i for i in items if i.note.id in allowed and i.boosted_by not in hidden]
         boosters = await actors.by_ids(state.db, [i.boosted_by for i in kept if i.boosted_by])
         built = await cards(state, [i.note for i in kept], viewer())
         entries = [
@@ -53,7 +54,8 @@ def register(app: Quart, holder: StateHolder) -> None:
         items = await timelines.notifications(
             state.db, account.actor.id, account.actor.uri, before=before, limit=NOTIFICATION_PAGE
         )
-        who = await actors.by_ids(state.db, [i.actor_id for i in items])
+        hidden = (await hidden_from_viewer(state)).from_notifications
+        who = await actors.by_ids(state.db, [i.actor_id for i in items if i.actor_id not in hidden])
         note_ids = sorted({i.note_id for i in items if i.note_id is not None})
         by_id = {}
         for nid in note_ids:

@@ -14,7 +14,7 @@ from ..errors import Gone, NotFound, SignatureError
 from ..federation.publish import note_json
 from ..models import Actor, Note
 from ..state import State
-from ..storage import account_data, actors, follows, media, notes, timelines
+from ..storage import account_data, actors, follows, media, moderation, notes, timelines
 from .common import StateHolder, as2_response, page_number, wants_as2
 from .pages import profile_actor, render_note_page, render_profile
 from .signed import get_signer
@@ -46,6 +46,8 @@ async def _local_actor(state: State, username: str | None) -> Actor:
         if username is not None and await account_data.deleted_username(state.db, username):
             raise Gone("this account was deleted")
         raise NotFound("no such actor")
+    if await moderation.is_suspended(state.db, found.id):
+        raise Gone("this account is suspended")
     return found
 
 
@@ -229,6 +231,8 @@ async def _visible_note(
     author = await actors.by_id(state.db, note.actor_id)
     if author is None:
         raise NotFound("no such post")
+    if await moderation.is_suspended(state.db, author.id):
+        raise Gone("this account is suspended")
     return note, author
 
 

@@ -12,7 +12,7 @@ from ..emoji_html import emojify_html
 from ..errors import Gone, NotFound
 from ..models import Actor, Note
 from ..state import State
-from ..storage import account_data, actors, follows, notes, timelines
+from ..storage import account_data, actors, follows, moderation, mutes, notes, timelines
 from . import when
 from .auth import page_context, viewer
 from .common import StateHolder, see_other, with_notice
@@ -78,6 +78,8 @@ def next_link(items: list[Note], size: int) -> str | None:
 
 
 async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> Response:
+    if await moderation.is_suspended(state.db, actor.id):
+        raise Gone("this account is suspended")
     v = viewer()
     visibilities: tuple[str, ...] = ("public", "unlisted")
     if v.actor_id == actor.id:
@@ -95,6 +97,10 @@ async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> R
         with_media=tab == "media",
     )
     relation = await follows.get(state.db, v.actor_id, actor.id) if v.actor_id else None
+    muting, blocking = False, False
+    if v.actor_id is not None:
+        muting = actor.id in await mutes.muting(state.db, v.actor_id, [actor.id], now=state.now())
+        blocking = await mutes.block_uri(state.db, v.actor_id, actor.id) is not None
     files = await cached_files(state, remote_urls([actor]))
     emoji = await profile_emoji(state, actor)
     return await render(
@@ -112,6 +118,8 @@ async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> R
         },
         tab=tab,
         relation=relation.state if relation else None,
+        muting=muting,
+        blocking=blocking,
         cards=await cards(state, items, v),
         next_page=next_link(items, FEED_SIZE),
         alternate=actor.uri,
@@ -131,13 +139,31 @@ async def visible(state: State, items: list[Note]) -> list[Note]:
     return [n for n in items if n.id in allowed]
 
 
+async def hidden_from_viewer(state: State) -> mutes.Hidden:
+    """Whom the signed-in viewer blocked or muted, or who blocked them (nobody if anonymous)."""
+    v = viewer()
+    if v.actor_id is None:
+        return mutes.Hidden(frozenset(), frozenset())
+    return await mutes.hidden(state.db, v.actor_id, now=state.now())
+
+
+async def unhidden(state: State, items: list[Note]) -> list[Note]:
+    """``items`` less the posts of accounts the viewer blocked or muted (the client API's rule)."""
+    hidden = (await hidden_from_viewer(state)).from_timelines
+    return [n for n in items if n.actor_id not in hidden] if hidden else items
+
+
 async def render_note_page(state: State, note: Note, author: Actor) -> Response:
     v = viewer()
     if not await timelines.viewer_can_see(state.db, note, v.actor_id, v.actor_uri):
         raise NotFound("no such post")
-    ancestors = await visible(state, await _ancestors(state, note))
+    hidden = (await hidden_from_viewer(state)).from_timelines
+    ancestors = [
+        n for n in await visible(state, await _ancestors(state, note)) if n.actor_id not in hidden
+    ]
     tree = await timelines.descendants(state.db, note.uri, limit=DESCENDANTS_MAX)
-    shown = {n.id for n in await visible(state, [n for n, _ in tree])}
+    replies = await visible(state, [n for n, _ in tree])
+    shown = {n.id for n in replies if n.actor_id not in hidden}
     tree = [(n, d) for n, d in tree if n.id in shown]
     thread = [*ancestors, note, *(n for n, _ in tree)]
     depths = [0] * len(ancestors) + [0] + [min(d, 6) for _, d in tree]
@@ -163,7 +189,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         return await render(
             state,
             "index.html",
-            cards=await cards(state, items, viewer()),
+            cards=await cards(state, await unhidden(state, items), viewer()),
             ai=author_view(ai.actor) if ai else None,
             next_page=next_link(items, FEED_SIZE),
         )
@@ -205,7 +231,7 @@ def register(app: Quart, holder: StateHolder) -> None:
             state,
             "tag.html",
             tag=tag,
-            cards=await cards(state, items, viewer()),
+            cards=await cards(state, await unhidden(state, items), viewer()),
             next_page=next_link(items, FEED_SIZE),
         )
 

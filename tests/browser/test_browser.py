@@ -52,6 +52,16 @@ def click_and_wait(driver: Any, element: Any) -> None:
     WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old))
 
 
+def sign_in(driver: Any, base: str, username: str) -> None:
+    """Forget the last user's cookies and log in with the login form, as ``username``."""
+    by = _by()
+    driver.delete_all_cookies()
+    driver.get(f"{base}/login")
+    driver.find_element(by.ID, "username").send_keys(username)
+    driver.find_element(by.ID, "password").send_keys(PASSWORD)
+    click_and_wait(driver, driver.find_element(by.CSS_SELECTOR, "form[action='/login'] button"))
+
+
 def accessibility_problems(driver: Any) -> list[str]:
     """The checks a screen-reader user notices first: unlabelled controls, images without
     an alt attribute, buttons without a name, a missing language or main landmark."""

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from support.live import live_server
-from web.support import PASSWORD, make_user
+from web.support import make_user
 
 from fediverse_ai.storage import polls
 
-from .test_browser import _by, accessibility_problems, click_and_wait, step
+from .test_browser import _by, accessibility_problems, click_and_wait, sign_in, step
 
 
 async def test_compose_a_poll_and_vote_in_it(
@@ -26,13 +26,7 @@ async def test_compose_a_poll_and_vote_in_it(
         base = server.base_url
 
         def log_in(username: str) -> None:
-            driver.delete_all_cookies()
-            driver.get(f"{base}/login")
-            driver.find_element(by.ID, "username").send_keys(username)
-            driver.find_element(by.ID, "password").send_keys(PASSWORD)
-            click_and_wait(
-                driver, driver.find_element(by.CSS_SELECTOR, "form[action='/login'] button")
-            )
+            sign_in(driver, base, username)
 
         def compose() -> str:
             log_in("alice")

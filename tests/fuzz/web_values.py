@@ -32,6 +32,8 @@ PLAUSIBLE: dict[str, tuple[str, ...]] = {
     "domain": ("evil.test", "spam.example", "127.0.0.2"),
     "note_action": ("like", "unlike", "boost", "unboost", "delete"),
     "answer": ("approve", "reject"),
+    "relation_action": ("block", "unblock", "mute", "unmute"),
+    "moderation_action": ("suspend", "unsuspend", "silence", "unsilence"),
     "version": ("2.0", "2.1"),
     "collection": ("followers", "following", "outbox"),
     "tag": ("art", "nobot"),
