@@ -19,6 +19,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
     from . import (
         accounts,
         apps_page,
+        edits,
         errors,
         instance,
         media,
@@ -43,6 +44,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
         instance,
         accounts,
         media,
+        edits,
         statuses,
         timelines,
         notifications,

@@ -29,6 +29,7 @@ TYPES = {
     "follow_request": ("follow_request", 4),
     "like": ("favourite", 5),
     "boost": ("reblog", 6),
+    "update": ("update", 7),
 }
 
 

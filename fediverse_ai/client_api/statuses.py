@@ -27,6 +27,14 @@ DESCENDANTS_MAX = 300
 IDEMPOTENCY_KEY_MAX = 200
 
 
+def language_of(p: dict[str, Any]) -> str | None:
+    """The ``language`` parameter: an ISO 639 code such as ``en`` or ``pt-BR``, or none."""
+    language = (params.text(p, "language", limit=20) or "").strip() or None
+    if language is not None and (len(language) > 8 or not language.replace("-", "").isalnum()):
+        raise Invalid("Language is not a valid language code")
+    return language
+
+
 async def _create(state: State, p: dict[str, Any], key: str | None, grant: Any) -> Response:
     account = grant.account
     text = params.text(p, "status", limit=publish.MAX_TEXT * 4) or ""
@@ -38,9 +46,7 @@ async def _create(state: State, p: dict[str, Any], key: str | None, grant: Any) 
         visibility = "followers"  # Mastodon's name for followers-only
     if visibility not in VISIBILITIES:
         raise Invalid("Visibility is not one of public, unlisted, private, direct")
-    language = (params.text(p, "language", limit=20) or "").strip() or None
-    if language is not None and (len(language) > 8 or not language.replace("-", "").isalnum()):
-        raise Invalid("Language is not a valid language code")
+    language = language_of(p)
     summary = (params.text(p, "spoiler_text", limit=2000) or "").strip()[:500] or None
     parent = None
     reply_to = params.text(p, "in_reply_to_id", limit=40)

@@ -260,7 +260,7 @@ async def viewer_can_see(
 
 @dataclass(frozen=True)
 class Notification:
-    kind: str  # mention, reply, follow, follow_request, like, boost
+    kind: str  # mention, reply, follow, follow_request, like, boost, update (of a boosted note)
     actor_id: int
     note_id: int | None
     at: float
@@ -280,7 +280,8 @@ async def notifications(
 
     A reply notifies only when the viewer may see it: a direct reply to someone else that
     happens to answer the viewer's post is none of the viewer's business. Mentions are
-    visible to the mentioned, likes and boosts are of the viewer's own posts. ``after`` and
+    visible to the mentioned, likes and boosts are of the viewer's own posts, an update is an
+    edit of a post the viewer boosted (as Mastodon tells those who boosted it). ``after`` and
     ``oldest_first`` as in :func:`home`."""
     order = "ASC" if oldest_first else "DESC"
     rows = await db.fetchall(
@@ -306,6 +307,10 @@ async def notifications(
         " SELECT 'boost', b.actor_id, b.note_id, b.published FROM announces b"
         "  JOIN notes n ON n.id = b.note_id"
         "  WHERE n.actor_id = :viewer_id AND b.actor_id != :viewer_id"
+        " UNION ALL"
+        " SELECT 'update', n.actor_id, n.id, v.replaced_at FROM note_revisions v"
+        "  JOIN notes n ON n.id = v.note_id JOIN announces b ON b.note_id = n.id"
+        "  WHERE b.actor_id = :viewer_id AND n.actor_id != :viewer_id"
         f") WHERE at < :before AND at > :after ORDER BY at {order} LIMIT :limit",
         {
             "viewer_id": viewer_id,
