@@ -26,6 +26,7 @@ from ..storage import (
     notes,
     oauth,
     remote_files,
+    saved,
     timelines,
 )
 from ..storage.client_api import Announce
@@ -187,6 +188,7 @@ class Builder:
         counts = await timelines.counts_for(db, ids)
         viewer_id = self.viewer.id if self.viewer else None
         flags = await timelines.viewer_flags(db, viewer_id, ids) if viewer_id else {}
+        marked, pinned = await saved.flags(db, viewer_id, ids) if viewer_id else (set(), set())
         mentions = await client_api.mentions_for(db, ids)
         mentioned = await client_api.actors_by_uris(db, [u for us in mentions.values() for u in us])
         parents = await client_api.parents_of(db, [n.in_reply_to_uri or "" for n in items])
@@ -254,8 +256,8 @@ class Builder:
                     "favourited": liked,
                     "reblogged": boosted,
                     "muted": False,
-                    "bookmarked": False,
-                    "pinned": False,
+                    "bookmarked": n.id in marked,
+                    "pinned": n.id in pinned,
                     "poll": None,
                     "card": None,
                     "filtered": [],

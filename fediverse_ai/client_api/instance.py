@@ -11,6 +11,7 @@ from .. import __version__
 from ..federation.publish import MAX_ATTACHMENTS, MAX_TEXT
 from ..state import State
 from ..storage import actors, client_api, notes
+from ..storage.saved import MAX_PINS
 from ..web.common import StateHolder, json_response
 from ..web.compose import MAX_IMAGE_BYTES
 from ..web.site import site_settings
@@ -28,7 +29,7 @@ def version() -> str:
 
 def _configuration() -> dict[str, Any]:
     return {
-        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": MAX_PINS},
         "statuses": {
             "max_characters": MAX_TEXT,
             "max_media_attachments": MAX_ATTACHMENTS,

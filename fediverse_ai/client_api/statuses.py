@@ -17,7 +17,7 @@ from ..state import State
 from ..storage import actors, client_api, timelines
 from ..urls import new_status_id
 from ..web.common import StateHolder, json_response
-from . import lookup, media, params
+from . import lookup, media, params, saved
 from .entities import Builder
 from .errors import Invalid, RecordNotFound
 from .tokens import optional, user, viewer_of
@@ -135,6 +135,8 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
     @bp.post("/api/v1/statuses/<status_id>/<action>")
     async def status_action(status_id: str, action: str) -> Response:
         state = holder.state
+        if action in saved.ACTIONS:
+            return await saved.keep(state, status_id, action)
         scope = "write:favourites" if action in ("favourite", "unfavourite") else "write:statuses"
         if action not in ("favourite", "unfavourite", "reblog", "unreblog"):
             raise RecordNotFound()
