@@ -22,6 +22,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
         edits,
         errors,
         instance,
+        markers,
         media,
         notifications,
         oauth,
@@ -50,6 +51,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
         statuses,
         timelines,
         notifications,
+        markers,
         stream_routes,
     ):
         module.register(bp, holder)
