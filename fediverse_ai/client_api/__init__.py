@@ -19,6 +19,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
     from . import (
         accounts,
         apps_page,
+        conversations,
         edits,
         errors,
         instance,
@@ -52,6 +53,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
         timelines,
         notifications,
         markers,
+        conversations,
         stream_routes,
     ):
         module.register(bp, holder)
