@@ -28,6 +28,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
         notifications,
         oauth,
         profile,
+        rate_limits,
         relations,
         saved,
         search,
@@ -38,6 +39,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
 
     bp = Blueprint("client_api", __name__)
     errors.register(bp, holder)
+    rate_limits.register(bp, holder)
     for module in (
         oauth,
         profile,
