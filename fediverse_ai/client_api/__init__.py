@@ -27,6 +27,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
         media,
         notifications,
         oauth,
+        polls,
         profile,
         rate_limits,
         relations,
@@ -56,6 +57,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
         notifications,
         markers,
         conversations,
+        polls,
         stream_routes,
     ):
         module.register(bp, holder)

@@ -20,10 +20,11 @@ from ..state import State
 from ..storage import media, revisions
 from ..web.common import StateHolder, json_response
 from . import lookup, params
-from .entities import Builder, iso
+from .entities import Builder
 from .errors import Invalid, RecordNotFound
 from .media import MAX_MEDIA_IDS, attachments_for_status
 from .statuses import language_of
+from .times import iso
 from .tokens import optional, user, viewer_of
 
 

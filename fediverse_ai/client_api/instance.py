@@ -9,6 +9,7 @@ from quart import Blueprint, Response
 
 from .. import __version__
 from ..federation.publish import MAX_ATTACHMENTS, MAX_TEXT
+from ..models import POLL_MAX_OPTION_CHARS, POLL_MAX_OPTIONS, POLL_MAX_SECONDS, POLL_MIN_SECONDS
 from ..state import State
 from ..storage import actors, client_api, notes
 from ..storage.saved import MAX_PINS
@@ -44,10 +45,10 @@ def _configuration() -> dict[str, Any]:
             "video_matrix_limit": 0,
         },
         "polls": {
-            "max_options": 0,
-            "max_characters_per_option": 0,
-            "min_expiration": 0,
-            "max_expiration": 0,
+            "max_options": POLL_MAX_OPTIONS,
+            "max_characters_per_option": POLL_MAX_OPTION_CHARS,
+            "min_expiration": POLL_MIN_SECONDS,
+            "max_expiration": POLL_MAX_SECONDS,
         },
     }
 

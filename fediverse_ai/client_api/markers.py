@@ -10,8 +10,8 @@ from quart import Blueprint, Response, request
 from ..storage import markers
 from ..web.common import StateHolder, json_response
 from . import params
-from .entities import iso
 from .errors import Invalid
+from .times import iso
 from .tokens import user
 
 

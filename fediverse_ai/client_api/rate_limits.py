@@ -18,8 +18,8 @@ from quart import Blueprint, Response, g, request
 
 from ..web.auth import client_address
 from ..web.common import StateHolder
-from .entities import iso
 from .errors import error_response
+from .times import iso
 from .tokens import bearer
 
 WINDOW_SECONDS = 300.0

@@ -10,14 +10,15 @@ from typing import Any
 from quart import Blueprint, Response, request
 
 from ..addressing import narrowest
-from ..errors import BadRequest, NotFound
+from ..as2_quote import QUOTE_POLICIES
+from ..errors import BadRequest, Forbidden, NotFound
 from ..federation import interactions, note_changes, publish
 from ..models import VISIBILITIES, Draft, Visibility
 from ..state import State
 from ..storage import actors, client_api, timelines
 from ..urls import new_status_id
 from ..web.common import StateHolder, json_response
-from . import lookup, media, params, saved
+from . import lookup, media, params, polls, saved
 from .entities import Builder
 from .errors import Invalid, RecordNotFound
 from .tokens import optional, user, viewer_of
@@ -55,6 +56,14 @@ async def _create(state: State, p: dict[str, Any], key: str | None, grant: Any) 
             parent, _ = await lookup.status(state, account.actor, reply_to)
         except RecordNotFound:
             raise Invalid("the status replied to was not found") from None
+    quoted = None
+    quoted_id = params.text(p, "quoted_status_id", limit=40)
+    if quoted_id:  # Mastodon 4.5's quote posts
+        try:
+            quoted, _ = await lookup.status(state, account.actor, quoted_id)
+        except RecordNotFound:
+            raise Invalid("the status quoted was not found") from None
+    policy = params.text(p, "quote_approval_policy", limit=20)
     vis: Visibility = visibility
     if parent is not None:
         vis = narrowest(parent.visibility, vis)
@@ -75,10 +84,13 @@ async def _create(state: State, p: dict[str, Any], key: str | None, grant: Any) 
                 in_reply_to=parent.uri if parent else None,
                 sensitive=params.flag(p, "sensitive"),
                 attachments=attachments,
+                poll=polls.new_poll(p),
+                quote=quoted.uri if quoted else None,
+                quote_policy=policy if policy in QUOTE_POLICIES else None,
             ),
             status_id=status_id,
         )
-    except (BadRequest, NotFound) as exc:
+    except (BadRequest, Forbidden, NotFound) as exc:  # a quote its author does not allow
         raise Invalid(exc.message) from None
     await client_api.set_status_app(state.db, note.id, grant.app.id)
     return json_response(await Builder(state, account.actor).status(note))
