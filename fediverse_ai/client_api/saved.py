@@ -8,11 +8,15 @@ changes (peers re-read the collection when they refresh the actor)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from quart import Blueprint, Response
 
 from ..models import Actor, Note
 from ..state import State
 from ..storage import saved
+from ..storage.client_api import IdWindow
+from ..storage.db import Database
 from ..storage.saved import MAX_PINS
 from ..web.common import StateHolder, json_response
 from . import lookup, params
@@ -26,6 +30,14 @@ ACTIONS = {
     "unbookmark": "write:bookmarks",
     "pin": "write:accounts",
     "unpin": "write:accounts",
+}
+
+
+Query = Callable[[Database, int, IdWindow], Awaitable[list[tuple[int, Note]]]]
+#: The lists of statuses a user kept, with the scope each needs.
+_LISTS: dict[str, tuple[str, Query]] = {
+    "bookmarks": ("read:bookmarks", saved.bookmarks),
+    "favourites": ("read:favourites", saved.favourites),
 }
 
 
@@ -58,18 +70,15 @@ async def _listed(state: State, me: Actor, rows: list[tuple[int, Note]], limit: 
 
 
 def register(bp: Blueprint, holder: StateHolder) -> None:
-    @bp.get("/api/v1/bookmarks")
-    async def bookmarks() -> Response:
-        state = holder.state
-        account, _ = await user(state, "read:bookmarks")
-        pg = params.page()
-        rows = await saved.bookmarks(state.db, account.actor.id, pg.window())
-        return await _listed(state, account.actor, rows, pg.limit)
+    def listing(scope: str, query: Query) -> Callable[[], Awaitable[Response]]:
+        async def view() -> Response:
+            state = holder.state
+            account, _ = await user(state, scope)
+            pg = params.page()
+            rows = await query(state.db, account.actor.id, pg.window())
+            return await _listed(state, account.actor, rows, pg.limit)
 
-    @bp.get("/api/v1/favourites")
-    async def favourites() -> Response:
-        state = holder.state
-        account, _ = await user(state, "read:favourites")
-        pg = params.page()
-        rows = await saved.favourites(state.db, account.actor.id, pg.window())
-        return await _listed(state, account.actor, rows, pg.limit)
+        return view
+
+    for kind, (scope, query) in _LISTS.items():
+        bp.add_url_rule(f"/api/v1/{kind}", f"list_{kind}", listing(scope, query))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+from mastodon import Mastodon
 from support.live import LiveServer
 from web.support import PASSWORD, Browserish, make_user
 
@@ -125,3 +126,13 @@ async def user_token(
         )
     assert resp.status_code == 200, resp.text
     return client, resp.json()["access_token"]
+
+
+async def mastodon_users(server: LiveServer, *names: str) -> list[tuple[Mastodon, str]]:
+    """For each name a new user, logged in through the PKCE flow, and a Mastodon.py client
+    with the token: ``(client, token)``."""
+    out = []
+    for name in names:
+        _, token = await user_token(server, name)
+        out.append((Mastodon(access_token=token, api_base_url=server.base_url), token))
+    return out

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from mastodon import Mastodon, MastodonAPIError, MastodonNotFoundError
+from mastodon import MastodonAPIError, MastodonNotFoundError
 from PIL import Image
 from support.live import live_server
 
-from .support import user_token
+from .support import mastodon_users, user_token
 from .test_api_streaming import Ws
 from .test_mastodon_py import call
 
@@ -27,10 +27,7 @@ def png(colour: tuple[int, int, int]) -> bytes:
 
 async def test_an_edit_from_mastodon_py(tmp_path: Path) -> None:
     async with live_server(tmp_path) as server:
-        _, alice_token = await user_token(server, "alice")
-        _, bob_token = await user_token(server, "bob")
-        alice = Mastodon(access_token=alice_token, api_base_url=server.base_url)
-        bob = Mastodon(access_token=bob_token, api_base_url=server.base_url)
+        (alice, alice_token), (bob, _) = await mastodon_users(server, "alice", "bob")
         red = await call(alice.media_post, png((200, 0, 0)), mime_type="image/png")
         first = await call(alice.status_post, "first try #draft", media_ids=[red])
         assert first["edited_at"] is None

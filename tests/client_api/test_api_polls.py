@@ -8,19 +8,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from mastodon import Mastodon, MastodonAPIError, MastodonNotFoundError
+from mastodon import MastodonAPIError, MastodonNotFoundError
 from support.live import live_server
 
-from .support import user_token
+from .support import mastodon_users, user_token
 from .test_mastodon_py import call
 
 
 async def test_a_poll_from_post_to_votes(tmp_path: Path) -> None:
     async with live_server(tmp_path) as server:
-        _, alice_token = await user_token(server, "alice")
-        _, bob_token = await user_token(server, "bob")
-        alice = Mastodon(access_token=alice_token, api_base_url=server.base_url)
-        bob = Mastodon(access_token=bob_token, api_base_url=server.base_url)
+        (alice, alice_token), (bob, bob_token) = await mastodon_users(server, "alice", "bob")
         poll = await call(alice.make_poll, ["tea", "coffee", "water"], expires_in=3600)
         posted = await call(alice.status_post, "Which one?", poll=poll)
         assert [o["title"] for o in posted["poll"]["options"]] == ["tea", "coffee", "water"]

@@ -7,19 +7,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from mastodon import Mastodon, MastodonAPIError, MastodonNotFoundError
+from mastodon import MastodonAPIError, MastodonNotFoundError
 from support.live import live_server
 
-from .support import user_token
+from .support import mastodon_users, user_token
 from .test_mastodon_py import call
 
 
 async def test_bookmarks_favourites_and_pins(tmp_path: Path) -> None:
     async with live_server(tmp_path) as server:
-        _, alice_token = await user_token(server, "alice")
-        _, bob_token = await user_token(server, "bob")
-        alice = Mastodon(access_token=alice_token, api_base_url=server.base_url)
-        bob = Mastodon(access_token=bob_token, api_base_url=server.base_url)
+        (alice, _), (bob, _) = await mastodon_users(server, "alice", "bob")
         posts = [await call(alice.status_post, f"post {i}") for i in range(7)]
 
         # Bob bookmarks three posts and likes two; lists page newest-kept first
