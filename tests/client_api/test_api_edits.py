@@ -13,6 +13,7 @@ import pytest
 from mastodon import MastodonAPIError, MastodonNotFoundError
 from PIL import Image
 from support.live import live_server
+from web.support import Browserish
 
 from .support import mastodon_users, user_token
 from .test_api_streaming import Ws
@@ -65,6 +66,10 @@ async def test_an_edit_from_mastodon_py(tmp_path: Path) -> None:
         # And Bob, who boosted it, is told
         updates = await call(bob.notifications, types=["update"])
         assert [(n["type"], n["status"]["id"]) for n in updates] == [("update", first["id"])]
+        async with Browserish(server.base_url) as web:  # and so does the web UI
+            await web.login("bob")
+            page = await web.get("/notifications")
+        assert page.status_code == 200 and "edited a post you boosted" in page.text
         # And an edit that leaves media_ids out keeps the picture
         again = await call(alice.status_update, first["id"], "third")
         assert [str(m["id"]) for m in again["media_attachments"]] == [str(blue["id"])]
