@@ -17,7 +17,7 @@ from ..errors import BadRequest, NotFound
 from ..federation import note_changes, publish
 from ..models import Account, Note
 from ..state import State
-from ..storage import media, revisions
+from ..storage import media, polls, revisions
 from ..web.common import StateHolder, json_response
 from . import lookup, params
 from .entities import Builder
@@ -61,6 +61,8 @@ async def _edit(state: State, account: Account, note: Note, p: dict[str, Any]) -
         media_ids = tuple(m.id for m in await media.for_note(state.db, note.id))
     if not text.strip() and not media_ids:
         raise Invalid("Text can't be blank")
+    if media_ids and await polls.by_note(state.db, note.id) is not None:
+        raise Invalid("a post has either a poll or images, not both")
     summary = note.summary
     if "spoiler_text" in p:
         summary = (params.text(p, "spoiler_text", limit=2000) or "").strip()[:500] or None

@@ -12,6 +12,7 @@ from mastodon import MastodonAPIError, MastodonNotFoundError
 from support.live import live_server
 
 from .support import mastodon_users, user_token
+from .test_api_edits import png
 from .test_mastodon_py import call
 
 
@@ -31,6 +32,10 @@ async def test_a_poll_from_post_to_votes(tmp_path: Path) -> None:
         shown = await call(bob.status, posted["id"])
         assert shown["poll"]["own_votes"] == [1]
 
+        picture = await call(alice.media_post, png((0, 90, 0)), mime_type="image/png")
+        with pytest.raises(MastodonAPIError) as both:
+            await call(alice.status_update, posted["id"], "Which one?", media_ids=[picture])
+        assert both.value.args[1] == 422
         with pytest.raises(MastodonAPIError) as again:
             await call(bob.poll_vote, posted["poll"]["id"], [0])
         assert again.value.args[1] == 422
