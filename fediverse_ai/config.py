@@ -106,6 +106,8 @@ class WorkerConfig:
 class WebConfig:
     require_alt_text: bool = True
     session_days: int = 30
+    # Client API calls per token (per address without one) in 5 minutes; Mastodon's 300.
+    api_requests_per_five_minutes: int = 300
 
 
 @dataclass(frozen=True)
@@ -380,6 +382,8 @@ def _validate(c: Config) -> list[str]:
         problems.append("worker.concurrency: must be at least 1")
     if not 1 <= c.web.session_days <= 365:
         problems.append("web.session_days: between 1 and 365")
+    if c.web.api_requests_per_five_minutes < 0:
+        problems.append("web.api_requests_per_five_minutes: 0 (no limit) or more")
     if c.worker.poll_interval_seconds <= 0:
         problems.append("worker.poll_interval_seconds: must be positive")
     problems.extend(_validate_retention(c.retention, c.federation.signature_max_skew_seconds))

@@ -22,14 +22,15 @@ from typing import Any, Literal
 
 from .models import Note
 
-EventKind = Literal["new", "delete"]
+EventKind = Literal["new", "edit", "delete"]
 QUEUE_SIZE = 512
 _serial = itertools.count(1)
 
 
 @dataclass(eq=False)
 class StreamEvent:
-    """A note stored (``new``) or deleted (``delete``; the note as it was, for its audience).
+    """A note stored (``new``), edited (``edit``: the new version) or deleted (``delete``;
+    the note as it was, for its audience).
 
     ``memo`` holds what the streams compute once per event and share (the rendered payload,
     who it notifies), so a thousand streams render one status once."""

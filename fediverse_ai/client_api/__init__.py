@@ -19,14 +19,20 @@ def blueprint(holder: StateHolder) -> Blueprint:
     from . import (
         accounts,
         apps_page,
+        conversations,
+        edits,
         errors,
         instance,
+        markers,
         media,
         notifications,
         oauth,
+        polls,
         profile,
+        rate_limits,
         relations,
         reports,
+        saved,
         search,
         statuses,
         stream_routes,
@@ -35,6 +41,7 @@ def blueprint(holder: StateHolder) -> Blueprint:
 
     bp = Blueprint("client_api", __name__)
     errors.register(bp, holder)
+    rate_limits.register(bp, holder)
     for module in (
         oauth,
         profile,
@@ -45,9 +52,14 @@ def blueprint(holder: StateHolder) -> Blueprint:
         instance,
         accounts,
         media,
+        edits,
+        saved,
         statuses,
         timelines,
         notifications,
+        markers,
+        conversations,
+        polls,
         stream_routes,
     ):
         module.register(bp, holder)

@@ -8,7 +8,7 @@ from quart import Blueprint, Response, request
 from ..federation import interactions
 from ..models import Actor
 from ..state import State
-from ..storage import actors, client_api, follows
+from ..storage import actors, client_api, follows, saved
 from ..web.common import StateHolder, json_response
 from . import lookup, params
 from .entities import Builder
@@ -84,7 +84,9 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         pg = params.page()
         p = dict(request.args)
         if params.flag(p, "pinned"):
-            return json_response([])  # pins are not implemented yet: nothing is pinned
+            # At most five, all on one page (no Link), as Mastodon answers.
+            shown = await lookup.visible(state, viewer, await saved.pinned(state.db, actor.id))
+            return json_response(await Builder(state, viewer).statuses(shown))
         items = await client_api.account_statuses(
             state.db,
             actor.id,

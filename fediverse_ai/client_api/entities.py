@@ -28,27 +28,17 @@ from ..storage import (
     notes,
     oauth,
     remote_files,
+    saved,
     timelines,
 )
 from ..storage.client_api import Announce
+from . import extras
+from .times import iso, iso_day
 
 PUBLIC_VIS = ("public", "unlisted")
 #: Mastodon calls followers-only posts "private".
 API_VISIBILITY = {"followers": "private"}
 _MEDIA_TYPES = {"image": "image", "video": "video", "audio": "audio"}
-
-
-def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts * 1000) % 1000:03d}Z"
-
-
-def iso_day(ts: float | None) -> str | None:
-    """Mastodon rounds an account's ``created_at`` to its day (it tells when, not how busy)."""
-    if not ts:
-        return None
-    return time.strftime("%Y-%m-%dT00:00:00.000Z", time.gmtime(ts))
 
 
 def acct(actor: Actor) -> str:
@@ -202,8 +192,11 @@ class Builder:
             "blurhash": m.blurhash,
         }
 
-    async def statuses(self, items: Sequence[Note]) -> list[dict[str, Any]]:
-        """Status entities for ``items`` (the caller has checked that the viewer may see them)."""
+    async def statuses(
+        self, items: Sequence[Note], *, nested: bool = False
+    ) -> list[dict[str, Any]]:
+        """Status entities for ``items`` (the caller has checked that the viewer may see them);
+        ``nested``: statuses inside a quote, whose own quotes are given by id only."""
         if not items:
             return []
         db = self.state.db
@@ -213,6 +206,10 @@ class Builder:
         counts = await timelines.counts_for(db, ids)
         viewer_id = self.viewer.id if self.viewer else None
         flags = await timelines.viewer_flags(db, viewer_id, ids) if viewer_id else {}
+        marked, pinned = await saved.flags(db, viewer_id, ids) if viewer_id else (set(), set())
+        poll_docs = await extras.polls_for(self.state, self.viewer, ids)
+        render = None if nested else lambda found: self.statuses(found, nested=True)
+        quote_docs = await extras.quotes_for(self.state, self.viewer, ids, render)
         mentions = await client_api.mentions_for(db, ids)
         mentioned = await client_api.actors_by_uris(db, [u for us in mentions.values() for u in us])
         parents = await client_api.parents_of(db, [n.in_reply_to_uri or "" for n in items])
@@ -287,9 +284,10 @@ class Builder:
                     "favourited": liked,
                     "reblogged": boosted,
                     "muted": False,
-                    "bookmarked": False,
-                    "pinned": False,
-                    "poll": None,
+                    "bookmarked": n.id in marked,
+                    "pinned": n.id in pinned,
+                    "poll": poll_docs.get(n.id),
+                    "quote": quote_docs.get(n.id),
                     "card": None,
                     "filtered": [],
                 }

@@ -102,7 +102,7 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         if is_api_path(request.path):
             resp.headers["Access-Control-Allow-Origin"] = "*"
             resp.headers["Access-Control-Expose-Headers"] = (
-                "Link, X-RateLimit-Reset, Idempotency-Key"
+                "Link, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Idempotency-Key"
             )
             if request.method == "OPTIONS":
                 resp.headers["Access-Control-Allow-Methods"] = (

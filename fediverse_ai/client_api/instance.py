@@ -9,9 +9,11 @@ from quart import Blueprint, Response
 
 from .. import __version__, custom_emoji
 from ..federation.publish import MAX_ATTACHMENTS, MAX_TEXT
+from ..models import POLL_MAX_OPTION_CHARS, POLL_MAX_OPTIONS, POLL_MAX_SECONDS, POLL_MIN_SECONDS
 from ..state import State
 from ..storage import actors, client_api, notes
 from ..storage import custom_emojis as stored_emoji
+from ..storage.saved import MAX_PINS
 from ..web.common import StateHolder, json_response
 from ..web.compose import MAX_IMAGE_BYTES
 from ..web.site import site_settings
@@ -29,7 +31,7 @@ def version() -> str:
 
 def _configuration() -> dict[str, Any]:
     return {
-        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": 0},
+        "accounts": {"max_featured_tags": 0, "max_pinned_statuses": MAX_PINS},
         "statuses": {
             "max_characters": MAX_TEXT,
             "max_media_attachments": MAX_ATTACHMENTS,
@@ -44,10 +46,10 @@ def _configuration() -> dict[str, Any]:
             "video_matrix_limit": 0,
         },
         "polls": {
-            "max_options": 0,
-            "max_characters_per_option": 0,
-            "min_expiration": 0,
-            "max_expiration": 0,
+            "max_options": POLL_MAX_OPTIONS,
+            "max_characters_per_option": POLL_MAX_OPTION_CHARS,
+            "min_expiration": POLL_MIN_SECONDS,
+            "max_expiration": POLL_MAX_SECONDS,
         },
     }
 

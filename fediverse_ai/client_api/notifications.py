@@ -17,8 +17,9 @@ from ..state import State
 from ..storage import actors, client_api, timelines
 from ..web.common import StateHolder, json_response
 from . import lookup, params, relations
-from .entities import Builder, iso
+from .entities import Builder
 from .errors import RecordNotFound
+from .times import iso
 from .tokens import user
 
 #: Our kinds in Mastodon's words; a reply notifies its author as a mention, as in Mastodon.
@@ -29,6 +30,7 @@ TYPES = {
     "follow_request": ("follow_request", 4),
     "like": ("favourite", 5),
     "boost": ("reblog", 6),
+    "update": ("update", 7),
 }
 
 

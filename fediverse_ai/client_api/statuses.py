@@ -10,14 +10,15 @@ from typing import Any
 from quart import Blueprint, Response, request
 
 from ..addressing import narrowest
-from ..errors import BadRequest, NotFound
+from ..as2_quote import QUOTE_POLICIES
+from ..errors import BadRequest, Forbidden, NotFound
 from ..federation import interactions, note_changes, publish
 from ..models import VISIBILITIES, Draft, Visibility
 from ..state import State
 from ..storage import actors, client_api, timelines
 from ..urls import new_status_id
 from ..web.common import StateHolder, json_response
-from . import lookup, media, params, relations
+from . import lookup, media, params, polls, relations, saved
 from .entities import Builder
 from .errors import Invalid, RecordNotFound
 from .tokens import optional, user, viewer_of
@@ -25,6 +26,14 @@ from .tokens import optional, user, viewer_of
 ANCESTORS_MAX = 40
 DESCENDANTS_MAX = 300
 IDEMPOTENCY_KEY_MAX = 200
+
+
+def language_of(p: dict[str, Any]) -> str | None:
+    """The ``language`` parameter: an ISO 639 code such as ``en`` or ``pt-BR``, or none."""
+    language = (params.text(p, "language", limit=20) or "").strip() or None
+    if language is not None and (len(language) > 8 or not language.replace("-", "").isalnum()):
+        raise Invalid("Language is not a valid language code")
+    return language
 
 
 async def _create(state: State, p: dict[str, Any], key: str | None, grant: Any) -> Response:
@@ -38,9 +47,7 @@ async def _create(state: State, p: dict[str, Any], key: str | None, grant: Any) 
         visibility = "followers"  # Mastodon's name for followers-only
     if visibility not in VISIBILITIES:
         raise Invalid("Visibility is not one of public, unlisted, private, direct")
-    language = (params.text(p, "language", limit=20) or "").strip() or None
-    if language is not None and (len(language) > 8 or not language.replace("-", "").isalnum()):
-        raise Invalid("Language is not a valid language code")
+    language = language_of(p)
     summary = (params.text(p, "spoiler_text", limit=2000) or "").strip()[:500] or None
     parent = None
     reply_to = params.text(p, "in_reply_to_id", limit=40)
@@ -49,6 +56,14 @@ async def _create(state: State, p: dict[str, Any], key: str | None, grant: Any) 
             parent, _ = await lookup.status(state, account.actor, reply_to)
         except RecordNotFound:
             raise Invalid("the status replied to was not found") from None
+    quoted = None
+    quoted_id = params.text(p, "quoted_status_id", limit=40)
+    if quoted_id:  # Mastodon 4.5's quote posts
+        try:
+            quoted, _ = await lookup.status(state, account.actor, quoted_id)
+        except RecordNotFound:
+            raise Invalid("the status quoted was not found") from None
+    policy = params.text(p, "quote_approval_policy", limit=20)
     vis: Visibility = visibility
     if parent is not None:
         vis = narrowest(parent.visibility, vis)
@@ -69,10 +84,13 @@ async def _create(state: State, p: dict[str, Any], key: str | None, grant: Any) 
                 in_reply_to=parent.uri if parent else None,
                 sensitive=params.flag(p, "sensitive"),
                 attachments=attachments,
+                poll=polls.new_poll(p),
+                quote=quoted.uri if quoted else None,
+                quote_policy=policy if policy in QUOTE_POLICIES else None,
             ),
             status_id=status_id,
         )
-    except (BadRequest, NotFound) as exc:
+    except (BadRequest, Forbidden, NotFound) as exc:  # a quote its author does not allow
         raise Invalid(exc.message) from None
     await client_api.set_status_app(state.db, note.id, grant.app.id)
     return json_response(await Builder(state, account.actor).status(note))
@@ -132,6 +150,8 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
     @bp.post("/api/v1/statuses/<status_id>/<action>")
     async def status_action(status_id: str, action: str) -> Response:
         state = holder.state
+        if action in saved.ACTIONS:
+            return await saved.keep(state, status_id, action)
         scope = "write:favourites" if action in ("favourite", "unfavourite") else "write:statuses"
         if action not in ("favourite", "unfavourite", "reblog", "unreblog"):
             raise RecordNotFound()

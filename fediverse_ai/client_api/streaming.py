@@ -2,8 +2,9 @@
 
 Streams: ``user`` (the home timeline's new statuses and the notifications),
 ``user:notification``, ``public``, ``public:local``, ``public:remote``, ``hashtag`` and
-``hashtag:local`` (with ``tag``). Events are ``update`` and ``notification`` with the entity
-as a JSON *string*, and ``delete`` with the status id, exactly as Mastodon sends them.
+``hashtag:local`` (with ``tag``). Events are ``update``, ``status.update`` (an edit) and
+``notification`` with the entity as a JSON *string*, and ``delete`` with the status id,
+exactly as Mastodon sends them.
 
 Events come from the in-process broker (``streams.py``) that new and deleted notes are
 published to. What a stream shows is decided here, per viewer, with the web UI's rules: the
@@ -205,13 +206,16 @@ class Viewer:
                 if seen:
                     out.append(Message(ch, "delete", str(note.id)))
                 continue
+            # Mastodon's event for an edit; its ``update`` notifications come by polling.
+            name = "status.update" if event.kind == "edit" else "update"
             if ch.stream in ("user", "user:notification"):
                 if ch.stream == "user" and await self._in_home(note):
-                    out.append(Message(ch, "update", await self._status(event, self.actor)))
-                for doc in await self._notifications(note):
-                    out.append(Message(ch, "notification", json.dumps(doc)))
+                    out.append(Message(ch, name, await self._status(event, self.actor)))
+                if event.kind == "new":
+                    for doc in await self._notifications(note):
+                        out.append(Message(ch, "notification", json.dumps(doc)))
             elif _on_public(ch, note) and await self._listed(event):
-                out.append(Message(ch, "update", await self._status(event, None)))
+                out.append(Message(ch, name, await self._status(event, None)))
         return out
 
     async def _listed(self, event: StreamEvent) -> bool:

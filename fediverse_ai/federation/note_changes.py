@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
 from .. import as2_out, custom_emoji
 from ..content import find_hashtags, find_mentions, render_note_html
 from ..errors import BadRequest, Forbidden, NotFound
 from ..models import Account, Note
 from ..state import State
-from ..storage import embeddings, media, notes
+from ..storage import api_media, embeddings, media, notes
 from ..storage.notes import NoteRow
 from ..vocab import format_time
 from . import delivery, publish
@@ -24,11 +25,32 @@ async def _own_note(state: State, account: Account, uri: str) -> Note:
     return note
 
 
-async def edit_note(state: State, account: Account, uri: str, text: str) -> Note:
-    """Replace the text of the account's own post and send the ``Update``."""
+@dataclass(frozen=True)
+class EditFields:
+    """What an edit may change beside the text (the client API's ``PUT``); the web form's
+    edit keeps them. ``media_ids``: the note's attachments to keep, or uploads of the
+    author's to add, in order; attachments not named are deleted."""
+
+    summary: str | None
+    sensitive: bool
+    language: str | None
+    media_ids: tuple[int, ...]
+
+
+async def edit_note(
+    state: State, account: Account, uri: str, text: str, fields: EditFields | None = None
+) -> Note:
+    """Replace the text (and ``fields``) of the account's own post and send the ``Update``."""
     note = await _own_note(state, account, uri)
     text = text.strip()
-    if not text or len(text) > publish.MAX_TEXT:
+    current = await media.for_note(state.db, note.id)
+    if fields is None:
+        fields = EditFields(
+            note.summary, note.sensitive, note.language, tuple(m.id for m in current)
+        )
+    if len(fields.media_ids) > publish.MAX_ATTACHMENTS:
+        raise BadRequest(f"at most {publish.MAX_ATTACHMENTS} images per post")
+    if (not text and not fields.media_ids) or len(text) > publish.MAX_TEXT:
         raise BadRequest(f"an edit needs 1 to {publish.MAX_TEXT} characters")
     resolved = await publish.resolve_mentions(state, find_mentions(text))
     now = max(state.now(), (note.updated or note.published) + 0.001)
@@ -38,11 +60,11 @@ async def edit_note(state: State, account: Account, uri: str, text: str) -> Note
         uri=note.uri,
         actor_id=note.actor_id,
         local=True,
-        content=render_note_html(text, mentions=resolved, tag_url=state.urls.tag),
+        content=render_note_html(text, mentions=resolved, tag_url=state.urls.tag) if text else "",
         source=text,
-        summary=note.summary,
-        sensitive=note.sensitive,
-        language=note.language,
+        summary=fields.summary,
+        sensitive=bool(fields.summary) or fields.sensitive,
+        language=fields.language,
         visibility=note.visibility,
         tags=keep_mentions
         + [
@@ -57,14 +79,23 @@ async def edit_note(state: State, account: Account, uri: str, text: str) -> Note
         updated=now,
         updated_text=format_time(now),
     )
+    dropped = [m for m in current if m.id not in fields.media_ids]
 
     def work(conn: sqlite3.Connection) -> None:
         notes.replace_content(conn, note.id, row)
+        api_media.reattach(conn, note.id, fields.media_ids, dropped=[m.id for m in dropped])
         embeddings.queue_in(conn, note.id, note.visibility, now=now, version=now)
 
-    await state.db.transaction(work)
+    try:
+        await state.db.transaction(work)
+    except LookupError:  # an upload that a concurrent post attached first
+        raise BadRequest("a media attachment is already used by another post") from None
+    for m in dropped:
+        if m.file_name:
+            (state.config.storage.media_dir / m.file_name).unlink(missing_ok=True)
     edited = await notes.by_id(state.db, note.id)
     assert edited is not None
+    state.streams.publish("edit", edited)
     await publish.send_note_activity(state, account, edited, "Update")
     return edited
 

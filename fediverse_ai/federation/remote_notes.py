@@ -105,6 +105,9 @@ async def apply_edit(state: State, note: IncomingNote, author: Actor) -> bool:
         embeddings.queue_in(conn, existing.id, existing.visibility, now=now, version=edited_at)
 
     await state.db.transaction(work)
+    edited = await notes.by_id(state.db, existing.id)
+    if edited is not None:
+        state.streams.publish("edit", edited)
     return True
 
 

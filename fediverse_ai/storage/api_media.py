@@ -145,6 +145,25 @@ def attach(conn: sqlite3.Connection, media_id: int, note_id: int, position: int)
         raise LookupError(f"media {media_id} is already attached")
 
 
+def reattach(
+    conn: sqlite3.Connection, note_id: int, media_ids: Sequence[int], *, dropped: Sequence[int]
+) -> None:
+    """An edit's attachments, in order: the note's own kept, uploads attached, ``dropped``
+    deleted. Raises :class:`LookupError` when one is another note's (the edit rolls back)."""
+    conn.executemany(
+        "DELETE FROM media WHERE id = ? AND note_id = ?", [(m, note_id) for m in dropped]
+    )
+    for position, media_id in enumerate(media_ids):
+        cur = conn.execute(
+            "UPDATE media SET note_id = ?, position = ? WHERE id = ?"
+            " AND (note_id = ? OR (note_id IS NULL"
+            " AND id IN (SELECT media_id FROM api_media)))",
+            (note_id, position, media_id, note_id),
+        )
+        if cur.rowcount != 1:
+            raise LookupError(f"media {media_id} is not this note's nor an upload")
+
+
 async def pending_count(db: Database, actor_id: int) -> int:
     """How many of an account's uploads wait for a status."""
     value = await db.fetchval(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models import Note, Visibility
+from . import revisions
 from .db import Database
 
 _COLUMNS = (
@@ -117,7 +118,9 @@ def insert(conn: sqlite3.Connection, n: NoteRow, *, now: float) -> int | None:
 
 
 def replace_content(conn: sqlite3.Connection, note_id: int, n: NoteRow) -> None:
-    """An edit: new content and tags, same id, author and publication time."""
+    """An edit: new content and tags, same id, author and publication time; the version it
+    replaces is kept (``revisions``)."""
+    revisions.record_in(conn, note_id, replaced_at=n.updated or 0.0)
     conn.execute(
         "UPDATE notes SET content = ?, source = ?, summary = ?, sensitive = ?, language = ?,"
         " tags_json = ?, updated = ?, updated_text = ?, raw_json = ?, title = ? WHERE id = ?",

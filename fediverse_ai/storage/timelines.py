@@ -167,20 +167,43 @@ async def home(
     at, key = cursor if cursor is not None else _FAR
     after_at, after_key = after if after is not None else (-1e18, -(2**62))
     order = "ASC" if oldest_first else "DESC"
+    # Each source of the home timeline takes its own page through an index (per followed
+    # account: notes_actor), then one sort merges them: no scan of every note, however many
+    # there are (an OR of the three could not use an index at all).
+    page = (
+        "(y.published, y.id) < (:at, :key) AND (y.published, y.id) > (:after_at, :after_key)"
+        f" ORDER BY y.published {order}, y.id {order} LIMIT :limit"
+    )
     rows = await db.fetchall(
-        f"SELECT * FROM ("
-        f" SELECT {_COLUMNS}, NULL AS booster, published AS at, id AS k FROM notes WHERE"
-        "  actor_id = ?"
-        "  OR (actor_id IN (SELECT followee_id FROM follows WHERE follower_id = ?"
-        "       AND state = 'accepted') AND visibility != 'direct')"
-        "  OR id IN (SELECT note_id FROM note_mentions WHERE actor_uri = ?)"
+        "WITH followed(id) AS (SELECT followee_id FROM follows"
+        "  WHERE follower_id = :me AND state = 'accepted'),"
+        " wanted(id) AS ("
+        f"  SELECT id FROM (SELECT y.id FROM notes y WHERE y.actor_id = :me AND {page})"
+        "  UNION"
+        "  SELECT x.id FROM followed f JOIN notes x ON x.id IN (SELECT y.id FROM notes y"
+        f"   WHERE y.actor_id = f.id AND y.visibility != 'direct' AND {page})"
+        "  UNION"
+        "  SELECT id FROM (SELECT y.id FROM note_mentions m JOIN notes y ON y.id = m.note_id"
+        f"   WHERE m.actor_uri = :me_uri AND {page}))"
+        " SELECT * FROM ("
+        f" SELECT {_COLUMNS}, NULL AS booster, published AS at, id AS k FROM notes"
+        "  WHERE id IN (SELECT id FROM wanted)"
         " UNION ALL"
+        # CROSS JOIN: from the boosts of followed accounts, not from every public note.
         f" SELECT {_N_COLUMNS}, b.actor_id, b.published, -b.id FROM announces b"
-        "  JOIN notes n ON n.id = b.note_id"
-        "  WHERE b.actor_id IN (SELECT followee_id FROM follows WHERE follower_id = ?"
-        "       AND state = 'accepted') AND n.visibility IN ('public', 'unlisted')"
-        f") WHERE (at, k) < (?, ?) AND (at, k) > (?, ?) ORDER BY at {order}, k {order} LIMIT ?",
-        (viewer_id, viewer_id, viewer_uri, viewer_id, at, key, after_at, after_key, limit),
+        "  CROSS JOIN notes n ON n.id = b.note_id"
+        "  WHERE b.actor_id IN (SELECT id FROM followed) AND n.visibility IN ('public', 'unlisted')"
+        ") WHERE (at, k) < (:at, :key) AND (at, k) > (:after_at, :after_key)"
+        f" ORDER BY at {order}, k {order} LIMIT :limit",
+        {
+            "me": viewer_id,
+            "me_uri": viewer_uri,
+            "at": at,
+            "key": key,
+            "after_at": after_at,
+            "after_key": after_key,
+            "limit": limit,
+        },
     )
     items = [
         HomeItem(note=row_to_note(r), boosted_by=r["booster"], at=r["at"], key=r["k"]) for r in rows
@@ -266,7 +289,7 @@ async def viewer_can_see(
 
 @dataclass(frozen=True)
 class Notification:
-    kind: str  # mention, reply, follow, follow_request, like, boost
+    kind: str  # mention, reply, follow, follow_request, like, boost, update (of a boosted note)
     actor_id: int
     note_id: int | None
     at: float
@@ -286,7 +309,8 @@ async def notifications(
 
     A reply notifies only when the viewer may see it: a direct reply to someone else that
     happens to answer the viewer's post is none of the viewer's business. Mentions are
-    visible to the mentioned, likes and boosts are of the viewer's own posts. ``after`` and
+    visible to the mentioned, likes and boosts are of the viewer's own posts, an update is an
+    edit of a post the viewer boosted (as Mastodon tells those who boosted it). ``after`` and
     ``oldest_first`` as in :func:`home`."""
     order = "ASC" if oldest_first else "DESC"
     rows = await db.fetchall(
@@ -312,6 +336,10 @@ async def notifications(
         " SELECT 'boost', b.actor_id, b.note_id, b.published FROM announces b"
         "  JOIN notes n ON n.id = b.note_id"
         "  WHERE n.actor_id = :viewer_id AND b.actor_id != :viewer_id"
+        " UNION ALL"
+        " SELECT 'update', n.actor_id, n.id, v.replaced_at FROM note_revisions v"
+        "  JOIN notes n ON n.id = v.note_id JOIN announces b ON b.note_id = n.id"
+        "  WHERE b.actor_id = :viewer_id AND n.actor_id != :viewer_id"
         f") WHERE at < :before AND at > :after AND actor_id NOT IN ({SUSPENDED_IDS})"
         f" ORDER BY at {order} LIMIT :limit",
         {

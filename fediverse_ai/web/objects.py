@@ -14,7 +14,7 @@ from ..errors import Gone, NotFound, SignatureError
 from ..federation.publish import note_json
 from ..models import Actor, Note
 from ..state import State
-from ..storage import account_data, actors, follows, media, moderation, notes, timelines
+from ..storage import account_data, actors, follows, media, moderation, notes, saved, timelines
 from .common import StateHolder, as2_response, page_number, wants_as2
 from .pages import profile_actor, render_note_page, render_profile
 from .signed import get_signer
@@ -108,10 +108,16 @@ def register(app: Quart, holder: StateHolder) -> None:
 
         @app.get(f"{base}/collections/featured", endpoint=f"featured{prefix}")
         async def featured(username: str | None = None) -> Response:
-            await as2_viewer(holder.state)
-            actor = await _local_actor(holder.state, username)
-            doc = as2_out.ordered_collection(actor.featured_url or "", total=0, first=None)
-            doc["orderedItems"] = []
+            state = holder.state
+            await as2_viewer(state)
+            actor = await _local_actor(state, username)
+            # Pins (at most five, public or unlisted) as whole Notes, as Mastodon serves them.
+            pinned = [
+                n for n in await saved.pinned(state.db, actor.id) if n.visibility in PUBLIC_VIS
+            ]
+            items = [as2_out.strip_context(await note_json(state, n, actor)) for n in pinned]
+            doc = as2_out.ordered_collection(actor.featured_url or "", total=len(items), first=None)
+            doc["orderedItems"] = items
             return as2_response(doc)
 
         @app.get(f"{base}/outbox", endpoint=f"outbox{prefix}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+from mastodon import Mastodon
 from support.live import LiveServer
 from web.support import PASSWORD, Browserish, make_user
 
@@ -82,26 +83,36 @@ async def approve(web: Browserish, authorize_url: str, username: str = "alice") 
 
 
 def authorize_url(
-    server: LiveServer, client: Client, *, challenge: str | None, redirect_uri: str = OOB
+    server: LiveServer,
+    client: Client,
+    *,
+    challenge: str | None,
+    redirect_uri: str = OOB,
+    scopes: str = SCOPES,
 ) -> str:
     query = {
         "client_id": client.client_id,
         "redirect_uri": redirect_uri,
         "response_type": "code",
-        "scope": SCOPES,
+        "scope": scopes,
     }
     if challenge:
         query |= {"code_challenge": challenge, "code_challenge_method": "S256"}
     return f"{server.base_url}/oauth/authorize?{urlencode(query)}"
 
 
-async def user_token(server: LiveServer, username: str = "alice") -> tuple[Client, str]:
-    """A user, an app, and an access token for them through the whole PKCE flow."""
-    await make_user(server, username)
+async def user_token(
+    server: LiveServer, username: str = "alice", *, scopes: str = SCOPES, new_user: bool = True
+) -> tuple[Client, str]:
+    """A user (``new_user``: made now), an app, and an access token for them with ``scopes``
+    through the whole PKCE flow."""
+    if new_user:
+        await make_user(server, username)
     client = await register_app(server)
     verifier, challenge = pkce_pair()
+    url = authorize_url(server, client, challenge=challenge, scopes=scopes)
     async with Browserish(server.base_url) as web:
-        code = await approve(web, authorize_url(server, client, challenge=challenge), username)
+        code = await approve(web, url, username)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
         resp = await http.post(
             "/oauth/token",
@@ -115,3 +126,13 @@ async def user_token(server: LiveServer, username: str = "alice") -> tuple[Clien
         )
     assert resp.status_code == 200, resp.text
     return client, resp.json()["access_token"]
+
+
+async def mastodon_users(server: LiveServer, *names: str) -> list[tuple[Mastodon, str]]:
+    """For each name a new user, logged in through the PKCE flow, and a Mastodon.py client
+    with the token: ``(client, token)``."""
+    out = []
+    for name in names:
+        _, token = await user_token(server, name)
+        out.append((Mastodon(access_token=token, api_base_url=server.base_url), token))
+    return out

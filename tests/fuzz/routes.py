@@ -24,7 +24,7 @@ Auth = Literal["anon", "user", "admin", "any", "token"]
 class Route:
     """One route: method, path template, the fields it reads, who may call it."""
 
-    method: Literal["GET", "POST"]
+    method: Literal["GET", "POST", "PUT", "DELETE"]
     path: str
     fields: dict[str, str] = field(default_factory=dict)  # name -> value kind
     files: tuple[str, ...] = ()  # multipart file fields
@@ -242,10 +242,42 @@ CLIENT_API_ROUTES: tuple[Route, ...] = (
             "sensitive": "flag",
             "language": "language",
             "media_ids[]": "note",
+            "poll[options][]": "text",
+            "poll[expires_in]": "number",
+            "poll[multiple]": "flag",
+            "quoted_status_id": "note",
         },
         auth="token",
         weight=4,
     ),
+    Route(
+        "PUT",
+        "/api/v1/statuses/{note}",
+        {
+            "status": "text",
+            "spoiler_text": "text",
+            "sensitive": "flag",
+            "language": "language",
+            "media_ids[]": "note",
+        },
+        auth="token",
+        weight=2,
+    ),
+    Route("DELETE", "/api/v1/statuses/{note}", auth="token", weight=0.3),
+    Route("GET", "/api/v1/bookmarks", _API_PAGE, auth="token"),
+    Route("GET", "/api/v1/favourites", _API_PAGE, auth="token"),
+    Route("GET", "/api/v1/markers", {"timeline[]": "api_timeline"}, auth="token"),
+    Route(
+        "POST",
+        "/api/v1/markers",
+        {"home[last_read_id]": "note", "notifications[last_read_id]": "cursor"},
+        auth="token",
+    ),
+    Route("GET", "/api/v1/conversations", _API_PAGE, auth="token"),
+    Route("POST", "/api/v1/conversations/{note}/read", auth="token"),
+    Route("DELETE", "/api/v1/conversations/{note}", auth="token", weight=0.3),
+    Route("GET", "/api/v1/polls/{note}", auth="token"),
+    Route("POST", "/api/v1/polls/{note}/votes", {"choices[]": "number"}, auth="token"),
     Route("GET", "/api/v1/statuses/{note}", auth="token"),
     Route("GET", "/api/v1/statuses/{note}/{api_who}", auth="token"),
     Route("POST", "/api/v1/statuses/{note}/{api_status_action}", auth="token", weight=2),

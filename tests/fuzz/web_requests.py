@@ -139,7 +139,14 @@ class WebRequests:
         headers.append(("Content-Type", content_type))
         url = f"{self.base_url}{path}"
         return FuzzRequest(
-            index, "POST", url, headers, body, notes, sender=sender, route=f"POST {route.path}"
+            index,
+            route.method,
+            url,
+            headers,
+            body,
+            notes,
+            sender=sender,
+            route=f"{route.method} {route.path}",
         )
 
     def _csrf(
