@@ -21,6 +21,7 @@ from ..state import State
 from ..storage import (
     actors,
     api_media,
+    card_counts,
     client_api,
     follows,
     media,
@@ -29,7 +30,6 @@ from ..storage import (
     oauth,
     remote_files,
     saved,
-    timelines,
 )
 from ..storage.client_api import Announce
 from . import extras
@@ -203,9 +203,9 @@ class Builder:
         ids = [n.id for n in items]
         authors = await actors.by_ids(db, [n.actor_id for n in items])
         attached = await media.for_notes(db, ids)
-        counts = await timelines.counts_for(db, ids)
+        counts = await card_counts.counts_for(db, ids)
         viewer_id = self.viewer.id if self.viewer else None
-        flags = await timelines.viewer_flags(db, viewer_id, ids) if viewer_id else {}
+        flags = await card_counts.viewer_flags(db, viewer_id, ids) if viewer_id else {}
         marked, pinned = await saved.flags(db, viewer_id, ids) if viewer_id else (set(), set())
         poll_docs = await extras.polls_for(self.state, self.viewer, ids)
         render = None if nested else lambda found: self.statuses(found, nested=True)

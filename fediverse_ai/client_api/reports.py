@@ -9,8 +9,9 @@ from quart import Blueprint, Response
 from ..federation import moderation
 from ..web.common import StateHolder, json_response
 from . import lookup, params
-from .entities import Builder, iso
+from .entities import Builder
 from .errors import ApiError, Invalid
+from .times import iso
 from .tokens import user
 
 CATEGORIES = ("spam", "legal", "violation", "other")

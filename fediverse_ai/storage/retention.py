@@ -24,7 +24,7 @@ import sqlite3
 from collections.abc import Callable
 from functools import partial
 
-from ..config import RetentionConfig
+from ..config_ops import RetentionConfig
 from .db import Database
 
 BATCH = 500

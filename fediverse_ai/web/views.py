@@ -11,7 +11,7 @@ from ..federation.profile_edit import with_rel_me
 from ..models import Actor, Note
 from ..sanitize import sanitize_html
 from ..state import State
-from ..storage import actors, media, timelines
+from ..storage import actors, card_counts, media
 from ..vocab import same_origin
 from .auth import Viewer
 from .media_views import (
@@ -178,9 +178,9 @@ async def cards(
     files = await cached_files(
         state, remote_urls(authors.values(), (m for ms in attached.values() for m in ms))
     )
-    counts = await timelines.counts_for(state.db, ids)
+    counts = await card_counts.counts_for(state.db, ids)
     flags = (
-        await timelines.viewer_flags(state.db, viewer.actor_id, ids)
+        await card_counts.viewer_flags(state.db, viewer.actor_id, ids)
         if viewer.actor_id is not None
         else {}
     )
