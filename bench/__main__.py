@@ -71,6 +71,10 @@ def _targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         if link:
             overhead = link["link overhead p50 ms"]
             add("reading a 200 KB linked page, p50 overhead", overhead, 100, below=True, unit=" ms")
+        seen = next((r for r in mention["rows"] if "picture overhead p50 ms" in r), None)
+        if seen:
+            overhead = seen["picture overhead p50 ms"]
+            add("seeing a 1 MB picture, p50 overhead", overhead, 100, below=True, unit=" ms")
     web = results.get("web")
     if web:
         for r in web["rows"]:

@@ -12,6 +12,8 @@ hypercorn, granian) can import them by name, e.g. ``bench.apps:bare``.
 
 from __future__ import annotations
 
+import functools
+import io
 import json
 import os
 import time
@@ -216,8 +218,26 @@ def _article(size: int) -> bytes:
 ARTICLE = _article(200_000)
 
 
+@functools.cache
+def picture() -> bytes:
+    """A 1600x1200 JPEG of about 1 MB: a gradient under Gaussian noise, which JPEG cannot
+    squeeze the way it squeezes a flat picture (a photo of that size weighs about as much)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(12)
+    height, width = 1200, 1600
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([x * 255 / width, y * 255 / height, (x + y) * 255 / (width + height)], -1)
+    pixels = np.clip(base + rng.normal(0, 20, (height, width, 3)), 0, 255).astype(np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="JPEG", quality=91)
+    return out.getvalue()
+
+
 async def openai(scope: Scope, receive: Receive, send: Send) -> None:
-    """The zero-latency backend; ``GET /article`` is a 200 KB page for the link benchmark."""
+    """The zero-latency backend; ``GET /article`` is a 200 KB page for the link benchmark,
+    ``GET /picture/NAME.jpg`` a 1 MB JPEG (:func:`picture`) for the image one."""
     if scope["type"] == "lifespan":
         await _lifespan(receive, send)
         return
@@ -226,5 +246,7 @@ async def openai(scope: Scope, receive: Receive, send: Send) -> None:
         await _answer(send, 200, _COMPLETION, "application/json")
     elif scope["path"] == "/article":
         await _answer(send, 200, ARTICLE, "text/html; charset=utf-8")
+    elif scope["path"].startswith("/picture/"):
+        await _answer(send, 200, picture(), "image/jpeg")
     else:
         await _answer(send, 404)

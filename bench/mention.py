@@ -35,6 +35,7 @@ backend = "openai"
 base_url = "http://127.0.0.1:{port}/v1"
 api_key = "bench"
 model = "bench"
+vision = true
 
 [ai.limits]
 per_account_per_hour = 100000
@@ -45,7 +46,12 @@ daily_budget = 100000
 
 
 async def _wave(
-    net: Net, client: httpx.AsyncClient, size: int, run: str, text: str = "what is 2+2?"
+    net: Net,
+    client: httpx.AsyncClient,
+    size: int,
+    run: str,
+    text: str = "what is 2+2?",
+    in_reply_to: str | None = None,
 ) -> list[float]:
     names = sorted(net.keys.private)
     prepared = []
@@ -53,6 +59,8 @@ async def _wave(
         name = names[i % len(names)]
         actor = net.keys.actor_uri(name)
         doc = create_note(actor, i, run=run, mention=AI, text=text)
+        if in_reply_to is not None:
+            doc["object"]["inReplyTo"] = in_reply_to
         body = json.dumps(doc).encode()
         headers = signed_headers(
             "https://a.test/inbox",
@@ -91,22 +99,27 @@ async def _wave(
     return [(replies[n] - sent[n]) * 1000 for n in sent]
 
 
+async def _send(net: Net, client: httpx.AsyncClient, name: str, doc: dict[str, Any]) -> None:
+    body = json.dumps(doc).encode()
+    headers = signed_headers(
+        "https://a.test/inbox",
+        body,
+        key_id=f"{net.keys.actor_uri(name)}#main-key",
+        private_pem=net.keys.private[name],
+    )
+    response = await client.post("https://a.test/inbox", content=body, headers=headers)
+    response.raise_for_status()
+
+
 async def _introduce(net: Net, client: httpx.AsyncClient) -> None:
     """One plain note from every remote actor first, so that every wave mentions as known
     authors (as the single mentions do): a first contact adds a signed fetch of the author's
     actor document, which is the intake benchmark's business, not the answer's."""
     run = f"hello-{uuid.uuid4().hex[:6]}"
     for name in sorted(net.keys.private):
-        actor = net.keys.actor_uri(name)
-        body = json.dumps(create_note(actor, 0, run=f"{run}-{name}")).encode()
-        headers = signed_headers(
-            "https://a.test/inbox",
-            body,
-            key_id=f"{actor}#main-key",
-            private_pem=net.keys.private[name],
+        await _send(
+            net, client, name, create_note(net.keys.actor_uri(name), 0, run=f"{run}-{name}")
         )
-        response = await client.post("https://a.test/inbox", content=body, headers=headers)
-        response.raise_for_status()
     await asyncio.sleep(1.0)  # 50 notes are processed in well under a second
 
 
@@ -139,6 +152,7 @@ async def _levels(
             )
             print(f"  {size} at once: p50 {rows[-1]['p50 ms']:.0f} ms", flush=True)
         rows.append(await _with_link(net, client, page, rows[0]))
+        rows.append(await _with_picture(net, client, page.removesuffix("/article"), rows[0]))
     return rows
 
 
@@ -151,15 +165,43 @@ async def _with_link(
     for w in range(pick(20, 8)):
         run = f"link-{w}-{uuid.uuid4().hex[:6]}"
         times += await _wave(net, client, 1, run, text=f"summarise {page} please")
+    return _single("1, 200 KB link", "link", times, plain)
+
+
+async def _with_picture(
+    net: Net, client: httpx.AsyncClient, backend: str, plain: dict[str, Any]
+) -> dict[str, Any]:
+    """Single mentions under a post with a 1 MB JPEG, asking what it shows, the backend seeing
+    images: reading the picture, decoding, fitting it within 1024 pixels, re-encoding it and
+    sending it as a data URL are the difference from the plain single mentions. The post comes
+    a second before the mention, as a post comes before its replies: the media cache has
+    fetched the picture by then, as it does for every post's pictures."""
+    name = sorted(net.keys.private)[0]  # the author of the single mentions: their own picture
+    times: list[float] = []
+    for w in range(pick(20, 8)):
+        run = f"picture-{w}-{uuid.uuid4().hex[:6]}"
+        post = create_note(net.keys.actor_uri(name), 0, run=f"{run}-post")
+        post["object"]["attachment"] = [
+            {"type": "Image", "mediaType": "image/jpeg", "url": f"{backend}/picture/{run}.jpg"}
+        ]
+        await _send(net, client, name, post)
+        await asyncio.sleep(1.0)
+        parent = post["object"]["id"]
+        times += await _wave(net, client, 1, run, "what is in this picture?", in_reply_to=parent)
+    return _single("1, 1 MB picture", "picture", times, plain)
+
+
+def _single(label: str, what: str, times: list[float], plain: dict[str, Any]) -> dict[str, Any]:
+    """A row of single mentions, with its p50's difference from the plain ones' (its cost)."""
     p50 = percentile(times, 50)
-    print(f"  1 with a 200 KB page: p50 {p50:.0f} ms", flush=True)
+    print(f"  {label}: p50 {p50:.0f} ms", flush=True)
     return {
-        "concurrent": "1, 200 KB link",
+        "concurrent": label,
         "mentions": len(times),
         "p50 ms": p50,
         "p99 ms": percentile(times, 99),
         "max ms": max(times),
-        "link overhead p50 ms": p50 - plain["p50 ms"],
+        f"{what} overhead p50 ms": p50 - plain["p50 ms"],
         "ratio to plain p50": p50 / plain["p50 ms"],
     }
 

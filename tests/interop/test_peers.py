@@ -188,14 +188,9 @@ def test_c_ai_image_post_carries_attachment_and_alt_text(
 # --- 3. mentions get threaded AI replies, never wider than the mention ---------------------------
 
 
-def ai_reply(interop: Interop, peer: Peer, visibility: str) -> tuple[dict[str, Any], str]:
-    ai, alice = interop.ours.actor_url("ai"), peer.actor_url()
-    mention = peer.control(
-        "post",
-        content=f"@ai@a.test ({visibility}) what is the capital of France?",
-        mentions=[ai],
-        visibility=visibility,
-    )["id"]
+def ai_reply_to(interop: Interop, peer: Peer, mention: str, what: str) -> dict[str, Any]:
+    """The AI's reply to ``mention`` as it reached the peer's inbox."""
+    ai = interop.ours.actor_url("ai")
 
     def reply() -> dict[str, Any] | None:
         for activity in received_where(peer, type="Create", actor=ai):
@@ -204,9 +199,21 @@ def ai_reply(interop: Interop, peer: Peer, visibility: str) -> tuple[dict[str, A
                 return note
         return None
 
-    note: dict[str, Any] = wait_for(
-        interop, peer, reply, f"no threaded AI reply to the {visibility} mention", AI_REPLY_TIMEOUT
+    found: dict[str, Any] = wait_for(
+        interop, peer, reply, f"no threaded AI reply to {what}", AI_REPLY_TIMEOUT
     )
+    return found
+
+
+def ai_reply(interop: Interop, peer: Peer, visibility: str) -> tuple[dict[str, Any], str]:
+    ai, alice = interop.ours.actor_url("ai"), peer.actor_url()
+    mention = peer.control(
+        "post",
+        content=f"@ai@a.test ({visibility}) what is the capital of France?",
+        mentions=[ai],
+        visibility=visibility,
+    )["id"]
+    note = ai_reply_to(interop, peer, mention, f"the {visibility} mention")
     assert id_of(note["attributedTo"]) == ai
     assert note.get("content"), note
     tags = [t for t in as_list(note.get("tag")) if isinstance(t, dict)]

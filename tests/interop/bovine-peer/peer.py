@@ -19,7 +19,10 @@ A JSON control API under ``/_control/`` (answered before bovine sees the request
                             "visibility": "public"|"followers"|"direct", "sensitive"?,
                             "attachments"?: [{"type", "mediaType", "url" (/_media/NAME),
                             "name"}]} -> {"id": noteId}
-  GET  /_media/NAME        a small picture (NAME.png) or video (NAME.mp4) the posts attach
+  GET  /_media/NAME        a small picture (NAME.png) or video (NAME.mp4) the posts attach,
+                           or the file a test stored under NAME with /_control/media
+  POST /_control/media     {"name", "mediaType", "base64"} -> {"url"}: serve those bytes at
+                           /_media/NAME (a real picture for a test to attach)
   POST /_control/update    {"id": noteId, "content"}                -> {"id": updateId}
   POST /_control/delete    {"id": noteId}                           -> {"id": deleteId}
   POST /_control/fetch     {"url"}          a GET signed as alice -> {"document"} or {"error"}
@@ -50,9 +53,11 @@ import copy
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import time
+from base64 import b64decode
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -469,6 +474,12 @@ def build_app(args: argparse.Namespace) -> Any:
             return {"error": "bovine's proxy answered a Tombstone (the fetch failed)"}
         return {"document": document}
 
+    async def media(name: str, mediaType: str, base64: str) -> dict[str, Any]:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+            raise ValueError(f"bad media name {name!r}")
+        STORED_MEDIA[name] = (mediaType, b64decode(base64))
+        return {"url": f"/_media/{name}"}
+
     async def collection(collection_id: str) -> list[str]:
         items = await CollectionItem.filter(part_of=collection_id).all()
         return [item.object_id for item in items]
@@ -491,6 +502,7 @@ def build_app(args: argparse.Namespace) -> Any:
         "update": update,
         "delete": delete,
         "fetch": fetch,
+        "media": media,
     }
 
     @app.before_request
@@ -528,9 +540,16 @@ PNG = base64.b64decode(
 MP4 = bytes.fromhex("00000018667479706d70343200000000") + b"mp42isom" + bytes(2000)
 
 
+# Files the tests stored with /_control/media, by name: (media type, bytes).
+STORED_MEDIA: dict[str, tuple[str, bytes]] = {}
+
+
 def media_file(path: str) -> Any:
     from quart import Response
 
+    stored = STORED_MEDIA.get(path.removeprefix("/_media/"))
+    if stored is not None:
+        return Response(stored[1], content_type=stored[0])
     if path.endswith(".png"):
         return Response(PNG, content_type="image/png")
     if path.endswith(".mp4"):

@@ -15,7 +15,10 @@
 //                             "emojis"?: [{"name", "url" ("/_media/NAME.png")}]} -> {"id"}
 //                             (each emoji an `Emoji` tag named ":name:" with a PNG icon)
 //                             (with "poll": a Question, oneOf or anyOf, endTime, votersCount 0)
-//   GET  /_media/NAME        a small picture (NAME.png) or video (NAME.mp4) the posts attach
+//   GET  /_media/NAME        a small picture (NAME.png) or video (NAME.mp4) the posts attach,
+//                            or the file a test stored under NAME with /_control/media
+//   POST /_control/media     {"name", "mediaType", "base64"} -> {"url"}: serve those bytes at
+//                            /_media/NAME (a real picture for a test to attach)
 //   POST /_control/update    {"id": noteId, "content"}        -> Update{Note} to its recipients
 //   POST /_control/delete    {"id": noteId}                   -> Delete{Tombstone} to them
 //   POST /_control/fetch     {"url"}  -> {"document"} or {"error"}: a GET signed as alice
@@ -321,6 +324,11 @@ async function lookupActor(ctx, handleOrUrl) {
 }
 
 const control = {
+  async media({ name, mediaType, base64 }) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`bad media name ${name}`);
+    STORED_MEDIA.set(name, { type: mediaType, data: Buffer.from(base64, "base64") });
+    return { url: `/_media/${name}` };
+  },
   async follow({ handle }) {
     const ctx = controlContext();
     const actor = await lookupActor(ctx, handle);
@@ -583,7 +591,15 @@ const MP4 = Buffer.concat([
   Buffer.alloc(2000),
 ]);
 
+// Files the tests stored with /_control/media, by name.
+const STORED_MEDIA = new Map();
+
 function serveMedia(res, path) {
+  const stored = STORED_MEDIA.get(path.slice("/_media/".length));
+  if (stored) {
+    res.writeHead(200, { "content-type": stored.type });
+    return res.end(stored.data);
+  }
   const extension = path.split(".").pop();
   const type = MEDIA_TYPES[extension];
   if (!type) return sendJson(res, 404, { error: "no such file" });
