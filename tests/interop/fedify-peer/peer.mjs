@@ -493,15 +493,6 @@ const control = {
     const quoted = await ctx.lookupObject(object, { documentLoader });
     if (!(quoted instanceof Note) || quoted.attributionId == null) throw new Error(`not a note: ${object}`);
     const author = await lookupActor(ctx, quoted.attributionId.href);
-    for (const { name, url } of emojis) {
-      tags.push(
-        new Emoji({
-          id: new URL(`/emojis/${name}`, ORIGIN),
-          name: `:${name}:`,
-          icon: new Image({ mediaType: "image/png", url: new URL(url, ORIGIN) }),
-        }),
-      );
-    }
     const noteId = ctx.getObjectUri(Note, { identifier: USERNAME, id: randomUUID() });
     const to = [PUBLIC_COLLECTION];
     const cc = [ctx.getFollowersUri(USERNAME), author.id];
