@@ -8,7 +8,9 @@ import hashlib
 import html
 import re
 import secrets
+import ssl
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -38,10 +40,21 @@ def hidden_fields(page: str) -> dict[str, str]:
     return {name: html.unescape(value) for name, value in _HIDDEN.findall(page)}
 
 
+class Reachable(Protocol):
+    """An instance the flow can talk to: a :class:`LiveServer`, or an interop test's
+    ``Instance`` behind TLS (then ``verify`` names the test CA)."""
+
+    base_url: str
+
+
 async def register_app(
-    server: LiveServer, *, redirect_uris: str = OOB, scopes: str = SCOPES
+    server: Reachable,
+    *,
+    redirect_uris: str = OOB,
+    scopes: str = SCOPES,
+    verify: ssl.SSLContext | bool = True,
 ) -> Client:
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10, verify=verify) as http:
         resp = await http.post(
             "/api/v1/apps",
             data={"client_name": "Test app", "redirect_uris": redirect_uris, "scopes": scopes},
@@ -83,7 +96,7 @@ async def approve(web: Browserish, authorize_url: str, username: str = "alice") 
 
 
 def authorize_url(
-    server: LiveServer,
+    server: Reachable,
     client: Client,
     *,
     challenge: str | None,
@@ -102,18 +115,24 @@ def authorize_url(
 
 
 async def user_token(
-    server: LiveServer, username: str = "alice", *, scopes: str = SCOPES, new_user: bool = True
+    server: Reachable,
+    username: str = "alice",
+    *,
+    scopes: str = SCOPES,
+    new_user: bool = True,
+    verify: ssl.SSLContext | bool = True,
 ) -> tuple[Client, str]:
-    """A user (``new_user``: made now), an app, and an access token for them with ``scopes``
-    through the whole PKCE flow."""
+    """A user (``new_user``: made now, on a :class:`LiveServer`), an app, and an access token
+    for them with ``scopes`` through the whole PKCE flow."""
     if new_user:
+        assert isinstance(server, LiveServer), "make the user with the instance's CLI"
         await make_user(server, username)
-    client = await register_app(server)
+    client = await register_app(server, verify=verify)
     verifier, challenge = pkce_pair()
     url = authorize_url(server, client, challenge=challenge, scopes=scopes)
-    async with Browserish(server.base_url) as web:
+    async with Browserish(server.base_url, verify=verify) as web:
         code = await approve(web, url, username)
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10, verify=verify) as http:
         resp = await http.post(
             "/oauth/token",
             data={

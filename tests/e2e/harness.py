@@ -175,9 +175,14 @@ class Instance:
         return self._proc is not None and self._proc.poll() is None
 
     def cli(
-        self, *args: str, check: bool = True, timeout: float = CLI_TIMEOUT_SECONDS
+        self,
+        *args: str,
+        check: bool = True,
+        timeout: float = CLI_TIMEOUT_SECONDS,
+        stdin: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``fediverse-ai --config <ours> <args>`` to completion, output captured."""
+        """Run ``fediverse-ai --config <ours> <args>`` to completion, output captured;
+        ``stdin``: what it reads (a ``--password-stdin``), else nothing."""
         argv = [*self.command, "--config", str(self.config_path), *args]
         try:
             result = subprocess.run(
@@ -188,7 +193,8 @@ class Instance:
                 text=True,
                 timeout=timeout,
                 check=False,
-                stdin=subprocess.DEVNULL,
+                input=stdin,
+                stdin=subprocess.DEVNULL if stdin is None else None,
             )
         except subprocess.TimeoutExpired as exc:
             raise AssertionError(

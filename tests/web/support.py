@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import ssl
 from typing import Any
 
 import httpx
@@ -25,10 +26,15 @@ def csrf_of(page: str) -> str:
 class Browserish:
     """What a browser without JavaScript does: GET a page, POST its form with the token."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, verify: ssl.SSLContext | bool = True) -> None:
+        """``verify``: the CA to trust, for an instance behind the e2e harness's TLS."""
         self.base_url = base_url
         self.client = httpx.AsyncClient(
-            base_url=base_url, timeout=30.0, trust_env=False, headers={"Accept": "text/html"}
+            base_url=base_url,
+            timeout=30.0,
+            trust_env=False,
+            headers={"Accept": "text/html"},
+            verify=verify,
         )
 
     async def __aenter__(self) -> Browserish:
