@@ -71,9 +71,12 @@ class MastodonPyApp:
 
     def __init__(self, ours: Instance, token: str) -> None:
         session = requests.Session()
+        session.trust_env = False  # else REQUESTS_CA_BUNDLE, when set, wins over ``verify``
         session.verify = str(ours.tls.bundle)
         self.ours = ours
         self.api = Mastodon(access_token=token, api_base_url=ours.base_url, session=session)
+        # Read now, loudly: when it fails later, Mastodon.py 2.3.3 recurses until the stack ends.
+        self.api.retrieve_mastodon_version(fail_hard=True)
 
     def _poll(self, what: str, get: Any) -> Any:
         return wait_until(
