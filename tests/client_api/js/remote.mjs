@@ -16,18 +16,9 @@
 // Prints one JSON line: {"event": "done", ...} or {"event": "error", "error"} (exit 1).
 // Steps are separate runs because the test acts on the peer in between (accept, post).
 // Trust the test CA with NODE_EXTRA_CA_CERTS.
+import "./node20.mjs";
 import { createRestAPIClient } from "masto";
 import generator from "megalodon";
-
-// masto 8 calls Promise.withResolvers (Node 22); the repository's tests run on Node 20.
-Promise.withResolvers ??= function withResolvers() {
-  let resolve, reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-};
 
 const [library, baseUrl, token, step, arg] = process.argv.slice(2);
 const POLL_MS = 300;

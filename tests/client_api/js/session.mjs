@@ -2,20 +2,11 @@
 // tests/client_api/test_js_clients.py: `node session.mjs masto|megalodon BASE_URL TOKEN IMAGE`.
 // Prints one JSON object per line; "asked" tells the test to run the worker (the AI's answer),
 // "done" carries what the test checks. Exits 1 with {"error": ...} on any failure.
+import "./node20.mjs";
 import { createReadStream, readFileSync } from "node:fs";
 import { createRestAPIClient, createStreamingAPIClient } from "masto";
 import generator from "megalodon";
 import WebSocket from "ws";
-
-// masto 8 calls Promise.withResolvers (Node 22); the repository's tests run on Node 20.
-Promise.withResolvers ??= function withResolvers() {
-  let resolve, reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-};
 
 // Node 20 has no global WebSocket (Node 22 has); masto reads WebSocket.OPEN from it.
 globalThis.WebSocket ??= WebSocket;
