@@ -27,8 +27,9 @@ from web.support import PASSWORD
 
 JS = Path(__file__).parent.parent / "client_api" / "js"
 LIBRARIES = ("mastodon.py", "masto", "megalodon")
-STEP_TIMEOUT_S = 90.0
-WAIT_S = 30.0
+STEP_TIMEOUT_S = 120.0
+# Generous: eight test runs may share two cores, and a federated post takes several hops.
+WAIT_S = 60.0
 
 
 class App(Protocol):

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from .clients import LIBRARIES, App, js_missing, logged_in_user, make_app
+from .clients import LIBRARIES, WAIT_S, App, js_missing, logged_in_user, make_app
 from .conftest import Interop, Peer
 from .test_peers import received_where, wait_for
 
@@ -53,7 +53,9 @@ def app(
 
 
 def _one(interop: Interop, peer: Peer, what: str, **match: Any) -> dict[str, Any]:
-    found = wait_for(interop, peer, lambda: received_where(peer, **match), f"never received {what}")
+    found = wait_for(
+        interop, peer, lambda: received_where(peer, **match), f"never received {what}", WAIT_S
+    )
     result: dict[str, Any] = found[-1]
     return result
 
@@ -90,7 +92,7 @@ def test_an_app_follows_a_peer_account_sees_its_post_and_unfollows(
     relation = client.step("unfollow", account["id"])["relationship"]
     assert not relation["following"] and not relation["requested"]
     _one(interop, peer, "the Undo of our Follow", type="Undo", actor=me, object=follow["id"])
-    wait_for(interop, peer, lambda: me not in peer.followers(), "we are still a follower")
+    wait_for(interop, peer, lambda: me not in peer.followers(), "we are still a follower", WAIT_S)
 
 
 def test_an_app_finds_a_peer_note_by_url_and_favourites_it(
