@@ -135,9 +135,6 @@ class Peer:
     shows_followers_collection = True
     # Whether it refuses unsigned GETs of its actors and objects (bovine answers 401).
     requires_signed_fetch = False
-    # Whether it accepts a Follow by itself (bovine waits for approve_follow, though its actor
-    # does not say manuallyApprovesFollowers).
-    accepts_follows_by_itself = True
 
     def __init__(self, *, domain: str, root: Path, tls_bundle: Path, ca_cert: Path) -> None:
         self.domain = domain
@@ -295,7 +292,6 @@ class BovinePeer(Peer):
     name = "bovine"
     shows_followers_collection = False
     requires_signed_fetch = True
-    accepts_follows_by_itself = False
 
     @classmethod
     def missing(cls) -> str | None:
