@@ -144,6 +144,7 @@ SECTIONS: dict[str, type[Any]] = {
     "instance": InstanceConfig,
     "server": ServerConfig,
     "storage": StorageConfig,
+    "media_store": MediaStoreConfig,
     "ai": AIActorConfig,
     "ai.text": AITextConfig,
     "ai.image": AIImageConfig,
@@ -156,7 +157,6 @@ SECTIONS: dict[str, type[Any]] = {
     "retention": RetentionConfig,
     "metrics": MetricsConfig,
     "accounts": AccountsConfig,
-    "media_store": MediaStoreConfig,
 }
 
 

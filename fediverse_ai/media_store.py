@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import mimetypes
 import os
 import re
@@ -35,6 +36,7 @@ from .errors import FediverseError
 # One or more segments of safe characters; no segment starts with a dot (no "..", and the
 # partial files of an atomic write are never listed or served).
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$")
+log = logging.getLogger(__name__)
 S3_DELETE_BATCH = 1000  # DeleteObjects takes at most this many keys
 
 
@@ -222,9 +224,11 @@ class S3Store:
             code = str(exc.response.get("Error", {}).get("Code", ""))
             if code in ("404", "NoSuchKey", "NotFound"):
                 return None
-            raise MediaStoreError(f"media store: {method} failed ({code or 'error'})") from exc
+            log.warning("media store: %s %s failed: %s", method, self.bucket, code or exc)
+            raise MediaStoreError() from exc
         except BotoCoreError as exc:
-            raise MediaStoreError(f"media store: {method} failed ({type(exc).__name__})") from exc
+            log.warning("media store: %s %s failed: %s", method, self.bucket, exc)
+            raise MediaStoreError() from exc
 
     def put(self, key: str, data: bytes) -> None:
         # A single PutObject is atomic on S3: a reader sees the old object or the new one.

@@ -50,15 +50,26 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield endpoint
 
 
+def _store_toml(request: pytest.FixtureRequest, kind: str) -> str:
+    if kind == "local":
+        return ""
+    endpoint = request.getfixturevalue("s3_endpoint")
+    return store_toml(new_bucket(endpoint), endpoint)
+
+
+@pytest.fixture(params=["local", "s3"])
+def both_stores(request: pytest.FixtureRequest) -> str:
+    """The ``[media_store]`` TOML of each store in turn (none: the media directory; a fresh
+    bucket of moto's S3 server), for tests that start ``live_server`` themselves."""
+    return _store_toml(request, request.param)
+
+
 @pytest.fixture
 async def live(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[LiveServer]:
     """Our server on a loopback port, its data under the test's temporary directory; its
     media in a fresh bucket of moto's S3 server when parametrised so
     (``@pytest.mark.parametrize("live", ["local", "s3"], indirect=True)``)."""
-    extra = ""
-    if getattr(request, "param", "local") == "s3":
-        endpoint = request.getfixturevalue("s3_endpoint")
-        extra = store_toml(new_bucket(endpoint), endpoint)
+    extra = _store_toml(request, getattr(request, "param", "local"))
     async with live_server(tmp_path / "ours", extra_toml=extra) as server:
         yield server
 

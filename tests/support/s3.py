@@ -9,6 +9,7 @@ not. ``moto_s3`` stops it even when the test fails.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import socket
@@ -17,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -96,3 +98,28 @@ bucket = "{store.bucket}"
 access_key = "{ACCESS_KEY}"
 secret_key = "{SECRET_KEY}"
 {public}"""
+
+
+def admin_client(endpoint: str) -> Any:
+    """A plain boto3 client: what an admin does to the bucket beside our server."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
+
+
+def allow_public_reads(endpoint: str, bucket: str) -> None:
+    """The bucket policy README gives for ``public_base_url``: anyone may GET an object."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    admin_client(endpoint).put_bucket_policy(Bucket=bucket, Policy=policy)
