@@ -13,6 +13,7 @@ import hashlib
 import io
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,10 +30,14 @@ from support.s3 import (
     store_toml,
 )
 
+from fediverse_ai import media_cache
 from fediverse_ai.config import parse_config
 from fediverse_ai.errors import ConfigError
+from fediverse_ai.federation.publish import publish_note
 from fediverse_ai.media_copy import copy_media
 from fediverse_ai.media_store import LocalStore, MediaStore, MediaStoreError, S3Store
+from fediverse_ai.models import Draft, NewAttachment
+from fediverse_ai.storage import media
 
 
 def png(colour: tuple[int, int, int], size: tuple[int, int] = (32, 24)) -> bytes:
@@ -256,3 +261,45 @@ async def test_a_bucket_that_went_away_is_a_503_not_a_500(tmp_path: Path, s3_end
             assert "NoSuchBucket" not in failed.text and s3_endpoint not in failed.text
             assert (await http.get(f"{ours.base_url}/cache/{'0' * 32}.jpg")).status_code == 404
             assert (await http.get(f"{ours.base_url}/about")).status_code == 200
+
+
+async def test_a_backup_holds_the_buckets_files_and_restores_them(
+    tmp_path: Path, s3_endpoint: str
+) -> None:
+    bucket = new_bucket(s3_endpoint)
+    async with live_server(tmp_path / "ours", extra_toml=store_toml(bucket, s3_endpoint)) as live:
+        picture = png((250, 200, 10), (64, 64))
+        draft = Draft(
+            text="a yellow square",
+            attachments=(NewAttachment(picture, "image/png", "png", 64, 64, "", "yellow"),),
+        )
+        note = await publish_note(live.state, live.ai, draft)
+        (attached,) = await media.for_note(live.state.db, note.id)
+        bucket.put(media_cache.cache_key("0" * 32 + ".jpg"), b"remote bytes")
+        assert live.config.path is not None
+        config = live.config.path
+    archive = tmp_path / "site.tar.gz"
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "fediverse_ai", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    cli("--config", str(config), "backup", "--output", str(archive))
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    assert f"data/media/{attached.file_name}" in names
+    assert not any(n.startswith("data/media/cache/") for n in names)  # no --with-cache
+    assert {n for n in names if n.startswith("data/media/")} == {
+        f"data/media/{f.key}" for f in bucket.list() if not f.key.startswith("cache/")
+    }
+    out = cli("restore", str(archive), "--into", str(tmp_path / "restored"))
+    assert "media copy --to s3" in out
+    restored = tmp_path / "restored" / "data" / "media" / str(attached.file_name)
+    assert restored.read_bytes() == bucket.get(str(attached.file_name))
