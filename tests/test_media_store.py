@@ -21,7 +21,7 @@ import httpx
 import pytest
 from PIL import Image
 from support.live import live_server
-from support.remote import PUBLIC, remote_server
+from support.remote import remote_server
 from support.s3 import (
     admin_client,
     allow_public_reads,
@@ -209,14 +209,8 @@ async def test_a_picture_the_ai_draws_lives_in_the_bucket_and_is_served(
         remote_server(("alice",)) as remote,
         live_server(tmp_path / "ours", extra_toml=toml) as ours,
     ):
-        ai = ours.ai.actor
-        note = remote.note(
-            "alice",
-            f'<p><a href="{ai.url}" class="u-url mention">@ai</a> draw a lighthouse</p>',
-            cc=(ai.uri,),
-            tag=[{"type": "Mention", "href": ai.uri, "name": f"@ai@{ours.config.instance.host}"}],
-        )
-        activity = remote.activity("alice", "Create", note, to=[PUBLIC], cc=[ai.uri])
+        host = ours.config.instance.host
+        note, activity = remote.mention("alice", ours.ai.actor, f"@ai@{host}", "draw a lighthouse")
         assert (await remote.send(ours.shared_inbox, activity)).status_code == 202
         await ours.drain()
         (reply,) = [
