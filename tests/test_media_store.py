@@ -9,6 +9,7 @@ resumably, with checksums that match.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import subprocess
@@ -178,6 +179,11 @@ def test_the_media_copy_command_reports_counts_and_checksums(
     assert bucket.get("aa.png") == png((9, 9, 9))
     rerun = media_copy("--to", "s3")
     assert "0 copied" in rerun.stdout and "1 already there" in rerun.stdout
+    # And back: a media directory that lost the file gets it again from the bucket.
+    (tmp_path / "data" / "media" / "aa.png").unlink()
+    back = media_copy("--to", "local")
+    assert back.returncode == 0 and "1 copied" in back.stdout and ": match" in back.stdout
+    assert (tmp_path / "data" / "media" / "aa.png").read_bytes() == png((9, 9, 9))
 
 
 AI_TOML = """
@@ -297,3 +303,18 @@ async def test_a_backup_holds_the_buckets_files_and_restores_them(
     assert "media copy --to s3" in out
     restored = tmp_path / "restored" / "data" / "media" / str(attached.file_name)
     assert restored.read_bytes() == bucket.get(str(attached.file_name))
+
+
+def test_a_prefix_keeps_two_instances_apart_in_one_bucket(s3_endpoint: str) -> None:
+    shared = new_bucket(s3_endpoint)
+    one, two = (
+        S3Store(dataclasses.replace(store_config(s3_endpoint, shared.bucket), prefix=p))
+        for p in ("one/", "two/media/")
+    )
+    one.put("a.png", b"first")
+    two.put("a.png", b"second")
+    assert (one.get("a.png"), two.get("a.png")) == (b"first", b"second")
+    assert [f.key for f in one.list()] == ["a.png"]  # keys without the prefix
+    assert sorted(f.key for f in shared.list()) == ["one/a.png", "two/media/a.png"]
+    one.delete(["a.png"])
+    assert two.exists("a.png") and not one.exists("a.png")
