@@ -89,17 +89,14 @@ async def ensure_account(
 
 async def ensure_profile_images(state: State, actor_id: int, *, seed: str) -> None:
     """Give a local actor a generated avatar and header (files first, then the rows)."""
-    directory = state.config.storage.media_dir
     names = {}
     for kind, render, size in (
         ("icon", render_avatar, (400, 400)),
         ("image", render_header, (1500, 500)),
     ):
         name = hashlib.sha256(f"{kind}:{seed}".encode()).hexdigest()[:32] + ".png"
-        path = directory / name
-        if not path.exists():
-            directory.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(render(seed))
+        if not await asyncio.to_thread(state.media.exists, name):
+            await asyncio.to_thread(state.media.put, name, render(seed))
         if await media.local_by_file_name(state.db, name) is None:
             await media.insert_profile_image(
                 state.db,

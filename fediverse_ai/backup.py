@@ -138,6 +138,26 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int, files: dict[st
     files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
 
 
+def _add_stored_media(
+    tar: tarfile.TarFile,
+    config: Config,
+    prefix: str,
+    skip_top: str | None,
+    files: dict[str, object],
+) -> None:
+    """The bucket's files, under the names they would have in ``media_dir``: the archive
+    restores onto either store (``media copy --to s3`` after the restore)."""
+    from .media_store import open_store
+
+    store = open_store(config.storage.media_dir, config.media_store)
+    for item in sorted(store.list(), key=lambda f: f.key):
+        if skip_top is not None and item.key.startswith(f"{skip_top}/"):
+            continue
+        data = store.get(item.key)
+        if data is not None:  # deleted since it was listed
+            _add(tar, str(PurePosixPath(prefix) / item.key), data, 0o644, files)
+
+
 def create_backup(config: Config, output: Path, *, with_cache: bool = False) -> dict[str, object]:
     """Write the archive to ``output`` (mode 0600: it holds the private keys); return the
     manifest. The archive appears under its name only once complete."""
@@ -157,10 +177,15 @@ def create_backup(config: Config, output: Path, *, with_cache: bool = False) -> 
                 if config.path is not None:
                     _add(tar, plan.members["config"], config.path.read_bytes(), 0o600, files)
                 _add(tar, plan.members["database"], snapshot.read_bytes(), 0o600, files)
+                skip_cache = None if with_cache else CACHE_DIR
+                if config.media_store.kind != "local":
+                    _add_stored_media(tar, config, plan.members["media_dir"], skip_cache, files)
                 for key, skip in (
-                    ("media_dir", None if with_cache else CACHE_DIR),
+                    ("media_dir", skip_cache),
                     ("keys_dir", None),
                 ):
+                    if key == "media_dir" and config.media_store.kind != "local":
+                        continue
                     root = getattr(config.storage, key)
                     prefix = PurePosixPath(plan.members[key])
                     for path in _tree(root, skip_top=skip, database=config.storage.database):

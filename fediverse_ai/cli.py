@@ -62,7 +62,8 @@ async def _init(config: Config) -> int:
     from .keys import ensure_keys_dir
     from .state import open_state
 
-    config.storage.media_dir.mkdir(parents=True, exist_ok=True)
+    if config.media_store.kind == "local":
+        config.storage.media_dir.mkdir(parents=True, exist_ok=True)
     ensure_keys_dir(config.storage.keys_dir)
     async with open_state(config) as state:
         instance, ai = await ensure_builtin_actors(state)

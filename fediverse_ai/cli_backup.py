@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,11 @@ def add_backup_commands(sub: Any, *, load: Loader) -> None:
         for key in done.relocated:
             member = manifest["layout"].get(key, "?")
             print(f'note: storage.{key} was outside the config\'s directory: set it to "{member}"')
+        if _media_kind(done.config) != "local":
+            print(
+                "note: the config keeps media in a bucket; the archive's media went to"
+                f" storage.media_dir: `fediverse-ai --config {done.config} media copy --to s3`"
+            )
         print(f"start it with: fediverse-ai --config {done.config} run")
         return 0
 
@@ -70,3 +76,14 @@ def add_backup_commands(sub: Any, *, load: Loader) -> None:
         help="restore into a non-empty directory, replacing what the backup holds",
     )
     restore.set_defaults(func=cmd_restore)
+
+
+def _media_kind(config: Path) -> str:
+    """``media_store.kind`` of a restored config (read raw: its keys may come from the
+    environment of another machine)."""
+    try:
+        table = tomllib.loads(config.read_text(encoding="utf-8")).get("media_store", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return "local"
+    kind = table.get("kind", "local") if isinstance(table, dict) else "local"
+    return kind if isinstance(kind, str) else "local"

@@ -140,7 +140,44 @@ def add_ops_commands(sub: Any, *, load: Loader, run: Runner) -> None:
 
         return run(go())
 
-    media = sub.add_parser("media", help="the cache of other servers' media").add_subparsers(
+    def cmd_media_copy(args: argparse.Namespace) -> int:
+        from .media_copy import copy_media
+        from .media_store import LocalStore, S3Store
+
+        config = load(args)
+        m = config.media_store
+        if not m.bucket:
+            raise FediverseError("media copy: set media_store.bucket (and its endpoint, keys)")
+        bucket = S3Store(m)
+        local = LocalStore(config.storage.media_dir)
+        source, target = (local, bucket) if args.to == "s3" else (bucket, local)
+        if args.create_bucket and args.to == "s3":
+            bucket.ensure_bucket()
+        where = f"bucket {m.bucket!r}"
+        print(f"copying {config.storage.media_dir} -> {where}" if args.to == "s3" else
+              f"copying {where} -> {config.storage.media_dir}")  # fmt: skip
+        report = copy_media(
+            source,
+            target,
+            workers=args.workers,
+            progress=lambda r: print(f"  {r.listed} files seen, {r.copied} copied", flush=True),
+        )
+        print(
+            f"{report.listed} files: {report.copied} copied ({report.bytes_copied / 1_048_576:.1f}"
+            f" MB), {report.present} already there, {report.failed} failed,"
+            f" {report.vanished} deleted meanwhile"
+        )
+        same = "match" if report.source_checksum == report.target_checksum else "DIFFER"
+        print(f"checksum source {report.source_checksum[:16]}  target"
+              f" {report.target_checksum[:16]}: {same}")  # fmt: skip
+        if not report.ok:
+            print("run it again: files already copied are skipped")
+            return 1
+        if m.kind != args.to:
+            print(f'now set media_store.kind = "{args.to}", restart, and run this again')
+        return 0
+
+    media = sub.add_parser("media", help="media files: the cache, the store").add_subparsers(
         dest="media_command", required=True
     )
     prune_p = media.add_parser("prune", help="delete cached remote media fetched long ago")
@@ -149,3 +186,12 @@ def add_ops_commands(sub: Any, *, load: Loader, run: Runner) -> None:
     )
     prune_p.add_argument("--dry-run", action="store_true", help="only count")
     prune_p.set_defaults(func=cmd_media_prune)
+    copy_p = media.add_parser(
+        "copy", help="copy every media file to the bucket or back (resumable, checksummed)"
+    )
+    copy_p.add_argument("--to", choices=("s3", "local"), required=True, help="the target store")
+    copy_p.add_argument("--workers", type=int, default=8, help="files in flight (default 8)")
+    copy_p.add_argument(
+        "--create-bucket", action="store_true", help="create media_store.bucket if missing"
+    )
+    copy_p.set_defaults(func=cmd_media_copy)

@@ -27,6 +27,7 @@ from .config_ai import (
     validate_ai,
     validate_foryou,
 )
+from .config_media import MediaStoreConfig, validate_media_store
 from .config_ops import MetricsConfig, RetentionConfig, validate_metrics, validate_retention
 from .errors import ConfigError
 
@@ -135,6 +136,7 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     accounts: AccountsConfig = field(default_factory=AccountsConfig)
+    media_store: MediaStoreConfig = field(default_factory=MediaStoreConfig)
     path: Path | None = None
 
 
@@ -142,6 +144,7 @@ SECTIONS: dict[str, type[Any]] = {
     "instance": InstanceConfig,
     "server": ServerConfig,
     "storage": StorageConfig,
+    "media_store": MediaStoreConfig,
     "ai": AIActorConfig,
     "ai.text": AITextConfig,
     "ai.image": AIImageConfig,
@@ -328,6 +331,7 @@ def _validate(c: Config) -> list[str]:
         problems.append("worker.poll_interval_seconds: must be positive")
     problems.extend(validate_retention(c.retention, c.federation.signature_max_skew_seconds))
     problems.extend(validate_metrics(c.metrics))
+    problems.extend(validate_media_store(c.media_store))
     if not 0 <= c.accounts.deletion_grace_days <= 3650:
         problems.append("accounts.deletion_grace_days: between 0 and 3650")
     return problems

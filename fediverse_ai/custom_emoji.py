@@ -13,7 +13,6 @@ import asyncio
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from .as2_emoji import SHORTCODE_RE, emoji_object, emojis_of, shortcodes_in
@@ -33,7 +32,7 @@ __all__ = [
     "actor_pairs",
     "actor_tags",
     "add_local",
-    "emoji_dir",
+    "emoji_key",
     "file_url",
     "local_object",
     "local_pairs",
@@ -55,8 +54,9 @@ MAX_CATEGORY = 64
 EmojiPairs = Sequence[tuple[str, str]]
 
 
-def emoji_dir(state: State) -> Path:
-    return state.config.storage.media_dir / EMOJI_DIR
+def emoji_key(name: str) -> str:
+    """The media store's key of a local emoji's picture (``media_dir/emoji/<name>``)."""
+    return f"{EMOJI_DIR}/{name}"
 
 
 def file_url(state: State, emoji: LocalEmoji) -> str:
@@ -89,8 +89,7 @@ async def add_local(
         raise BadRequest(f"the emoji :{shortcode}: already exists")
     image = await asyncio.to_thread(process_emoji, data)
     name = f"{secrets.token_hex(16)}.{image.extension}"
-    directory = emoji_dir(state)
-    await asyncio.to_thread(_write, directory, name, image.data)
+    await asyncio.to_thread(state.media.put, emoji_key(name), image.data)
     added = await custom_emojis.add(
         state.db,
         shortcode=shortcode,
@@ -103,16 +102,9 @@ async def add_local(
         now=state.now(),
     )
     if added is None:  # taken meanwhile
-        await asyncio.to_thread((directory / name).unlink, missing_ok=True)
+        await asyncio.to_thread(state.media.delete, [emoji_key(name)])
         raise BadRequest(f"the emoji :{shortcode}: already exists")
     return added
-
-
-def _write(directory: Path, name: str, data: bytes) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    partial = directory / f".{name}.part"
-    partial.write_bytes(data)
-    partial.replace(directory / name)
 
 
 async def remove_local(state: State, shortcode: str) -> LocalEmoji:
@@ -120,7 +112,7 @@ async def remove_local(state: State, shortcode: str) -> LocalEmoji:
     removed = await custom_emojis.remove(state.db, shortcode)
     if removed is None:
         raise NotFound(f"no emoji :{shortcode}:")
-    await asyncio.to_thread((emoji_dir(state) / removed.file_name).unlink, missing_ok=True)
+    await asyncio.to_thread(state.media.delete, [emoji_key(removed.file_name)])
     return removed
 
 

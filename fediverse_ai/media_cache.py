@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from pathlib import Path
 from typing import Any
 
 from . import emoji_image
@@ -44,8 +43,9 @@ ACCEPT = "image/*, video/*, audio/*;q=0.9, */*;q=0.1"
 _LIMITS = FetchLimits(max_redirects=3, total_timeout=60.0)
 
 
-def cache_dir(state: State) -> Path:
-    return state.config.storage.media_dir / CACHE_DIR
+def cache_key(name: str) -> str:
+    """The media store's key of a cached file (``media_dir/cache/<name>`` on disk)."""
+    return f"{CACHE_DIR}/{name}"
 
 
 async def fetch(state: State, payload: dict[str, Any]) -> None:
@@ -79,7 +79,7 @@ async def fetch(state: State, payload: dict[str, Any]) -> None:
             kept = await remote_files.get(state.db, url)
             new = {kept.file_name, kept.thumb_name} if kept else set()
             old = [n for n in (row.file_name, row.thumb_name) if n and n not in new]
-            await asyncio.to_thread(_unlink, cache_dir(state), old)
+            await asyncio.to_thread(_unlink, state, old)
 
 
 def _permanent(exc: FetchError) -> bool:
@@ -98,14 +98,13 @@ async def _give_up(state: State, row: remote_files.RemoteFile, reason: str) -> N
 
 
 async def _keep(state: State, url: str, kind: str, data: bytes, declared: str) -> None:
-    directory = cache_dir(state)
     sniffed = sniff_audio_video(data) if kind == "attachment" else None
     if sniffed is not None:
         media_type, extension = sniffed
         if media_type == "audio/ogg" and declared.lower().startswith("video/ogg"):
             media_type = "video/ogg"
         name = f"{_file_key(url, data)}.{extension}"
-        await asyncio.to_thread(_write, directory, {name: data})
+        await asyncio.to_thread(_write, state, {name: data})
         await remote_files.mark_done(
             state.db, url, file_name=name, thumb_name=None, media_type=media_type,
             width=None, height=None, size=len(data), now=state.now(),
@@ -126,7 +125,7 @@ async def _keep(state: State, url: str, kind: str, data: bytes, declared: str) -
     if thumb is not image:
         thumb_name = f"{key}_t.{thumb.extension}"
         files[thumb_name] = thumb.data
-    await asyncio.to_thread(_write, directory, files)
+    await asyncio.to_thread(_write, state, files)
     await remote_files.mark_done(
         state.db, url, file_name=name, thumb_name=thumb_name, media_type=image.media_type,
         width=image.width, height=image.height, size=len(image.data), now=state.now(),
@@ -140,12 +139,9 @@ def _file_key(url: str, data: bytes) -> str:
     return hashlib.sha256(url.encode() + b"\0" + data).hexdigest()[:32]
 
 
-def _write(directory: Path, files: dict[str, bytes]) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
+def _write(state: State, files: dict[str, bytes]) -> None:
     for name, data in files.items():
-        partial = directory / f".{name}.part"
-        partial.write_bytes(data)
-        partial.replace(directory / name)  # a reader never sees half a file
+        state.media.put(cache_key(name), data)  # whole or not at all, on either store
 
 
 def sniff_audio_video(data: bytes) -> tuple[str, str] | None:
@@ -171,7 +167,6 @@ async def prune(state: State, *, days: int, dry_run: bool = False) -> tuple[int,
     """Delete what was fetched more than ``days`` ago: ``(files, bytes)`` removed. A failed
     fetch is forgotten too, so that the URL is tried again the next time it is wanted."""
     cutoff = state.now() - days * 86400
-    directory = cache_dir(state)
     files = size = 0
     batch = 1_000_000_000 if dry_run else 500
     while rows := await remote_files.older_than(state.db, cutoff, limit=batch):
@@ -180,11 +175,10 @@ async def prune(state: State, *, days: int, dry_run: bool = False) -> tuple[int,
         files += sum(1 for r in rows if r.file_name)
         if dry_run:
             break
-        await asyncio.to_thread(_unlink, directory, names)
+        await asyncio.to_thread(_unlink, state, names)
         await remote_files.forget(state.db, [r.url for r in rows])
     return files, size
 
 
-def _unlink(directory: Path, names: list[str]) -> None:
-    for name in names:
-        (directory / name).unlink(missing_ok=True)
+def _unlink(state: State, names: list[str]) -> None:
+    state.media.delete([cache_key(n) for n in names])

@@ -19,6 +19,7 @@ from .config import Config
 from .httpsig import ResolvedKey
 from .inbox_client import InboxClient
 from .keys import read_private_key
+from .media_store import MediaStore, open_store
 from .memo import Memo
 from .metrics import Metrics
 from .models import Account
@@ -76,6 +77,8 @@ class State:
     # The inbox's key fetches have a pool of their own: a flood of unknown key ids must not
     # take the connections the worker fetches with.
     key_http: httpx.AsyncClient
+    # Our files and the remote media cache: the media directory or a bucket (media_store).
+    media: MediaStore
     clock: Clock = time.time
     # Per-process services built on first use (the AI backends), closed with the state.
     services: dict[str, Any] = field(default_factory=dict)
@@ -222,6 +225,7 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
             urls=Urls(config.instance.base_url),
             inbox_client=inbox_client,
             key_http=key_http,
+            media=open_store(config.storage.media_dir, config.media_store),
             clock=clock,
         )
         yield state

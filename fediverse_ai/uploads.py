@@ -30,16 +30,9 @@ async def store(
     description: str,
     focus: tuple[float, float] = (0.0, 0.0),
 ) -> int:
-    """Write a processed image under a random name and record it, unattached; its media id."""
-    directory = state.config.storage.media_dir
+    """Keep a processed image under a random name and record it, unattached; its media id."""
     name = f"{secrets.token_hex(16)}.{image.extension}"
-    path = directory / name
-
-    def write() -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(image.data)
-
-    await asyncio.to_thread(write)
+    await asyncio.to_thread(state.media.put, name, image.data)
     try:
         return await api_media.create(
             state.db,
@@ -55,7 +48,7 @@ async def store(
             now=state.now(),
         )
     except BaseException:
-        path.unlink(missing_ok=True)
+        await asyncio.to_thread(state.media.delete, [name])
         raise
 
 
@@ -81,6 +74,5 @@ async def expire(state: State, payload: dict[str, Any]) -> None:
         return
     file_name = await api_media.delete_unattached(state.db, media_id)
     if file_name:
-        path = state.config.storage.media_dir / file_name
-        await asyncio.to_thread(path.unlink, missing_ok=True)
+        await asyncio.to_thread(state.media.delete, [file_name])
         log.info("deleted unattached upload %s", media_id)

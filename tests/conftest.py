@@ -17,6 +17,7 @@ from ai.servers import (
 )
 from support.live import LiveServer, live_server
 from support.remote import RemoteFediverse, remote_server
+from support.s3 import moto_s3, new_bucket, store_toml
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +43,34 @@ def llama_server(tiny_gguf: Path) -> Iterator[RunningServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's S3 server on loopback, for every test that keeps media in a bucket."""
+    with moto_s3(tmp_path_factory.mktemp("moto")) as endpoint:
+        yield endpoint
+
+
+def _store_toml(request: pytest.FixtureRequest, kind: str) -> str:
+    if kind == "local":
+        return ""
+    endpoint = request.getfixturevalue("s3_endpoint")
+    return store_toml(new_bucket(endpoint), endpoint)
+
+
+@pytest.fixture(params=["local", "s3"])
+def both_stores(request: pytest.FixtureRequest) -> str:
+    """The ``[media_store]`` TOML of each store in turn (none: the media directory; a fresh
+    bucket of moto's S3 server), for tests that start ``live_server`` themselves."""
+    return _store_toml(request, request.param)
+
+
 @pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    """Our server on a loopback port, its data under the test's temporary directory."""
-    async with live_server(tmp_path / "ours") as server:
+async def live(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[LiveServer]:
+    """Our server on a loopback port, its data under the test's temporary directory; its
+    media in a fresh bucket of moto's S3 server when parametrised so
+    (``@pytest.mark.parametrize("live", ["local", "s3"], indirect=True)``)."""
+    extra = _store_toml(request, getattr(request, "param", "local"))
+    async with live_server(tmp_path / "ours", extra_toml=extra) as server:
         yield server
 
 

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 from client_api.support import user_token
 from PIL import Image
 from support.live import LiveServer
@@ -42,6 +43,7 @@ def emoji_cli(live: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
     return cli("emoji", *args, config=config, cwd=config.parent)
 
 
+@pytest.mark.parametrize("live", ["local", "s3"], indirect=True)
 async def test_admin_emoji_are_listed_served_and_federated(
     live: LiveServer, remote: RemoteFediverse, tmp_path: Path
 ) -> None:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 from PIL import Image
 from support.live import LiveServer
 from support.remote import PUBLIC, RemoteFediverse
@@ -39,8 +40,10 @@ def png_bomb() -> bytes:
 
 
 MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 2000
+BOTH_STORES = pytest.mark.parametrize("live", ["local", "s3"], indirect=True)
 
 
+@BOTH_STORES
 async def test_attachments_and_avatars_are_cached_and_served_by_us(
     live: LiveServer, remote: RemoteFediverse
 ) -> None:
@@ -95,6 +98,12 @@ async def test_attachments_and_avatars_are_cached_and_served_by_us(
         ranged = await http.get(f"/cache/{clip.file_name}", headers={"Range": "bytes=0-99"})
         assert ranged.status_code == 206 and ranged.headers["content-type"] == "video/mp4"
         assert ranged.content == MP4[:100]
+        assert ranged.headers["content-range"] == f"bytes 0-99/{len(MP4)}"
+        tail = await http.get(f"/cache/{clip.file_name}", headers={"Range": "bytes=-10"})
+        assert tail.status_code == 206 and tail.content == MP4[-10:]
+        beyond = await http.get(f"/cache/{clip.file_name}", headers={"Range": "bytes=9999-"})
+        assert beyond.status_code == 416
+        assert beyond.headers["content-range"] == f"bytes */{len(MP4)}"
         assert (await http.get("/cache/" + "0" * 32 + ".jpg")).status_code == 404
     avatar = await remote_files.get(live.state.db, f"{base}/m/avatar.png")
     assert avatar is not None and avatar.state == "done" and avatar.kind == "avatar"
@@ -103,6 +112,7 @@ async def test_attachments_and_avatars_are_cached_and_served_by_us(
     assert await jobs.pending_count(live.state.db, now=live.state.now()) == 0
 
 
+@BOTH_STORES
 async def test_a_prune_deletes_old_files_and_forgets_failures(
     live: LiveServer, remote: RemoteFediverse
 ) -> None:
@@ -122,16 +132,16 @@ async def test_a_prune_deletes_old_files_and_forgets_failures(
     await live.drain()
     photo = await remote_files.get(live.state.db, f"{base}/m/photo.jpg")
     assert photo is not None and photo.file_name
-    path = media_cache.cache_dir(live.state) / photo.file_name
-    assert path.is_file()
+    key = media_cache.cache_key(photo.file_name)
+    assert live.state.media.exists(key)
 
     assert await media_cache.prune(live.state, days=1, dry_run=False) == (0, 0)  # all new
     live.state.clock = lambda: photo.fetched_at + 2 * 86400  # type: ignore[operator]
     files, size = await media_cache.prune(live.state, days=1, dry_run=True)
-    assert (files, size) == (1, photo.size) and path.is_file()
+    assert (files, size) == (1, photo.size) and live.state.media.exists(key)
     assert await media_cache.prune(live.state, days=1) == (1, photo.size)
 
-    assert not path.exists()
+    assert not live.state.media.exists(key)
     assert await remote_files.get(live.state.db, f"{base}/m/photo.jpg") is None
     assert await remote_files.get(live.state.db, f"{base}/m/missing.png") is None
 

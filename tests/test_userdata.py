@@ -56,8 +56,8 @@ async def pictures_of(live: LiveServer, username: str) -> list[tuple[str, str]]:
         " ORDER BY n.published_text, n.id",
         (username,),
     )
-    media_dir = live.config.storage.media_dir
-    return [(hashlib.sha256((media_dir / r[0]).read_bytes()).hexdigest(), r[1]) for r in rows]
+    kept = [(live.state.media.get(r[0]), r[1]) for r in rows]
+    return [(hashlib.sha256(data or b"").hexdigest(), alt) for data, alt in kept]
 
 
 async def posts_of(live: LiveServer, username: str) -> list[tuple[object, ...]]:
@@ -71,8 +71,10 @@ async def posts_of(live: LiveServer, username: str) -> list[tuple[object, ...]]:
     return [tuple(r) for r in rows]
 
 
-async def test_the_archive_reimports_with_every_post_and_picture(tmp_path: Path) -> None:
-    async with live_server(tmp_path / "a") as a:
+async def test_the_archive_reimports_with_every_post_and_picture(
+    tmp_path: Path, both_stores: str
+) -> None:
+    async with live_server(tmp_path / "a", extra_toml=both_stores) as a:
         await make_user(a, "rosa")
         uris = await rosa_posts(a)
         async with Browserish(a.base_url) as browser:
@@ -122,7 +124,7 @@ async def test_the_archive_reimports_with_every_post_and_picture(tmp_path: Path)
     zipped = tmp_path / "rosa.zip"
     zipped.write_bytes(archive_bytes)
 
-    async with live_server(tmp_path / "b") as b:
+    async with live_server(tmp_path / "b", extra_toml=both_stores) as b:
         await b.account("rosa")
         assert b.config.path is not None
         for run in (1, 2):
@@ -152,9 +154,9 @@ async def test_an_import_refuses_what_is_not_an_archive(tmp_path: Path) -> None:
 
 
 async def test_deleting_an_account_tells_its_followers_server_and_purges_it(
-    tmp_path: Path, remote: RemoteFediverse
+    tmp_path: Path, remote: RemoteFediverse, both_stores: str
 ) -> None:
-    async with live_server(tmp_path / "ours", extra_toml=GRACE_0) as live:
+    async with live_server(tmp_path / "ours", extra_toml=GRACE_0 + both_stores) as live:
         await make_user(live, "vic")
         vic = await live.account("vic")
         follow = remote.activity("alice", "Follow", vic.actor.uri)
@@ -170,8 +172,9 @@ async def test_deleting_an_account_tells_its_followers_server_and_purges_it(
             "SELECT file_name FROM media WHERE actor_id = ? AND file_name IS NOT NULL",
             (vic.actor.id,),
         )
-        files = [live.config.storage.media_dir / r[0] for r in rows]
-        assert len(files) == 3 and all(f.exists() for f in files)  # avatar, header, picture
+        files = [str(r[0]) for r in rows]
+        store = live.state.media
+        assert len(files) == 3 and all(store.exists(f) for f in files)  # avatar, header, picture
         stream = live.state.streams.subscribe()  # an open client API stream
         async with Browserish(live.base_url) as browser:
             await browser.login("vic")
@@ -220,7 +223,7 @@ async def test_deleting_an_account_tells_its_followers_server_and_purges_it(
         await live.drain()
         assert await live.count("SELECT COUNT(*) FROM actors WHERE uri = ?", (vic.actor.uri,)) == 0
         assert not (live.config.storage.keys_dir / "vic.pem").exists()
-        assert not [f for f in files if f.exists()]
+        assert not [f for f in files if store.exists(f)]
         assert await live.count("SELECT COUNT(*) FROM jobs WHERE state = 'failed'") == 0
         assert (await live.get_as2(vic.actor.uri)).status_code == 404
 

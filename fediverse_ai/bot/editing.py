@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from ..errors import NotFound
 from ..fetcher import FetchLimits, fetch_bytes
 from ..media import process_image
-from ..media_cache import MAX_IMAGE_BYTES, cache_dir
+from ..media_cache import MAX_IMAGE_BYTES, cache_key
 from ..models import Media, Note
 from ..state import State
 from ..storage import media, remote_files
@@ -73,13 +74,15 @@ async def load_png(state: State, item: Media, *, width: int, height: int) -> tup
 async def raw_bytes(state: State, item: Media) -> bytes:
     """The bytes of a picture: ours, the cache's copy, or fetched through the guard."""
     if item.local and item.file_name:
-        path = state.config.storage.media_dir / item.file_name
-        return await asyncio.to_thread(path.read_bytes)
+        data = await asyncio.to_thread(state.media.get, item.file_name)
+        if data is None:
+            raise NotFound("the picture is gone")
+        return data
     cached = await remote_files.get(state.db, item.url)
     if cached is not None and cached.state == "done" and cached.file_name:
-        path = cache_dir(state) / cached.file_name
-        if path.is_file():
-            return await asyncio.to_thread(path.read_bytes)
+        kept = await asyncio.to_thread(state.media.get, cache_key(cached.file_name))
+        if kept is not None:
+            return kept
     fetched = await fetch_bytes(
         state.http,
         item.url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import dataclass
 
@@ -90,9 +91,7 @@ async def edit_note(
         await state.db.transaction(work)
     except LookupError:  # an upload that a concurrent post attached first
         raise BadRequest("a media attachment is already used by another post") from None
-    for m in dropped:
-        if m.file_name:
-            (state.config.storage.media_dir / m.file_name).unlink(missing_ok=True)
+    await asyncio.to_thread(state.media.delete, [m.file_name for m in dropped if m.file_name])
     edited = await notes.by_id(state.db, note.id)
     assert edited is not None
     state.streams.publish("edit", edited)
@@ -105,9 +104,8 @@ async def delete_note(state: State, account: Account, uri: str) -> None:
     note = await _own_note(state, account, uri)
     inboxes = await publish.recipients(state, note, account.actor)
     now = state.now()
-    for m in await media.for_note(state.db, note.id):
-        if m.file_name:
-            (state.config.storage.media_dir / m.file_name).unlink(missing_ok=True)
+    attached = await media.for_note(state.db, note.id)
+    await asyncio.to_thread(state.media.delete, [m.file_name for m in attached if m.file_name])
     await notes.tombstone(state.db, note.uri, actor_uri=account.actor.uri, now=now)
     state.streams.publish("delete", note)
     activity = as2_out.activity(

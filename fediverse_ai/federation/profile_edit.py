@@ -110,13 +110,11 @@ async def _decoded(kind: str, data: bytes | None) -> ProcessedImage | None:
 
 
 async def _stored(state: State, actor_id: int, image: ProcessedImage | None) -> str | None:
-    """The URL of the picture once written to the media directory and to ``media``."""
+    """The URL of the picture once written to the media store and to ``media``."""
     if image is None:
         return None
     name = f"{secrets.token_hex(16)}.{image.extension}"
-    directory = state.config.storage.media_dir
-    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-    await asyncio.to_thread((directory / name).write_bytes, image.data)
+    await asyncio.to_thread(state.media.put, name, image.data)
     url = state.urls.media(name)
     await media.insert_profile_image(
         state.db,

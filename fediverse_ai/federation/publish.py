@@ -6,6 +6,7 @@ addressing, tags and recipients for every local post.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import sqlite3
@@ -208,7 +209,7 @@ async def publish_note(
         published=now,
         published_text=format_time(now),
     )
-    files = _write_media_files(state, draft)
+    files = await asyncio.to_thread(_write_media_files, state, draft)
 
     def work(conn: sqlite3.Connection) -> int:
         note_id = notes.insert(conn, row, now=now)
@@ -274,16 +275,15 @@ def poll_problem(draft: Draft) -> str | None:
 
 
 def _write_media_files(state: State, draft: Draft) -> list[str]:
-    """Media go to disk before the note exists: receivers fetch them as soon as they see it."""
-    directory = state.config.storage.media_dir
-    directory.mkdir(parents=True, exist_ok=True)
+    """Media go to the store before the note exists: receivers fetch them as soon as they
+    see it. Blocking (the store's calls): run in a thread."""
     names = []
     for att in draft.attachments:
         if att.file_name is not None:
             names.append(att.file_name)
             continue
         name = f"{secrets.token_hex(16)}.{att.extension}"
-        (directory / name).write_bytes(att.data)
+        state.media.put(name, att.data)
         names.append(name)
     return names
 

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 from .. import as2_out
 from ..errors import BadRequest
 from ..federation.publish import note_json
+from ..media_store import MediaStore
 from ..models import Account, Actor, Note
 from ..state import State
 from ..storage import account_data, actors, media
@@ -37,8 +39,17 @@ log = logging.getLogger(__name__)
 
 EXPORT_JOB = account_data.EXPORT_JOB
 MEDIA_PREFIX = "media_attachments/files/"
-# One file to write: (name in the archive, bytes) or (name, path on disk).
-Entry = tuple[str, bytes | Path]
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    """A file of the media store, read when the archive is written."""
+
+    key: str
+
+
+# One file to write: (name in the archive, bytes) or (name, a file of the media store).
+Entry = tuple[str, bytes | StoredMedia]
 
 
 def _collection(name: str, items: list[Any]) -> dict[str, Any]:
@@ -51,13 +62,16 @@ def _collection(name: str, items: list[Any]) -> dict[str, Any]:
     }
 
 
-def _local_file(state: State, url: str | None) -> Path | None:
+async def _local_file(state: State, url: str | None) -> StoredMedia | None:
     """The file behind one of our media urls, if it is ours and still there."""
     if not url or not state.urls.is_local(url):
         return None
     name = PurePosixPath(urlsplit(url).path).name
-    path = state.config.storage.media_dir / name
-    return path if name and path.is_file() else None
+    try:
+        found = bool(name) and await asyncio.to_thread(state.media.exists, name)
+    except ValueError:  # not a name of ours
+        return None
+    return StoredMedia(name) if found else None
 
 
 async def _post(state: State, note: Note, author: Actor, files: list[Entry]) -> dict[str, Any]:
@@ -65,10 +79,10 @@ async def _post(state: State, note: Note, author: Actor, files: list[Entry]) -> 
     attached = {m.url: m for m in await media.for_note(state.db, note.id)}
     for item in obj.get("attachment", []):
         found = attached.get(item.get("url", ""))
-        path = _local_file(state, found.url) if found and found.file_name else None
-        if path is not None:
-            item["url"] = MEDIA_PREFIX + path.name
-            files.append((item["url"], path))
+        stored = await _local_file(state, found.url) if found and found.file_name else None
+        if stored is not None:
+            item["url"] = MEDIA_PREFIX + stored.key
+            files.append((item["url"], stored))
     if note.source is not None:
         obj["source"] = {"content": note.source, "mediaType": "text/plain"}
     return as2_out.outbox_create(note, obj)
@@ -84,10 +98,10 @@ async def entries(state: State, account: Account) -> list[Entry]:
     ]
     doc = as2_out.actor_document(actor, webfinger=f"{actor.username}@{state.config.instance.host}")
     for key, stem in (("icon", "avatar"), ("image", "header")):
-        path = _local_file(state, doc.get(key, {}).get("url"))
-        if path is not None:
-            doc[key]["url"] = stem + path.suffix
-            files.append((doc[key]["url"], path))
+        stored = await _local_file(state, doc.get(key, {}).get("url"))
+        if stored is not None:
+            doc[key]["url"] = stem + PurePosixPath(stored.key).suffix
+            files.append((doc[key]["url"], stored))
         else:
             doc.pop(key, None)
     doc |= {"outbox": "outbox.json", "likes": "likes.json", "bookmarks": "bookmarks.json"}
@@ -106,20 +120,21 @@ def _dump(doc: Any) -> bytes:
     return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def write_zip(target: Path, items: list[Entry]) -> int:
-    """Write the archive to ``target`` (atomically); returns its size in bytes."""
+def write_zip(target: Path, items: list[Entry], store: MediaStore) -> int:
+    """Write the archive to ``target`` (atomically); returns its size in bytes. Blocking
+    (the files are read from the store one at a time): run in a thread."""
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     with zipfile.ZipFile(partial, "w") as archive:
         for name, content in items:
             # Pictures are compressed already: stored as they are, the JSON deflated.
             method = zipfile.ZIP_DEFLATED if name.endswith(".json") else zipfile.ZIP_STORED
-            if isinstance(content, Path):
-                try:
-                    data = content.read_bytes()
-                except FileNotFoundError:  # deleted meanwhile: the post lists it, nothing more
-                    log.info("archive: %s vanished while it was written", content)
+            if isinstance(content, StoredMedia):
+                kept = store.get(content.key)
+                if kept is None:  # deleted meanwhile: the post lists it, nothing more
+                    log.info("archive: %s vanished while it was written", content.key)
                     continue
+                data = kept
             else:
                 data = content
             archive.writestr(name, data, compress_type=method)
@@ -131,7 +146,7 @@ def write_zip(target: Path, items: list[Entry]) -> int:
 async def export_to(state: State, account: Account, target: Path) -> int:
     """Build ``account``'s archive at ``target``; returns its size."""
     items = await entries(state, account)
-    return await asyncio.to_thread(write_zip, target, items)
+    return await asyncio.to_thread(write_zip, target, items, state.media)
 
 
 async def build(state: State, payload: dict[str, Any]) -> None:

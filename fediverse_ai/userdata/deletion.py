@@ -12,6 +12,7 @@ them goes with the account.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from pathlib import Path
@@ -66,8 +67,7 @@ async def delete_account(state: State, account: Account) -> bool:
 
     done = await state.db.transaction(work)
     if done:
-        for name in files:
-            (state.config.storage.media_dir / name).unlink(missing_ok=True)
+        await asyncio.to_thread(state.media.delete, list(files))
         for note in posts:
             state.streams.publish("delete", note)
         state.work_queued(1)
@@ -84,9 +84,8 @@ async def on_deleted(state: State, payload: dict[str, Any]) -> None:
     actor = await actors.by_id(state.db, actor_id)
     if deleted is None or actor is None:
         return  # purged already, or never deleted
-    media_dir = state.config.storage.media_dir
-    for name in await account_data.local_file_names(state.db, actor_id):
-        (media_dir / name).unlink(missing_ok=True)
+    names = await account_data.local_file_names(state.db, actor_id)
+    await asyncio.to_thread(state.media.delete, list(names))
     for token in await account_data.export_tokens(state.db, actor_id):
         export_path(state, token).unlink(missing_ok=True)
     inboxes = await account_data.known_inboxes(state.db, actor_id)
@@ -127,9 +126,8 @@ async def purge(state: State, payload: dict[str, Any]) -> None:
             run_after=later,
         )
         return
-    media_dir = state.config.storage.media_dir
-    for name in await account_data.local_file_names(state.db, actor_id):
-        (media_dir / name).unlink(missing_ok=True)
+    names = await account_data.local_file_names(state.db, actor_id)
+    await asyncio.to_thread(state.media.delete, list(names))
     for token in await account_data.export_tokens(state.db, actor_id):
         export_path(state, token).unlink(missing_ok=True)
     await account_data.purge(state.db, actor_id)

@@ -236,12 +236,10 @@ async def import_archive(
 async def _store(
     state: State, account: Account, row: NoteRow, pictures: list[NewAttachment], *, now: float
 ) -> int | None:
-    directory = state.config.storage.media_dir
-    directory.mkdir(parents=True, exist_ok=True)
     names = []
     for picture in pictures:
         name = f"{secrets.token_hex(16)}.{picture.extension}"
-        (directory / name).write_bytes(picture.data)
+        await asyncio.to_thread(state.media.put, name, picture.data)
         names.append(name)
 
     def work(conn: sqlite3.Connection) -> int | None:
@@ -266,6 +264,5 @@ async def _store(
 
     stored = await state.db.transaction(work)
     if stored is None:
-        for name in names:
-            (directory / name).unlink(missing_ok=True)
+        await asyncio.to_thread(state.media.delete, names)
     return stored

@@ -6,7 +6,6 @@ it); ``/media/emoji/<file>`` is its picture, a PNG we re-encoded on upload.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 
 from quart import Quart, Response, request
@@ -16,6 +15,7 @@ from ..as2_emoji import SHORTCODE_RE
 from ..emoji_image import MAX_BYTES
 from ..errors import FediverseError, NotFound
 from ..storage import custom_emojis
+from . import stored_files
 from .admin import admin_page
 from .auth import require_admin
 from .common import StateHolder, as2_response, see_other
@@ -31,15 +31,11 @@ def register(app: Quart, holder: StateHolder) -> None:
             if custom_emoji.LOCAL_FILE_RE.fullmatch(name)
             else None
         )
-        path = custom_emoji.emoji_dir(state) / name
-        if found is None or not path.is_file():
+        if found is None:
             raise NotFound("no such emoji")
-        resp = Response(await asyncio.to_thread(path.read_bytes), mimetype=found.media_type)
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        resp.headers["Access-Control-Allow-Origin"] = "*"
-        return resp
+        return await stored_files.serve(
+            state, custom_emoji.emoji_key(name), media_type=found.media_type, cors=True
+        )
 
     @app.get("/emojis/<shortcode>")
     async def emoji_object(shortcode: str) -> Response:

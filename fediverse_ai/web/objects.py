@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import mimetypes
 import re
 from typing import Any
@@ -15,6 +14,7 @@ from ..federation.publish import note_json
 from ..models import Actor, Note
 from ..state import State
 from ..storage import account_data, actors, follows, media, moderation, notes, saved, timelines
+from . import stored_files
 from .common import StateHolder, as2_response, page_number, wants_as2
 from .pages import profile_actor, render_note_page, render_profile
 from .signed import get_signer
@@ -192,8 +192,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         if not _MEDIA_NAME.match(name):
             raise NotFound("no such file")
         row = await media.local_by_file_name(state.db, name)
-        path = state.config.storage.media_dir / name
-        if row is None or not path.is_file():
+        if row is None:
             raise NotFound("no such file")
         # Uploaded bytes are never served with an AP content type (GHSA-jhrq-qvrm-qr36).
         mime = (
@@ -201,13 +200,7 @@ def register(app: Quart, holder: StateHolder) -> None:
             if row.media_type.startswith("image/")
             else (mimetypes.guess_type(name)[0] or "application/octet-stream")
         )
-        # Read whole (media are capped at a few MB): a streamed file whose client went away
-        # left its handle open until garbage collection.
-        resp = Response(await asyncio.to_thread(path.read_bytes), mimetype=mime)
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        return resp
+        return await stored_files.serve(state, name, media_type=mime)
 
 
 async def _any_note(state: State, username: str, status_id: str) -> tuple[Note, Actor]:

@@ -91,14 +91,19 @@ async def fetch_picture(reply: dict[str, Any]) -> Image.Image:
     return Image.open(io.BytesIO(response.content)).convert("RGB")
 
 
-async def test_the_offline_filters_edit_the_askers_own_photo(tmp_path: Path) -> None:
+async def test_the_offline_filters_edit_the_askers_own_photo(
+    tmp_path: Path, both_stores: str
+) -> None:
     """Given alice's photo, when she answers it with "@ai make this a watercolour", then the
     answer is her picture through a watercolour filter (red still left, blue still right),
-    says it is a filter, links her post, and carries alt text and the AI label."""
-    async with world(tmp_path, NO_MODERATION) as (ours, remote):
+    says it is a filter, links her post, and carries alt text and the AI label. On either
+    media store: the photo is read from the cache's copy there, the answer written there."""
+    async with world(tmp_path, NO_MODERATION + both_stores) as (ours, remote):
         post = await photo_post(ours, remote, "alice")
         reply = await ask(ours, remote, "make this a watercolour please", parent=post["id"])
         picture = await fetch_picture(reply)
+        # Fetched once, by the media cache: the edit read the cache's copy from the store.
+        assert remote.fetched.count("/media/alice.jpg") == 1
 
     text = html_to_text(reply["content"])
     assert f"Edited from your post: {post['id']}" in text

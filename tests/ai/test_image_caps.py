@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from support.live import live_server
-from support.remote import PUBLIC, remote_server
+from support.remote import remote_server
 
 from fediverse_ai.bot.replier import FAILURE
 
@@ -72,14 +72,8 @@ attempts = 3
 enabled = false
 """
     async with remote_server(("alice",)) as remote, live_server(tmp_path, extra_toml=toml) as ours:
-        ai = ours.ai.actor
-        note = remote.note(
-            "alice",
-            f'<p><a href="{ai.url}" class="u-url mention">@ai</a> draw a lighthouse</p>',
-            cc=(ai.uri,),
-            tag=[{"type": "Mention", "href": ai.uri, "name": f"@ai@{ours.config.instance.host}"}],
-        )
-        activity = remote.activity("alice", "Create", note, to=[PUBLIC], cc=[ai.uri])
+        host = ours.config.instance.host
+        note, activity = remote.mention("alice", ours.ai.actor, f"@ai@{host}", "draw a lighthouse")
         assert (await remote.send(ours.shared_inbox, activity)).status_code == 202
         await ours.drain()
 

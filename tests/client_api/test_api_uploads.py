@@ -41,8 +41,8 @@ async def upload(
     )
 
 
-async def test_upload_edit_attach_and_deliver(tmp_path: Path) -> None:
-    async with live_server(tmp_path) as server:
+async def test_upload_edit_attach_and_deliver(tmp_path: Path, both_stores: str) -> None:
+    async with live_server(tmp_path, extra_toml=both_stores) as server:
         _, token = await user_token(server, "alice")
         async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
             # Given an upload with alt text, a focal point and EXIF GPS data
@@ -175,8 +175,8 @@ async def test_hostile_uploads_and_media_ids(tmp_path: Path) -> None:
             assert [m["id"] for m in ok.json()["media_attachments"]] == ids[:4]
 
 
-async def test_unattached_uploads_are_deleted_after_a_day(tmp_path: Path) -> None:
-    async with live_server(tmp_path) as server:
+async def test_unattached_uploads_are_deleted_after_a_day(tmp_path: Path, both_stores: str) -> None:
+    async with live_server(tmp_path, extra_toml=both_stores) as server:
         _, token = await user_token(server, "alice")
         async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
             kept, dropped = [
@@ -187,9 +187,9 @@ async def test_unattached_uploads_are_deleted_after_a_day(tmp_path: Path) -> Non
             )
             assert posted.status_code == 200
             await server.drain()
-            media_dir = server.config.storage.media_dir
-            files = {m["id"]: media_dir / m["url"].rsplit("/", 1)[1] for m in (kept, dropped)}
-            assert all(f.exists() for f in files.values())
+            store = server.state.media
+            files = {m["id"]: m["url"].rsplit("/", 1)[1] for m in (kept, dropped)}
+            assert all(store.exists(f) for f in files.values())
             # When a day has passed, the worker's job deletes the unused one only
             real = server.state.clock
             server.state.clock = lambda: real() + 86_401
@@ -197,7 +197,7 @@ async def test_unattached_uploads_are_deleted_after_a_day(tmp_path: Path) -> Non
                 await server.drain()
             finally:
                 server.state.clock = real
-            assert files[kept["id"]].exists() and not files[dropped["id"]].exists()
+            assert store.exists(files[kept["id"]]) and not store.exists(files[dropped["id"]])
             gone = await http.get(f"/api/v1/media/{dropped['id']}", headers=bearer(token))
             assert gone.status_code == 404
             assert (await http.get(kept["url"])).status_code == 200

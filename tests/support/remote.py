@@ -26,6 +26,7 @@ import httpx
 
 from fediverse_ai.errors import FediverseError
 from fediverse_ai.httpsig import ResolvedKey, sign_request, sign_request_rfc9421, verify_request
+from fediverse_ai.models import Actor
 
 from .keys import reusable_key
 from .serving import (
@@ -247,6 +248,17 @@ class RemoteFediverse(RestartableServer):
             "object": obj,
             **extra,
         }
+
+    def mention(self, username: str, actor: Actor, handle: str, text: str) -> tuple[Json, Json]:
+        """A public note by ``username`` that mentions our ``actor`` (``handle``: ``@name@host``)
+        before ``text``, and the Create that sends it."""
+        note = self.note(
+            username,
+            f'<p><a href="{actor.url}" class="u-url mention">@{actor.username}</a> {text}</p>',
+            cc=(actor.uri,),
+            tag=[{"type": "Mention", "href": actor.uri, "name": handle}],
+        )
+        return note, self.activity(username, "Create", note, to=[PUBLIC], cc=[actor.uri])
 
     @staticmethod
     def embedded(activity: Json) -> Json:

@@ -9,6 +9,7 @@ import re
 import time
 from pathlib import Path
 
+import httpx
 from support.live import WATCHED_TABLES, LiveServer, live_server
 from support.remote import PUBLIC, remote_server
 
@@ -26,8 +27,10 @@ async def logged_in(server: LiveServer, username: str, *, admin: bool = False) -
     return web
 
 
-async def test_compose_with_two_images_and_alt_text_publishes_them(tmp_path: Path) -> None:
-    async with live_server(tmp_path) as server:
+async def test_compose_with_two_images_and_alt_text_publishes_them(
+    tmp_path: Path, both_stores: str
+) -> None:
+    async with live_server(tmp_path, extra_toml=both_stores) as server:
         web = await logged_in(server, "alice")
         async with web:
             resp = await web.submit(
@@ -56,6 +59,15 @@ async def test_compose_with_two_images_and_alt_text_publishes_them(tmp_path: Pat
         )
         assert [(r[0], r[1]) for r in rows] == [("a red square", 120), ("a green square", 120)]
         assert all(r[2] for r in rows)
+        files = await server.state.db.fetchall(
+            "SELECT m.url, m.file_name FROM media m JOIN notes n ON n.id = m.note_id"
+            " WHERE n.source LIKE 'two squares%'"
+        )
+        async with httpx.AsyncClient() as http:
+            for url, name in files:
+                served = await http.get(url)
+                assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+                assert served.content == server.state.media.get(name)
 
 
 async def test_an_image_without_alt_text_is_refused_and_nothing_is_published(

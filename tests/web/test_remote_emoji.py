@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 
 import httpx
+import pytest
 from PIL import Image
 from support.live import LiveServer
 from support.remote import PUBLIC, RemoteFediverse
@@ -171,7 +172,7 @@ async def test_emoji_stay_text_until_cached(live: LiveServer, remote: RemoteFedi
     await media_cache.prune(live.state, days=1)
     kept = await remote_files.get(live.state.db, f"{remote.base_url}/e/slow.png")
     assert kept is not None and kept.state == "done"
-    assert (media_cache.cache_dir(live.state) / str(kept.file_name)).is_file()
+    assert live.state.media.exists(media_cache.cache_key(str(kept.file_name)))
 
 
 async def test_a_custom_emoji_reaction_keeps_its_picture_cached(
@@ -191,6 +192,7 @@ async def test_a_custom_emoji_reaction_keeps_its_picture_cached(
     assert cached is not None and (cached.state, cached.kind) == ("done", "emoji")
 
 
+@pytest.mark.parametrize("live", ["local", "s3"], indirect=True)
 async def test_an_emoji_its_server_updated_is_fetched_again(
     live: LiveServer, remote: RemoteFediverse
 ) -> None:
@@ -206,7 +208,9 @@ async def test_an_emoji_its_server_updated_is_fetched_again(
 
     def colour(row: remote_files.RemoteFile | None) -> tuple[int, ...]:
         assert row is not None and row.state == "done"
-        picture = Image.open(media_cache.cache_dir(live.state) / str(row.file_name))
+        data = live.state.media.get(media_cache.cache_key(str(row.file_name)))
+        assert data is not None
+        picture = Image.open(io.BytesIO(data))
         return tuple(picture.convert("RGBA").getpixel((0, 0)))  # type: ignore[arg-type]
 
     remote.files["/e/cat.png"] = ("image/png", png((16, 16), (250, 0, 0, 255)))
@@ -223,7 +227,7 @@ async def test_an_emoji_its_server_updated_is_fetched_again(
     second = await remote_files.get(db, url)
     assert colour(second) == (0, 0, 250, 255)
     assert first is not None and second is not None and second.file_name != first.file_name
-    assert not (media_cache.cache_dir(live.state) / str(first.file_name)).exists()
+    assert not live.state.media.exists(media_cache.cache_key(str(first.file_name)))
 
     remote.statuses["/e/cat.png"] = 404
     await db.execute("UPDATE remote_files SET fetched_at = 1000 WHERE url = ?", (url,))
