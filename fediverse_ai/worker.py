@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import maintenance, media_cache, uploads
-from .bot import replier
+from .bot import alt_text, replier
 from .errors import BadRequest, DeliveryError, FediverseError
 from .federation import delivery, inbox, polls, publish, quotes, trigger
 from .foryou import embedding
@@ -53,6 +53,7 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     deletion.DELETED_JOB: deletion.on_deleted,
     deletion.PURGE_JOB: deletion.purge,
     archive.EXPORT_JOB: archive.build,
+    alt_text.DESCRIBE_JOB: alt_text.describe,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {
@@ -60,6 +61,7 @@ ATTEMPTS: Mapping[str, int] = {
     inbox.INBOX: 10,
     remote_files.CACHE_JOB: media_cache.ATTEMPTS,
     quotes.QUOTE_RESOLVE: quotes.ATTEMPTS,
+    alt_text.DESCRIBE_JOB: alt_text.ATTEMPTS,
 }
 LEASE_SECONDS = 120.0
 # Four renewals per lease: one may wait out a busy writer (busy_timeout is 10 s) or a

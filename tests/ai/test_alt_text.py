@@ -1,0 +1,203 @@
+"""Issue 16 item 5: machine-written alt text for remote pictures that arrive without it.
+
+Our server and the peer are real HTTP servers on loopback; the peer serves real pictures (the
+Summer Palace photo scikit-learn ships, a sign rendered by Pillow in DejaVu Sans). The worker
+is the real one, draining the real job table; the hints come from the shipped EfficientNet
+weights and Debian's tesseract. The text backend is the scripted OpenAI-compatible stand-in:
+it must never be asked when it cannot see, and says what a seeing model says when it can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from client_api.support import user_token
+from support.live import LiveServer, live_server
+from support.remote import RemoteFediverse, remote_server
+from web.support import Browserish
+
+from fediverse_ai.storage import machine_alt
+
+from .scripted import ScriptedChat
+from .test_ai_addressing import scripted_toml
+from .test_ai_vision_offline import jpeg
+from .test_offline_vision import SAMPLES, sign
+
+PALACE = (SAMPLES / "china.jpg").read_bytes()
+SIGN = jpeg(sign(["Fresh bread today"]))
+LABEL = 'alt="Automatic description: possibly: palace ('
+
+
+@asynccontextmanager
+async def world(tmp_path: Path, toml: str) -> AsyncIterator[tuple[LiveServer, RemoteFediverse]]:
+    async with (
+        remote_server(("alice", "bob", "dave")) as remote,
+        live_server(tmp_path / "ours", extra_toml=toml) as ours,
+    ):
+        remote.files |= {
+            "/m/palace.jpg": ("image/jpeg", PALACE),
+            "/m/sign.jpg": ("image/jpeg", SIGN),
+        }
+        yield ours, remote
+
+
+def picture(remote: RemoteFediverse, file: str, **extra: Any) -> dict[str, Any]:
+    url = f"{remote.base_url}/m/{file}"
+    return {"type": "Image", "mediaType": "image/jpeg", "url": url, **extra}
+
+
+async def post(
+    ours: LiveServer,
+    remote: RemoteFediverse,
+    who: str,
+    attachments: list[dict[str, Any]],
+    **kw: Any,
+) -> int:
+    """``who`` posts the pictures publicly; the worker drains; returns our note's id."""
+    note = remote.note(who, "<p>look</p>", attachment=attachments, **kw)
+    response = await remote.send(ours.shared_inbox, remote.activity(who, "Create", note))
+    assert response.status_code == 202, response.text
+    await ours.drain()
+    return await ours.count("SELECT id FROM notes WHERE uri = ?", (note["id"],))
+
+
+async def descriptions(ours: LiveServer, note_id: int) -> list[machine_alt.MachineAlt | None]:
+    """The stored description of each attachment of the note, in order."""
+    rows = await ours.state.db.fetchall(
+        "SELECT id FROM media WHERE note_id = ? ORDER BY position", (note_id,)
+    )
+    return [await machine_alt.get(ours.state.db, int(r[0])) for r in rows]
+
+
+async def opt_in(ours: LiveServer, username: str) -> None:
+    async with Browserish(ours.base_url) as web:
+        await web.login(username)
+        saved = await web.submit("/settings/ai", "/settings/ai", {"describe_images": "on"})
+        assert saved.status_code == 303
+        assert 'class="state-describe">on<' in (await web.get("/settings/ai")).text
+
+
+async def page_as(ours: LiveServer, username: str | None, path: str) -> str:
+    async with Browserish(ours.base_url) as web:
+        if username:
+            await web.login(username)
+        response = await web.get(path)
+        assert response.status_code == 200
+        return response.text
+
+
+async def test_pictures_without_alt_text_are_described_for_those_who_asked(
+    tmp_path: Path, chat: ScriptedChat
+) -> None:
+    """Given a reader who opted in and one who did not, when alice posts a photo and a sign
+    without alt text and a flower with hers, bob a sensitive photo and dave (#noai) a photo,
+    then only alice's two get automatic descriptions, labelled in the alt attribute and the
+    caption for the reader alone, the model is never asked, and the client API's
+    ``description`` stays the author's (null)."""
+    async with world(tmp_path, scripted_toml(chat)) as (ours, remote):
+        remote.users["dave"].actor_extra["summary"] = "<p>Photographer. #NoAI please.</p>"
+        _, token = await user_token(ours, "reader")
+        await opt_in(ours, "reader")
+        await user_token(ours, "plain")
+        alices = await post(
+            ours,
+            remote,
+            "alice",
+            [
+                picture(remote, "palace.jpg"),
+                picture(remote, "sign.jpg"),
+                picture(remote, "palace.jpg", name="My own words"),
+            ],
+            tag=[{"type": "Hashtag", "name": "#pictures", "href": f"{remote.base_url}/t/p"}],
+        )
+        bobs = await post(ours, remote, "bob", [picture(remote, "palace.jpg")], sensitive=True)
+        daves = await post(ours, remote, "dave", [picture(remote, "palace.jpg")])
+
+        palace, sign_alt, own = await descriptions(ours, alices)
+        assert palace is not None and palace.text.startswith("possibly: palace (")
+        assert palace.source == "offline: EfficientNet-Lite0 labels, Tesseract OCR"
+        assert sign_alt is not None and "text in the image: “Fresh bread today”" in sign_alt.text
+        assert own is None  # the author wrote one
+        assert await descriptions(ours, bobs) == [None]  # sensitive
+        assert await descriptions(ours, daves) == [None]  # #noai
+        assert chat.requests == []  # it cannot see: never asked about a picture
+        assert await ours.count("SELECT COUNT(*) FROM jobs WHERE state != 'done'") == 0
+
+        shown = await page_as(ours, "reader", f"/notes/{alices}")
+        assert shown.count(LABEL) == 1 and "Automatic description: possibly: palace" in shown
+        assert 'alt="Automatic description: text in the image: “Fresh bread today”"' in shown
+        assert "Auto ALT" in shown and "not by the author" in shown
+        assert 'alt="My own words"' in shown  # the author's alt text is never replaced
+        for who in ("plain", None):
+            assert "Automatic description" not in await page_as(ours, who, f"/notes/{alices}")
+        timeline = await page_as(ours, "reader", "/tags/pictures")
+        assert LABEL in timeline
+        assert "Automatic description" not in await page_as(ours, "plain", "/tags/pictures")
+
+        async with httpx.AsyncClient(base_url=ours.base_url, timeout=10) as api:
+            status = await api.get(
+                f"/api/v1/statuses/{alices}", headers={"Authorization": f"Bearer {token}"}
+            )
+        assert status.status_code == 200
+        attached = status.json()["media_attachments"]
+        assert [a["description"] for a in attached] == [None, None, "My own words"]
+        assert "Automatic" not in status.text
+
+
+async def test_descriptions_are_queued_only_while_someone_asked(
+    tmp_path: Path, chat: ScriptedChat
+) -> None:
+    """With nobody opted in, a cached picture queues nothing; after a reader opts in, a new
+    post showing the same (already cached) picture is described without fetching it again."""
+    async with world(tmp_path, scripted_toml(chat)) as (ours, remote):
+        before = await post(ours, remote, "alice", [picture(remote, "palace.jpg")])
+        assert await ours.count("SELECT COUNT(*) FROM jobs WHERE kind = 'describe_image'") == 0
+        assert await descriptions(ours, before) == [None]
+
+        await user_token(ours, "reader")
+        await opt_in(ours, "reader")
+        again = await post(ours, remote, "alice", [picture(remote, "palace.jpg")])
+        [found] = await descriptions(ours, again)
+        assert found is not None and found.text.startswith("possibly: palace (")
+        assert remote.fetched.count("/m/palace.jpg") == 1
+        # The job is idempotent: run again, it keeps the one description.
+        await ours.state.db.execute(
+            "UPDATE jobs SET state = 'pending' WHERE kind = 'describe_image'"
+        )
+        await ours.drain()
+        assert await ours.count("SELECT COUNT(*) FROM media_machine_alt") == 1
+
+
+def _vision_toml(chat: ScriptedChat) -> str:
+    return scripted_toml(chat).replace('model = "scripted"', 'model = "scripted"\nvision = true')
+
+
+async def test_a_model_that_sees_writes_it_and_its_words_are_checked(
+    tmp_path: Path, chat: ScriptedChat
+) -> None:
+    """With a text backend that sees, the picture goes to it as an image part and its answer
+    is the description (one line, labelled); an answer that repeats the system prompt is not
+    kept, as it would not be published."""
+    chat.answers = ["A palace with red roofs\n\nbeside a lake."]
+    async with world(tmp_path, _vision_toml(chat)) as (ours, remote):
+        await user_token(ours, "reader")
+        await opt_in(ours, "reader")
+        seen = await post(ours, remote, "alice", [picture(remote, "palace.jpg")])
+        assert await descriptions(ours, seen) == [
+            machine_alt.MachineAlt("A palace with red roofs beside a lake.", "openai: scripted")
+        ]
+        [request] = chat.requests
+        parts = request["messages"][-1]["content"]
+        urls = [p["image_url"]["url"] for p in parts if p.get("type") == "image_url"]
+        assert len(urls) == 1 and urls[0].startswith("data:image/jpeg;base64,")
+        shown = await page_as(ours, "reader", f"/notes/{seen}")
+        assert 'alt="Automatic description: A palace with red roofs beside a lake."' in shown
+
+        chat.answers = [ours.state.config.ai.system_prompt]
+        leaked = await post(ours, remote, "bob", [picture(remote, "sign.jpg")])
+        assert await descriptions(ours, leaked) == [None]
+        assert len(chat.requests) == 2
