@@ -115,7 +115,7 @@ async def _write(state: State, services: AIServices, item: Media) -> tuple[str, 
     if services.vision is None:  # ai.offline_vision is off: nothing may look
         return None
     raw = await raw_bytes(state, item)
-    hints = await asyncio.to_thread(_read_hints, services.vision, raw)
+    hints = await asyncio.to_thread(read_hints, services.vision, raw)
     text = hint_wording(hints)
     return (text, OFFLINE_SOURCE) if text else None
 
@@ -133,7 +133,8 @@ async def _by_model(state: State, services: AIServices, item: Media) -> tuple[st
     return (text, f"{result.backend}: {result.model}") if text else None
 
 
-def _read_hints(vision: OfflineVision, raw: bytes) -> Hints:
+def read_hints(vision: OfflineVision, raw: bytes) -> Hints:
+    """The offline readings of a picture's bytes (blocking: run it in a thread)."""
     clean_image = process_image(raw)  # caps and re-encoding before the classifier or OCR
     with Image.open(io.BytesIO(clean_image.data)) as opened:
         return vision.hints(opened.convert("RGB"))

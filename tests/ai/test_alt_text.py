@@ -20,9 +20,10 @@ from support.live import LiveServer, live_server
 from support.remote import RemoteFediverse, remote_server
 from web.support import Browserish
 
-from fediverse_ai.storage import machine_alt
+from fediverse_ai.storage import jobs, machine_alt
 
 from .scripted import ScriptedChat
+from .servers import free_port
 from .test_ai_addressing import scripted_toml
 from .test_ai_vision_offline import jpeg
 from .test_offline_vision import SAMPLES, sign
@@ -201,3 +202,72 @@ async def test_a_model_that_sees_writes_it_and_its_words_are_checked(
         leaked = await post(ours, remote, "bob", [picture(remote, "sign.jpg")])
         assert await descriptions(ours, leaked) == [None]
         assert len(chat.requests) == 2
+
+
+async def test_an_edit_replaces_the_description_with_its_pictures(
+    tmp_path: Path, chat: ScriptedChat
+) -> None:
+    """The description goes with its attachment (FK cascade): an edit that replaces a post's
+    pictures drops the old one, and the new attachment (maybe under the same id) is described
+    again from the cached file; a post deleted takes its description with it."""
+    async with world(tmp_path, scripted_toml(chat)) as (ours, remote):
+        await user_token(ours, "reader")
+        await opt_in(ours, "reader")
+        note = remote.note("alice", "<p>look</p>", attachment=[picture(remote, "palace.jpg")])
+        await remote.send(ours.shared_inbox, remote.activity("alice", "Create", note))
+        await ours.drain()
+        note_id = await ours.count("SELECT id FROM notes WHERE uri = ?", (note["id"],))
+        [first] = await descriptions(ours, note_id)
+        assert first is not None
+
+        edited = {**note, "content": "<p>a sign now</p>", "updated": "2026-01-01T13:00:00Z"}
+        edited["attachment"] = [
+            picture(remote, "palace.jpg", name="Summer Palace"),
+            picture(remote, "palace.jpg"),
+        ]
+        await remote.send(ours.shared_inbox, remote.activity("alice", "Update", edited))
+        await ours.drain()
+        own, again = await descriptions(ours, note_id)
+        assert own is None  # alt text of its own now
+        assert again is not None and again.text == first.text
+        assert await ours.count("SELECT COUNT(*) FROM media_machine_alt") == 1
+        assert remote.fetched.count("/m/palace.jpg") == 1
+
+        await remote.send(ours.shared_inbox, remote.activity("alice", "Delete", note["id"]))
+        await ours.drain()
+        assert await ours.count("SELECT COUNT(*) FROM media_machine_alt") == 0
+
+
+async def test_a_backend_that_is_down_is_retried_later(tmp_path: Path) -> None:
+    """A seeing backend that cannot be reached: the job is kept and rescheduled with backoff
+    (its error recorded), not dropped and not crashed."""
+    toml = f"""
+[ai.text]
+backend = "openai"
+base_url = "http://127.0.0.1:{free_port()}/v1"
+model = "nobody"
+vision = true
+timeout_seconds = 2.0
+"""
+    async with world(tmp_path, toml) as (ours, remote):
+        await user_token(ours, "reader")
+        await opt_in(ours, "reader")
+        note_id = await post(ours, remote, "alice", [picture(remote, "palace.jpg")])
+        assert await descriptions(ours, note_id) == [None]
+        row = await ours.state.db.fetchone(
+            "SELECT state, attempts, run_after, last_error FROM jobs WHERE kind = 'describe_image'"
+        )
+        assert row is not None and row[0] == "pending" and row[1] == 1
+        assert row[2] > ours.state.now() and "describing a picture" in row[3]
+
+
+async def test_a_job_with_a_hostile_payload_fails_for_good(
+    tmp_path: Path, chat: ScriptedChat
+) -> None:
+    async with world(tmp_path, scripted_toml(chat)) as (ours, _):
+        await jobs.enqueue(
+            ours.state.db, "describe_image", {"media_id": "1; DROP"}, now=ours.state.now()
+        )
+        await ours.drain()
+        row = await ours.state.db.fetchone("SELECT state, last_error FROM jobs")
+        assert row is not None and row[0] == "failed" and "media_id" in row[1]
