@@ -8,7 +8,7 @@ same run on the same bytes, is what the media cache already spends on each remot
 Pictures: scikit-learn's Summer Palace photo (640x427, 192 KB), the same photo enlarged to a
 2400x1601 JPEG (about 0.9 MB), and a sign rendered by Pillow (text for OCR). The network is loaded
 before timing (its load, about 0.1 s once per process, is ``bench.offline_vision``'s).
-Not part of ``make bench``: about 30 seconds (``BENCH_QUICK=1``: 10), no server.
+Not part of ``make bench``: about a minute on a busy machine (``BENCH_QUICK=1``: half), no server.
 """
 
 from __future__ import annotations
@@ -52,29 +52,38 @@ def _p50_ms(work: Callable[[], object], runs: int) -> float:
 
 
 def main() -> None:
-    from fediverse_ai.ai.offline_vision import OfflineVision
+    from PIL import Image
+
+    from fediverse_ai.ai.ocr import Reader
+    from fediverse_ai.ai.offline_vision import MAX_LABELS, OfflineVision
     from fediverse_ai.bot.alt_text import hint_wording, read_hints
     from fediverse_ai.media import make_thumbnail, process_image
 
-    runs = pick(15, 5)
-    vision = OfflineVision()
+    runs = pick(7, 3)
+    vision, reader = OfflineVision(), Reader()
     pictures = _pictures()
     read_hints(vision, pictures["photo 640x427"])  # the network's load, not timed
     rows = []
     for label, raw in pictures.items():
+        with Image.open(io.BytesIO(process_image(raw).data)) as opened:
+            decoded = opened.convert("RGB")
         cached = _p50_ms(lambda raw=raw: make_thumbnail(process_image(raw), 640), runs)
+        labels = _p50_ms(lambda im=decoded: vision.classify(im, MAX_LABELS), runs)
+        ocr = _p50_ms(lambda im=decoded: reader.read(im), runs)
         described = _p50_ms(lambda raw=raw: hint_wording(read_hints(vision, raw)), runs)
         rows.append(
             {
                 "picture": label,
                 "KB": round(len(raw) / 1024),
-                "cache ms p50 (baseline)": round(cached, 1),
-                "describe ms p50": round(described, 1),
+                "cache ms (baseline)": round(cached, 1),
+                "labels ms": round(labels, 1),
+                "OCR ms": round(ocr, 1),
+                "describe ms": round(described, 1),
                 "describe / cache": round(ratio(described, cached), 2),
                 "text": hint_wording(read_hints(vision, raw))[:60],
             }
         )
-    print(table("Machine-written alt text, offline (per picture)", rows))
+    print(table("Machine-written alt text, offline (per picture, p50)", rows))
     write_result("alt_text", {"runs": runs, "rows": rows})
 
 

@@ -248,6 +248,7 @@ def register(app: Quart, holder: StateHolder) -> None:
             users=await actors.count_users(state.db),
             posts=await notes.count_local(state.db),
             foryou_enabled=state.config.ai_foryou.enabled,
+            describe_images=state.config.ai.describe_images,
         )
 
     @app.get("/@<username>/media")
