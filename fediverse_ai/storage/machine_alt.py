@@ -35,7 +35,14 @@ class MachineAlt:
     source: str  # "offline", or "backend: model"
 
 
-def _queue(conn: sqlite3.Connection, rows: Sequence[sqlite3.Row], now: float) -> int:
+def _queue(conn: sqlite3.Connection, match: str, value: str | int, now: float) -> int:
+    """Queue a job for each wanted attachment whose ``match`` column (``m.url`` or
+    ``m.note_id``, never input) equals ``value``."""
+    rows = conn.execute(
+        "SELECT m.id, m.created_at FROM media m JOIN remote_files r ON r.url = m.url"
+        f" WHERE {match} = ? AND {_WANTED}",
+        (value,),
+    ).fetchall()
     queued = 0
     for media_id, created_at in rows:
         if jobs.enqueue_in(
@@ -51,27 +58,13 @@ def _queue(conn: sqlite3.Connection, rows: Sequence[sqlite3.Row], now: float) ->
 
 async def queue_for_url(db: Database, url: str, *, now: float) -> int:
     """Queue descriptions for the attachments showing ``url``, a picture just cached."""
-
-    def work(conn: sqlite3.Connection) -> int:
-        rows = conn.execute(
-            "SELECT m.id, m.created_at FROM media m JOIN remote_files r ON r.url = m.url"
-            f" WHERE m.url = ? AND {_WANTED}",
-            (url,),
-        ).fetchall()
-        return _queue(conn, rows, now)
-
-    return await db.transaction(work)
+    return await db.transaction(lambda conn: _queue(conn, "m.url", url, now))
 
 
 def queue_for_note_in(conn: sqlite3.Connection, note_id: int, *, now: float) -> int:
     """Queue descriptions for a stored note's pictures that are cached already (the same file
     in an earlier post, or a post edited), inside the caller's transaction."""
-    rows = conn.execute(
-        "SELECT m.id, m.created_at FROM media m JOIN remote_files r ON r.url = m.url"
-        f" WHERE m.note_id = ? AND {_WANTED}",
-        (note_id,),
-    ).fetchall()
-    return _queue(conn, rows, now)
+    return _queue(conn, "m.note_id", note_id, now)
 
 
 async def attachment(db: Database, media_id: int) -> Media | None:
