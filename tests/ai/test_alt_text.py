@@ -160,6 +160,12 @@ async def test_descriptions_are_queued_only_while_someone_asked(
         assert await descriptions(ours, before) == [None]
 
         await user_token(ours, "reader")
+        async with Browserish(ours.base_url) as web:
+            await web.login("reader")
+            bad = await web.submit("/settings/ai", "/settings/ai", {"describe_images": "maybe"})
+            assert bad.status_code == 400
+        reader = (await ours.account("reader")).actor.id
+        assert not await machine_alt.wants(ours.state.db, reader)
         await opt_in(ours, "reader")
         again = await post(ours, remote, "alice", [picture(remote, "palace.jpg")])
         [found] = await descriptions(ours, again)
