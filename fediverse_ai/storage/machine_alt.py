@@ -43,6 +43,10 @@ def _queue(conn: sqlite3.Connection, match: str, value: str | int, now: float) -
         f" WHERE {match} = ? AND {_WANTED}",
         (value,),
     ).fetchall()
+    return _enqueue(conn, rows, now)
+
+
+def _enqueue(conn: sqlite3.Connection, rows: Sequence[sqlite3.Row], now: float) -> int:
     queued = 0
     for media_id, created_at in rows:
         if jobs.enqueue_in(
@@ -65,6 +69,21 @@ def queue_for_note_in(conn: sqlite3.Connection, note_id: int, *, now: float) -> 
     """Queue descriptions for a stored note's pictures that are cached already (the same file
     in an earlier post, or a post edited), inside the caller's transaction."""
     return _queue(conn, "m.note_id", note_id, now)
+
+
+async def queue_recent(db: Database, *, since: float, limit: int, now: float) -> int:
+    """Queue descriptions for the newest wanted pictures stored since ``since`` (a user just
+    opted in: the pictures already on their timelines, not only those that arrive later)."""
+
+    def work(conn: sqlite3.Connection) -> int:
+        rows = conn.execute(
+            "SELECT m.id, m.created_at FROM media m JOIN remote_files r ON r.url = m.url"
+            f" WHERE m.created_at >= ? AND {_WANTED} ORDER BY m.created_at DESC LIMIT ?",
+            (since, limit),
+        ).fetchall()
+        return _enqueue(conn, rows, now)
+
+    return await db.transaction(work)
 
 
 async def attachment(db: Database, media_id: int) -> Media | None:

@@ -19,6 +19,10 @@ from .pages import FEED_SIZE, render, visible
 from .views import cards
 
 _ON = ("on", "1", "true", "yes")
+# Turning descriptions on describes the pictures of the last two days too, at most 200 of
+# them (about 1 s of CPU each offline, BENCHMARKS.md): older ones stay as they are.
+RECENT_SECONDS = 2 * 86_400
+RECENT_PICTURES = 200
 _OFF = ("off", "0", "false", "no", "")
 
 
@@ -102,7 +106,13 @@ def register(app: Quart, holder: StateHolder) -> None:
         now = state.now()
         if "describe_images" in form:
             on = _switch(form["describe_images"], "describe_images")
+            was_on = await machine_alt.wants(state.db, account.actor.id)
             await machine_alt.set_wants(state.db, account.actor.id, on, now=now)
+            if on and not was_on:  # the pictures already here, newest first (each job once)
+                queued = await machine_alt.queue_recent(
+                    state.db, since=now - RECENT_SECONDS, limit=RECENT_PICTURES, now=now
+                )
+                state.work_queued(queued)
         await embeddings.set_preferences(state.db, account.actor.id, new, now=now)
         if new.ai_may_use_posts and not old.ai_may_use_posts:
             window = state.config.ai_foryou.window_days * 86_400

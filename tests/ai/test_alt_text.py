@@ -152,8 +152,9 @@ async def test_pictures_without_alt_text_are_described_for_those_who_asked(
 async def test_descriptions_are_queued_only_while_someone_asked(
     tmp_path: Path, chat: ScriptedChat
 ) -> None:
-    """With nobody opted in, a cached picture queues nothing; after a reader opts in, a new
-    post showing the same (already cached) picture is described without fetching it again."""
+    """With nobody opted in, a cached picture queues nothing; when a reader opts in, the
+    recent pictures are described, and a new post showing the same (already cached) picture
+    is described without fetching it again."""
     async with world(tmp_path, scripted_toml(chat)) as (ours, remote):
         before = await post(ours, remote, "alice", [picture(remote, "palace.jpg")])
         assert await ours.count("SELECT COUNT(*) FROM jobs WHERE kind = 'describe_image'") == 0
@@ -170,13 +171,14 @@ async def test_descriptions_are_queued_only_while_someone_asked(
         again = await post(ours, remote, "alice", [picture(remote, "palace.jpg")])
         [found] = await descriptions(ours, again)
         assert found is not None and found.text.startswith("possibly: palace (")
+        assert await descriptions(ours, before) == [found]  # opting in described the recent ones
         assert remote.fetched.count("/m/palace.jpg") == 1
-        # The job is idempotent: run again, it keeps the one description.
+        # The job is idempotent: run again, it keeps each description, one per picture.
         await ours.state.db.execute(
             "UPDATE jobs SET state = 'pending' WHERE kind = 'describe_image'"
         )
         await ours.drain()
-        assert await ours.count("SELECT COUNT(*) FROM media_machine_alt") == 1
+        assert await ours.count("SELECT COUNT(*) FROM media_machine_alt") == 2
 
 
 def _vision_toml(chat: ScriptedChat) -> str:
