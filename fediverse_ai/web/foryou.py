@@ -19,11 +19,11 @@ from .pages import FEED_SIZE, render, visible
 from .views import cards
 
 _ON = ("on", "1", "true", "yes")
+_OFF = ("off", "0", "false", "no", "")
 # Turning descriptions on describes the pictures of the last two days too, at most 200 of
 # them (about 1 s of CPU each offline, BENCHMARKS.md): older ones stay as they are.
 RECENT_SECONDS = 2 * 86_400
 RECENT_PICTURES = 200
-_OFF = ("off", "0", "false", "no", "")
 
 
 def _switch(value: str | None, name: str) -> bool:
