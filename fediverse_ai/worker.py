@@ -44,6 +44,7 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     trigger.AI_REPLY: replier.handle,
     maintenance.PURGE: maintenance.purge,
     remote_files.CACHE_JOB: media_cache.fetch,
+    alt_text.DESCRIBE_JOB: alt_text.describe,
     publish.FEDERATE: publish.federate,
     polls.UPDATE_JOB: polls.send_update,
     polls.CLOSE_JOB: polls.close,
@@ -53,15 +54,14 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     deletion.DELETED_JOB: deletion.on_deleted,
     deletion.PURGE_JOB: deletion.purge,
     archive.EXPORT_JOB: archive.build,
-    alt_text.DESCRIBE_JOB: alt_text.describe,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {
     delivery.DELIVER: MAX_ATTEMPTS,
     inbox.INBOX: 10,
     remote_files.CACHE_JOB: media_cache.ATTEMPTS,
-    quotes.QUOTE_RESOLVE: quotes.ATTEMPTS,
     alt_text.DESCRIBE_JOB: alt_text.ATTEMPTS,
+    quotes.QUOTE_RESOLVE: quotes.ATTEMPTS,
 }
 LEASE_SECONDS = 120.0
 # Four renewals per lease: one may wait out a busy writer (busy_timeout is 10 s) or a

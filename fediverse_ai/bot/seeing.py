@@ -67,6 +67,12 @@ def asks_about_picture(text: str) -> bool:
     return asks_alt_text(text) or bool(_LOOK.search(text))
 
 
+def picture_data_url(raw: bytes) -> str:
+    """A picture as a model that sees is shown it (the pipeline's caps, at most 1024 px, one
+    JPEG data URL), for callers other than a mention: the alt-text job (``bot.alt_text``)."""
+    return _encode(raw)
+
+
 @dataclass(frozen=True)
 class Sight:
     """What the pictures change for one request."""
@@ -169,9 +175,3 @@ def _encode(raw: bytes) -> str:
         image.save(out, format="JPEG", quality=85)
         data = out.getvalue()
     return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
-
-
-def picture_data_url(raw: bytes) -> str:
-    """A picture as a model that sees is shown it (the pipeline's caps, at most 1024 px, one
-    JPEG data URL), for callers other than a mention: the alt-text job (``bot.alt_text``)."""
-    return _encode(raw)
