@@ -96,12 +96,10 @@ class Worker:
         # Kinds with fewer slots than the worker has loops: a loop must not take a job that
         # would only wait for a slot (the AI answers `ai.limits.concurrency` at a time), or
         # a burst of mentions holds every loop while inbox work waits.
-        self.slots = {
-            trigger.AI_REPLY: state.config.ai_limits.concurrency,
-            # One picture at a time: OCR and the classifier are CPU-bound (BENCHMARKS.md).
-            alt_text.DESCRIBE_JOB: 1,
-        }
+        self.slots = {trigger.AI_REPLY: state.config.ai_limits.concurrency}
         self._running: collections.Counter[str] = collections.Counter()
+        # One picture described at a time: OCR and the classifier are CPU-bound (BENCHMARKS.md).
+        self.slots[alt_text.DESCRIBE_JOB] = 1
         # Finished jobs whose "done" is recorded by the loop's next claim (one trip for both).
         self._finished: set[int] = set()
 
