@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from client_api.support import user_token
 from support.live import LiveServer, live_server
 from support.remote import RemoteFediverse, remote_server
@@ -23,9 +24,10 @@ from web.support import Browserish
 from fediverse_ai.storage import jobs, machine_alt
 
 from .scripted import ScriptedChat
-from .servers import free_port
+from .servers import TINY_MODEL_ALIAS, RunningServer, free_port, tiny_text_backend_toml
 from .test_ai_addressing import scripted_toml
 from .test_ai_vision_offline import jpeg
+from .test_llama_vision import RED, solid
 from .test_offline_vision import SAMPLES, sign
 
 PALACE = (SAMPLES / "china.jpg").read_bytes()
@@ -279,3 +281,22 @@ async def test_a_job_with_a_hostile_payload_fails_for_good(
         await ours.drain()
         row = await ours.state.db.fetchone("SELECT state, last_error FROM jobs")
         assert row is not None and row[0] == "failed" and "media_id" in row[1]
+
+
+@pytest.mark.slow
+async def test_llama_cpp_with_a_projector_describes_the_picture_it_was_shown(
+    tmp_path: Path, llama_vision_server: RunningServer
+) -> None:
+    """Through llama.cpp's server and the tiny colour-seeing model (``vision_models``), the job
+    sends the picture itself: the description names its colour, which the model cannot know
+    without it."""
+    toml = tiny_text_backend_toml(llama_vision_server, max_tokens=4)
+    toml = toml.replace("max_tokens = 4", "max_tokens = 4\nvision = true", 1)
+    async with world(tmp_path, toml) as (ours, remote):
+        remote.files["/m/red.jpg"] = ("image/jpeg", solid(RED))
+        await user_token(ours, "reader")
+        await opt_in(ours, "reader")
+        note_id = await post(ours, remote, "alice", [picture(remote, "red.jpg")])
+        [found] = await descriptions(ours, note_id)
+    assert found is not None and found.text.split() == ["red"] * 4, found
+    assert found.source == f"openai: {TINY_MODEL_ALIAS}"
