@@ -45,6 +45,7 @@ class AIBehaviourConfig:
     read_links: bool = True
     link_chars: int = 4000
     offline_vision: bool = True
+    describe_images: bool = True
     image_words: tuple[str, ...] = DEFAULT_IMAGE_WORDS
     edit_words: tuple[str, ...] = DEFAULT_EDIT_WORDS
     max_replies_per_thread: int = 8

@@ -24,7 +24,7 @@ from .fetcher import FetchLimits, fetch_bytes
 from .media import make_thumbnail, process_image
 from .netguard import CANNOT_RESOLVE
 from .state import State
-from .storage import remote_files
+from .storage import machine_alt, remote_files
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ async def fetch(state: State, payload: dict[str, Any]) -> None:
         else:
             raise
     else:
+        if row.kind == "attachment":  # a picture without alt text, for those who asked
+            state.work_queued(await machine_alt.queue_for_url(state.db, url, now=state.now()))
         if row.state == "done":  # the copy it replaces
             kept = await remote_files.get(state.db, url)
             new = {kept.file_name, kept.thumb_name} if kept else set()

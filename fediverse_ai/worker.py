@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import maintenance, media_cache, uploads
-from .bot import replier
+from .bot import alt_text, replier
 from .errors import BadRequest, DeliveryError, FediverseError
 from .federation import delivery, inbox, polls, publish, quotes, trigger
 from .foryou import embedding
@@ -44,6 +44,7 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     trigger.AI_REPLY: replier.handle,
     maintenance.PURGE: maintenance.purge,
     remote_files.CACHE_JOB: media_cache.fetch,
+    alt_text.DESCRIBE_JOB: alt_text.describe,
     publish.FEDERATE: publish.federate,
     polls.UPDATE_JOB: polls.send_update,
     polls.CLOSE_JOB: polls.close,
@@ -59,6 +60,7 @@ ATTEMPTS: Mapping[str, int] = {
     delivery.DELIVER: MAX_ATTEMPTS,
     inbox.INBOX: 10,
     remote_files.CACHE_JOB: media_cache.ATTEMPTS,
+    alt_text.DESCRIBE_JOB: alt_text.ATTEMPTS,
     quotes.QUOTE_RESOLVE: quotes.ATTEMPTS,
 }
 LEASE_SECONDS = 120.0
@@ -96,6 +98,8 @@ class Worker:
         # a burst of mentions holds every loop while inbox work waits.
         self.slots = {trigger.AI_REPLY: state.config.ai_limits.concurrency}
         self._running: collections.Counter[str] = collections.Counter()
+        # One picture described at a time: OCR and the classifier are CPU-bound (BENCHMARKS.md).
+        self.slots[alt_text.DESCRIBE_JOB] = 1
         # Finished jobs whose "done" is recorded by the loop's next claim (one trip for both).
         self._finished: set[int] = set()
 

@@ -90,8 +90,8 @@ async def test_the_feed_is_opt_in(live: LiveServer, remote: RemoteFediverse) -> 
         assert "Turn on For you" in page.text and 'class="reason"' not in page.text
         settings = await client.get("/settings/ai")
         assert 'class="state-foryou">off<' in settings.text
-        # log out (in the wide navigation and in the phone menu) and the two switches
-        assert settings.text.count('name="csrf" value="') == 4
+        # log out (in the wide navigation and in the phone menu) and the three switches
+        assert settings.text.count('name="csrf" value="') == 5
         assert 'name="csrf" value=""' not in settings.text
         bad = await client.submit("/settings/ai", "/settings/ai", {"foryou": "maybe"})
         assert bad.status_code == 400

@@ -67,6 +67,12 @@ def asks_about_picture(text: str) -> bool:
     return asks_alt_text(text) or bool(_LOOK.search(text))
 
 
+def picture_data_url(raw: bytes) -> str:
+    """A picture as a model that sees is shown it (the pipeline's caps, at most 1024 px, one
+    JPEG data URL), for callers other than a mention: the alt-text job (``bot.alt_text``)."""
+    return _encode(raw)
+
+
 @dataclass(frozen=True)
 class Sight:
     """What the pictures change for one request."""

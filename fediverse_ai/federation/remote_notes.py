@@ -11,6 +11,7 @@ from ..models import Actor, Note
 from ..sanitize import html_to_text, sanitize_html
 from ..state import State
 from ..storage import embeddings, media, notes, polls, quotes, remote_files
+from ..storage.machine_alt import queue_for_note_in as queue_descriptions_in
 from ..storage.notes import NoteRow
 from ..vocab import format_time
 
@@ -140,5 +141,6 @@ def _insert_attachments(
     wanted += [(e.url, "emoji") for e in note.emojis]
     # Fetched later, by a job queued in this same transaction (media_cache).
     remote_files.want_in(conn, wanted, now=now)
+    queue_descriptions_in(conn, note_id, now=now)  # of pictures cached already
     changed = [(e.url, e.updated) for e in note.emojis if e.updated is not None]
     remote_files.refresh_emoji_in(conn, changed, now=now)

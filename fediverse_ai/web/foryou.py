@@ -1,8 +1,9 @@
 """The For-you page and the AI switches of a local account (``/settings/ai``).
 
-Both switches are plain POST forms (CSRF-checked in auth.py), so they work without script:
-"show me For-you" (off until the user turns it on) and "AI may use my posts" (on, and
-effective only while the account is ``indexable``).
+The switches are plain POST forms (CSRF-checked in auth.py), so they work without script:
+"show me For-you" (off until the user turns it on), "AI may use my posts" (on, and
+effective only while the account is ``indexable``) and "describe pictures that come without
+a description" (off until the user turns it on; ``bot.alt_text``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from quart import Quart, Response, request
 
 from ..errors import BadRequest
 from ..foryou import feed
-from ..storage import embeddings
+from ..storage import embeddings, machine_alt
 from .auth import require_login, safe_next, viewer
 from .common import StateHolder, see_other
 from .pages import FEED_SIZE, render, visible
@@ -19,6 +20,10 @@ from .views import cards
 
 _ON = ("on", "1", "true", "yes")
 _OFF = ("off", "0", "false", "no", "")
+# Turning descriptions on describes the pictures of the last two days too, at most 200 of
+# them (about 1 s of CPU each offline, BENCHMARKS.md): older ones stay as they are.
+RECENT_SECONDS = 2 * 86_400
+RECENT_PICTURES = 200
 
 
 def _switch(value: str | None, name: str) -> bool:
@@ -77,6 +82,12 @@ def register(app: Quart, holder: StateHolder) -> None:
             prefs=prefs,
             indexable=account.actor.indexable,
             enabled=state.config.ai_foryou.enabled,
+            describe={
+                "offered": state.config.ai.describe_images,
+                "on": await machine_alt.wants(state.db, account.actor.id),
+                "sees": state.config.ai_text.vision,
+                "hints": state.config.ai.offline_vision,
+            },
         )
 
     @app.post("/settings/ai")
@@ -93,6 +104,15 @@ def register(app: Quart, holder: StateHolder) -> None:
             foryou=_switch(form["foryou"], "foryou") if "foryou" in form else old.foryou,
         )
         now = state.now()
+        if "describe_images" in form:
+            on = _switch(form["describe_images"], "describe_images")
+            was_on = await machine_alt.wants(state.db, account.actor.id)
+            await machine_alt.set_wants(state.db, account.actor.id, on, now=now)
+            if on and not was_on:  # the pictures already here, newest first (each job once)
+                queued = await machine_alt.queue_recent(
+                    state.db, since=now - RECENT_SECONDS, limit=RECENT_PICTURES, now=now
+                )
+                state.work_queued(queued)
         await embeddings.set_preferences(state.db, account.actor.id, new, now=now)
         if new.ai_may_use_posts and not old.ai_may_use_posts:
             window = state.config.ai_foryou.window_days * 86_400

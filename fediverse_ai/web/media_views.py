@@ -22,6 +22,7 @@ from ..storage.remote_files import RemoteFile
 
 __all__ = [
     "AVATAR_PLACEHOLDER",
+    "MACHINE_ALT_PREFIX",
     "MEDIA_PLACEHOLDER",
     "CachedFiles",
     "MediaView",
@@ -37,6 +38,9 @@ MediaKind = Literal["image", "video", "audio", "other"]
 CachedFiles = Mapping[str, RemoteFile]
 MEDIA_PLACEHOLDER = "/static/media-placeholder.svg"
 AVATAR_PLACEHOLDER = "/static/avatar-placeholder.svg"
+# Machine-written alt text (bot.alt_text) is never the author's: it says so where it is read,
+# in the ``alt`` attribute a screen reader speaks as much as in the caption.
+MACHINE_ALT_PREFIX = "Automatic description: "
 
 
 def safe_url(url: str | None) -> str | None:
@@ -113,10 +117,16 @@ class MediaView:
     name: str  # a document's link text
     sensitive: bool
     ai_generated: bool
+    machine_alt: str = ""  # the labelled automatic description, for a viewer who asked
 
 
-def media_view(m: Media, files: CachedFiles, *, note_sensitive: bool = False) -> MediaView | None:
-    """How one attachment is shown; None for a URL that cannot be linked safely."""
+def media_view(
+    m: Media, files: CachedFiles, *, note_sensitive: bool = False, machine_alt: str = ""
+) -> MediaView | None:
+    """How one attachment is shown; None for a URL that cannot be linked safely.
+
+    ``machine_alt`` is the automatic description of a picture without alt text, given only
+    for a viewer who asked for them; a sensitive picture shows none (it is not described)."""
     original = safe_url(m.url)
     if original is None:
         return None
@@ -144,4 +154,9 @@ def media_view(m: Media, files: CachedFiles, *, note_sensitive: bool = False) ->
         name=m.description or file_name or "attachment",
         sensitive=note_sensitive or m.sensitive,
         ai_generated=m.ai_generated,
+        machine_alt=(
+            MACHINE_ALT_PREFIX + machine_alt
+            if machine_alt and not (m.description or note_sensitive or m.sensitive)
+            else ""
+        ),
     )

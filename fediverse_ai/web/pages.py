@@ -245,6 +245,7 @@ def register(app: Quart, holder: StateHolder) -> None:
             ai=author_view(ai.actor) if ai else None,
             text_backend=_backend_label(state, "text"),
             image_backend=_backend_label(state, "image"),
+            describe_images=state.config.ai.describe_images,
             users=await actors.count_users(state.db),
             posts=await notes.count_local(state.db),
             foryou_enabled=state.config.ai_foryou.enabled,

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from .. import custom_emoji
 from ..emoji_html import emojify_html, emojify_text
 from ..federation.profile_edit import with_rel_me
-from ..models import Actor, Note
+from ..models import Actor, Media, Note
 from ..sanitize import sanitize_html
 from ..state import State
-from ..storage import actors, card_counts, media
+from ..storage import actors, card_counts, machine_alt, media
 from ..vocab import same_origin
 from .auth import Viewer
 from .media_views import (
@@ -178,6 +178,7 @@ async def cards(
     files = await cached_files(
         state, remote_urls(authors.values(), (m for ms in attached.values() for m in ms))
     )
+    described = await machine_alts(state, viewer, attached)
     counts = await card_counts.counts_for(state.db, ids)
     flags = (
         await card_counts.viewer_flags(state.db, viewer.actor_id, ids)
@@ -209,7 +210,12 @@ async def cards(
         views = [
             v
             for m in attached.get(n.id, [])
-            if (v := media_view(m, files, note_sensitive=n.sensitive)) is not None
+            if (
+                v := media_view(
+                    m, files, note_sensitive=n.sensitive, machine_alt=described.get(m.id, "")
+                )
+            )
+            is not None
         ]
         drawn = custom_emoji.usable(note_emoji[n.id], served)
         labels = []
@@ -240,6 +246,18 @@ async def cards(
             )
         )
     return out
+
+
+async def machine_alts(
+    state: State, viewer: Viewer, attached: Mapping[int, Sequence[Media]]
+) -> dict[int, str]:
+    """The automatic descriptions of these attachments, for a viewer who asked for them."""
+    if viewer.actor_id is None or not state.config.ai.describe_images:
+        return {}
+    wanted = [m.id for ms in attached.values() for m in ms if not m.local and not m.description]
+    if not wanted or not await machine_alt.wants(state.db, viewer.actor_id):
+        return {}
+    return {i: alt.text for i, alt in (await machine_alt.for_media(state.db, wanted)).items()}
 
 
 def _quote_view(quoted: Quoted, inner: dict[str, Card]) -> QuoteView:
