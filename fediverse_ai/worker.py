@@ -28,6 +28,8 @@ from .bot import replier
 from .errors import BadRequest, DeliveryError, FediverseError
 from .federation import delivery, inbox, polls, publish, quotes, trigger
 from .foryou import embedding
+from .modassist import reports as mod_reports
+from .modassist import scoring
 from .models import Job
 from .retry import MAX_ATTEMPTS, next_run
 from .state import State
@@ -53,6 +55,8 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     deletion.DELETED_JOB: deletion.on_deleted,
     deletion.PURGE_JOB: deletion.purge,
     archive.EXPORT_JOB: archive.build,
+    scoring.SCORE_JOB: scoring.score_note,
+    mod_reports.REPORT_JOB: mod_reports.summarise_report,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {
