@@ -76,8 +76,8 @@ async def test_posts_are_scored_by_jobs_after_the_inbox_once_each(tmp_path: Path
         # The inbox only stored the activities: scoring waits for the worker.
         assert await live.count("SELECT COUNT(*) FROM moderation_flags") == 0
         await live.drain()
-        ids = {name: await stored_id(live, d) for name, d in
-               (("clean", clean), ("rude", rude), ("pictured", pictured), ("private", private))}  # fmt: skip
+        posts = {"clean": clean, "rude": rude, "pictured": pictured, "private": private}
+        ids = {name: await stored_id(live, doc) for name, doc in posts.items()}
         assert (await scores(live, ids["clean"]))["text"] < 0.2
         assert (await scores(live, ids["rude"]))["text"] >= 0.8
         picture = await scores(live, ids["pictured"])
@@ -99,6 +99,31 @@ async def test_posts_are_scored_by_jobs_after_the_inbox_once_each(tmp_path: Path
         assert await scores(live, ids["rude"]) == {}
 
 
+async def test_a_picture_that_cannot_be_fetched_yet_retries_the_job(tmp_path: Path) -> None:
+    async with live_server(tmp_path / "ours", extra_toml=ASSIST) as live, remote_server() as peer:
+        peer.statuses["/media/down.png"] = 503
+        down = {
+            "type": "Document",
+            "mediaType": "image/png",
+            "url": f"{peer.base_url}/media/down.png",
+        }
+        doc = peer.note("alice", f"<p>{PROFANE}</p>", attachment=[down])
+        await arrive(live, peer, "Create", doc)
+        await live.drain()
+        note_id = await stored_id(live, doc)
+        assert set(await scores(live, note_id)) == {"text"}  # what could be scored is kept
+        [(state, attempts, error)] = await live.state.db.fetchall(
+            "SELECT state, attempts, last_error FROM jobs WHERE kind = ?", (scoring.SCORE_JOB,)
+        )
+        assert (state, attempts) == ("pending", 1) and "503" in error  # retried later
+        # When the server is back and the retry is due, the picture is scored too.
+        del peer.statuses["/media/down.png"]
+        peer.files["/media/down.png"] = ("image/png", gradient_png())
+        await live.state.db.execute("UPDATE jobs SET run_after = 0 WHERE state = 'pending'")
+        await live.drain()
+        assert set(await scores(live, note_id)) == {"text", "image"}
+
+
 async def test_an_edit_is_scored_again_and_a_dismissed_flag_returns_only_if_worse(
     tmp_path: Path,
 ) -> None:
@@ -113,7 +138,9 @@ async def test_an_edit_is_scored_again_and_a_dismissed_flag_returns_only_if_wors
 
         async def edit(text: str, minute: int) -> float:
             when = f"2026-01-01T12:{minute:02d}:00Z"
-            await arrive(live, peer, "Update", peer.note("bob", text, note_id=note_id, updated=when))
+            await arrive(
+                live, peer, "Update", peer.note("bob", text, note_id=note_id, updated=when)
+            )
             await live.drain()
             return (await scores(live, stored))["text"]
 
@@ -129,9 +156,7 @@ async def test_an_edit_is_scored_again_and_a_dismissed_flag_returns_only_if_wors
         assert await dismissed() is None  # worse than when dismissed: back on the list
 
 
-async def test_authors_who_opted_out_are_not_scored(
-    tmp_path: Path, peers: RemoteFediverse
-) -> None:
+async def test_authors_who_opted_out_are_not_scored(tmp_path: Path, peers: RemoteFediverse) -> None:
     peers.users["carol"].actor_extra["indexable"] = False
     peers.users["dave"].actor_extra["summary"] = "<p>Painter. #NoBot</p>"
     async with live_server(tmp_path / "ours", extra_toml=ASSIST) as live:

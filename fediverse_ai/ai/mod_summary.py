@@ -74,7 +74,7 @@ class ReportedPost:
 
 
 def describe(s: ScoreLike) -> str:
-    """"offensive language 0.93 (alt-profanity-check)"."""
+    """ "offensive language 0.93 (alt-profanity-check)"."""
     return f"{s.reason} {s.score:.2f} ({s.model})"
 
 

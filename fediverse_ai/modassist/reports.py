@@ -11,12 +11,14 @@ and the suggestion comes from the scores. Running the job twice replaces the sum
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from ..ai.base import BackendError
 from ..ai.mod_summary import (
     ReportedPost,
+    ScoreLike,
     Thresholds,
     build_messages,
     facts,
@@ -69,6 +71,7 @@ async def reported_notes(state: State, report: reactions.Report) -> tuple[list[N
 
 async def _reported_post(state: State, note: Note) -> ReportedPost:
     author = await actors.by_id(state.db, note.actor_id)
+    scores: Sequence[ScoreLike] | None
     try:
         scores = await scoring.score(state, note)
     except (FediverseError, BackendError) as exc:  # a picture that cannot be fetched now

