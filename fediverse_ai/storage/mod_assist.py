@@ -125,15 +125,20 @@ def _flag(r: sqlite3.Row) -> Flag:
     return Flag(int(r[0]), str(r[1]), float(r[2]), str(r[3]), str(r[4]), float(r[5]), r[6])
 
 
+async def _rows_for(db: Database, sql: str, ids: Sequence[int]) -> list[sqlite3.Row]:
+    """``sql`` run with ``{ids}`` standing for one placeholder per id; no trip for none."""
+    if not ids:
+        return []
+    return await db.fetchall(sql.format(ids=",".join("?" * len(ids))), list(ids))
+
+
 async def scores_of(db: Database, note_ids: Sequence[int]) -> dict[int, list[Flag]]:
     """The stored scores of these posts, dismissed or not, highest first."""
-    if not note_ids:
-        return {}
-    marks = ",".join("?" * len(note_ids))
-    rows = await db.fetchall(
-        f"SELECT {_FLAG_COLUMNS} FROM moderation_flags f WHERE f.note_id IN ({marks})"
+    rows = await _rows_for(
+        db,
+        f"SELECT {_FLAG_COLUMNS} FROM moderation_flags f WHERE f.note_id IN ({{ids}})"
         " ORDER BY f.score DESC",
-        list(note_ids),
+        note_ids,
     )
     found: dict[int, list[Flag]] = {}
     for r in rows:
@@ -187,12 +192,10 @@ async def put_summary(db: Database, summary: Summary) -> bool:
 
 
 async def summaries_of(db: Database, report_ids: Sequence[int]) -> dict[int, Summary]:
-    if not report_ids:
-        return {}
-    marks = ",".join("?" * len(report_ids))
-    rows = await db.fetchall(
+    rows = await _rows_for(
+        db,
         "SELECT report_id, summary, facts, suggested, source, backend, model, created_at"
-        f" FROM report_summaries WHERE report_id IN ({marks})",
-        list(report_ids),
+        " FROM report_summaries WHERE report_id IN ({ids})",
+        report_ids,
     )
     return {int(r[0]): Summary(*(r[i] for i in range(8))) for r in rows}
