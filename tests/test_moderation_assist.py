@@ -18,6 +18,7 @@ from web.support import Browserish, make_user
 
 from fediverse_ai.ai.moderation import IMAGE_INSTALL, TEXT_INSTALL
 from fediverse_ai.ai.offline_text import INSTALL_HINT, MODEL_LABEL, find_model_path
+from fediverse_ai.errors import BadRequest
 from fediverse_ai.federation import publish
 from fediverse_ai.modassist import reports, scoring
 from fediverse_ai.models import Draft
@@ -229,9 +230,16 @@ timeout_seconds = 5
             r"\(alt-profanity-check\)\. From the scores: silence\.",
             summary.facts,
         ), summary.facts
-        # Run again (a retry, a redelivery): one summary, replaced.
+        # Redelivered, the Flag queues nothing; run again (a retry), one summary, replaced.
+        assert (await peers.send(live.shared_inbox, activity)).status_code == 202
+        await live.drain()
+        queued = "SELECT COUNT(*) FROM jobs WHERE kind = ?"
+        assert await live.count(queued, (reports.REPORT_JOB,)) == 1
         await reports.summarise_report(live.state, {"report_id": report_id})
         assert await live.count("SELECT COUNT(*) FROM report_summaries") == 1
+        # A job payload that is not an id fails for good, without a retry.
+        with pytest.raises(BadRequest):
+            await reports.summarise_report(live.state, {"report_id": "1; DROP TABLE"})
 
 
 @pytest.mark.slow

@@ -124,6 +124,7 @@ def build_messages(
     readable = [p for p in posts if not p.opted_out and p.text.strip()][:MAX_PROMPT_POSTS]
     pieces = ["A report was sent to the admin."]
     if comment.strip():
+        comment = comment[:MAX_POST_CHARS]
         pieces.append("The reporter's comment:\n" + untrusted_block("the reporter", comment))
     pieces.append("The reported posts:")
     pieces += [untrusted_block(p.author, p.text[:MAX_POST_CHARS]) for p in readable]

@@ -27,6 +27,7 @@ from ..ai.mod_summary import (
 )
 from ..bot.services import get_services
 from ..errors import BadRequest, FediverseError
+from ..federation.moderation import MAX_REPORTED_POSTS
 from ..foryou.embedding import note_text
 from ..models import Actor, Note
 from ..state import State
@@ -60,7 +61,8 @@ async def reported_notes(state: State, report: reactions.Report) -> tuple[list[N
     account we know (a remote report about posts we never received)."""
     found: list[Note] = []
     missing = 0
-    for uri in dict.fromkeys(report.object_uris):
+    # A remote Flag may name any number of ids: a report's worth is read, as a local one holds.
+    for uri in list(dict.fromkeys(report.object_uris))[: MAX_REPORTED_POSTS + 1]:
         note = await notes.by_uri(state.db, uri)
         if note is not None:
             found.append(note)
