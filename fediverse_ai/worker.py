@@ -98,7 +98,10 @@ class Worker:
         # Kinds with fewer slots than the worker has loops: a loop must not take a job that
         # would only wait for a slot (the AI answers `ai.limits.concurrency` at a time), or
         # a burst of mentions holds every loop while inbox work waits.
-        self.slots = {trigger.AI_REPLY: state.config.ai_limits.concurrency}
+        self.slots = {
+            trigger.AI_REPLY: state.config.ai_limits.concurrency,
+            scoring.SCORE_JOB: scoring.CONCURRENCY,
+        }
         self._running: collections.Counter[str] = collections.Counter()
         # Finished jobs whose "done" is recorded by the loop's next claim (one trip for both).
         self._finished: set[int] = set()

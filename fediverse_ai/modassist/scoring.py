@@ -32,6 +32,9 @@ from ..userdata.consent import allows_ai
 log = logging.getLogger(__name__)
 
 SCORE_JOB = mod_assist.SCORE_JOB
+# Jobs of this kind run one at a time per worker: a picture takes a core for 0.1-0.3 s, and a
+# burst of them must leave the other core to the inbox and deliveries (the worker's slots).
+CONCURRENCY = 1
 MAX_PICTURES = 4  # a post carries at most 4 pictures on Mastodon; 8 here at most
 _KEY = "modassist.moderator"
 _MODULES = {
