@@ -135,7 +135,7 @@ async def test_a_report_shows_its_summary_and_which_posts_were_not_scored(
         admin = await logged_in(live, "root", admin=True)
         async with admin:
             waiting = section((await admin.get("/admin")).text, "reports")
-            assert waiting.count("The machine-written summary is on its way") == 2
+            assert waiting.count("No machine-written summary yet") == 2
             await live.drain()
             page = (await admin.get("/admin")).text
             about = (await admin.get("/about")).text
