@@ -101,6 +101,7 @@ class Worker:
         self.slots = {
             trigger.AI_REPLY: state.config.ai_limits.concurrency,
             scoring.SCORE_JOB: scoring.CONCURRENCY,
+            mod_reports.REPORT_JOB: mod_reports.CONCURRENCY,
         }
         self._running: collections.Counter[str] = collections.Counter()
         # Finished jobs whose "done" is recorded by the loop's next claim (one trip for both).

@@ -38,6 +38,9 @@ from . import scoring
 log = logging.getLogger(__name__)
 
 REPORT_JOB = mod_assist.REPORT_JOB
+# One summary at a time per worker: a generation takes seconds, and a wave of Flags from one
+# server must not hold the worker loops that inbox work needs.
+CONCURRENCY = 1
 MAX_TOKENS = 160
 OFF = "No summary by a model: summaries of reports are switched off (ai.moderation)."
 FAILED = "No summary by a model: the text backend failed; the scores are below."
