@@ -10,9 +10,9 @@ from support.live import live_server
 from support.remote import PUBLIC, remote_server
 from test_ai_moderation import PROFANE, require
 from web.support import make_user
+from web.test_moderation_flags import received
 
 from fediverse_ai.ai.moderation import TEXT_INSTALL
-from fediverse_ai.storage import notes
 
 from .test_browser import _by, accessibility_problems, click_and_wait, sign_in, step
 
@@ -26,23 +26,19 @@ async def test_the_admin_sees_a_flagged_post_and_dismisses_it(
     by = _by()
     async with live_server(tmp_path / "ours", extra_toml=ASSIST) as server, remote_server() as peer:
         await make_user(server, "root", admin=True)
-        note = peer.note("bob", f"<p>{PROFANE}</p>", to=[PUBLIC])
-        await peer.send(server.shared_inbox, peer.activity("bob", "Create", note))
-        await server.drain()
-        stored = await notes.by_uri(server.state.db, note["id"])
-        assert stored is not None
+        note_id = await received(server, peer, "bob", f"<p>{PROFANE}</p>", to=[PUBLIC])
         base = server.base_url
 
         def dismiss() -> None:
             sign_in(driver, base, "root")
             driver.get(f"{base}/admin#flags")
             assert accessibility_problems(driver) == []
-            flag = driver.find_element(by.ID, f"flag-{stored.id}")
+            flag = driver.find_element(by.ID, f"flag-{note_id}")
             assert "offensive language" in flag.text and "(alt-profanity-check)" in flag.text
             assert "shut the fuck up" in flag.text
             driver.save_screenshot(str(screenshots / "flags-01-admin.png"))
             button = flag.find_element(
-                by.CSS_SELECTOR, f"form[action='/admin/flags/{stored.id}/dismiss'] button"
+                by.CSS_SELECTOR, f"form[action='/admin/flags/{note_id}/dismiss'] button"
             )
             click_and_wait(driver, button)
             assert "No flagged posts." in driver.find_element(by.ID, "flags").text
