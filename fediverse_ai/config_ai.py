@@ -104,6 +104,11 @@ class AIModerationConfig:
     text_threshold: float = 0.8
     image_threshold: float = 0.8
     image_action: str = "sensitive"
+    # Moderation assist for the admin (fediverse_ai/modassist): off unless the admin says so.
+    assist: bool = False
+    flag_text_threshold: float = 0.8
+    flag_image_threshold: float = 0.8
+    summarise_reports: bool = True
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,8 @@ def validate_ai(
     for key, value in (
         ("text_threshold", m.text_threshold),
         ("image_threshold", m.image_threshold),
+        ("flag_text_threshold", m.flag_text_threshold),
+        ("flag_image_threshold", m.flag_image_threshold),
     ):
         if not 0.0 <= value <= 1.0:
             problems.append(f"ai.moderation.{key}: between 0 and 1")

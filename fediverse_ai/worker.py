@@ -28,6 +28,8 @@ from .bot import alt_text, replier
 from .errors import BadRequest, DeliveryError, FediverseError
 from .federation import delivery, inbox, polls, publish, quotes, trigger
 from .foryou import embedding
+from .modassist import reports as mod_reports
+from .modassist import scoring
 from .models import Job
 from .retry import MAX_ATTEMPTS, next_run
 from .state import State
@@ -54,6 +56,8 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     deletion.DELETED_JOB: deletion.on_deleted,
     deletion.PURGE_JOB: deletion.purge,
     archive.EXPORT_JOB: archive.build,
+    scoring.SCORE_JOB: scoring.score_note,
+    mod_reports.REPORT_JOB: mod_reports.summarise_report,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {
@@ -96,7 +100,11 @@ class Worker:
         # Kinds with fewer slots than the worker has loops: a loop must not take a job that
         # would only wait for a slot (the AI answers `ai.limits.concurrency` at a time), or
         # a burst of mentions holds every loop while inbox work waits.
-        self.slots = {trigger.AI_REPLY: state.config.ai_limits.concurrency}
+        self.slots = {
+            trigger.AI_REPLY: state.config.ai_limits.concurrency,
+            scoring.SCORE_JOB: scoring.CONCURRENCY,
+            mod_reports.REPORT_JOB: mod_reports.CONCURRENCY,
+        }
         self._running: collections.Counter[str] = collections.Counter()
         # One picture described at a time: OCR and the classifier are CPU-bound (BENCHMARKS.md).
         self.slots[alt_text.DESCRIBE_JOB] = 1

@@ -80,6 +80,7 @@ async def dispatch(state: State, act: IncomingActivity, actor: Actor) -> None:
                 object_uris=ids_of(act.object),
                 content=act.content or "",
                 now=state.now(),
+                summarise=state.config.ai_moderation.assist,
             )
         case _:
             log.debug("ignoring %s activity %s", act.type, act.id)

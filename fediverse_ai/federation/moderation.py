@@ -53,6 +53,7 @@ async def report(
         content=comment,
         forwarded=forward,
         now=state.now(),
+        summarise=state.config.ai_moderation.assist,
     )
     if forward:
         instance = await actors.account_by_role(state.db, "instance")

@@ -11,7 +11,7 @@ from ..content import find_hashtags, find_mentions, render_note_html
 from ..errors import BadRequest, Forbidden, NotFound
 from ..models import Account, Note
 from ..state import State
-from ..storage import api_media, embeddings, media, notes
+from ..storage import api_media, embeddings, media, mod_assist, notes
 from ..storage.notes import NoteRow
 from ..vocab import format_time
 from . import delivery, publish
@@ -81,11 +81,15 @@ async def edit_note(
         updated_text=format_time(now),
     )
     dropped = [m for m in current if m.id not in fields.media_ids]
+    assist = state.config.ai_moderation.assist
 
     def work(conn: sqlite3.Connection) -> None:
         notes.replace_content(conn, note.id, row)
         api_media.reattach(conn, note.id, fields.media_ids, dropped=[m.id for m in dropped])
         embeddings.queue_in(conn, note.id, note.visibility, now=now, version=now)
+        mod_assist.queue_score_in(
+            conn, note.id, note.visibility, now=now, version=now, enabled=assist
+        )
 
     try:
         await state.db.transaction(work)

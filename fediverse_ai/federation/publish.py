@@ -26,7 +26,7 @@ from ..content import (
 from ..errors import BadRequest, FediverseError, NotFound
 from ..models import Account, Actor, Draft, Note
 from ..state import State
-from ..storage import actors, api_media, embeddings, follows, jobs, media, notes, polls
+from ..storage import actors, api_media, embeddings, follows, jobs, media, mod_assist, notes, polls
 from ..storage.notes import NoteRow
 from ..urls import new_status_id
 from ..vocab import format_time
@@ -210,6 +210,7 @@ async def publish_note(
         published_text=format_time(now),
     )
     files = await asyncio.to_thread(_write_media_files, state, draft)
+    assist = state.config.ai_moderation.assist
 
     def work(conn: sqlite3.Connection) -> int:
         note_id = notes.insert(conn, row, now=now)
@@ -240,6 +241,9 @@ async def publish_note(
             run_after=now + FEDERATE_DELAY_SECONDS,
         )
         embeddings.queue_in(conn, note_id, row.visibility, now=now, version=None)
+        mod_assist.queue_score_in(
+            conn, note_id, row.visibility, now=now, version=None, enabled=assist
+        )
         return note_id
 
     try:

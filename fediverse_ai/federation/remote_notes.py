@@ -10,7 +10,7 @@ from ..errors import BadRequest
 from ..models import Actor, Note
 from ..sanitize import html_to_text, sanitize_html
 from ..state import State
-from ..storage import embeddings, media, notes, polls, quotes, remote_files
+from ..storage import embeddings, media, mod_assist, notes, polls, quotes, remote_files
 from ..storage.machine_alt import queue_for_note_in as queue_descriptions_in
 from ..storage.notes import NoteRow
 from ..vocab import format_time
@@ -64,6 +64,7 @@ async def store(state: State, note: IncomingNote, author: Actor) -> Note | None:
         return None
     now = state.now()
     row = _row(note, author, now)
+    assist = state.config.ai_moderation.assist
 
     def work(conn: sqlite3.Connection) -> int | None:
         note_id = notes.insert(conn, row, now=now)
@@ -72,6 +73,9 @@ async def store(state: State, note: IncomingNote, author: Actor) -> Note | None:
             polls.sync_remote_in(conn, note_id, note.poll, now=now)
             quotes.record_in(conn, note_id, note.quote, now=now)
             embeddings.queue_in(conn, note_id, row.visibility, now=now, version=None)
+            mod_assist.queue_score_in(
+                conn, note_id, row.visibility, now=now, version=None, enabled=assist
+            )
         return note_id
 
     note_id = await state.db.transaction(work)
@@ -96,6 +100,7 @@ async def apply_edit(state: State, note: IncomingNote, author: Actor) -> bool:
     now = state.now()
     row = _row(note, author, now)
     row = NoteRow(**{**row.__dict__, "updated": edited_at, "updated_text": format_time(edited_at)})
+    assist = state.config.ai_moderation.assist
 
     def work(conn: sqlite3.Connection) -> None:
         notes.replace_content(conn, existing.id, row)
@@ -104,6 +109,9 @@ async def apply_edit(state: State, note: IncomingNote, author: Actor) -> bool:
         polls.sync_remote_in(conn, existing.id, note.poll, now=now)
         quotes.record_in(conn, existing.id, note.quote, now=now)
         embeddings.queue_in(conn, existing.id, existing.visibility, now=now, version=edited_at)
+        mod_assist.queue_score_in(
+            conn, existing.id, existing.visibility, now=now, version=edited_at, enabled=assist
+        )
 
     await state.db.transaction(work)
     edited = await notes.by_id(state.db, existing.id)

@@ -221,7 +221,8 @@ async def preferences(db: Database, actor_id: int) -> Preferences:
 
 
 async def set_preferences(db: Database, actor_id: int, prefs: Preferences, *, now: float) -> None:
-    """Save both switches; turning "AI may use my posts" off also drops the stored vectors."""
+    """Save both switches; turning "AI may use my posts" off also drops the stored vectors
+    and moderation scores."""
     async with db.write() as conn:
         await conn.execute(
             "INSERT INTO ai_preferences (actor_id, ai_may_use_posts, foryou, updated_at)"
@@ -232,6 +233,12 @@ async def set_preferences(db: Database, actor_id: int, prefs: Preferences, *, no
         )
         if not prefs.ai_may_use_posts:
             await conn.execute("DELETE FROM note_embeddings WHERE actor_id = ?", (actor_id,))
+            # The moderation models' scores of their posts too (moderation assist).
+            await conn.execute(
+                "DELETE FROM moderation_flags WHERE note_id IN"
+                " (SELECT id FROM notes WHERE actor_id = ?)",
+                (actor_id,),
+            )
 
 
 async def requeue_author(db: Database, actor_id: int, *, since: float, now: float) -> int:

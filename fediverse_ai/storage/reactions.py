@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import mod_assist
 from .db import Database
 
 
@@ -143,12 +144,21 @@ async def add_report(
     object_uris: Sequence[str],
     content: str,
     now: float,
+    summarise: bool = False,
 ) -> None:
-    await db.execute(
-        "INSERT INTO reports (uri, reporter_uri, object_uris_json, content, created_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT(uri) DO NOTHING",
-        (uri, reporter_uri, json.dumps(list(object_uris)), content[:5000], now),
-    )
+    """Another server's report (a ``Flag``), once per id; ``summarise`` queues its moderation
+    assist summary in the same transaction."""
+
+    def work(conn: sqlite3.Connection) -> None:
+        cur = conn.execute(
+            "INSERT INTO reports (uri, reporter_uri, object_uris_json, content, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(uri) DO NOTHING",
+            (uri, reporter_uri, json.dumps(list(object_uris)), content[:5000], now),
+        )
+        if summarise and cur.rowcount and cur.lastrowid:
+            mod_assist.queue_report_in(conn, cur.lastrowid, now=now)
+
+    await db.transaction(work)
 
 
 async def count_reports(db: Database) -> int:
@@ -209,10 +219,13 @@ async def add_local_report(
     content: str,
     forwarded: bool,
     now: float,
+    summarise: bool = False,
 ) -> int:
-    """A local user's report; ``uri`` is the id its Flag has (or would have) when forwarded."""
-    async with db.write() as conn:
-        cur = await conn.execute(
+    """A local user's report; ``uri`` is the id its Flag has (or would have) when forwarded.
+    ``summarise`` queues its moderation assist summary in the same transaction."""
+
+    def work(conn: sqlite3.Connection) -> int:
+        cur = conn.execute(
             "INSERT INTO reports (uri, reporter_uri, object_uris_json, content, created_at,"
             " reporter_id, target_uri, forwarded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -226,7 +239,12 @@ async def add_local_report(
                 int(forwarded),
             ),
         )
-        return int(cur.lastrowid or 0)
+        report_id = int(cur.lastrowid or 0)
+        if summarise:
+            mod_assist.queue_report_in(conn, report_id, now=now)
+        return report_id
+
+    return await db.transaction(work)
 
 
 async def resolve_report(db: Database, report_id: int, *, now: float) -> bool:

@@ -1,5 +1,6 @@
 """The admin pages: instance settings, AI backends (with a test button), custom emoji, domain
-blocks, reports and moderated accounts (``admin_reports``) and the job queue."""
+blocks, reports and moderated accounts (``admin_reports``), posts the moderation models
+flagged (``admin_flags``) and the job queue."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from .. import custom_emoji
 from ..errors import BadRequest
 from ..state import State
 from ..storage import custom_emojis, jobs, reactions, settings, stats
+from .admin_flags import flag_views, report_assist
 from .admin_reports import moderated_views, report_views
 from .auth import require_admin
 from .common import StateHolder, see_other
@@ -24,6 +26,7 @@ _SETTING_LIMITS = {"name": 100, "description": 2000, "rules": 5000, "contact_ema
 
 async def admin_page(state: State, *, probe: object = None, error: str | None = None) -> Response:
     c = state.config
+    reports = await report_views(state)
     return await render(
         state,
         "admin.html",
@@ -35,7 +38,11 @@ async def admin_page(state: State, *, probe: object = None, error: str | None = 
         image=c.ai_image,
         config_blocks=sorted(c.federation.blocked_domains),
         blocks=await settings.domain_blocks(state.db),
-        reports=await report_views(state),
+        reports=reports,
+        assist=await report_assist(state, reports),
+        assist_on=c.ai_moderation.assist,
+        moderation=c.ai_moderation,
+        flags=await flag_views(state),
         moderated=await moderated_views(state),
         job_counts=await jobs.counts(state.db),
         usage=await stats.ai_usage(state.db, now=state.now(), budget=c.ai_limits.daily_budget),

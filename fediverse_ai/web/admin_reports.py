@@ -98,4 +98,4 @@ def register(app: Quart, holder: StateHolder) -> None:
         if note is None:
             raise NotFound("no such post")
         await moderation.remove_post(state, note)
-        return see_other("/admin#reports", 303)
+        return see_other(safe_next((await request.form).get("next"), "/admin#reports"), 303)

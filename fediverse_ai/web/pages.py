@@ -249,6 +249,7 @@ def register(app: Quart, holder: StateHolder) -> None:
             users=await actors.count_users(state.db),
             posts=await notes.count_local(state.db),
             foryou_enabled=state.config.ai_foryou.enabled,
+            modassist_enabled=state.config.ai_moderation.assist,
         )
 
     @app.get("/@<username>/media")
