@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
-from pathlib import Path
 from typing import Any
 
 from ..ai.mod_summary import IMAGE_MODEL, IMAGE_REASON, TEXT_MODEL, TEXT_REASON
@@ -21,7 +20,7 @@ from ..ai.moderation import IMAGE_INSTALL, TEXT_INSTALL, Moderator, UndecodableI
 from ..bot.services import get_services
 from ..errors import BadRequest, FediverseError
 from ..foryou.embedding import note_text
-from ..media_cache import cache_dir
+from ..media_cache import cache_key
 from ..media_cache import fetch as cache_fetch
 from ..models import Media, Note
 from ..state import State
@@ -125,7 +124,7 @@ async def _picture_bytes(state: State, item: Media) -> bytes | None:
     if item.local:
         if not item.file_name:
             return None
-        return await _read(state.config.storage.media_dir / item.file_name)
+        return await _read(state, item.file_name)
     cached = await remote_files.get(state.db, item.url)
     if cached is not None and cached.state == "pending":
         await cache_fetch(state, {"url": item.url})
@@ -133,11 +132,9 @@ async def _picture_bytes(state: State, item: Media) -> bytes | None:
     if cached is None or cached.state != "done":
         return None  # never wanted (not an http URL) or refused by the cache: nothing to score
     name = cached.thumb_name or cached.file_name
-    return await _read(cache_dir(state) / name) if name else None
+    return await _read(state, cache_key(name)) if name else None
 
 
-async def _read(path: Path) -> bytes | None:
-    try:
-        return await asyncio.to_thread(path.read_bytes)
-    except FileNotFoundError:  # pruned by retention meanwhile
-        return None
+async def _read(state: State, key: str) -> bytes | None:
+    # None when retention pruned the file meanwhile; the media store is local or a bucket.
+    return await asyncio.to_thread(state.media.get, key)
