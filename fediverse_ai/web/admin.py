@@ -10,6 +10,7 @@ from quart import Quart, Response, request
 
 from .. import custom_emoji
 from ..errors import BadRequest
+from ..federation import severing
 from ..state import State
 from ..storage import custom_emojis, jobs, reactions, settings, stats
 from .admin_reports import moderated_views, report_views
@@ -98,6 +99,7 @@ def register(app: Quart, holder: StateHolder) -> None:
         domain = form.get("domain", "").strip().lower().rstrip(".")
         if not _blockable(domain) or domain == state.config.instance.host:
             return await admin_page(state, error=f"{domain!r} is not a domain you can block")
+        await severing.queue(state, domain=domain)  # before the block: see severing
         await settings.add_domain_block(
             state.db, domain, reason=form.get("reason", "").strip()[:500], now=state.now()
         )
