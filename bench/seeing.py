@@ -84,8 +84,14 @@ def main() -> None:
         ("model copy, now (seeing._encode)", lambda: seeing._encode(cached)),
         ("  decode 1600x1200 progressive JPEG", lambda: _decode(cached, 1)),
         ("  decode it at 1/2 scale (800x600)", lambda: _decode(cached, 2)),
-        ("  resize to 1024x768, Lanczos", lambda: full.resize((1024, 768), Image.LANCZOS)),
-        ("  resize to 1024x768, bicubic", lambda: full.resize((1024, 768), Image.BICUBIC)),
+        (
+            "  resize to 1024x768, Lanczos",
+            lambda: full.resize((1024, 768), Image.Resampling.LANCZOS),
+        ),
+        (
+            "  resize to 1024x768, bicubic",
+            lambda: full.resize((1024, 768), Image.Resampling.BICUBIC),
+        ),
         (
             "  encode 1024x768 progressive optimised",
             lambda: _save(fitted, progressive=True, optimize=True),
@@ -118,10 +124,10 @@ def _hints(image: Image.Image) -> list[tuple[str, float, float]]:
     vision.classify(image)  # loads the network
     size = (round(image.width * 256 / image.height), 256)
     rows = [
-        ("  classifier resize, bicubic", lambda: image.resize(size, Image.BICUBIC)),
+        ("  classifier resize, bicubic", lambda: image.resize(size, Image.Resampling.BICUBIC)),
         (
             "  same, reduced first (gap 2)",
-            lambda: image.resize(size, Image.BICUBIC, reducing_gap=2),
+            lambda: image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2),
         ),
         ("  classifier preprocess (now)", lambda: preprocess(image)),
         ("hints: classify (labels)", lambda: vision.classify(image)),
