@@ -12,16 +12,12 @@ import math
 
 from support.live import LiveServer
 from support.remote import PUBLIC, RemoteFediverse
+from test_fuzz_regressions import inbox_job_errors
 
 from fediverse_ai.vocab import format_time, parse_time
 
 YEAR_ZERO = "0001-01-01T00:00:00+01:00"
 YEAR_10000 = "9999-12-31T23:59:59-14:00"
-
-
-async def _inbox_errors(live: LiveServer) -> list[str | None]:
-    rows = await live.state.db.fetchall("SELECT last_error FROM jobs WHERE kind = 'inbox'")
-    return [r["last_error"] for r in rows]
 
 
 async def test_a_note_published_in_year_zero_is_stored_with_our_time(
@@ -34,7 +30,7 @@ async def test_a_note_published_in_year_zero_is_stored_with_our_time(
     ).status_code == 202
     await live.drain()
 
-    assert await _inbox_errors(live) == [None]
+    assert await inbox_job_errors(live) == [None]
     row = await live.state.db.fetchone(
         "SELECT published, published_text, updated FROM notes WHERE uri = ?", (note["id"],)
     )
@@ -62,7 +58,7 @@ async def test_an_edit_and_a_poll_with_impossible_times_do_not_fail_the_job(
     await remote.send(live.shared_inbox, remote.activity("alice", "Update", edited, to=[PUBLIC]))
     await live.drain()
 
-    assert await _inbox_errors(live) == [None, None]
+    assert await inbox_job_errors(live) == [None, None]
     row = await live.state.db.fetchone("SELECT content FROM notes WHERE uri = ?", (question["id"],))
     assert row is not None and "which one?" in row["content"]
 
@@ -74,7 +70,7 @@ async def test_the_first_second_of_year_one_is_kept_and_written_back(
     await remote.send(live.shared_inbox, remote.activity("alice", "Create", note))
     await live.drain()
 
-    assert await _inbox_errors(live) == [None]
+    assert await inbox_job_errors(live) == [None]
     row = await live.state.db.fetchone(
         "SELECT published_text FROM notes WHERE uri = ?", (note["id"],)
     )
