@@ -35,9 +35,15 @@ async def enqueue(
     """Queue ``activity`` for each distinct remote inbox; returns how many were queued.
 
     An account the admin suspended sends nothing (its automatic answers, its polls' updates)
-    but the ``Update`` of its actor that says so (``while_suspended``), as in Mastodon.
+    but the ``Update`` of its actor that says so (``while_suspended``), as in Mastodon, and
+    the ``Delete`` of what is removed meanwhile (an admin's removal, the account's deletion),
+    so that copies elsewhere go too.
     """
-    if not while_suspended and await moderation.is_suspended(state.db, sender_actor_id):
+    if (
+        not while_suspended
+        and activity.get("type") != "Delete"
+        and await moderation.is_suspended(state.db, sender_actor_id)
+    ):
         return 0
     body = json.dumps(activity, separators=(",", ":"))
     blocked = await state.blocked_domains()

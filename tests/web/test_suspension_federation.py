@@ -3,10 +3,10 @@
 Given our server and a stand-in peer on loopback: when a local account is suspended, its
 followers' servers get an ``Update`` of the actor carrying ``suspended: true`` and no profile,
 its actor is still served (marked so) while its posts and collections answer 403, and it
-sends nothing else; lifting the suspension sends the whole actor again. When a remote account
-is suspended, its follows with local accounts end (a ``Reject`` for each of its follows, an
-``Undo`` for each of ours) and stay ended when it is lifted; a domain's block ends them with
-nothing sent there.
+sends nothing else but the Deletes of what is removed; lifting the suspension sends the
+whole actor again. When a remote account is suspended, its follows with local accounts end
+(a ``Reject`` for each of its follows, an ``Undo`` for each of ours) and stay ended when it
+is lifted; a domain's block ends them with nothing sent there.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from support.live import LiveServer, live_server
 from support.remote import PUBLIC, remote_server
 
 from fediverse_ai.federation import interactions, severing
-from fediverse_ai.storage import actors
+from fediverse_ai.storage import actors, notes
 from fediverse_ai.vocab import EXTENSION_CONTEXT
 
 from .test_forms import logged_in
@@ -40,8 +40,9 @@ async def test_a_local_suspension_is_told_by_an_update_and_lifted_the_same_way(
         await remote.send(server.shared_inbox, remote.activity("bob", "Follow", carol.actor.uri))
         await server.drain()
         uri = await post(server, "carol", "carol writes something questionable")
+        worse = await post(server, "carol", "carol writes something worse")
         await server.drain()
-        assert len(remote.posts(type="Accept")) == 1 and len(remote.posts(type="Create")) == 1
+        assert len(remote.posts(type="Accept")) == 1 and len(remote.posts(type="Create")) == 2
         async with admin:
             resp = await admin.submit("/admin", f"/admin/accounts/{carol.actor.id}/suspend")
             assert resp.status_code == 303
@@ -65,6 +66,13 @@ async def test_a_local_suspension_is_told_by_an_update_and_lifted_the_same_way(
             await remote.send(server.shared_inbox, follow)
             await server.drain()
             assert len(remote.posts(type="Accept")) == 1
+            # but what the admin removes meanwhile is deleted on the other servers too
+            removed = await notes.by_uri(server.state.db, worse)
+            assert removed is not None
+            await admin.submit("/admin", f"/admin/notes/{removed.id}/remove")
+            await server.drain()
+            (delete,) = remote.posts(type="Delete")
+            assert delete.activity is not None and delete.activity["object"]["id"] == worse
             # When the suspension is lifted, the whole actor goes out again
             await admin.submit("/admin", f"/admin/accounts/{carol.actor.id}/unsuspend")
             await server.drain()
