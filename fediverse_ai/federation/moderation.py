@@ -81,9 +81,10 @@ async def _moderatable(state: State, target: Actor) -> None:
 
 async def suspend(state: State, target: Actor) -> None:
     await _moderatable(state, target)
-    if not target.local:
-        await severing.queue(state, actor_id=target.id)  # before: see severing
-    await moderation.set_suspended(state.db, target.id, at=state.now())
+    if target.local:
+        await moderation.set_suspended(state.db, target.id, at=state.now())
+    else:
+        await severing.suspend_remote(state, target.id)  # and the end of its follows
     state.forget_suspended_actors()  # another process (the CLI) is seen within seconds
     if target.local:
         await moderation.revoke_access(state.db, target.id, now=state.now())

@@ -8,14 +8,15 @@ an inbox that refuses it. A domain's block removes the follows with every accoun
 nothing is sent, as nothing is ever sent to a blocked domain. Neither is undone when the
 suspension is lifted: nothing can make a remote account follow again (Mastodon says so too).
 
-The work is a job queued before the suspension is recorded: a crash in between leaves a job
-that finds no suspension and does nothing, never a suspension whose follows outlive it. Each
-``Reject`` is queued before its follow is removed, with an id fixed by the follow, so a job
-run again after a crash sends nothing twice.
+The work is a job, queued in the transaction that records the suspension or the block: never
+one without the other. It does nothing if the suspension was lifted (or the block removed)
+before it ran. Each ``Reject`` is queued before its follow is removed, with an id fixed by the
+follow, so a job run again after a crash sends nothing twice.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from ..models import Actor, Follow
@@ -27,11 +28,29 @@ from . import interactions
 SEVER = "sever_follows"
 
 
-async def queue(state: State, *, actor_id: int | None = None, domain: str | None = None) -> None:
-    """Queue the end of the follows with a remote actor, or with a domain's accounts."""
-    payload: dict[str, Any] = {"actor_id": actor_id} if actor_id is not None else {"domain": domain}
-    key = f"{SEVER}:{actor_id if actor_id is not None else domain}:{state.now()}"
-    await jobs.enqueue(state.db, SEVER, payload, now=state.now(), dedupe_key=key)
+async def suspend_remote(state: State, actor_id: int) -> None:
+    """Record a remote actor's suspension, and queue the end of its follows."""
+    now = state.now()
+
+    def work(conn: sqlite3.Connection) -> None:
+        moderation.set_suspended_in(conn, actor_id, at=now)
+        key = f"{SEVER}:{actor_id}:{now}"
+        jobs.enqueue_in(conn, SEVER, {"actor_id": actor_id}, now=now, dedupe_key=key)
+
+    await state.db.transaction(work)
+    state.work_queued()
+
+
+async def block_domain(state: State, domain: str, *, reason: str) -> None:
+    """Record the admin's block of ``domain``, and queue the end of the follows with it."""
+    now = state.now()
+
+    def work(conn: sqlite3.Connection) -> None:
+        settings.add_domain_block_in(conn, domain, reason=reason, now=now)
+        key = f"{SEVER}:{domain}:{now}"
+        jobs.enqueue_in(conn, SEVER, {"domain": domain}, now=now, dedupe_key=key)
+
+    await state.db.transaction(work)
     state.work_queued()
 
 
