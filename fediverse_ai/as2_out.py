@@ -60,6 +60,17 @@ def actor_document(actor: Actor, *, webfinger: str, icon_type: str = "image/png"
     return doc
 
 
+_PROFILE_ONLY = frozenset({"icon", "image", "alsoKnownAs", "movedTo"})
+
+
+def suspended_actor(doc: JsonDict) -> JsonDict:
+    """What Mastodon serves of an account its admin suspended: ``suspended: true``, the keys
+    and inboxes (peers still verify and address it), nothing of the profile."""
+    kept = {k: v for k, v in doc.items() if k not in _PROFILE_ONLY}
+    blank = {"name": "", "summary": "", "attachment": [], "tag": []}
+    return {**kept, **blank, "discoverable": False, "indexable": False, "suspended": True}
+
+
 def _typed(url: str, default: str) -> str:
     """A profile image's type: the generated ones are PNG, an uploaded photo is a JPEG."""
     return "image/jpeg" if url.endswith(".jpg") else default

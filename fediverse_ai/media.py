@@ -23,17 +23,24 @@ import contextlib
 import functools
 import hashlib
 import io
-import math
-import operator
 import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps
 
+from fediverse_ai.blurhash_encode import image_blurhash
 from fediverse_ai.errors import PayloadTooLarge, UnsupportedMedia
 from fediverse_ai.models import NewAttachment
 
-__all__ = ["DEFAULT_LIMITS", "MediaLimits", "ProcessedImage", "make_thumbnail", "process_image"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "DecodedImage",
+    "MediaLimits",
+    "ProcessedImage",
+    "decode_image",
+    "make_thumbnail",
+    "process_image",
+]
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,7 @@ _ACCEPTED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError)
 _JPEG_QUALITY = 85
 _PNG_MAX_COLOURS = 256  # a PNG/GIF with at most this many colours is a graphic: keep it PNG
-_BLURHASH_COMPONENTS = (4, 3)
-_BLURHASH_SIDE = 64
+_QUICK_FILL = 0.75  # 1600 pixels are decoded at 800 for a 1024 box: 4x fewer, no resize
 
 
 def process_image(
@@ -103,6 +109,31 @@ def process_image(
     and :class:`UnsupportedMedia` for anything that is not a decodable JPEG, PNG, GIF
     or WebP within ``limits.max_pixels``. The output is PNG when transparency or a
     small palette matters (or ``always_png``), otherwise a progressive JPEG.
+    """
+    clean = decode_image(data, limits=limits)
+    image = clean.image
+    as_png = always_png or clean.graphic or image.mode == "RGBA"
+    return _finish(image, as_png=as_png, blurhash=image_blurhash(image))
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """The pipeline's clean pixels, not encoded: RGB or RGBA, sRGB, oriented, within the box."""
+
+    image: Image.Image
+    graphic: bool  # a PNG or GIF of few colours: published as PNG
+
+
+def decode_image(
+    data: bytes, *, limits: MediaLimits = DEFAULT_LIMITS, quick: bool = False
+) -> DecodedImage:
+    """The checks and cleaning of :func:`process_image`, stopping before the encode.
+
+    For pixels read in this process and never published (a model's copy of a picture, the
+    offline hints), which would otherwise be encoded only to be decoded again. ``quick``
+    trades a little sharpness for time where nobody looks at the result: a JPEG may be
+    decoded at a reduced scale that fills only 3/4 of the box (then not resampled at all),
+    and resampling is bicubic rather than Lanczos (BENCHMARKS.md §3).
     """
     if len(data) > limits.max_input_bytes:
         raise PayloadTooLarge(f"image larger than {limits.max_input_bytes} bytes")
@@ -117,7 +148,8 @@ def process_image(
     icc_profile = source.info.get("icc_profile")
     if source_format in ("JPEG", "MPO"):
         box = _box_before_rotation(source, limits)
-        scale = _jpeg_scale((width, height), box, limits.max_decoded_pixels)
+        fill = _QUICK_FILL if quick else 1.0
+        scale = _jpeg_scale((width, height), box, limits.max_decoded_pixels, fill)
         if scale > 1:
             # Pillow picks the largest scale s with width // request >= s: this request
             # yields exactly ``scale``.
@@ -139,10 +171,9 @@ def process_image(
     del source
     # Count colours before resampling, which invents in-between ones along every edge.
     graphic = source_format in ("PNG", "GIF") and image.getcolors(_PNG_MAX_COLOURS) is not None
-    image.thumbnail((limits.max_width, limits.max_height), Image.Resampling.LANCZOS)
-    image = _rgb_or_rgba(_to_srgb(image, icc_profile))
-    as_png = always_png or graphic or image.mode == "RGBA"
-    return _finish(image, as_png=as_png, blurhash=_blurhash(image))
+    resample = Image.Resampling.BICUBIC if quick else Image.Resampling.LANCZOS
+    image.thumbnail((limits.max_width, limits.max_height), resample)
+    return DecodedImage(_rgb_or_rgba(_to_srgb(image, icc_profile)), graphic)
 
 
 def make_thumbnail(img: ProcessedImage, max_side: int = 640) -> ProcessedImage:
@@ -182,14 +213,16 @@ def _fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
     return (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
 
 
-def _jpeg_scale(size: tuple[int, int], box: tuple[int, int], max_decoded: int) -> int:
-    """The libjpeg reduction (1, 2, 4 or 8) to decode at: the largest that still fills the
-    output box, or a larger one when that would hold more than ``max_decoded`` pixels (the
-    picture then comes out a little smaller than the box rather than refused)."""
+def _jpeg_scale(
+    size: tuple[int, int], box: tuple[int, int], max_decoded: int, fill: float = 1.0
+) -> int:
+    """The libjpeg reduction (1, 2, 4 or 8) to decode at: the largest that still fills
+    ``fill`` of the output box, or a larger one when that would hold more than ``max_decoded``
+    pixels (the picture then comes out a little smaller than the box rather than refused)."""
     want = _fit(size, box)
     scale = 1
     for s in (2, 4, 8):
-        if size[0] >= s * want[0] and size[1] >= s * want[1]:
+        if size[0] >= s * want[0] * fill and size[1] >= s * want[1] * fill:
             scale = s
     while scale < 8 and -(-size[0] // scale) * -(-size[1] // scale) > max_decoded:
         scale *= 2
@@ -285,89 +318,3 @@ def _finish(image: Image.Image, *, as_png: bool, blurhash: str) -> ProcessedImag
         blurhash=blurhash,
         sha256=hashlib.sha256(data).hexdigest(),
     )
-
-
-# --- blurhash ---------------------------------------------------------------------------
-# Encoded here rather than with blurhash-python, whose encode() calls Image.getdata(),
-# deprecated in Pillow 12 (a DeprecationWarning now, an AttributeError in Pillow 14).
-# The algorithm is https://github.com/woltapp/blurhash/blob/master/Algorithm.md; the
-# tests check that our output matches the reference C implementation.
-
-_BASE83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~"
-_SRGB_TO_LINEAR = tuple(
-    v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
-    for v in (i / 255 for i in range(256))
-)
-
-
-def _base83(value: int, length: int) -> str:
-    return "".join(_BASE83[(value // 83 ** (length - 1 - i)) % 83] for i in range(length))
-
-
-def _linear_to_srgb(value: float) -> int:
-    v = min(1.0, max(0.0, value))
-    if v <= 0.0031308:
-        return int(v * 12.92 * 255 + 0.5)
-    return int((1.055 * v ** (1 / 2.4) - 0.055) * 255 + 0.5)
-
-
-def _sign_sqrt(value: float) -> float:
-    return math.copysign(math.sqrt(abs(value)), value)
-
-
-def _blurhash(image: Image.Image) -> str:
-    """Blurhash with 4x3 components of ``image``, computed on a <=64px copy.
-
-    Transparent areas are composited on white so they do not read as black.
-    """
-    small = image.copy()
-    small.thumbnail((_BLURHASH_SIDE, _BLURHASH_SIDE), Image.Resampling.BILINEAR)
-    if small.mode == "RGBA":
-        background = Image.new("RGBA", small.size, (255, 255, 255, 255))
-        small = Image.alpha_composite(background, small)
-    small = small.convert("RGB")
-    return _encode_blurhash(small.tobytes(), small.width, small.height, *_BLURHASH_COMPONENTS)
-
-
-def _encode_blurhash(rgb: bytes, width: int, height: int, x_comp: int, y_comp: int) -> str:
-    """Separable DCT: sum each row against the x cosines first, then the rows against
-    the y cosines, so the cost is O(pixels * x_comp) instead of O(pixels * x * y)."""
-    linear = [[_SRGB_TO_LINEAR[b] for b in rgb[c::3]] for c in range(3)]  # per channel
-    cos_x = [[math.cos(math.pi * i * x / width) for x in range(width)] for i in range(x_comp)]
-    cos_y = [[math.cos(math.pi * j * y / height) for y in range(height)] for j in range(y_comp)]
-    # row_sums[c][i][y] = sum over x of cos_x[i][x] * linear[c][y, x]
-    row_sums = [
-        [
-            [
-                sum(map(operator.mul, cos_x[i], channel[y * width : (y + 1) * width]))
-                for y in range(height)
-            ]
-            for i in range(x_comp)
-        ]
-        for channel in linear
-    ]
-    factors: list[tuple[float, float, float]] = []
-    for j in range(y_comp):
-        for i in range(x_comp):
-            scale = (1 if i == 0 and j == 0 else 2) / (width * height)
-            r, g, b = (scale * sum(map(operator.mul, cos_y[j], row_sums[c][i])) for c in range(3))
-            factors.append((r, g, b))
-
-    dc, ac = factors[0], factors[1:]
-    result = _base83((x_comp - 1) + (y_comp - 1) * 9, 1)
-    if ac:
-        actual_max = max(abs(v) for factor in ac for v in factor)
-        quantised_max = int(max(0, min(82, math.floor(actual_max * 166 - 0.5))))
-        max_value = (quantised_max + 1) / 166
-        result += _base83(quantised_max, 1)
-    else:
-        max_value = 1.0
-        result += _base83(0, 1)
-    r, g, b = (_linear_to_srgb(v) for v in dc)
-    result += _base83((r << 16) + (g << 8) + b, 4)
-    for factor in ac:
-        qr, qg, qb = (
-            int(max(0, min(18, math.floor(_sign_sqrt(v / max_value) * 9 + 9.5)))) for v in factor
-        )
-        result += _base83(qr * 19 * 19 + qg * 19 + qb, 2)
-    return result

@@ -6,6 +6,7 @@ bare id; these helpers flatten that variety once so the rest of the code does no
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +47,7 @@ EXTENSION_CONTEXT: dict[str, Any] = {
     "Hashtag": "as:Hashtag",
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
+    "suspended": "toot:suspended",
     "featured": {"@id": "toot:featured", "@type": "@id"},
     "blurhash": "toot:blurhash",
     "votersCount": "toot:votersCount",
@@ -136,12 +138,26 @@ def strip_fragment(url: str) -> str:
     return url.split("#", 1)[0]
 
 
+# The span Python's datetime can write out, years 1 to 9999 (Mastodon keeps the same years).
+# A remote "published" of 0001-01-01T00:00:00+01:00 is year 0 in UTC: parsed to a float
+# and formatted again it raised, in the inbox job, on every retry.
+_EARLIEST = datetime.min.replace(tzinfo=UTC).timestamp()
+_LATEST = datetime.max.replace(tzinfo=UTC, microsecond=0).timestamp()
+
+
 def format_time(ts: float) -> str:
-    """AS2 timestamp: UTC, second precision, Z suffix (what Mastodon emits)."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """AS2 timestamp: UTC, second precision, Z suffix (what Mastodon emits).
+
+    Total: a time beyond years 1-9999 is written as the nearest one within them, and NaN
+    as the epoch, since a job that formats a time must not fail on it forever.
+    """
+    moment = 0.0 if math.isnan(ts) else math.floor(min(max(ts, _EARLIEST), _LATEST))
+    # isoformat, not strftime: glibc's %Y writes year 1 as "1", which no parser accepts.
+    return datetime.fromtimestamp(moment, UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def parse_time(value: Any) -> float | None:
+    """Unix seconds of an AS2 time, or None when it is absent, malformed or beyond years 1-9999."""
     if not isinstance(value, str) or not value:
         return None
     text = value.strip()
@@ -153,4 +169,5 @@ def parse_time(value: Any) -> float | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
+    ts = dt.timestamp()
+    return ts if _EARLIEST <= ts <= _LATEST else None

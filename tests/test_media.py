@@ -12,7 +12,7 @@ import blurhash
 import pytest
 from PIL import ExifTags, Image, ImageCms, features
 
-from fediverse_ai import media
+from fediverse_ai import blurhash_encode
 from fediverse_ai.errors import PayloadTooLarge, UnsupportedMedia
 from fediverse_ai.media import MediaLimits, ProcessedImage, make_thumbnail, process_image
 
@@ -341,7 +341,10 @@ def test_blurhash_matches_reference_implementation(seed_image: str) -> None:
         # blurhash-python calls Image.getdata(), deprecated in Pillow 12.
         warnings.simplefilter("ignore", DeprecationWarning)
         expected = blurhash.encode(image.copy(), 4, 3)
-    assert media._encode_blurhash(image.tobytes(), image.width, image.height, 4, 3) == expected
+    assert (
+        blurhash_encode.encode_blurhash(image.tobytes(), image.width, image.height, 4, 3)
+        == expected
+    )
 
 
 def test_processing_is_deterministic() -> None:

@@ -14,7 +14,7 @@ from PIL import Image
 
 from fediverse_ai import media
 from fediverse_ai.errors import UnsupportedMedia
-from fediverse_ai.media import MediaLimits, process_image
+from fediverse_ai.media import MediaLimits, decode_image, process_image
 
 RED = (220, 20, 20)
 
@@ -77,6 +77,34 @@ def test_decoded_cap_is_configurable() -> None:
 )
 def test_jpeg_scale(size: tuple[int, int], expected: int) -> None:
     assert media._jpeg_scale(size, (3840, 2160), 16_777_216) == expected
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ((1600, 1200), 2),  # 800x600 fills 3/4 of a 1024 box: decoded at half scale, not resized
+        ((1300, 975), 1),  # 650 would not: decoded whole, then resampled
+        ((4000, 3000), 4),  # 1000x750
+        ((1024, 768), 1),
+    ],
+)
+def test_a_quick_decode_may_fill_three_quarters_of_the_box(
+    size: tuple[int, int], expected: int
+) -> None:
+    assert media._jpeg_scale(size, (1024, 1024), 16_777_216, 0.75) == expected
+
+
+def test_decode_image_gives_the_pipelines_pixels_without_an_encode() -> None:
+    box = MediaLimits(max_width=1024, max_height=1024)
+    jpeg = solid("JPEG", 1600, 1200)
+    assert decode_image(jpeg, limits=box, quick=True).image.size == (800, 600)
+    published = decode_image(jpeg, limits=box)
+    assert published.image.size == (1024, 768) and not published.graphic
+    assert process_image(jpeg, limits=box).width == 1024  # what is published still fills it
+    graphic = decode_image(solid("PNG", 300, 200, mode="P"), quick=True)
+    assert graphic.graphic and graphic.image.mode == "RGB"
+    with pytest.raises(UnsupportedMedia):
+        decode_image(solid("PNG", 8000, 8000), quick=True)
 
 
 # Peak memory, measured in a fresh interpreter as the kernel's high-water mark of its resident

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from ..ai.base import BackendError
+from ..ai.ocr import MAX_SIDE as OCR_SIDE
 from ..ai.prompt import ContextPost
 from ..errors import FediverseError
-from ..media import MediaLimits, process_image
+from ..media import MediaLimits, decode_image
 from ..models import Media, Note
 from ..state import State
 from ..storage import media
@@ -41,6 +42,8 @@ MAX_PICTURES = 4
 MAX_SIDE = 1024
 ALT_TEXT_CHARS = 1500
 _FIT = MediaLimits(max_width=MAX_SIDE, max_height=MAX_SIDE)
+_HINTS_FIT = MediaLimits(max_width=OCR_SIDE, max_height=OCR_SIDE)  # OCR reads no more
+_JPEG_QUALITY = 85
 CANNOT_SEE = (
     "This instance's AI cannot see images, so I can't tell you what this picture shows. "
     "(Its text model reads words only.)"
@@ -150,9 +153,10 @@ async def _hints(state: State, vision: OfflineVision, item: Media) -> str:
 def _hint_text(vision: OfflineVision, raw: bytes) -> str:
     from ..ai.offline_vision import wording
 
-    clean = process_image(raw)  # caps and re-encoding before the classifier or OCR see it
-    with Image.open(io.BytesIO(clean.data)) as opened:
-        image = opened.convert("RGB")
+    # The pipeline's caps and cleaning before the classifier or OCR see the picture, with
+    # its pixels handed over as they are: encoding them only to decode them again cost more
+    # than the classifier itself.
+    image = decode_image(raw, limits=_HINTS_FIT, quick=True).image.convert("RGB")
     return wording(vision.hints(image))
 
 
@@ -162,16 +166,13 @@ async def _data_url(state: State, item: Media) -> str:
 
 
 def _encode(raw: bytes) -> str:
-    # The pipeline (caps, re-encoding, EXIF dropped) fits the picture itself: a JPEG is then
-    # decoded at a reduced scale and encoded once, not at full size and again after a resize
-    # (a 1 MB photo: 60 ms instead of 200, BENCHMARKS.md §3).
-    clean = process_image(raw, limits=_FIT)
-    if clean.media_type == "image/jpeg":
-        data = clean.data
-    else:  # a graphic or a picture with transparency came back as PNG: one JPEG for models
-        with Image.open(io.BytesIO(clean.data)) as opened:
-            image = opened.convert("RGB")
-        out = io.BytesIO()
-        image.save(out, format="JPEG", quality=85)
-        data = out.getvalue()
-    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+    # The model's copy is read by a model, not published: a JPEG that the decoder can reduce
+    # to 3/4 of the box or more is decoded at that scale and not resampled, the rest is
+    # resampled bicubic, and the encode is a plain baseline JPEG with no blurhash (a 1 MB
+    # photo: see BENCHMARKS.md §3).
+    image = decode_image(raw, limits=_FIT, quick=True).image
+    bare = Image.new("RGB", image.size)  # pixels only: nothing of ``info`` rides along
+    bare.paste(image.convert("RGB"))
+    out = io.BytesIO()
+    bare.save(out, format="JPEG", quality=_JPEG_QUALITY)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")

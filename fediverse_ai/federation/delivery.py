@@ -18,16 +18,33 @@ from ..fetcher import post_activity
 from ..netguard import is_blocked_domain
 from ..retry import CircuitState, circuit_after_failure, circuit_is_open
 from ..state import State
-from ..storage import actors, domains, jobs
+from ..storage import actors, domains, jobs, moderation
 from ..vocab import host_of
 
 DELIVER = "deliver"
 
 
 async def enqueue(
-    state: State, activity: dict[str, Any], *, sender_actor_id: int, inboxes: Iterable[str]
+    state: State,
+    activity: dict[str, Any],
+    *,
+    sender_actor_id: int,
+    inboxes: Iterable[str],
+    while_suspended: bool = False,
 ) -> int:
-    """Queue ``activity`` for each distinct remote inbox; returns how many were queued."""
+    """Queue ``activity`` for each distinct remote inbox; returns how many were queued.
+
+    An account the admin suspended sends nothing (its automatic answers, its polls' updates)
+    but the ``Update`` of its actor that says so (``while_suspended``), as in Mastodon, and
+    the ``Delete`` of what is removed meanwhile (an admin's removal, the account's deletion),
+    so that copies elsewhere go too.
+    """
+    if (
+        not while_suspended
+        and activity.get("type") != "Delete"
+        and await moderation.is_suspended(state.db, sender_actor_id)
+    ):
+        return 0
     body = json.dumps(activity, separators=(",", ":"))
     blocked = await state.blocked_domains()
     targets = []

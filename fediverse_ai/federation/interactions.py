@@ -13,7 +13,7 @@ from .. import as2_out, custom_emoji
 from ..errors import Forbidden, NotFound
 from ..models import Account, Actor, Note
 from ..state import State
-from ..storage import activities, follows, reactions
+from ..storage import activities, follows, moderation, reactions
 from . import delivery, publish
 
 
@@ -237,11 +237,17 @@ async def send_reject(
 
 
 async def send_actor_update(state: State, account: Account) -> None:
-    """Peers cache actors for about a day; an Update makes profile changes show at once."""
+    """Peers cache actors for about a day; an Update makes profile changes show at once.
+
+    Also how a suspension and its end are told: the actor then carries ``suspended``.
+    """
     doc = as2_out.actor_document(
         account.actor, webfinger=f"{account.actor.username}@{state.config.instance.host}"
     )
     doc["tag"] = await custom_emoji.actor_tags(state, account.actor)
+    suspended = await moderation.is_suspended(state.db, account.actor.id)
+    if suspended:
+        doc = as2_out.suspended_actor(doc)
     activity = as2_out.activity(
         "Update",
         activity_id=state.urls.activity(),
@@ -251,4 +257,10 @@ async def send_actor_update(state: State, account: Account) -> None:
         cc=[account.actor.followers_url or ""],
     )
     inboxes = await follows.follower_inboxes(state.db, account.actor.id)
-    await delivery.enqueue(state, activity, sender_actor_id=account.actor.id, inboxes=inboxes)
+    await delivery.enqueue(
+        state,
+        activity,
+        sender_actor_id=account.actor.id,
+        inboxes=inboxes,
+        while_suspended=suspended,
+    )

@@ -3,8 +3,11 @@ forwards one), and an admin's suspend, silence, remove-post and resolve, for the
 page, the client API and the CLI alike.
 
 A suspension keeps everything, so that it can be lifted: the posts are hidden by the timeline
-queries (``storage.moderation``), a local account loses its sessions and tokens and its actor
-answers 410, a remote account's activities are refused at the inbox. Silencing only keeps the
+queries (``storage.moderation``). A local account loses its sessions and tokens, sends nothing
+more, and its actor is served with ``suspended: true`` and no profile (its posts and
+collections answer 403), told to its followers' servers by an ``Update``, as Mastodon does; the
+end of the suspension is told the same way. A remote account's activities are refused at the
+inbox and its follows with local accounts end (``severing``). Silencing only keeps the
 posts out of the public timelines and For-you; followers still see them.
 """
 
@@ -17,7 +20,7 @@ from ..errors import BadRequest, NotFound
 from ..models import Account, Actor, Note
 from ..state import State
 from ..storage import actors, moderation, notes, reactions
-from . import delivery, note_changes
+from . import delivery, interactions, note_changes, severing
 
 MAX_COMMENT = 1000  # Mastodon's limit on a report's comment
 MAX_REPORTED_POSTS = 20
@@ -79,15 +82,29 @@ async def _moderatable(state: State, target: Actor) -> None:
 
 async def suspend(state: State, target: Actor) -> None:
     await _moderatable(state, target)
-    await moderation.set_suspended(state.db, target.id, at=state.now())
+    if target.local:
+        await moderation.set_suspended(state.db, target.id, at=state.now())
+    else:
+        await severing.suspend_remote(state, target.id)  # and the end of its follows
     state.forget_suspended_actors()  # another process (the CLI) is seen within seconds
     if target.local:
         await moderation.revoke_access(state.db, target.id, now=state.now())
+        await _tell_peers(state, target)
 
 
 async def unsuspend(state: State, target: Actor) -> None:
     await moderation.set_suspended(state.db, target.id, at=None)
     state.forget_suspended_actors()
+    if target.local:
+        await _tell_peers(state, target)
+
+
+async def _tell_peers(state: State, target: Actor) -> None:
+    """An ``Update`` of the actor, with ``suspended`` or without, to its followers' servers:
+    Mastodon then suspends the account there too (or lifts it), as for its own users."""
+    account = await actors.account_by_actor_id(state.db, target.id)
+    if account is not None:
+        await interactions.send_actor_update(state, account)
 
 
 async def silence(state: State, target: Actor) -> None:

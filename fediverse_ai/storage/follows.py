@@ -119,3 +119,23 @@ async def follower_inboxes(db: Database, followee_id: int) -> list[str]:
         (followee_id,),
     )
     return [r[0] for r in rows]
+
+
+async def involving(db: Database, actor_id: int) -> list[Follow]:
+    """Every follow of or by ``actor_id``, in either state."""
+    rows = await db.fetchall(
+        "SELECT id, uri, follower_id, followee_id, state FROM follows"
+        " WHERE follower_id = ? OR followee_id = ? ORDER BY id",
+        (actor_id, actor_id),
+    )
+    return [_row(r) for r in rows]
+
+
+async def remote_ids_with_follows(db: Database) -> list[int]:
+    """The remote actors that follow, or are followed by, anyone here."""
+    rows = await db.fetchall(
+        "SELECT id FROM actors WHERE local = 0 AND id IN"
+        " (SELECT follower_id FROM follows UNION SELECT followee_id FROM follows) ORDER BY id",
+        (),
+    )
+    return [int(r[0]) for r in rows]

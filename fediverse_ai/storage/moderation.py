@@ -6,6 +6,7 @@ is stated once: suspended authors are hidden everywhere, silenced ones from publ
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from ..models import Actor
@@ -54,7 +55,12 @@ async def suspended_remote_uris(db: Database) -> frozenset[str]:
 
 async def set_suspended(db: Database, actor_id: int, *, at: float | None) -> None:
     """``at`` None lifts the suspension."""
-    await db.execute("UPDATE actors SET suspended_at = ? WHERE id = ?", (at, actor_id))
+    await db.transaction(lambda conn: set_suspended_in(conn, actor_id, at=at))
+
+
+def set_suspended_in(conn: sqlite3.Connection, actor_id: int, *, at: float | None) -> None:
+    """:func:`set_suspended` inside a caller's transaction."""
+    conn.execute("UPDATE actors SET suspended_at = ? WHERE id = ?", (at, actor_id))
 
 
 async def set_silenced(db: Database, actor_id: int, *, at: float | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 from .db import Database
@@ -35,8 +36,9 @@ async def domain_blocks(db: Database) -> list[DomainBlock]:
     return [DomainBlock(r[0], r[1], r[2]) for r in rows]
 
 
-async def add_domain_block(db: Database, domain: str, *, reason: str, now: float) -> None:
-    await db.execute(
+def add_domain_block_in(conn: sqlite3.Connection, domain: str, *, reason: str, now: float) -> None:
+    """Inside the caller's transaction, which queues the end of the follows with the domain."""
+    conn.execute(
         "INSERT INTO domain_blocks (domain, reason, created_at) VALUES (?, ?, ?)"
         " ON CONFLICT(domain) DO UPDATE SET reason = excluded.reason",
         (domain, reason, now),

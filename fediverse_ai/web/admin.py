@@ -11,6 +11,7 @@ from quart import Quart, Response, request
 
 from .. import custom_emoji
 from ..errors import BadRequest
+from ..federation import severing
 from ..state import State
 from ..storage import custom_emojis, jobs, reactions, settings, stats
 from .admin_flags import flag_views, report_assist
@@ -105,9 +106,8 @@ def register(app: Quart, holder: StateHolder) -> None:
         domain = form.get("domain", "").strip().lower().rstrip(".")
         if not _blockable(domain) or domain == state.config.instance.host:
             return await admin_page(state, error=f"{domain!r} is not a domain you can block")
-        await settings.add_domain_block(
-            state.db, domain, reason=form.get("reason", "").strip()[:500], now=state.now()
-        )
+        # With the end of the follows with its accounts (federation.severing).
+        await severing.block_domain(state, domain, reason=form.get("reason", "").strip()[:500])
         state.forget_blocked_domains()
         return see_other("/admin#blocks", 303)
 

@@ -9,7 +9,7 @@ from typing import Any
 from quart import Quart, Response, redirect, request
 
 from .. import as2_out, custom_emoji
-from ..errors import Gone, NotFound, SignatureError
+from ..errors import Forbidden, Gone, NotFound, SignatureError
 from ..federation.publish import note_json
 from ..models import Actor, Note
 from ..state import State
@@ -36,7 +36,11 @@ UNSET = Unset()
 _MEDIA_NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp|gif)$")
 
 
-async def _local_actor(state: State, username: str | None) -> Actor:
+async def _local_actor(
+    state: State, username: str | None, *, even_suspended: bool = False
+) -> Actor:
+    """The local actor at ``username``; 403 while suspended, as Mastodon answers for the
+    collections and posts of a suspended account (410 would tell peers it is gone for good)."""
     if username is None:
         account = await actors.account_by_role(state.db, "instance")
         found = account.actor if account else None
@@ -46,8 +50,8 @@ async def _local_actor(state: State, username: str | None) -> Actor:
         if username is not None and await account_data.deleted_username(state.db, username):
             raise Gone("this account was deleted")
         raise NotFound("no such actor")
-    if await moderation.is_suspended(state.db, found.id):
-        raise Gone("this account is suspended")
+    if not even_suspended and await moderation.is_suspended(state.db, found.id):
+        raise Forbidden("this account is suspended")
     return found
 
 
@@ -66,7 +70,7 @@ def register(app: Quart, holder: StateHolder) -> None:
                 if wants_as2(request):
                     return as2_response(as2_out.actor_tombstone(uri), status=410)
                 raise Gone("this account was deleted")
-            actor = await _local_actor(state, username)
+            actor = await _local_actor(state, username, even_suspended=True)
             if not wants_as2(request):
                 if fixed:
                     return redirect("/")
@@ -80,6 +84,9 @@ def register(app: Quart, holder: StateHolder) -> None:
             doc["tag"] = await custom_emoji.actor_tags(state, actor)
             if signer is None and _secure(state) and not fixed:
                 doc = {k: v for k, v in doc.items() if k in _MINIMAL_ACTOR}
+            if await moderation.is_suspended(state.db, actor.id):
+                # Served, as Mastodon serves it: peers that refetch learn of the suspension.
+                doc = as2_out.suspended_actor(doc)
             return as2_response(doc)
 
         @app.get(f"{base}/followers", endpoint=f"followers{prefix}")
@@ -231,7 +238,7 @@ async def _visible_note(
     if author is None:
         raise NotFound("no such post")
     if await moderation.is_suspended(state.db, author.id):
-        raise Gone("this account is suspended")
+        raise Forbidden("this account is suspended")
     return note, author
 
 

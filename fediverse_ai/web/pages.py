@@ -9,7 +9,7 @@ from quart import Quart, Response, render_template, request
 
 from ..blurhash_png import is_valid, placeholder_png
 from ..emoji_html import emojify_html
-from ..errors import Gone, NotFound
+from ..errors import Forbidden, Gone, NotFound
 from ..models import Actor, Note
 from ..state import State
 from ..storage import account_data, actors, follows, moderation, mutes, notes, timelines
@@ -79,7 +79,7 @@ def next_link(items: list[Note], size: int) -> str | None:
 
 async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> Response:
     if await moderation.is_suspended(state.db, actor.id):
-        raise Gone("this account is suspended")
+        raise Forbidden("this account is suspended")  # Mastodon's answer: it may come back
     v = viewer()
     visibilities: tuple[str, ...] = ("public", "unlisted")
     if v.actor_id == actor.id:

@@ -182,13 +182,13 @@ async def test_admin_suspends_a_local_user(tmp_path: Path) -> None:
             assert (await carol_web.get("/home")).status_code == 303
             refused = await carol_web.login("carol")
             assert refused.status_code == 401 and "suspended" in refused.text
-            # Her posts are hidden, her profile and actor answer 410
+            # Her posts are hidden and answer 403, as her profile does; her actor says why
             feed = (await anonymous.get("/")).text
             assert "questionable" not in feed and "dave writes" in feed
             assert (await anonymous.get(html_path(server, uri))).status_code == 404
-            assert (await anonymous.get("/@carol")).status_code == 410
-            assert (await server.get_as2(carol.actor.uri)).status_code == 410
-            assert (await server.get_as2(uri)).status_code == 410
+            assert (await anonymous.get("/@carol")).status_code == 403
+            assert (await server.get_as2(carol.actor.uri)).json()["suspended"] is True
+            assert (await server.get_as2(uri)).status_code == 403
             # The admin page lists her, and the suspension can be lifted
             page = (await admin.get("/admin")).text
             assert "@carol@" in page and f"/admin/accounts/{carol.actor.id}/unsuspend" in page
