@@ -26,6 +26,7 @@ from .web import (
     actions,
     admin,
     admin_accounts,
+    admin_ai,
     admin_reports,
     auth,
     body_gate,
@@ -129,6 +130,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     signup.register(app, holder)
     emoji_routes.register(app, holder)
     admin_reports.register(app, holder)
+    admin_ai.register(app, holder)
     relations.register(app, holder)
     foryou.register(app, holder)
     userdata.register(app, holder)

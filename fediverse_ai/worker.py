@@ -26,7 +26,7 @@ from typing import Any
 from . import maintenance, media_cache, uploads
 from .bot import replier
 from .errors import BadRequest, DeliveryError, FediverseError
-from .federation import delivery, inbox, polls, publish, quotes, trigger
+from .federation import delivery, feedback, inbox, polls, publish, quotes, trigger
 from .foryou import embedding
 from .models import Job
 from .retry import MAX_ATTEMPTS, next_run
@@ -53,6 +53,7 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     deletion.DELETED_JOB: deletion.on_deleted,
     deletion.PURGE_JOB: deletion.purge,
     archive.EXPORT_JOB: archive.build,
+    feedback.FEEDBACK_JOB: feedback.classify_reply,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {
