@@ -80,7 +80,7 @@ def line_chart(
     *,
     unit: str = "",
     y_max: float | None = None,
-    box: Box = Box(),  # noqa: B008 (frozen, never changed)
+    box: Box = Box(),
 ) -> str:
     """An SVG line chart of ``series`` over ``labels`` (one value per label, ``None``: none).
 
@@ -153,7 +153,7 @@ def _legend(box: Box, series: Sequence[Series]) -> list[str]:
         out.append(
             f'<line x1="{x}" y1="{y - 4}" x2="{x + 18}" y2="{y - 4}" stroke="{colour}"'
             f' stroke-width="2"{dashing}/>'
-            f"<text x={quoteattr(str(x + 22))} y={quoteattr(str(y))} fill=\"currentColor\">"
+            f'<text x={quoteattr(str(x + 22))} y={quoteattr(str(y))} fill="currentColor">'
             f"{escape(s.name)}</text>"
         )
         x += 30 + 7 * len(s.name)

@@ -79,9 +79,7 @@ async def handle(state: State, payload: dict[str, Any]) -> None:
         last = attempt >= state.config.ai_limits.attempts
         if exc.retryable and not last:
             raise GenerationFailed(exc.message) from None
-        first = await _publish(
-            state, ai, mention, author, record.base_status_id, Answer([FAILURE])
-        )
+        first = await _publish(state, ai, mention, author, record.base_status_id, Answer([FAILURE]))
         await ai_replies.finish(
             state.db,
             mention.uri,

@@ -93,11 +93,10 @@ async def classify_reply(state: State, payload: dict[str, Any]) -> None:
     mention = await _answer_of(state, parent) if parent is not None else None
     if parent is None or author is None or mention is None:
         return
+    label, reason = "withheld", WITHHELD
     if await allows_ai(state, author):
         verdict = classify(html_to_text(reply.content))
         label, reason = verdict.label, verdict.reason
-    else:
-        label, reason = "withheld", WITHHELD
     await ai_feedback.add_reply(
         state.db,
         mention_uri=mention,

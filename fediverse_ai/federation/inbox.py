@@ -15,7 +15,17 @@ from ..models import Actor
 from ..state import State
 from ..storage import activities, actors, follows, notes, reactions, remote_files
 from ..vocab import ACTOR_TYPES, id_of, ids_of, type_of
-from . import feedback, interactions, moves, polls, quote_requests, quotes, remote_notes, resolver, trigger
+from . import (
+    feedback,
+    interactions,
+    moves,
+    polls,
+    quote_requests,
+    quotes,
+    remote_notes,
+    resolver,
+    trigger,
+)
 
 log = logging.getLogger(__name__)
 INBOX = "inbox"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
 from .ai_replies import day_of
 from .db import Database
 
@@ -51,7 +52,9 @@ async def add_like(
     now: float,
 ) -> None:
     """Record the reaction of ``actor_id`` on the answer's post ``note_id`` (once)."""
-    sql = _INSERT.format(column="reaction_id", table="reactions", extra="AND kind = ? AND emoji = ?")
+    sql = _INSERT.format(
+        column="reaction_id", table="reactions", extra="AND kind = ? AND emoji = ?"
+    )
     params = (mention_uri, "like", verdict, reason, day_of(now), now, actor_id, note_id)
     await db.execute(sql, (*params, reaction_kind, emoji))
 
@@ -105,8 +108,8 @@ class Group:
     answers: int
     likes: int = 0
     boosts: int = 0
-    positive: int = 0  # replies
-    negative: int = 0
+    positive: int = 0  # replies that praise
+    negative: int = 0  # complaints: replies, and reactions with a 👎
     neutral: int = 0
     withheld: int = 0
 
@@ -134,6 +137,9 @@ async def answers_daily(db: Database, since_day: str) -> dict[str, int]:
     return {str(r[0]): int(r[1]) for r in rows}
 
 
+_FIELDS = {"like": "likes", "boost": "boosts"}
+
+
 async def groups(db: Database, since_day: str) -> list[Group]:
     """Per backend, model and intent: the answers of the period and the feedback they got."""
     answered = await db.fetchall(
@@ -152,9 +158,24 @@ async def groups(db: Database, since_day: str) -> list[Group]:
         found[(str(backend), str(model), str(intent))] = {"answers": int(count)}
     for backend, model, intent, kind, verdict, count in sums:
         into = found.setdefault((str(backend), str(model), str(intent)), {"answers": 0})
-        field = {"like": "likes", "boost": "boosts"}.get(str(kind), str(verdict))
+        # A complaint is one however it came (a reply, or a 👎 reaction), as in the charts.
+        field = _FIELDS.get(str(kind), str(verdict)) if verdict != "negative" else "negative"
         into[field] = into.get(field, 0) + int(count)
-    return [Group(*key, **values) for key, values in sorted(found.items())]
+    return [
+        Group(
+            backend,
+            model,
+            intent,
+            answers=v["answers"],
+            likes=v.get("likes", 0),
+            boosts=v.get("boosts", 0),
+            positive=v.get("positive", 0),
+            negative=v.get("negative", 0),
+            neutral=v.get("neutral", 0),
+            withheld=v.get("withheld", 0),
+        )
+        for (backend, model, intent), v in sorted(found.items())
+    ]
 
 
 # --- the worst answers --------------------------------------------------------------------------

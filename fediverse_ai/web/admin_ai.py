@@ -142,7 +142,9 @@ async def _worst(state: State, since: str) -> list[WorstView]:
                 rated=r,
                 link=_link(answer) if answer is not None else None,
                 excerpt=html_to_text(answer.content)[:EXCERPT] if answer is not None else "",
-                complaints=[await _complaint(state, c) for c in found if c.mention_uri == r.mention_uri],
+                complaints=[
+                    await _complaint(state, c) for c in found if c.mention_uri == r.mention_uri
+                ],
             )
         )
     return out
