@@ -137,44 +137,33 @@ async def answers_daily(db: Database, since_day: str) -> dict[str, int]:
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-_FIELDS = {"like": "likes", "boost": "boosts"}
+_SUMS = {
+    "likes": "kind = 'like' AND verdict != 'negative'",
+    "boosts": "kind = 'boost'",
+    "positive": "kind = 'reply' AND verdict = 'positive'",
+    # A complaint is one however it came (a reply, or a 👎 reaction), as in the charts.
+    "negative": "verdict = 'negative'",
+    "neutral": "kind = 'reply' AND verdict = 'neutral'",
+    "withheld": "verdict = 'withheld'",
+}
+_PER_ANSWER = ", ".join(
+    f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS {name}" for name, cond in _SUMS.items()
+)
 
 
 async def groups(db: Database, since_day: str) -> list[Group]:
     """Per backend, model and intent: the answers of the period and the feedback they got."""
-    answered = await db.fetchall(
-        "SELECT COALESCE(backend, ''), COALESCE(model, ''), COALESCE(intent, ''), COUNT(*)"
-        " FROM ai_replies WHERE day >= ? GROUP BY 1, 2, 3",
+    # Summed per answer first, from the covering index alone, then joined once per answer.
+    rows = await db.fetchall(
+        "SELECT COALESCE(r.backend, ''), COALESCE(r.model, ''), COALESCE(r.intent, ''),"
+        f" COUNT(*), {', '.join(f'COALESCE(SUM(f.{name}), 0)' for name in _SUMS)}"
+        f" FROM ai_replies r LEFT JOIN (SELECT mention_uri, {_PER_ANSWER} FROM ai_feedback"
+        " GROUP BY mention_uri) f ON f.mention_uri = r.mention_uri"
+        " WHERE r.day >= ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
         (since_day,),
     )
-    sums = await db.fetchall(
-        "SELECT COALESCE(r.backend, ''), COALESCE(r.model, ''), COALESCE(r.intent, ''), f.kind,"
-        " f.verdict, COUNT(*) FROM ai_feedback f JOIN ai_replies r"
-        " ON r.mention_uri = f.mention_uri WHERE r.day >= ? GROUP BY 1, 2, 3, 4, 5",
-        (since_day,),
-    )
-    found: dict[tuple[str, str, str], dict[str, int]] = {}
-    for backend, model, intent, count in answered:
-        found[(str(backend), str(model), str(intent))] = {"answers": int(count)}
-    for backend, model, intent, kind, verdict, count in sums:
-        into = found.setdefault((str(backend), str(model), str(intent)), {"answers": 0})
-        # A complaint is one however it came (a reply, or a 👎 reaction), as in the charts.
-        field = _FIELDS.get(str(kind), str(verdict)) if verdict != "negative" else "negative"
-        into[field] = into.get(field, 0) + int(count)
     return [
-        Group(
-            backend,
-            model,
-            intent,
-            answers=v["answers"],
-            likes=v.get("likes", 0),
-            boosts=v.get("boosts", 0),
-            positive=v.get("positive", 0),
-            negative=v.get("negative", 0),
-            neutral=v.get("neutral", 0),
-            withheld=v.get("withheld", 0),
-        )
-        for (backend, model, intent), v in sorted(found.items())
+        Group(str(r[0]), str(r[1]), str(r[2]), int(r[3]), *(int(v) for v in r[4:])) for r in rows
     ]
 
 
@@ -191,6 +180,8 @@ class Rated:
     positive: int  # likes, boosts and praise
     negative: int
     answered_at: float | None
+    answer_note_id: int | None = None  # the first post, while it exists
+    answer_content: str = ""
 
 
 @dataclass(frozen=True)
@@ -202,23 +193,40 @@ class Complaint:
     reason: str
     reply_note_id: int | None
     created_at: float
+    reply_content: str = ""
+    reply_visibility: str = ""
 
 
 async def worst(db: Database, *, since_day: str, limit: int) -> list[Rated]:
     """Answers with complaints, the most disliked first (complaints minus praise)."""
+    # Ranked from the covering index alone; only the answers shown are joined.
     rows = await db.fetchall(
         "SELECT f.mention_uri, r.reply_uri, COALESCE(r.backend, ''), COALESCE(r.model, ''),"
-        " COALESCE(r.intent, ''),"
-        " SUM(CASE WHEN f.verdict = 'positive' THEN 1 ELSE 0 END) AS good,"
-        " SUM(CASE WHEN f.verdict = 'negative' THEN 1 ELSE 0 END) AS bad, r.decided_at"
-        " FROM ai_feedback f JOIN ai_replies r ON r.mention_uri = f.mention_uri"
-        " WHERE f.day >= ? GROUP BY f.mention_uri, r.reply_uri, r.backend, r.model, r.intent,"
-        " r.decided_at HAVING SUM(CASE WHEN f.verdict = 'negative' THEN 1 ELSE 0 END) > 0"
-        " ORDER BY bad - good DESC, bad DESC, f.mention_uri LIMIT ?",
+        " COALESCE(r.intent, ''), f.good, f.bad, r.decided_at, n.id, COALESCE(n.content, '')"
+        " FROM (SELECT mention_uri,"
+        " SUM(CASE WHEN verdict = 'positive' THEN 1 ELSE 0 END) AS good,"
+        " SUM(CASE WHEN verdict = 'negative' THEN 1 ELSE 0 END) AS bad"
+        " FROM ai_feedback WHERE day >= ? GROUP BY mention_uri"
+        " HAVING SUM(CASE WHEN verdict = 'negative' THEN 1 ELSE 0 END) > 0"
+        " ORDER BY bad - good DESC, bad DESC, mention_uri LIMIT ?) f"
+        " JOIN ai_replies r ON r.mention_uri = f.mention_uri"
+        " LEFT JOIN notes n ON n.uri = r.reply_uri"
+        " ORDER BY f.bad - f.good DESC, f.bad DESC, f.mention_uri",
         (since_day, limit),
     )
     return [
-        Rated(str(r[0]), r[1], str(r[2]), str(r[3]), str(r[4]), int(r[5]), int(r[6]), r[7])
+        Rated(
+            mention_uri=str(r[0]),
+            reply_uri=r[1],
+            backend=str(r[2]),
+            model=str(r[3]),
+            intent=str(r[4]),
+            positive=int(r[5]),
+            negative=int(r[6]),
+            answered_at=r[7],
+            answer_note_id=r[8],
+            answer_content=str(r[9]),
+        )
         for r in rows
     ]
 
@@ -229,9 +237,11 @@ async def complaints(db: Database, mention_uris: Sequence[str], *, per: int) -> 
         return []
     marks = ",".join("?" * len(mention_uris))
     rows = await db.fetchall(
-        "SELECT mention_uri, actor_id, reason, reply_note_id, created_at FROM ai_feedback"
-        f" WHERE mention_uri IN ({marks}) AND verdict = 'negative'"
-        " ORDER BY mention_uri, created_at DESC, id DESC",
+        "SELECT f.mention_uri, f.actor_id, f.reason, f.reply_note_id, f.created_at,"
+        " COALESCE(n.content, ''), COALESCE(n.visibility, '') FROM ai_feedback f"
+        " LEFT JOIN notes n ON n.id = f.reply_note_id"
+        f" WHERE f.mention_uri IN ({marks}) AND f.verdict = 'negative'"
+        " ORDER BY f.mention_uri, f.created_at DESC, f.id DESC",
         tuple(mention_uris),
     )
     out: list[Complaint] = []
@@ -240,5 +250,7 @@ async def complaints(db: Database, mention_uris: Sequence[str], *, per: int) -> 
         mention = str(r[0])
         if taken.get(mention, 0) < per:
             taken[mention] = taken.get(mention, 0) + 1
-            out.append(Complaint(mention, int(r[1]), str(r[2]), r[3], float(r[4])))
+            out.append(
+                Complaint(mention, int(r[1]), str(r[2]), r[3], float(r[4]), str(r[5]), str(r[6]))
+            )
     return out

@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 from markupsafe import Markup
 from quart import Quart, Response, request
 
-from ..models import Note
+from ..ai.consent import author_allows_ai
+from ..models import Actor
 from ..sanitize import html_to_text
 from ..state import State
-from ..storage import actors, ai_feedback, notes
+from ..storage import actors, ai_feedback, embeddings
 from ..storage.ai_replies import day_of
 from ..svg_chart import Series, line_chart
-from ..userdata.consent import allows_ai
 from .auth import require_admin
 from .common import StateHolder
 from .pages import render
@@ -103,47 +103,51 @@ def _charts(
     return counts_svg, rate_svg
 
 
-def _link(note: Note) -> str:
-    return f"/notes/{note.id}"
-
-
-async def _complaint(state: State, c: ai_feedback.Complaint) -> ComplaintView:
-    author = await actors.by_id(state.db, c.actor_id)
-    reply = await notes.by_id(state.db, c.reply_note_id) if c.reply_note_id else None
-    consents = author is not None and await allows_ai(state, author)
+async def _complaint_view(
+    c: ai_feedback.Complaint, author: Actor | None, consents: bool
+) -> ComplaintView:
     text, why = "", ""
     if not consents:
-        why = "The author has since opted out of AI processing: their words are not shown."
-    elif reply is None:
-        why = "A reaction (emoji)." if c.reply_note_id is None else "The reply was deleted."
-    elif reply.visibility not in PUBLIC_VIS:
+        why = "Its author keeps their posts out of AI processing now: their words are not shown."
+    elif c.reply_note_id is None:
+        why = "An emoji reaction."
+    elif c.reply_visibility not in PUBLIC_VIS:
         why = "A followers-only or direct reply: its words are not shown here."
     else:
-        text = html_to_text(reply.content)[:EXCERPT]
+        text = html_to_text(c.reply_content)[:EXCERPT]
     return ComplaintView(
         author=author_view(author) if author is not None else None,
         reason=c.reason if consents else "",
         text=text,
         hidden_why=why,
-        link=_link(reply) if reply is not None else None,
+        link=f"/notes/{c.reply_note_id}" if c.reply_note_id is not None else None,
     )
 
 
 async def _worst(state: State, since: str) -> list[WorstView]:
+    """The worst answers, in four queries whatever their number: the page stays quick with
+    thousands of rows (BENCHMARKS.md, last section)."""
     rated = await ai_feedback.worst(state.db, since_day=since, limit=WORST)
     found = await ai_feedback.complaints(
         state.db, [r.mention_uri for r in rated], per=COMPLAINTS_PER_ANSWER
     )
+    authors = await actors.by_ids(state.db, [c.actor_id for c in found])
+    # The same rule as allows_ai, for many authors at once (and moderated ones kept out).
+    willing = set(await embeddings.consenting_authors(state.db, list(authors)))
+    consents = {i: i in willing and author_allows_ai(a) for i, a in authors.items()}
     out = []
     for r in rated:
-        answer = await notes.by_uri(state.db, r.reply_uri) if r.reply_uri else None
+        mine = [c for c in found if c.mention_uri == r.mention_uri]
         out.append(
             WorstView(
                 rated=r,
-                link=_link(answer) if answer is not None else None,
-                excerpt=html_to_text(answer.content)[:EXCERPT] if answer is not None else "",
+                link=f"/notes/{r.answer_note_id}" if r.answer_note_id is not None else None,
+                excerpt=html_to_text(r.answer_content)[:EXCERPT],
                 complaints=[
-                    await _complaint(state, c) for c in found if c.mention_uri == r.mention_uri
+                    await _complaint_view(
+                        c, authors.get(c.actor_id), consents.get(c.actor_id, False)
+                    )
+                    for c in mine
                 ],
             )
         )

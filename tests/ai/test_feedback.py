@@ -137,7 +137,7 @@ async def test_remote_likes_boosts_and_replies_become_feedback_and_opt_outs_are_
         assert "&#34;wrong&#34; (en, -2)" in page or "&quot;wrong&quot; (en, -2)" in page
         assert "CAROL" not in page and "DAVE" not in page
         assert "<td>openai</td><td>scripted</td><td>text</td><td>1</td><td>0</td><td>1</td>" in page
-        assert "A reaction (emoji)." in page
+        assert "An emoji reaction." in page
         assert "(2 not read)" in page
         charts = charts_of(page)
         assert len(charts) == 2
@@ -197,7 +197,7 @@ async def test_local_likes_boosts_and_replies_from_the_web_and_the_api(
         assert len(await feedback(ours)) == 4
         # Her complaint is hers to withdraw: with the switch off, the page shows no words of hers.
         page = await admin_page(ours)
-        assert "faux" not in page and "has since opted out" in page
+        assert "faux" not in page and "keeps their posts out of AI processing now" in page
 
 
 async def test_the_page_is_for_admins_only(tmp_path: Path, chat: ScriptedChat) -> None:

@@ -30,6 +30,7 @@ CREATE TABLE ai_feedback (
     day TEXT NOT NULL,
     created_at REAL NOT NULL
 );
-CREATE INDEX ai_feedback_day ON ai_feedback(day);
-CREATE INDEX ai_feedback_mention ON ai_feedback(mention_uri);
+-- Both cover the sums of /admin/ai (BENCHMARKS.md, last section): per day, and per answer.
+CREATE INDEX ai_feedback_day ON ai_feedback(day, kind, verdict);
+CREATE INDEX ai_feedback_mention ON ai_feedback(mention_uri, verdict, kind, day);
 CREATE INDEX ai_feedback_answer ON ai_feedback(answer_note_id);
