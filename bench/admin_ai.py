@@ -42,8 +42,12 @@ REPLIES = (
     "merci, c'est parfait", "c'est faux", "grazie mille", "non è corretto", "not helpful",
     "tell me more",
 )  # fmt: skip
-MODELS = (("openai", "gpt-4o-mini", "text"), ("offline", "SmolLM2-135M", "text"),
-          ("procedural", "procedural", "image"), ("offline", "EfficientNet-Lite0", "vision"))  # fmt: skip
+MODELS = (
+    ("openai", "gpt-4o-mini", "text"),
+    ("offline", "SmolLM2-135M", "text"),
+    ("procedural", "procedural", "image"),
+    ("offline", "EfficientNet-Lite0", "vision"),
+)
 
 
 async def _seed(state: State, answers: int, rows: int, rng: random.Random) -> dict[str, Any]:
