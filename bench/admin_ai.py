@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -29,12 +28,13 @@ from fediverse_ai.config import load_config
 from fediverse_ai.federation import publish
 from fediverse_ai.models import Draft
 from fediverse_ai.state import State, open_state
-from fediverse_ai.storage import actors, sessions
+from fediverse_ai.storage import actors
 from fediverse_ai.storage.ai_replies import day_of
 from fediverse_ai.web.common import SESSION_COOKIE
 
 from .common import free_port, percentile, pick, table, write_result
 from .instance import config_toml
+from .pages import session_token, time_page
 
 USERS = 40
 REPLIES = (
@@ -136,49 +136,28 @@ async def _seed(state: State, answers: int, rows: int, rng: random.Random) -> di
 async def _admin_token(state: State) -> str:
     admin = await ensure_account(state, "root", role="user")
     await actors.set_admin(state.db, admin.actor.id, True)
-    token, now = secrets.token_urlsafe(32), state.now()
-    await sessions.create(
-        state.db,
-        token_hash=sessions.token_hash(token),
-        actor_id=admin.actor.id,
-        csrf_token=secrets.token_urlsafe(24),
-        now=now,
-        expires_at=now + 86_400,
-        user_agent="bench",
-    )
-    return token
+    return await session_token(state, admin.actor.id)
 
 
 async def _measure(config_path: Path, token: str, repeat: int) -> list[dict[str, Any]]:
     app = create_app(load_config(config_path), embedded_worker=False)
     headers = {"Accept": "text/html", "Cookie": f"{SESSION_COOKIE}={token}"}
-    rows = []
+    rows: list[dict[str, Any]] = []
     async with app.test_app() as test_app:
         client = test_app.test_client()
         for path in ("/admin", "/admin/ai", "/admin/ai?days=90"):
-            first = await client.get(path, headers=headers)
-            body = await first.get_data()
-            assert isinstance(body, bytes) and first.status_code == 200, path
-            for _ in range(3):
-                await client.get(path, headers=headers)
-            times = []
-            for _ in range(repeat):
-                t = time.perf_counter()
-                response = await client.get(path, headers=headers)
-                await response.get_data()
-                times.append((time.perf_counter() - t) * 1000)
+            body, times = await time_page(client, path, headers, repeat)
+            p50 = percentile(times, 50)
             rows.append(
                 {
                     "page": path,
                     "bytes": len(body),
                     "charts": body.count(b"<svg"),
-                    "p50 ms": percentile(times, 50),
+                    "p50 ms": p50,
                     "p99 ms": percentile(times, 99),
+                    "× /admin": p50 / rows[0]["p50 ms"] if rows else 1.0,
                 }
             )
-    base = float(rows[0]["p50 ms"])
-    for row in rows:
-        row["× /admin"] = float(row["p50 ms"]) / base
     return rows
 
 

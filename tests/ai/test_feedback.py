@@ -11,15 +11,13 @@ row of feedback on that answer with the answer's backend, model and intent.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 from client_api.support import user_token
-from support.live import LiveServer, live_server
-from support.remote import PUBLIC, RemoteFediverse, remote_server
+from support.live import LiveServer
+from support.remote import PUBLIC, RemoteFediverse
 from web.support import Browserish, make_user
 
 from fediverse_ai.federation import publish
@@ -28,23 +26,10 @@ from fediverse_ai.models import Draft, Note
 from fediverse_ai.storage import notes
 
 from .scripted import ScriptedChat
-from .test_ai_addressing import scripted_toml
 from .test_bot import deliver, mention, replies
+from .test_context_consent import world
 
 ANSWER_TEXT = "The capital of Australia is Sydney."
-
-
-@asynccontextmanager
-async def world(
-    tmp_path: Path, chat: ScriptedChat
-) -> AsyncIterator[tuple[LiveServer, RemoteFediverse]]:
-    async with (
-        remote_server(("alice", "carol", "dave")) as remote,
-        live_server(tmp_path / "ours", extra_toml=scripted_toml(chat)) as ours,
-    ):
-        remote.users["carol"].actor_extra["indexable"] = False
-        remote.users["dave"].actor_extra["summary"] = "<p>Painter. #NoAI</p>"
-        yield ours, remote
 
 
 async def answered(ours: LiveServer, remote: RemoteFediverse, question: str) -> Note:
