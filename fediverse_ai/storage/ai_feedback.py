@@ -203,11 +203,11 @@ async def worst(db: Database, *, since_day: str, limit: int) -> list[Rated]:
     rows = await db.fetchall(
         "SELECT f.mention_uri, r.reply_uri, COALESCE(r.backend, ''), COALESCE(r.model, ''),"
         " COALESCE(r.intent, ''), f.good, f.bad, r.decided_at, n.id, COALESCE(n.content, '')"
-        " FROM (SELECT mention_uri,"
+        # Sums named in a subquery: PostgreSQL does not let ORDER BY compute with aliases.
+        " FROM (SELECT mention_uri, good, bad FROM (SELECT mention_uri,"
         " SUM(CASE WHEN verdict = 'positive' THEN 1 ELSE 0 END) AS good,"
         " SUM(CASE WHEN verdict = 'negative' THEN 1 ELSE 0 END) AS bad"
-        " FROM ai_feedback WHERE day >= ? GROUP BY mention_uri"
-        " HAVING SUM(CASE WHEN verdict = 'negative' THEN 1 ELSE 0 END) > 0"
+        " FROM ai_feedback WHERE day >= ? GROUP BY mention_uri) sums WHERE bad > 0"
         " ORDER BY bad - good DESC, bad DESC, mention_uri LIMIT ?) f"
         " JOIN ai_replies r ON r.mention_uri = f.mention_uri"
         " LEFT JOIN notes n ON n.uri = r.reply_uri"
