@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 COLOURS = ("#2f6fdf", "#1f9e5a", "#d9480f", "#b3261e", "#7a2fb5", "#8a8a96")
 DASHES = ("", "6 3", "2 3", "8 3 2 3", "1 2", "4 4")
 MAX_LABELS = 8
+TICKS = 4
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ def line_chart(
         if len(s.values) != count:
             raise ValueError(f"series {s.name!r} has {len(s.values)} values for {count} labels")
     seen = [v for s in series for v in s.values if v is not None]
-    top = y_max if y_max is not None else nice_max(max(seen, default=0.0))
+    # Four round steps up the axis (0, 10, 20, 30, 40), not a round top cut in four (37.5).
+    top = y_max if y_max is not None else TICKS * nice_max(max(seen, default=0.0) / TICKS)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img"'
         f' viewBox="0 0 {box.width} {box.height}" width="100%"'
@@ -124,9 +126,9 @@ def line_chart(
 def _axes(box: Box, labels: Sequence[str], top: float, unit: str) -> list[str]:
     out = []
     bottom_y = box.height - box.bottom
-    for tick in range(5):
-        value = top * tick / 4
-        y = round(box.top + (bottom_y - box.top) * (1 - tick / 4), 1)
+    for tick in range(TICKS + 1):
+        value = top * tick / TICKS
+        y = round(box.top + (bottom_y - box.top) * (1 - tick / TICKS), 1)
         out.append(
             f'<line x1="{box.left}" y1="{y}" x2="{box.width - box.right}" y2="{y}"'
             f' stroke="currentColor" stroke-opacity="{0.5 if tick == 0 else 0.15}"/>'

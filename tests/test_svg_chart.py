@@ -30,8 +30,10 @@ def test_one_series_is_one_line_with_a_point_per_value() -> None:
 
     [line] = points(root)
     assert [x for x, _ in line] == [40.0, 165.0, 290.0]
-    # 10 is the top of the scale (nice_max(10) = 10), 0 the bottom; y grows downwards.
-    assert [y for _, y in line] == [150.0, 80.0, 10.0]
+    # The scale is four round steps: 0 to 20 by 5 (10 ÷ 4 rounds up to 5); y grows downwards.
+    assert [y for _, y in line] == [150.0, 115.0, 80.0]
+    ticks = [t.text for t in root.iter(f"{SVG}text") if t.attrib.get("text-anchor") == "end"]
+    assert ticks == ["0", "5", "10", "15", "20"]
     assert len(list(root.iter(f"{SVG}circle"))) == 3
     assert root.attrib["role"] == "img"
     assert root.findtext(f"{SVG}title") == "Likes"
