@@ -65,7 +65,8 @@ async def on_boost(state: State, note: Note, actor_id: int) -> None:
 async def queue_reply(state: State, note: Note, ai_actor_id: int) -> bool:
     """Queue the reading of a new note that replies to a post of the AI; True when queued.
 
-    Cheap for every other note: only a reply to one of our own posts costs a look-up.
+    Cheap for every other note: only a reply to one of our own posts costs a look-up. An
+    edited reply is read again (one job per version): "great" edited into "wrong" is wrong.
     """
     parent_uri = note.in_reply_to_uri
     if note.actor_id == ai_actor_id or not parent_uri or not state.urls.is_local(parent_uri):
@@ -78,8 +79,15 @@ async def queue_reply(state: State, note: Note, ai_actor_id: int) -> bool:
         FEEDBACK_JOB,
         {"note_uri": note.uri},
         now=state.now(),
-        dedupe_key=f"feedback:{note.uri}",
+        dedupe_key=f"feedback:{note.uri}" + (f"@{note.updated}" if note.updated else ""),
     )
+
+
+async def queue_edit(state: State, note: Note) -> None:
+    """An edited note: read again if it replies to the AI (its row is then updated)."""
+    ai = await actors.account_by_role(state.db, "ai")
+    if ai is not None and await queue_reply(state, note, ai.actor.id):
+        state.work_queued()
 
 
 async def classify_reply(state: State, payload: dict[str, Any]) -> None:

@@ -224,6 +224,7 @@ async def on_update(state: State, act: IncomingActivity, actor: Actor) -> None:
         edited = await notes.by_uri(state.db, note.uri)
         if edited is not None:
             await quotes.queue_resolution(state, edited)
+            await feedback.queue_edit(state, edited)
 
 
 async def on_delete(state: State, act: IncomingActivity, actor: Actor) -> None:

@@ -82,7 +82,9 @@ async def add_reply(
     await db.execute(
         "INSERT INTO ai_feedback (mention_uri, answer_note_id, actor_id, kind, reply_note_id,"
         " verdict, reason, day, created_at) VALUES (?, ?, ?, 'reply', ?, ?, ?, ?, ?)"
-        " ON CONFLICT (reply_note_id) DO NOTHING",
+        # An edited reply is read again: its verdict is the latest version's.
+        " ON CONFLICT (reply_note_id) DO UPDATE SET verdict = excluded.verdict,"
+        " reason = excluded.reason",
         (mention_uri, answer_note_id, actor_id, reply_note_id, verdict, reason, day_of(now), now),
     )
 

@@ -92,6 +92,16 @@ async def test_remote_likes_boosts_and_replies_become_feedback_and_opt_outs_are_
         # Once per reply however often it arrives; an Undo or a Delete takes its row away.
         await deliver(ours, remote, praise)
         assert await ours.count(f"SELECT COUNT(*) FROM jobs WHERE kind = '{FEEDBACK_JOB}'") == 5
+        # An edited reply is read again: the question became a complaint.
+        edited = {**question["object"], "content": "<p>No: wrong again.</p>"}
+        edited["updated"] = "2026-01-01T13:00:00Z"
+        await deliver(ours, remote, remote.activity("alice", "Update", edited, to=[PUBLIC]))
+        assert (await feedback(ours))[4] == (
+            "alice",
+            "reply",
+            "negative",
+            'negative -2: "wrong" (en, -2)',
+        )
         await deliver(ours, remote, remote.activity("alice", "Undo", remote.embedded(like)))
         await deliver(ours, remote, remote.activity("alice", "Delete", question["object"]["id"]))
         left = [(who, kind, verdict) for who, kind, verdict, _ in await feedback(ours)]
