@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from .ai_replies import day_of
 from .db import Database
 
-# An answer is at most this many posts (``ai.max_posts_per_reply`` is capped well below it).
-MAX_CHAIN = 16
+# The walk up an answer goes through the AI's own posts only, which end at the mention; the
+# bound is a guard, far above any ``ai.max_posts_per_reply``.
+MAX_CHAIN = 1000
 _INSERT = (
     "INSERT INTO ai_feedback (mention_uri, answer_note_id, actor_id, kind, {column}, verdict,"
     " reason, day, created_at) SELECT ?, note_id, actor_id, ?, id, ?, ?, ?, ? FROM {table}"
