@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,9 +30,8 @@ from fediverse_ai.storage import actors
 from fediverse_ai.storage.ai_replies import day_of
 from fediverse_ai.web.common import SESSION_COOKIE
 
-from .common import free_port, percentile, pick, table, write_result
-from .instance import config_toml
-from .pages import session_token, time_page
+from .common import percentile, pick, table, write_result
+from .pages import init_instance, session_token, time_page
 
 USERS = 40
 REPLIES = (
@@ -172,10 +169,7 @@ def run() -> dict[str, Any]:
     rows = pick(10_000, 2_000)
     answers = pick(1_000, 200)
     with tempfile.TemporaryDirectory(prefix="bench-admin-ai-") as tmp:
-        config_path = Path(tmp) / "config.toml"
-        config_path.write_text(config_toml(free_port(), embedded_worker=False))
-        argv = [sys.executable, "-m", "fediverse_ai", "--config", str(config_path), "init"]
-        subprocess.run(argv, check=True, capture_output=True, timeout=120)
+        config_path = init_instance(tmp)
         seed, token = asyncio.run(_prepare(config_path, answers, rows))
         measured = asyncio.run(_measure(config_path, token, pick(50, 10)))
     print(table("AI feedback seed", [seed]))

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,9 +31,8 @@ from fediverse_ai.storage import embeddings, follows, notes, reactions
 from fediverse_ai.web.common import SESSION_COOKIE
 from fediverse_ai.worker import Worker
 
-from .common import free_port, percentile, pick, table, write_result
-from .instance import config_toml
-from .pages import session_token, time_page
+from .common import percentile, pick, table, write_result
+from .pages import init_instance, session_token, time_page
 
 TOPICS = (
     "sourdough bread", "mountain hiking", "football", "jazz records", "rust programming",
@@ -196,10 +193,7 @@ async def _prepare(config_path: Path, posts: int) -> tuple[dict[str, Any], str]:
 def run() -> dict[str, Any]:
     posts = pick(10_000, 1_000)
     with tempfile.TemporaryDirectory(prefix="bench-foryou-") as tmp:
-        config_path = Path(tmp) / "config.toml"
-        config_path.write_text(config_toml(free_port(), embedded_worker=False))
-        argv = [sys.executable, "-m", "fediverse_ai", "--config", str(config_path), "init"]
-        subprocess.run(argv, check=True, capture_output=True, timeout=120)
+        config_path = init_instance(tmp)
         seed, token = asyncio.run(_prepare(config_path, posts))
         rows = asyncio.run(_measure(config_path, token, pick(50, 10)))
     summary = {k: v for k, v in seed.items() if k not in ("ids", "authors")}

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from fediverse_ai.state import State
 from fediverse_ai.storage import sessions
 
+from .common import free_port
+from .instance import config_toml
+
 WARM_UPS = 3
+
+
+def init_instance(folder: str | Path) -> Path:
+    """A fresh instance's config in ``folder`` (no embedded worker), after ``init``."""
+    config_path = Path(folder) / "config.toml"
+    config_path.write_text(config_toml(free_port(), embedded_worker=False))
+    argv = [sys.executable, "-m", "fediverse_ai", "--config", str(config_path), "init"]
+    subprocess.run(argv, check=True, capture_output=True, timeout=120)
+    return config_path
 
 
 async def session_token(state: State, actor_id: int) -> str:

@@ -108,7 +108,10 @@ async def _complaint_view(
 ) -> ComplaintView:
     text, why = "", ""
     if not consents:
-        why = "Its author keeps their posts out of AI processing now: their words are not shown."
+        why = (
+            "Its author keeps their posts out of AI processing now (or is suspended or"
+            " silenced): their words are not shown."
+        )
     elif c.reply_note_id is None:
         why = "An emoji reaction."
     elif c.reply_visibility not in PUBLIC_VIS:
