@@ -1,7 +1,7 @@
 """Run the benchmarks: ``python -m bench`` (``make bench``); ``BENCH_QUICK=1`` for a short
 run; ``BENCH_ONLY="web fanout"`` for a subset (fanout, web, api, intake, mention; ``foryou``,
 the For-you feed, ``offline_text``, the offline text models, and ``userdata``, archives, run
-only when named).
+only when named; ``admin_ai``, the AI feedback page, too).
 
 Writes ``bench/results/<name>.json`` per benchmark and ``bench/results/summary.json`` +
 ``summary.md`` (the targets, met or missed, with their ratios)."""
@@ -124,6 +124,10 @@ def main() -> int:
             from . import offline_text
 
             results["offline_text"] = offline_text.run()
+        if "admin_ai" in only:
+            from . import admin_ai
+
+            results["admin_ai"] = admin_ai.run()
         if "userdata" in only:
             from . import userdata
 

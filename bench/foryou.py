@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import secrets
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,12 +27,12 @@ from fediverse_ai.federation import publish
 from fediverse_ai.foryou.embedding import EMBED_JOB, get_embedder, note_text
 from fediverse_ai.models import Draft
 from fediverse_ai.state import State, open_state
-from fediverse_ai.storage import embeddings, follows, notes, reactions, sessions
+from fediverse_ai.storage import embeddings, follows, notes, reactions
 from fediverse_ai.web.common import SESSION_COOKIE
 from fediverse_ai.worker import Worker
 
-from .common import free_port, percentile, pick, table, write_result
-from .instance import config_toml
+from .common import percentile, pick, table, write_result
+from .pages import init_instance, session_token, time_page
 
 TOPICS = (
     "sourdough bread", "mountain hiking", "football", "jazz records", "rust programming",
@@ -161,17 +158,7 @@ async def _reader(state: State, seed: dict[str, Any], rng: random.Random) -> str
     await embeddings.set_preferences(
         state.db, reader.actor.id, embeddings.Preferences(foryou=True), now=now
     )
-    token = secrets.token_urlsafe(32)
-    await sessions.create(
-        state.db,
-        token_hash=sessions.token_hash(token),
-        actor_id=reader.actor.id,
-        csrf_token=secrets.token_urlsafe(24),
-        now=now,
-        expires_at=now + 86_400,
-        user_agent="bench",
-    )
-    return token
+    return await session_token(state, reader.actor.id)
 
 
 async def _measure(config_path: Path, token: str, repeat: int) -> list[dict[str, Any]]:
@@ -181,17 +168,8 @@ async def _measure(config_path: Path, token: str, repeat: int) -> list[dict[str,
     async with app.test_app() as test_app:
         client = test_app.test_client()
         for path in ("/for-you", "/for-you?offset=20", "/home"):
-            first = await client.get(path, headers=headers)
-            body = await first.get_data()
-            assert isinstance(body, bytes) and first.status_code == 200 and b"Log out" in body, path
-            for _ in range(3):
-                await client.get(path, headers=headers)
-            times = []
-            for _ in range(repeat):
-                t = time.perf_counter()
-                response = await client.get(path, headers=headers)
-                await response.get_data()
-                times.append((time.perf_counter() - t) * 1000)
+            body, times = await time_page(client, path, headers, repeat)
+            assert b"Log out" in body, path
             rows.append(
                 {
                     "page": path,
@@ -215,10 +193,7 @@ async def _prepare(config_path: Path, posts: int) -> tuple[dict[str, Any], str]:
 def run() -> dict[str, Any]:
     posts = pick(10_000, 1_000)
     with tempfile.TemporaryDirectory(prefix="bench-foryou-") as tmp:
-        config_path = Path(tmp) / "config.toml"
-        config_path.write_text(config_toml(free_port(), embedded_worker=False))
-        argv = [sys.executable, "-m", "fediverse_ai", "--config", str(config_path), "init"]
-        subprocess.run(argv, check=True, capture_output=True, timeout=120)
+        config_path = init_instance(tmp)
         seed, token = asyncio.run(_prepare(config_path, posts))
         rows = asyncio.run(_measure(config_path, token, pick(50, 10)))
     summary = {k: v for k, v in seed.items() if k not in ("ids", "authors")}

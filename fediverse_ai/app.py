@@ -26,6 +26,7 @@ from .web import (
     actions,
     admin,
     admin_accounts,
+    admin_ai,
     admin_flags,
     admin_reports,
     auth,
@@ -131,6 +132,7 @@ def create_app(config: Config, *, embedded_worker: bool | None = None) -> Quart:
     emoji_routes.register(app, holder)
     admin_reports.register(app, holder)
     admin_flags.register(app, holder)
+    admin_ai.register(app, holder)
     relations.register(app, holder)
     foryou.register(app, holder)
     userdata.register(app, holder)

@@ -26,7 +26,7 @@ from typing import Any
 from . import maintenance, media_cache, uploads
 from .bot import alt_text, replier
 from .errors import BadRequest, DeliveryError, FediverseError
-from .federation import delivery, inbox, polls, publish, quotes, severing, trigger
+from .federation import delivery, feedback, inbox, polls, publish, quotes, severing, trigger
 from .foryou import embedding
 from .modassist import reports as mod_reports
 from .modassist import scoring
@@ -59,6 +59,7 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     scoring.SCORE_JOB: scoring.score_note,
     mod_reports.REPORT_JOB: mod_reports.summarise_report,
     severing.SEVER: severing.sever,
+    feedback.FEEDBACK_JOB: feedback.classify_reply,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {

@@ -26,6 +26,11 @@ class Answer:
     footer: str = ""
     sensitive: bool = False
     links: frozenset[str] = frozenset()  # URLs the answer may link: those of the thread
+    # What made it, recorded for the feedback on it (``/admin/ai``); "" where nothing did
+    # (a refusal before any generation: the configured backend is recorded then).
+    backend: str = ""
+    model: str = ""
+    intent: str = ""  # "vision" when it is about a picture; else the request's kind
 
 
 def withheld(state: State, services: AIServices, text: str, what: str) -> bool:

@@ -103,4 +103,11 @@ async def _picture(
     attachment = processed.as_attachment(neutralise_mentions(alt), ai_generated=True)
     caption = caption_given or f"{caption_lead}: {prompt[:300]}"
     footer = answer_footer(state, result.backend, result.model)
-    return Answer([caption[: answer_room(state)]], attachment, footer, sensitive)
+    return Answer(
+        [caption[: answer_room(state)]],
+        attachment,
+        footer,
+        sensitive,
+        backend=result.backend,
+        model=result.model,
+    )

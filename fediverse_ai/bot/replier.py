@@ -70,7 +70,8 @@ async def handle(state: State, payload: dict[str, Any]) -> None:
             return
     visibility = reply_visibility(state, mention)
     services = get_services(state)
-    backend = _backend_for(state, mention)
+    backend, kind = _backend_for(state, mention)
+    made_by = ai_replies.MadeBy(backend, "", kind, ai_replies.day_of(state.now()))
     try:
         async with services.semaphore:
             answer = await _generate(state, services, mention, author, ai, visibility)
@@ -78,25 +79,40 @@ async def handle(state: State, payload: dict[str, Any]) -> None:
         last = attempt >= state.config.ai_limits.attempts
         if exc.retryable and not last:
             raise GenerationFailed(exc.message) from None
-        await _publish(state, ai, mention, author, record.base_status_id, Answer([FAILURE]))
+        first = await _publish(state, ai, mention, author, record.base_status_id, Answer([FAILURE]))
         await ai_replies.finish(
-            state.db, mention.uri, state="failed", reason=exc.message, now=state.now()
+            state.db,
+            mention.uri,
+            state="failed",
+            reason=exc.message,
+            reply_uri=first,
+            now=state.now(),
+            made_by=made_by,
         )
         _log_answer(state, mention, "failed", backend, started, exc.message)
         return
     first = await _publish(state, ai, mention, author, record.base_status_id, answer)
-    await ai_replies.finish(state.db, mention.uri, state="done", reply_uri=first, now=state.now())
+    made_by = dataclasses.replace(
+        made_by,
+        backend=answer.backend or backend,
+        model=answer.model,
+        intent=answer.intent or kind,
+    )
+    await ai_replies.finish(
+        state.db, mention.uri, state="done", reply_uri=first, now=state.now(), made_by=made_by
+    )
     _log_answer(state, mention, "done", backend, started)
 
 
-def _backend_for(state: State, mention: Note) -> str:
-    """The backend that answers this mention: the image one for pictures and edits."""
+def _backend_for(state: State, mention: Note) -> tuple[str, str]:
+    """The backend that answers this mention (the image one for pictures and edits), and the
+    kind of request."""
     conf = state.config.ai
     asked = html_to_text(mention.content)
     kind = detect_intent(asked, image_words=conf.image_words, edit_words=conf.edit_words).kind
-    return (
-        state.config.ai_image.backend if kind in ("image", "edit") else state.config.ai_text.backend
-    )
+    if kind in ("image", "edit"):
+        return state.config.ai_image.backend, kind
+    return state.config.ai_text.backend, kind
 
 
 def _log_answer(
@@ -153,7 +169,7 @@ async def _generate(
     if sight.automatic:
         return await _hints_answer(state, services, mention, sight.refusal)
     if sight.refusal:
-        return Answer([sight.refusal])
+        return Answer([sight.refusal], intent="vision")
     reading = await read_for(state, asked, history)
     messages = build_messages(
         system_prompt=conf.system_prompt,
@@ -196,20 +212,33 @@ async def _generate(
     footer = "\n".join(
         x for x in (reading.source, answer_footer(state, result.backend, result.model)) if x
     )
-    return Answer(parts, footer=footer, links=links)
+    return Answer(
+        parts,
+        footer=footer,
+        links=links,
+        backend=result.backend,
+        model=result.model,
+        intent="vision" if sight.images or sight.alt_text else "",
+    )
 
 
 async def _hints_answer(state: State, services: AIServices, mention: Note, text: str) -> Answer:
     # The text read in a picture is anyone's words: the same checks as a model's answer.
     if withheld(state, services, text, mention.uri):
-        return Answer([CANNOT_SEE])
+        return Answer([CANNOT_SEE], intent="vision")
     if services.moderator is not None and not (await services.moderator.check_text(text)).allowed:
-        return Answer([CANNOT_SEE])
+        return Answer([CANNOT_SEE], intent="vision")
     footer = "🤖 Automatic hints (offline: EfficientNet-Lite0 labels, Tesseract OCR)"
     parts = split_for_posts(
         text, limit=answer_room(state), max_posts=state.config.ai.max_posts_per_reply
     )
-    return Answer(parts, footer=footer if state.config.ai.footer else "")
+    return Answer(
+        parts,
+        footer=footer if state.config.ai.footer else "",
+        backend="offline",
+        model="EfficientNet-Lite0 + Tesseract",
+        intent="vision",
+    )
 
 
 def reply_visibility(state: State, mention: Note) -> Visibility:

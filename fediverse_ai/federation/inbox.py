@@ -15,7 +15,17 @@ from ..models import Actor
 from ..state import State
 from ..storage import activities, actors, follows, notes, reactions, remote_files
 from ..vocab import ACTOR_TYPES, id_of, ids_of, type_of
-from . import interactions, moves, polls, quote_requests, quotes, remote_notes, resolver, trigger
+from . import (
+    feedback,
+    interactions,
+    moves,
+    polls,
+    quote_requests,
+    quotes,
+    remote_notes,
+    resolver,
+    trigger,
+)
 
 log = logging.getLogger(__name__)
 INBOX = "inbox"
@@ -215,6 +225,7 @@ async def on_update(state: State, act: IncomingActivity, actor: Actor) -> None:
         edited = await notes.by_uri(state.db, note.uri)
         if edited is not None:
             await quotes.queue_resolution(state, edited)
+            await feedback.queue_edit(state, edited)
 
 
 async def on_delete(state: State, act: IncomingActivity, actor: Actor) -> None:
@@ -250,6 +261,7 @@ async def on_announce(state: State, act: IncomingActivity, actor: Actor) -> None
         await reactions.add_announce(
             state.db, uri=act.id, actor_id=actor.id, note_id=note.id, now=state.now()
         )
+        await feedback.on_boost(state, note, actor.id)
 
 
 async def on_like(state: State, act: IncomingActivity, actor: Actor) -> None:
@@ -264,17 +276,20 @@ async def on_like(state: State, act: IncomingActivity, actor: Actor) -> None:
     # Misskey's custom reaction: ":blobcat:" (or ":blobcat@host:") with its Emoji tag.
     code = text.strip(":").partition("@")[0]
     custom = next((e for e in act.emojis if e.shortcode == code), None) if code else None
+    added = await reactions.add_reaction(
+        state.db,
+        uri=act.id,
+        kind=kind,
+        emoji=text[:64],
+        actor_id=actor.id,
+        note_id=note.id,
+        now=state.now(),
+        emoji_url=custom.url if custom else None,
+    )
+    # Also when it was stored already: a rerun after a crash between the two records it.
+    await feedback.on_reaction(state, note, actor.id, kind=kind, emoji=text[:64])
     if (
-        await reactions.add_reaction(
-            state.db,
-            uri=act.id,
-            kind=kind,
-            emoji=text[:64],
-            actor_id=actor.id,
-            note_id=note.id,
-            now=state.now(),
-            emoji_url=custom.url if custom else None,
-        )
+        added
         and custom is not None
         and await remote_files.want(state.db, [(custom.url, "emoji")], now=state.now())
     ):

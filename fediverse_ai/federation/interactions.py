@@ -14,7 +14,7 @@ from ..errors import Forbidden, NotFound
 from ..models import Account, Actor, Note
 from ..state import State
 from ..storage import activities, follows, moderation, reactions
-from . import delivery, publish
+from . import delivery, feedback, publish
 
 
 async def _target_note(state: State, uri: str) -> tuple[Note, Actor]:
@@ -33,6 +33,8 @@ async def like(state: State, account: Account, uri: str) -> None:
         note_id=note.id,
         now=state.now(),
     )
+    if added:
+        await feedback.on_reaction(state, note, account.actor.id, kind="like", emoji="")
     if added and not author.local and author.inbox:
         activity = as2_out.activity(
             "Like", activity_id=activity_id, actor=account.actor.uri, obj=note.uri
@@ -86,6 +88,7 @@ async def boost(state: State, account: Account, uri: str) -> None:
     )
     if not added:
         return
+    await feedback.on_boost(state, note, account.actor.id)
     activity = await _boost_activity(state, account, note, author, activity_id)
     inboxes = await follows.follower_inboxes(state.db, account.actor.id)
     if not author.local and author.delivery_inbox:

@@ -14,7 +14,7 @@ from ..state import State
 from ..storage import api_media, embeddings, media, mod_assist, notes
 from ..storage.notes import NoteRow
 from ..vocab import format_time
-from . import delivery, publish
+from . import delivery, feedback, publish
 
 
 async def _own_note(state: State, account: Account, uri: str) -> Note:
@@ -99,6 +99,7 @@ async def edit_note(
     edited = await notes.by_id(state.db, note.id)
     assert edited is not None
     state.streams.publish("edit", edited)
+    await feedback.queue_edit(state, edited)
     await publish.send_note_activity(state, account, edited, "Update")
     return edited
 

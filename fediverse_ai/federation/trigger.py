@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..models import Note
 from ..state import State
 from ..storage import actors, jobs
+from . import feedback
 
 AI_REPLY = "ai_reply"
 # Answers go ahead of the jobs queued in the last minutes: with every job first-come first-
@@ -25,6 +26,8 @@ async def on_new_note(state: State, note: Note) -> bool:
     ai = await actors.account_by_role(state.db, "ai")
     if ai is None or note.actor_id == ai.actor.id:
         return False
+    if await feedback.queue_reply(state, note, ai.actor.id):
+        state.work_queued()
     mentioned = any(t.get("type") == "Mention" and t.get("href") == ai.actor.uri for t in note.tags)
     if not mentioned and ai.actor.uri not in (*note.to, *note.cc):
         return False

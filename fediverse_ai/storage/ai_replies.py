@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from ..errors import StorageError
 from .db import Database
@@ -27,6 +28,21 @@ class ReplyRecord:
     reply_uri: str | None
     decided_at: float | None = None
     thread_uri: str | None = None
+
+
+def day_of(when: float) -> str:
+    """The UTC day of a unix time, ``YYYY-MM-DD``: the feedback sums group by it."""
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class MadeBy:
+    """What made an answer: the backend, its model, the kind of request, and the UTC day."""
+
+    backend: str
+    model: str
+    intent: str  # text | image | edit | vision
+    day: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,11 +89,25 @@ async def finish(
     now: float,
     reason: str | None = None,
     reply_uri: str | None = None,
+    made_by: MadeBy | None = None,
 ) -> None:
+    """Record the outcome; ``made_by``: what answered, for the feedback sums (``/admin/ai``)."""
+    by = made_by or MadeBy("", "", "")
     await db.execute(
         "UPDATE ai_replies SET state = ?, reason = ?, reply_uri = COALESCE(?, reply_uri),"
-        " updated_at = ? WHERE mention_uri = ?",
-        (state, reason, reply_uri, now, mention_uri),
+        " updated_at = ?, backend = COALESCE(?, backend), model = COALESCE(?, model),"
+        " intent = COALESCE(?, intent), day = COALESCE(?, day) WHERE mention_uri = ?",
+        (
+            state,
+            reason,
+            reply_uri,
+            now,
+            by.backend or None,
+            by.model or None,
+            by.intent or None,
+            by.day or None,
+            mention_uri,
+        ),
     )
 
 
