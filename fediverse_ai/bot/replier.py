@@ -72,7 +72,7 @@ async def handle(state: State, payload: dict[str, Any]) -> None:
     services = get_services(state)
     backend = _backend_for(state, mention)
     try:
-        async with services.semaphore:
+        async with services.slots.hold():
             answer = await _generate(state, services, mention, author, ai, visibility)
     except BackendError as exc:
         last = attempt >= state.config.ai_limits.attempts
@@ -267,7 +267,7 @@ async def compose_own_post(
         verdict = await services.moderator.check_text(prompt)
         if not verdict.allowed:
             raise FediverseError("the prompt did not pass the moderation check")
-    async with services.semaphore:
+    async with services.slots.hold():
         if image_prompt:
             return await image_answer(state, services, image_prompt)
         messages = build_messages(
