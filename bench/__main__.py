@@ -1,7 +1,7 @@
 """Run the benchmarks: ``python -m bench`` (``make bench``); ``BENCH_QUICK=1`` for a short
 run; ``BENCH_ONLY="web fanout"`` for a subset (fanout, web, api, intake, mention; ``foryou``,
-the For-you feed, ``offline_text``, the offline text models, and ``userdata``, archives, run
-only when named).
+the For-you feed, ``offline_text``, the offline text models, ``userdata``, archives, and
+``api_limits``, the cost of the shared API rate limit, run only when named).
 
 Writes ``bench/results/<name>.json`` per benchmark and ``bench/results/summary.json`` +
 ``summary.md`` (the targets, met or missed, with their ratios)."""
@@ -128,6 +128,10 @@ def main() -> int:
             from . import userdata
 
             results["userdata"] = userdata.run()
+        if "api_limits" in only:
+            from . import api_limits
+
+            results["api_limits"] = api_limits.run()
         if "api" in only:
             from . import api
 
