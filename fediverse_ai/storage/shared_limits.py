@@ -99,10 +99,12 @@ async def acquire(
 async def renew(db: Database, lease: Lease, *, now: float, lease_seconds: float) -> bool:
     """Extend the lease; False when it ran out and another holder took the slot."""
     changed = await db.transaction(
-        lambda conn: conn.execute(
-            "UPDATE slot_leases SET expires_at = ? WHERE pool = ? AND slot = ? AND holder = ?",
-            (now + lease_seconds, lease.pool, lease.slot, lease.holder),
-        ).rowcount
+        lambda conn: (
+            conn.execute(
+                "UPDATE slot_leases SET expires_at = ? WHERE pool = ? AND slot = ? AND holder = ?",
+                (now + lease_seconds, lease.pool, lease.slot, lease.holder),
+            ).rowcount
+        )
     )
     return bool(changed)
 
