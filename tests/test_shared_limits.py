@@ -42,6 +42,26 @@ async def test_hits_count_per_key_across_processes_and_start_over_each_window(
     assert following == shared_limits.WindowCount(hits=1, resets_at=start + 2 * WINDOW)
 
 
+async def test_each_new_key_takes_some_rows_of_ended_windows_away(
+    two: tuple[Database, Database],
+) -> None:
+    a, b = two
+    old = shared_limits.PRUNE_BATCH * 2 + 3
+    for i in range(old):
+        await shared_limits.hit(a, f"addr:{i}", now=NOW - WINDOW)
+    await shared_limits.hit(b, "addr:0", now=NOW - WINDOW)  # not new: nothing pruned
+    count = "SELECT COUNT(*) FROM api_request_counts"
+    assert await a.fetchval(count) == old
+    await shared_limits.hit(b, "new 1", now=NOW)
+    await shared_limits.hit(b, "new 1", now=NOW)  # a repeat prunes nothing
+    assert await a.fetchval(count) == old - shared_limits.PRUNE_BATCH + 1
+    await shared_limits.hit(a, "new 2", now=NOW)
+    await shared_limits.hit(a, "new 3", now=NOW)
+    current = "SELECT COUNT(*) FROM api_request_counts WHERE window_start = ?"
+    assert await a.fetchval(count) == await a.fetchval(current, (shared_limits.window_start(NOW),))
+    assert await a.fetchval(count) == 3
+
+
 async def test_concurrent_hits_from_two_processes_lose_none(
     two: tuple[Database, Database],
 ) -> None:
@@ -96,8 +116,8 @@ async def test_the_retention_purge_drops_ended_windows_and_run_out_leases(
     two: tuple[Database, Database],
 ) -> None:
     a, _ = two
-    await shared_limits.hit(a, "old", now=NOW - WINDOW)
     await shared_limits.hit(a, "current", now=NOW)
+    await shared_limits.hit(a, "old", now=NOW - WINDOW)  # after: "current" would prune it
     await shared_limits.acquire(a, "ai", "gone", size=2, now=NOW - 100, lease_seconds=10)
     await shared_limits.acquire(a, "other", "live", size=2, now=NOW, lease_seconds=10)
     removed = await retention.purge(a, RetentionConfig(), now=NOW)

@@ -5,7 +5,8 @@ With several ``fediverse-ai run`` and ``fediverse-ai worker`` processes on one d
 limit kept in one process's memory is a limit per process: N processes allow N times as much.
 Each hit here is one statement (``INSERT … ON CONFLICT … DO UPDATE … RETURNING``, which
 SQLite ≥ 3.35 and PostgreSQL both run atomically), and every time is passed in, so tests pin
-it. Rows no one needs any more are deleted by the retention purge (``retention.py``).
+it. Rows no one needs any more are deleted by the retention purge (``retention.py``), and a
+few ended windows' counts by each key's first call of a window.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ _HIT = """
 INSERT INTO api_request_counts (key, window_start, hits) VALUES (?, ?, 1)
 ON CONFLICT (key, window_start) DO UPDATE SET hits = api_request_counts.hits + 1
 RETURNING hits
+"""
+
+PRUNE_BATCH = 16
+_PRUNE = """
+DELETE FROM api_request_counts WHERE window_start < ? AND key IN (
+    SELECT key FROM api_request_counts WHERE window_start < ? LIMIT ?
+)
 """
 
 # The lowest slot number below the pool's size that no live lease holds, taken in the same
@@ -66,8 +74,13 @@ async def hit(
     start = window_start(now, seconds)
 
     def work(conn: sqlite3.Connection) -> int:
-        row = conn.execute(_HIT, (key, start)).fetchone()
-        return int(row[0])
+        hits = int(conn.execute(_HIT, (key, start)).fetchone()[0])
+        if hits == 1:
+            # A new row: take a few of the ended windows' rows away, so that however many
+            # keys clients invent the table holds little more than one window's, even with
+            # the retention purge off. Repeated calls (the hot path) never pay for this.
+            conn.execute(_PRUNE, (start, start, PRUNE_BATCH))
+        return hits
 
     return WindowCount(hits=await db.transaction(work), resets_at=start + seconds)
 
