@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,36 +175,63 @@ def test_login_attempts_are_counted_by_every_process(site: Site) -> None:
         assert "too many login attempts" in refused.text
 
 
-async def test_an_ai_slot_held_by_a_killed_process_is_free_once_its_lease_ran_out(
-    site: Site,
-) -> None:
+@contextlib.asynccontextmanager
+async def _slot_holder(site: Site) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """A process holding the pool's only AI slot, renewing its lease; killed on exit."""
     log = site.config_path.parent / "holder.log"
-    holder = _spawn(
-        [sys.executable, "-c", HOLDER, str(site.config_path)], site.config_path.parent, log
-    )
+    log.write_bytes(b"")
+    argv = [sys.executable, "-c", HOLDER, str(site.config_path)]
+    holder = _spawn(argv, site.config_path.parent, log)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while "holding slot 0" not in log.read_text():
             assert holder.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             await asyncio.sleep(0.1)
-        async with open_state(site.config) as state:
-            # Held for longer than one lease: the holder renews it while it works.
-            await asyncio.sleep(LEASE_SECONDS * 1.5)
-            taken = await shared_limits.acquire(
-                state.db, POOL, "test", size=1, now=time.time(), lease_seconds=LEASE_SECONDS
-            )
-            assert taken is None
-            _stop(holder, signal.SIGKILL)
-            assert await shared_limits.held(state.db, POOL, now=time.time()) == 1
-            slots = AISlots(state.db, size=1, lease_seconds=LEASE_SECONDS, clock=time.time)
-            started = time.monotonic()
-            async with asyncio.timeout(LEASE_SECONDS + 5):
-                async with slots.hold() as lease:
-                    waited = time.monotonic() - started
-                    assert lease.slot == 0
-            # It waited for the lease (renewed every third of it), not longer.
-            assert LEASE_SECONDS / 3 < waited < LEASE_SECONDS + 1
-            assert await shared_limits.held(state.db, POOL, now=time.time()) == 0
+        yield holder
     finally:
         _stop(holder, signal.SIGKILL)
+
+
+async def _wait_for_the_slot(slots: AISlots) -> float:
+    """Seconds until ``slots`` gave this process the slot (given back at once after)."""
+    started = time.monotonic()
+    async with asyncio.timeout(LEASE_SECONDS + 5), slots.hold() as lease:
+        assert lease.slot == 0
+        return time.monotonic() - started
+
+
+async def test_an_ai_slot_held_by_a_killed_process_is_free_once_its_lease_ran_out(
+    site: Site,
+) -> None:
+    async with open_state(site.config) as state, _slot_holder(site) as holder:
+        # Held for longer than one lease: the holder renews it while it works.
+        await asyncio.sleep(LEASE_SECONDS * 1.5)
+        taken = await shared_limits.acquire(
+            state.db, POOL, "test", size=1, now=time.time(), lease_seconds=LEASE_SECONDS
+        )
+        assert taken is None
+        _stop(holder, signal.SIGKILL)
+        assert len(await shared_limits.holders(state.db, POOL, now=time.time())) == 1
+        # A process on another machine cannot tell that the holder is gone: it waits for
+        # the lease (renewed every third of it), and not longer.
+        elsewhere = AISlots(
+            state.db, size=1, lease_seconds=LEASE_SECONDS, clock=time.time, host="elsewhere"
+        )
+        waited = await _wait_for_the_slot(elsewhere)
+        assert LEASE_SECONDS / 3 < waited < LEASE_SECONDS + 1
+        assert await shared_limits.holders(state.db, POOL, now=time.time()) == []
+
+
+async def test_on_the_same_machine_a_killed_processs_slot_is_given_back_at_once(
+    site: Site,
+) -> None:
+    async with open_state(site.config) as state, _slot_holder(site) as holder:
+        here = AISlots(state.db, size=1, lease_seconds=LEASE_SECONDS, clock=time.time)
+        with pytest.raises(TimeoutError):  # while the holder lives, its slot is its own
+            async with asyncio.timeout(0.6), here.hold():
+                pass
+        _stop(holder, signal.SIGKILL)
+        assert len(await shared_limits.holders(state.db, POOL, now=time.time())) == 1
+        assert await _wait_for_the_slot(here) < LEASE_SECONDS / 3
+        assert await shared_limits.holders(state.db, POOL, now=time.time()) == []

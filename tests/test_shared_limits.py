@@ -5,6 +5,7 @@ processes (each has its own connections, as a second process would)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -83,16 +84,16 @@ async def test_slots_are_shared_and_a_lease_that_ran_out_is_taken_over(
     assert {first.slot, second.slot} == {0, 1}
     assert await shared_limits.acquire(a, "ai", "h3", now=NOW + 9.9, **take) is None
     assert await shared_limits.acquire(a, "other", "h3", now=NOW, **take) is not None
-    assert await shared_limits.held(b, "ai", now=NOW) == 2
+    assert len(await shared_limits.holders(b, "ai", now=NOW)) == 2
     # h1 renews; h2 does not and loses its slot to h3 once its lease has run out
     assert await shared_limits.renew(a, first, now=NOW + 5, lease_seconds=10.0)
     third = await shared_limits.acquire(b, "ai", "h3", now=NOW + 10, **take)
     assert third is not None and third.slot == second.slot
     assert not await shared_limits.renew(b, second, now=NOW + 11, lease_seconds=10.0)
     await shared_limits.release(b, second)  # late: h3's slot stays h3's
-    assert await shared_limits.held(a, "ai", now=NOW + 11) == 2
+    assert len(await shared_limits.holders(a, "ai", now=NOW + 11)) == 2
     await shared_limits.release(a, first)
-    assert await shared_limits.held(a, "ai", now=NOW + 11) == 1
+    assert len(await shared_limits.holders(a, "ai", now=NOW + 11)) == 1
     again = await shared_limits.acquire(b, "ai", "h4", now=NOW + 11, **take)
     assert again is not None and again.slot == first.slot
 
@@ -146,4 +147,26 @@ async def test_ai_slots_wait_for_a_slot_another_process_holds(
     await generate(mine, "a", 0)
     await first
     assert order == ["b in", "b out", "a in", "a out"]
-    assert await shared_limits.held(a, "ai", now=clock[0]) == 0
+    assert len(await shared_limits.holders(a, "ai", now=clock[0])) == 0
+
+
+async def test_a_generation_cancelled_at_any_point_leaves_no_slot_taken(
+    two: tuple[Database, Database],
+) -> None:
+    a, _ = two
+    slots = AISlots(a, size=1, lease_seconds=30.0, clock=lambda: NOW)
+
+    async def generate() -> None:
+        async with slots.hold():
+            await asyncio.sleep(3600)
+
+    # Cancelled after more and more turns of the loop: while waiting for the read, for the
+    # acquiring transaction (which runs to its end regardless), or holding the slot.
+    for turns in range(60):
+        task = asyncio.create_task(generate())
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert await shared_limits.holders(a, "ai", now=NOW) == [], turns

@@ -130,10 +130,10 @@ async def release(db: Database, lease: Lease) -> None:
     )
 
 
-async def held(db: Database, pool: str, *, now: float) -> int:
-    """How many slots of ``pool`` live leases hold (for status pages and tests)."""
-    return int(
-        await db.fetchval(
-            "SELECT COUNT(*) FROM slot_leases WHERE pool = ? AND expires_at > ?", (pool, now)
-        )
+async def holders(db: Database, pool: str, *, now: float) -> list[Lease]:
+    """The live leases of ``pool``."""
+    rows = await db.fetchall(
+        "SELECT slot, holder FROM slot_leases WHERE pool = ? AND expires_at > ? ORDER BY slot",
+        (pool, now),
     )
+    return [Lease(pool, int(slot), str(holder)) for slot, holder in rows]
