@@ -94,6 +94,7 @@ class AILimitsConfig:
     new_account_per_hour: int = 3
     new_account_days: int = 7
     concurrency: int = 2
+    slot_lease_seconds: float = 60.0
     daily_budget: int = 500
     attempts: int = 4
 
@@ -178,6 +179,8 @@ def validate_ai(
         problems.append("ai.limits: rates must not be negative")
     if limits.concurrency < 1 or limits.attempts < 1 or limits.daily_budget < 0:
         problems.append("ai.limits: concurrency and attempts at least 1, daily_budget >= 0")
+    if not 1.0 <= limits.slot_lease_seconds <= 3600.0:
+        problems.append("ai.limits.slot_lease_seconds: between 1 and 3600")
     for key, value in (
         ("text_threshold", m.text_threshold),
         ("image_threshold", m.image_threshold),

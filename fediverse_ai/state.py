@@ -41,7 +41,15 @@ KEY_FETCHES_PER_HOST = 4
 
 
 class KeyFetches:
-    """Per-process bookkeeping of the inbox's key fetches (``federation.signer_keys``)."""
+    """Per-process bookkeeping of the inbox's key fetches (``federation.signer_keys``).
+
+    Kept in memory on purpose, also with several processes (issue 15): the per-host slots
+    coalesce one process's burst of fetches and keep its event loop from waiting on one slow
+    host; N processes fetch at most N times ``per_host`` keys from a host at once, which is
+    still a small constant. A slot in the database would cost two writes per fetch on the
+    inbox's hot path, and nothing breaks when the bound is per process: the memos only save
+    fetches, and a rotated key is refetched wherever a signature fails to verify.
+    """
 
     def __init__(self, per_host: int = KEY_FETCHES_PER_HOST) -> None:
         # Key ids whose refetch found the key unchanged, and key ids that could not be fetched.

@@ -73,7 +73,7 @@ async def handle(state: State, payload: dict[str, Any]) -> None:
     backend, kind = _backend_for(state, mention)
     made_by = ai_replies.MadeBy(backend, "", kind, ai_replies.day_of(state.now()))
     try:
-        async with services.semaphore:
+        async with services.slots.hold():
             answer = await _generate(state, services, mention, author, ai, visibility)
     except BackendError as exc:
         last = attempt >= state.config.ai_limits.attempts
@@ -296,7 +296,7 @@ async def compose_own_post(
         verdict = await services.moderator.check_text(prompt)
         if not verdict.allowed:
             raise FediverseError("the prompt did not pass the moderation check")
-    async with services.semaphore:
+    async with services.slots.hold():
         if image_prompt:
             return await image_answer(state, services, image_prompt)
         messages = build_messages(

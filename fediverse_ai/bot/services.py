@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from dataclasses import dataclass, replace
@@ -15,6 +14,7 @@ from ..ai.offline_models import LARGE, Choice, choose_model, read_memory
 from ..config import Config
 from ..netguard import NetGuard, origin_key
 from ..state import State, make_http_client
+from .ai_slots import AISlots
 
 if TYPE_CHECKING:  # numpy and the network load only when a picture is first looked at
     from ..ai.offline_vision import OfflineVision
@@ -40,7 +40,7 @@ class AIServices:
     text: TextBackend
     image: ImageBackend
     moderator: Moderator | None
-    semaphore: asyncio.Semaphore
+    slots: AISlots
     http: httpx.AsyncClient | None = None
     # Values no answer may contain (the backends' API keys): see ``ai.leaks``.
     secrets: tuple[str, ...] = ()
@@ -171,7 +171,12 @@ def get_services(state: State) -> AIServices:
         text=build_text_backend(config, http, guard),
         image=build_image_backend(config, http, guard),
         moderator=moderator,
-        semaphore=asyncio.Semaphore(config.ai_limits.concurrency),
+        slots=AISlots(
+            state.db,
+            size=config.ai_limits.concurrency,
+            lease_seconds=config.ai_limits.slot_lease_seconds,
+            clock=state.now,
+        ),
         http=http,
         secrets=secrets(config),
         vision=vision,

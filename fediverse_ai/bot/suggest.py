@@ -100,7 +100,7 @@ async def suggest_post(state: State, draft: str) -> Suggestion:
     draft = draft[:MAX_DRAFT_CHARS]
     ask = f"{DRAFT_PREFIX}{draft.strip()}" if draft.strip() else IDEA
     messages = [ChatMessage("system", SYSTEM), ChatMessage("user", ask)]
-    async with services.semaphore:
+    async with services.slots.hold():
         result = await services.text.complete(messages, max_tokens=state.config.ai_text.max_tokens)
     text, tags = parse_suggestion(strip_markup(result.text))
     text, tags, note = keep_subject(draft, text, tags)

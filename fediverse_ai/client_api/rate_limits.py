@@ -2,69 +2,49 @@
 without one) in each 5-minute window, told in ``X-RateLimit-Limit``, ``-Remaining`` and
 ``-Reset`` on every answer, and ``429 Too many requests`` beyond it.
 
-The counters are in memory, as the streaming broker is: the web server is one process today,
-and a counter in the database would cost a write for every read an app makes. Windows are
-aligned on the clock, so all counters start over together and the table is dropped whole
-at each window's end; its size is capped, and keys beyond the cap share one counter.
+The counts are in the database (``storage/shared_limits.py``): every web process behind the
+same load balancer counts against one limit, as Mastodon's Redis counters do. That costs one
+write per API call (BENCHMARKS.md gives the price); windows are aligned on the clock, and
+the retention purge drops the ended ones.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from dataclasses import dataclass, field
 
 from quart import Blueprint, Response, g, request
 
+from ..storage import shared_limits
 from ..web.auth import client_address
 from ..web.common import StateHolder
 from .errors import error_response
 from .times import iso
 from .tokens import bearer
 
-WINDOW_SECONDS = 300.0
-MAX_KEYS = 100_000
-_OVERFLOW = "overflow"
-
-
-@dataclass
-class Counters:
-    """Requests per key in the current window."""
-
-    window: float = -1.0
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def hit(self, key: str, now: float) -> tuple[int, float]:
-        """Count a request; (how many ``key`` made in this window, when the window ends)."""
-        window = math.floor(now / WINDOW_SECONDS) * WINDOW_SECONDS
-        if window != self.window:
-            self.window, self.counts = window, {}
-        if key not in self.counts and len(self.counts) >= MAX_KEYS:
-            key = _OVERFLOW
-        self.counts[key] = self.counts.get(key, 0) + 1
-        return self.counts[key], window + WINDOW_SECONDS
+WINDOW_SECONDS = shared_limits.API_WINDOW_SECONDS
+# A longer key is a client's invention (addresses and token hashes are short): cut it, so
+# that no request stores more than this.
+MAX_KEY_CHARS = 80
 
 
 def _key(holder: StateHolder) -> str:
     token = bearer()
     if token is not None:
-        # The token itself is no dictionary key: a memory dump should not hand them out.
+        # The token itself is not stored as the key: a database dump should not hand them out.
         return "token:" + hashlib.sha256(token.encode()).hexdigest()[:32]
-    return "addr:" + client_address(holder.state)
+    return ("addr:" + client_address(holder.state))[:MAX_KEY_CHARS]
 
 
 def register(bp: Blueprint, holder: StateHolder) -> None:
-    counters = Counters()
-
     @bp.before_request
     async def count_request() -> Response | None:
         state = holder.state
         limit = state.config.web.api_requests_per_five_minutes
         if limit <= 0 or not request.path.startswith("/api/") or request.method == "OPTIONS":
             return None
-        used, reset = counters.hit(_key(holder), state.now())
-        g.rate_limit = (limit, max(0, limit - used), reset)
-        if used > limit:
+        count = await shared_limits.hit(state.db, _key(holder), now=state.now())
+        g.rate_limit = (limit, max(0, limit - count.hits), count.resets_at)
+        if count.hits > limit:
             return error_response(429, "Too many requests")
         return None
 

@@ -15,6 +15,8 @@ What goes, and what is kept on purpose:
 * ``jobs``: done ones after ``done_jobs_days``, failed ones after ``failed_jobs_days``.
 * ``tombstones`` after ``tombstones_days``; expired ``sessions``; ``rate_buckets`` idle
   long enough to be full again, which is what a missing bucket means.
+* ``api_request_counts`` of windows that have ended, and ``slot_leases`` that ran out
+  (``shared_limits.py``): a missing row means what they mean.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from functools import partial
 
 from ..config_ops import RetentionConfig
 from .db import Database
+from .shared_limits import API_WINDOW_SECONDS
 
 BATCH = 500
 DAY = 86400.0
@@ -60,6 +63,8 @@ _SIMPLE = (
     ("tombstones", "tombstones", "deleted_at < :tombstones"),
     ("sessions", "sessions", "expires_at <= :now"),
     ("rate_buckets", "rate_buckets", "updated_at < :buckets"),
+    ("api_request_counts", "api_request_counts", "window_start <= :windows"),
+    ("slot_leases", "slot_leases", "expires_at < :now"),
 )
 NAMES = ("activities", *(name for name, _, _ in _SIMPLE))
 
@@ -75,6 +80,7 @@ def _cutoffs(policy: RetentionConfig, now: float) -> dict[str, float | None]:
         "tombstones": before(policy.tombstones_days),
         "now": now,
         "buckets": now - RATE_BUCKET_IDLE_SECONDS,
+        "windows": now - API_WINDOW_SECONDS,
     }
 
 
