@@ -127,7 +127,7 @@ async def _by_model(state: State, services: AIServices, item: Media) -> tuple[st
         ChatMessage("system", INSTRUCTIONS),
         ChatMessage("user", ASK, images=(picture,)),
     ]
-    async with services.semaphore:  # ai.limits.concurrency counts answers and descriptions
+    async with services.slots.hold():  # ai.limits.concurrency counts answers and descriptions
         result = await services.text.complete(messages, max_tokens=state.config.ai_text.max_tokens)
     text = clean(strip_markup(result.text))
     return (text, f"{result.backend}: {result.model}") if text else None

@@ -116,7 +116,7 @@ async def _by_model(
     services = get_services(state)
     messages = build_messages(report.content, posts, fallback.facts)
     try:
-        async with services.semaphore:
+        async with services.slots.hold():
             result = await services.text.complete(
                 messages, max_tokens=min(MAX_TOKENS, state.config.ai_text.max_tokens)
             )
