@@ -15,7 +15,17 @@ from ..models import Actor
 from ..state import State
 from ..storage import activities, actors, follows, notes, reactions, remote_files
 from ..vocab import ACTOR_TYPES, id_of, ids_of, type_of
-from . import interactions, moves, polls, quote_requests, quotes, remote_notes, resolver, trigger
+from . import (
+    interactions,
+    live,
+    moves,
+    polls,
+    quote_requests,
+    quotes,
+    remote_notes,
+    resolver,
+    trigger,
+)
 
 log = logging.getLogger(__name__)
 INBOX = "inbox"
@@ -102,14 +112,16 @@ async def on_follow(state: State, act: IncomingActivity, actor: Actor) -> None:
         return
     account = await actors.account_by_actor_id(state.db, target.id)
     auto = account is not None and (account.role == "ai" or not target.manually_approves)
+    now = state.now()
     follow = await follows.upsert(
         state.db,
         follower_id=actor.id,
         followee_id=target.id,
         uri=act.id,
         state="accepted" if auto else "pending",
-        now=state.now(),
+        now=now,
     )
+    live.followed(state, follow, at=now)
     if follow.state == "accepted":
         await interactions.send_accept(state, target, actor, act.raw, receipt=receipt)
 
@@ -245,10 +257,10 @@ async def on_announce(state: State, act: IncomingActivity, actor: Actor) -> None
         except (FetchError, BadRequest) as exc:
             log.info("announced object %s not fetched: %s", act.object_id, exc.message)
             return
-    if note is not None:
-        await reactions.add_announce(
-            state.db, uri=act.id, actor_id=actor.id, note_id=note.id, now=state.now()
-        )
+    if note is not None and await reactions.add_announce(
+        state.db, uri=act.id, actor_id=actor.id, note_id=note.id, now=state.now()
+    ):
+        await live.boosted(state, note, actor.id)
 
 
 async def on_like(state: State, act: IncomingActivity, actor: Actor) -> None:
@@ -263,17 +275,21 @@ async def on_like(state: State, act: IncomingActivity, actor: Actor) -> None:
     # Misskey's custom reaction: ":blobcat:" (or ":blobcat@host:") with its Emoji tag.
     code = text.strip(":").partition("@")[0]
     custom = next((e for e in act.emojis if e.shortcode == code), None) if code else None
+    now = state.now()
+    added = await reactions.add_reaction(
+        state.db,
+        uri=act.id,
+        kind=kind,
+        emoji=text[:64],
+        actor_id=actor.id,
+        note_id=note.id,
+        now=now,
+        emoji_url=custom.url if custom else None,
+    )
+    if added:
+        live.liked(state, note, actor.id, at=now)
     if (
-        await reactions.add_reaction(
-            state.db,
-            uri=act.id,
-            kind=kind,
-            emoji=text[:64],
-            actor_id=actor.id,
-            note_id=note.id,
-            now=state.now(),
-            emoji_url=custom.url if custom else None,
-        )
+        added
         and custom is not None
         and await remote_files.want(state.db, [(custom.url, "emoji")], now=state.now())
     ):

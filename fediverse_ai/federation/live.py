@@ -1,0 +1,38 @@
+"""What the client API's streams hear of likes, boosts and follows, said where they are stored.
+
+Every path that records one (the worker's inbox handlers for a peer's ``Like``, ``Announce``
+and ``Follow``, the local actions of the web UI and the apps, which share
+:mod:`.interactions`) calls these after the row is written and only when it was new, so a
+redelivered activity streams nothing twice. The stream then reads the notification back as
+the REST endpoint lists it (same id, same filters), so what is said here is only where to look.
+"""
+
+from __future__ import annotations
+
+from ..models import Follow, Note
+from ..state import State
+from ..storage import client_api
+from ..streams import Boost, Notice
+
+
+def liked(state: State, note: Note, actor_id: int, *, at: float) -> None:
+    """A favourite (or emoji reaction) of ``note`` stored at ``at``."""
+    if actor_id != note.actor_id:
+        state.streams.notify(Notice(note.actor_id, "like", actor_id, note.id, at))
+
+
+def followed(state: State, follow: Follow, *, at: float) -> None:
+    """A follow (or a request, while pending) stored at ``at``; a repeated Follow keeps its
+    first time, so the stream finds no new notification at ``at`` and shows nothing."""
+    kind = "follow" if follow.state == "accepted" else "follow_request"
+    state.streams.notify(Notice(follow.followee_id, kind, follow.follower_id, None, at))
+
+
+async def boosted(state: State, note: Note, actor_id: int) -> None:
+    """A boost stored: the author's ``reblog`` notification and the boosters' followers' home
+    streams both come from this one event."""
+    if not state.streams.listeners:
+        return  # no stream open: not even the lookup of the announce's id
+    found = await client_api.announce_of(state.db, actor_id, note.id)
+    if found is not None:
+        state.streams.publish("boost", note, Boost(found.id, found.actor_id, found.published))
