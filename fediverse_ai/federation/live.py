@@ -24,8 +24,15 @@ def liked(state: State, note: Note, actor_id: int, *, at: float) -> None:
 def followed(state: State, follow: Follow, *, at: float) -> None:
     """A follow (or a request, while pending) stored at ``at``; a repeated Follow keeps its
     first time, so the stream finds no new notification at ``at`` and shows nothing."""
-    kind = "follow" if follow.state == "accepted" else "follow_request"
-    state.streams.notify(Notice(follow.followee_id, kind, follow.follower_id, None, at))
+    state.streams.notify(
+        Notice(
+            follow.followee_id,
+            "follow" if follow.state == "accepted" else "follow_request",
+            follow.follower_id,
+            None,
+            at,
+        )
+    )
 
 
 async def boosted(state: State, note: Note, actor_id: int) -> None:
