@@ -151,8 +151,8 @@ async def send_update(state: State, payload: dict[str, Any]) -> None:
 async def close(state: State, payload: dict[str, Any]) -> None:
     """Job, at ``endTime``: the poll closes and its final results go out with ``closed``."""
     note_id = int(payload["note_id"])
-    await polls.close(state.db, note_id, now=state.now())
-    await _distribute(state, note_id, suffix="closed")
+    if await polls.close(state.db, note_id, now=state.now()):
+        await _distribute(state, note_id, suffix="closed")
 
 
 async def _distribute(state: State, note_id: int, *, suffix: str) -> None:
