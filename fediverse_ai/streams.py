@@ -55,11 +55,11 @@ class StreamEvent:
 @dataclass(frozen=True)
 class Notice:
     """A notification of one account that no note event carries: a follow or follow request
-    (``note_id`` None) or a favourite, as stored (``at`` is the stored time, which names the
-    notification's id). Only the streams of ``recipient_id`` look at it."""
+    (``note_id`` None), a favourite, a poll's end, as stored (``at`` is the stored time, which
+    names the notification's id). Only the streams of ``recipient_id`` look at it."""
 
     recipient_id: int
-    kind: Literal["follow", "follow_request", "like"]
+    kind: Literal["follow", "follow_request", "like", "poll"]
     actor_id: int
     note_id: int | None
     at: float

@@ -1,4 +1,5 @@
-"""What the client API's streams hear of likes, boosts and follows, said where they are stored.
+"""What the client API's streams hear of likes, boosts, follows and polls' ends, said where
+they are stored.
 
 Every path that records one (the worker's inbox handlers for a peer's ``Like``, ``Announce``
 and ``Follow``, the local actions of the web UI and the apps, which share
@@ -33,6 +34,12 @@ def followed(state: State, follow: Follow, *, at: float) -> None:
             at,
         )
     )
+
+
+def poll_closed(state: State, note: Note, voter_ids: list[int], *, at: float) -> None:
+    """Our poll closed at ``at``: its author and the local voters are told."""
+    for recipient in {note.actor_id, *voter_ids}:
+        state.streams.notify(Notice(recipient, "poll", note.actor_id, note.id, at))
 
 
 async def boosted(state: State, note: Note, actor_id: int) -> None:

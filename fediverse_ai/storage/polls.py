@@ -300,16 +300,31 @@ def recount_in(conn: sqlite3.Connection, note_id: int, *, now: float) -> None:
     )
 
 
-async def close(db: Database, note_id: int, *, now: float) -> bool:
-    """Close our poll at its end (the close job): later votes are refused. False when its
-    end is still to come (an edit moved it: that edit queued the close that counts)."""
-    async with db.write() as conn:
-        cur = await conn.execute(
+async def close(db: Database, note_id: int, *, now: float) -> float | None:
+    """Close our poll at its end (the close job): later votes are refused. Its ``closed_at``;
+    None when its end is still to come (an edit moved it: that edit queued the close that
+    counts) or the poll is gone."""
+
+    def work(conn: sqlite3.Connection) -> float | None:
+        conn.execute(
             "UPDATE polls SET closed_at = COALESCE(closed_at, ?), updated_at = ?"
             " WHERE note_id = ? AND (end_time IS NULL OR end_time <= ?)",
             (now, now, note_id, now + 1.0),
         )
-        return cur.rowcount > 0
+        row = conn.execute("SELECT closed_at FROM polls WHERE note_id = ?", (note_id,)).fetchone()
+        return float(row[0]) if row is not None and row[0] is not None else None
+
+    return await db.transaction(work)
+
+
+async def local_voter_ids(db: Database, note_id: int) -> list[int]:
+    """Our users who voted in the poll: its close notifies them."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT v.voter_id FROM poll_votes v JOIN actors a ON a.id = v.voter_id"
+        " WHERE v.note_id = ? AND a.local = 1",
+        (note_id,),
+    )
+    return [int(r[0]) for r in rows]
 
 
 async def voter_inboxes(db: Database, note_id: int) -> list[str]:

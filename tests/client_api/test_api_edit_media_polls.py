@@ -125,7 +125,7 @@ async def test_a_poll_edited_keeps_or_resets_its_votes(tmp_path: Path) -> None:
         assert same["poll"]["expires_at"] > asked["poll"]["expires_at"]
         # And the close queued for the old end leaves the poll open
         note_id = int(asked["id"])
-        assert not await polls.close(server.state.db, note_id, now=time.time() + 3600)
+        assert await polls.close(server.state.db, note_id, now=time.time() + 3600) is None
         # When the options change
         changed = await call(
             alice.status_update,

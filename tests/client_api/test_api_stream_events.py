@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
+import time
 from pathlib import Path
 from typing import Any
 
@@ -172,3 +173,37 @@ async def test_a_peers_follow_like_and_boost_stream_from_the_worker(tmp_path: Pa
             ]
         finally:
             await ws.close()
+
+
+async def test_a_polls_end_notifies_its_author_and_voters_live(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        (alice, alice_token), (bob, bob_token) = await mastodon_users(server, "alice", "bob")
+        asked = await call(
+            alice.status_post, "tea?", poll=alice.make_poll(["tea", "coffee"], expires_in=300)
+        )
+        await call(bob.poll_vote, asked["poll"]["id"], [1])
+        streams = [
+            await Ws.open(server, f"?stream=user:notification&access_token={token}")
+            for token in (alice_token, bob_token)
+        ]
+        try:
+            # When the poll's end comes (moved to now: its close job is due) and the worker runs
+            now = time.time()
+            await server.state.db.execute(
+                "UPDATE polls SET end_time = ? WHERE note_id = ?", (now - 1, int(asked["id"]))
+            )
+            await server.state.db.execute(
+                "UPDATE jobs SET run_after = ? WHERE kind = 'poll_close'", (now - 1,)
+            )
+            await server.drain()
+            # Then both are told, with the ids the REST list gives them
+            for api, stream in zip((alice, bob), streams, strict=True):
+                told = await notified(stream)
+                assert told["type"] == "poll" and told["account"]["acct"] == "alice"
+                assert told["status"]["poll"]["expired"] is True
+                assert told["status"]["poll"]["options"][1]["votes_count"] == 1
+                (listed,) = await call(api.notifications, types=["poll"])
+                assert str(listed["id"]) == told["id"]
+        finally:
+            for stream in streams:
+                await stream.close()
