@@ -23,14 +23,14 @@ from typing import Any, Literal
 
 from .models import Note
 
-EventKind = Literal["new", "edit", "delete", "boost"]
+EventKind = Literal["new", "edit", "delete", "boost", "unboost"]
 QUEUE_SIZE = 512
 _serial = itertools.count(1)
 
 
 @dataclass(frozen=True)
 class Boost:
-    """The announce behind a ``boost`` event (its row in ``announces``)."""
+    """The announce behind a ``boost`` or ``unboost`` event (its row in ``announces``)."""
 
     announce_id: int
     actor_id: int
@@ -40,7 +40,8 @@ class Boost:
 @dataclass(eq=False)
 class StreamEvent:
     """A note stored (``new``), edited (``edit``: the new version), deleted (``delete``;
-    the note as it was, for its audience) or boosted (``boost``, with ``boost``).
+    the note as it was, for its audience), boosted or no longer (``boost``, ``unboost``, with
+    ``boost``).
 
     ``memo`` holds what the streams compute once per event and share (the rendered payload,
     who it notifies), so a thousand streams render one status once."""

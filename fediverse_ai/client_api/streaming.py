@@ -28,7 +28,7 @@ from typing import Any
 from ..models import Actor, Note
 from ..state import State
 from ..storage import actors, client_api, follows, moderation, reactions, timelines
-from ..streams import Event, Notice, StreamEvent
+from ..streams import Boost, Event, Notice, StreamEvent
 from . import lookup, notifications, relations
 from .entities import Builder
 
@@ -220,12 +220,14 @@ class Viewer:
         note = event.note
         out: list[Message] = []
         muted = await self._muted()
-        if event.kind == "boost":
+        if event.kind in ("boost", "unboost"):
             if event.boost is None or event.boost.actor_id in muted or note.actor_id in muted:
                 return out
         elif note.actor_id in muted:
             return out
         ordered = sorted(channels, key=lambda c: c.names)
+        if event.kind == "unboost" and event.boost is not None:
+            return await self._unboosted(ordered, event.boost)
         told: list[dict[str, Any]] = []
         if event.kind != "delete" and any(ch.stream in _USER for ch in ordered):
             told = await self._notifications(event)  # once: both user channels show them
@@ -252,6 +254,16 @@ class Viewer:
                 name = "status.update" if event.kind == "edit" else "update"
                 out.append(Message(ch, name, await self._status(event, None)))
         return out
+
+    async def _unboosted(self, ordered: list[Channel], boost: Boost) -> list[Message]:
+        """An undone boost leaves the home streams that showed it: ``delete`` of the reblog's
+        id (the boosted post's visibility no longer matters: the reblog is gone either way)."""
+        if not any(ch.stream == "user" for ch in ordered):
+            return []
+        if not await self._follows(boost.actor_id):
+            return []
+        reblog_id = str(client_api.REBLOG_ID_BASE + boost.announce_id)
+        return [Message(ch, "delete", reblog_id) for ch in ordered if ch.stream == "user"]
 
     async def _home(self, ch: Channel, event: StreamEvent) -> list[Message]:
         """The home timeline's part of a note event: the status, its edit, or the boost of

@@ -147,9 +147,14 @@ async def on_undo(state: State, act: IncomingActivity, actor: Actor) -> None:
         )
     elif inner_type == "Announce":
         note = await notes.by_uri(state.db, inner_object) if inner_object else None
-        await reactions.remove_announce(
-            state.db, uri=id_of(inner), actor_id=actor.id, note_id=note.id if note else None
-        )
+        streamed = await live.boost_of(state, note, actor.id) if note else None
+        if (
+            await reactions.remove_announce(
+                state.db, uri=id_of(inner), actor_id=actor.id, note_id=note.id if note else None
+            )
+            and note is not None
+        ):
+            live.unboosted(state, note, streamed)
     elif inner_type == "Block":
         target = await _local_target(state, inner_object)
         if target is not None:

@@ -100,9 +100,12 @@ async def boost(state: State, account: Account, uri: str) -> None:
 async def unboost(state: State, account: Account, uri: str) -> None:
     note, author = await _target_note(state, uri)
     boost_id = await reactions.announce_uri(state.db, actor_id=account.actor.id, note_id=note.id)
+    streamed = await live.boost_of(state, note, account.actor.id)
     removed = await reactions.remove_announce(
         state.db, uri=boost_id, actor_id=account.actor.id, note_id=note.id
     )
+    if removed:
+        live.unboosted(state, note, streamed)
     if not removed or not boost_id:
         return
     inner = await _boost_activity(state, account, note, author, boost_id)

@@ -42,11 +42,23 @@ def poll_closed(state: State, note: Note, voter_ids: list[int], *, at: float) ->
         state.streams.notify(Notice(recipient, "poll", note.actor_id, note.id, at))
 
 
+async def boost_of(state: State, note: Note, actor_id: int) -> Boost | None:
+    """The stored boost of ``note`` by ``actor_id``, when a stream is open to hear of it."""
+    if not state.streams.listeners:
+        return None  # no stream open: not even the lookup of the announce's id
+    found = await client_api.announce_of(state.db, actor_id, note.id)
+    return Boost(found.id, found.actor_id, found.published) if found is not None else None
+
+
 async def boosted(state: State, note: Note, actor_id: int) -> None:
     """A boost stored: the author's ``reblog`` notification and the boosters' followers' home
     streams both come from this one event."""
-    if not state.streams.listeners:
-        return  # no stream open: not even the lookup of the announce's id
-    found = await client_api.announce_of(state.db, actor_id, note.id)
-    if found is not None:
-        state.streams.publish("boost", note, Boost(found.id, found.actor_id, found.published))
+    if (boost := await boost_of(state, note, actor_id)) is not None:
+        state.streams.publish("boost", note, boost)
+
+
+def unboosted(state: State, note: Note, boost: Boost | None) -> None:
+    """A boost undone (``boost``: as :func:`boost_of` read it before the row went): the home
+    streams that showed it get its ``delete``."""
+    if boost is not None:
+        state.streams.publish("unboost", note, boost)

@@ -115,6 +115,11 @@ async def test_boosts_follows_favourites_and_edits_stream_from_the_apps(tmp_path
             mine = await call(bob.status_post, "bob here")
             event, status = await alice_live.next()
             assert (event, status["id"]) == ("update", mine["id"])
+            # And when Bob undoes his boost, it leaves Alice's home stream
+            reblog_id = home[0]["id"]
+            await call(bob.status_unreblog, post["id"])
+            event, gone = await alice_live.next()
+            assert (event, str(gone)) == ("delete", str(reblog_id))
         finally:
             await call(handle.close)
             await carols.close()
