@@ -32,6 +32,7 @@ TYPES = {
     "boost": ("reblog", 6),
     "update": ("update", 7),
     "poll": ("poll", 8),
+    "status": ("status", 9),
 }
 
 

@@ -125,6 +125,7 @@ class Viewer:
         self.state = state
         self.actor = actor
         self._hidden: tuple[float, frozenset[int]] | None = None
+        self._notified: tuple[float, frozenset[int]] | None = None
         # Notification ids already sent: an event published twice (a job run again after a
         # crash) is not shown twice.
         self._sent: collections.deque[int] = collections.deque(maxlen=SENT_MEMORY)
@@ -136,6 +137,14 @@ class Viewer:
             found = await relations.hidden(self.state, self.actor)
             self._hidden = (now, found.from_timelines)
         return self._hidden[1]
+
+    async def _notified_of(self) -> frozenset[int]:
+        """Whom the viewer follows with "notify me" (``status`` notifications), re-read as
+        :meth:`_muted` is."""
+        now = time.monotonic()
+        if self._notified is None or now - self._notified[0] > HIDDEN_TTL_SECONDS:
+            self._notified = (now, await follows.notified_of(self.state.db, self.actor.id))
+        return self._notified[1]
 
     async def _follows(self, actor_id: int) -> bool:
         follow = await follows.get(self.state.db, self.actor.id, actor_id)
@@ -173,7 +182,8 @@ class Viewer:
         return docs
 
     async def _notifications(self, event: StreamEvent) -> list[dict[str, Any]]:
-        """The notifications a note event gives the viewer: a mention or a reply (new), an
+        """The notifications a note event gives the viewer: a mention, a reply or a post of
+        someone followed with "notify me" (new), an
         ``update`` of a post the viewer boosted (edit), a ``reblog`` of theirs (boost)."""
         me, note = self.actor, event.note
         if event.kind == "boost" and event.boost is not None:
@@ -189,12 +199,19 @@ class Viewer:
                 return []
             at = note.updated or note.published  # the history's replaced_at
             return await self._found(at, lambda i: i.kind == "update" and i.note_id == note.id)
-        if note.actor_id == me.id or (not _addressed(note, me) and not note.in_reply_to_uri):
-            return []  # neither a mention nor a reply: no query for the thousand other streams
+        if note.actor_id == me.id:
+            return []
+        kinds = {"mention", "reply"} if _addressed(note, me) or note.in_reply_to_uri else set()
+        if (
+            note.in_reply_to_uri is None
+            and note.visibility != "direct"
+            and note.actor_id in await self._notified_of()
+        ):
+            kinds.add("status")
+        if not kinds:
+            return []  # nothing for this viewer: no query for the thousand other streams
         # Notifications of a note are at its published time.
-        return await self._found(
-            note.published, lambda i: i.kind in ("mention", "reply") and i.note_id == note.id
-        )
+        return await self._found(note.published, lambda i: i.kind in kinds and i.note_id == note.id)
 
     async def _noticed(self, channels: set[Channel], notice: Notice) -> list[Message]:
         """A follow or a favourite, on the recipient's user channels alone."""

@@ -55,6 +55,24 @@ async def upsert(
     return found
 
 
+async def set_notify(db: Database, follower_id: int, followee_id: int, notify: bool) -> None:
+    """Whether the follower is told of each new post of the followee (``status`` notifications)."""
+    await db.execute(
+        "UPDATE follows SET notify = ? WHERE follower_id = ? AND followee_id = ?",
+        (int(notify), follower_id, followee_id),
+    )
+
+
+async def notified_of(db: Database, follower_id: int) -> frozenset[int]:
+    """Whom the follower follows with ``notify`` on (accepted follows only)."""
+    rows = await db.fetchall(
+        "SELECT followee_id FROM follows WHERE follower_id = ? AND notify = 1"
+        " AND state = 'accepted'",
+        (follower_id,),
+    )
+    return frozenset(int(r[0]) for r in rows)
+
+
 async def set_state(db: Database, follow_id: int, state: str) -> None:
     await db.execute("UPDATE follows SET state = ? WHERE id = ?", (state, follow_id))
 

@@ -212,3 +212,31 @@ async def test_a_polls_end_notifies_its_author_and_voters_live(tmp_path: Path) -
         finally:
             for stream in streams:
                 await stream.close()
+
+
+async def test_notify_me_of_a_followed_accounts_posts(tmp_path: Path) -> None:
+    async with live_server(tmp_path) as server:
+        (alice, _), (bob, bob_token) = await mastodon_users(server, "alice", "bob")
+        alice_id = (await call(alice.account_verify_credentials))["id"]
+        relation = await call(bob.account_follow, alice_id, notify=True)
+        assert relation["following"] is True and relation["notifying"] is True
+        stream = await Ws.open(server, f"?stream=user:notification&access_token={bob_token}")
+        try:
+            # When Alice posts, then answers herself (a reply: no "status" notification)
+            news = await call(alice.status_post, "news!")
+            told = await notified(stream)
+            assert told["type"] == "status" and told["status"]["id"] == str(news["id"])
+            await call(alice.status_reply, news, "and a detail")
+            more = await call(alice.status_post, "more news")
+            # Then Bob is told of each post, not of the reply, with the REST list's ids
+            told_more = await notified(stream)
+            assert told_more["status"]["id"] == str(more["id"])
+            listed = await call(bob.notifications, types=["status"])
+            assert [str(n["id"]) for n in listed] == [told_more["id"], told["id"]]
+            # And once he turns it off, a post tells him nothing more
+            relation = await call(bob.account_follow, alice_id, notify=False)
+            assert relation["notifying"] is False
+            await call(alice.status_post, "quiet news")
+            assert not await call(bob.notifications, types=["status"], since_id=told_more["id"])
+        finally:
+            await stream.close()
