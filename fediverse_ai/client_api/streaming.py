@@ -125,7 +125,6 @@ class Viewer:
         self.state = state
         self.actor = actor
         self._hidden: tuple[float, frozenset[int]] | None = None
-        self._notified: tuple[float, frozenset[int]] | None = None
         # Notification ids already sent: an event published twice (a job run again after a
         # crash) is not shown twice.
         self._sent: collections.deque[int] = collections.deque(maxlen=SENT_MEMORY)
@@ -137,14 +136,6 @@ class Viewer:
             found = await relations.hidden(self.state, self.actor)
             self._hidden = (now, found.from_timelines)
         return self._hidden[1]
-
-    async def _notified_of(self) -> frozenset[int]:
-        """Whom the viewer follows with "notify me" (``status`` notifications), re-read as
-        :meth:`_muted` is."""
-        now = time.monotonic()
-        if self._notified is None or now - self._notified[0] > HIDDEN_TTL_SECONDS:
-            self._notified = (now, await follows.notified_of(self.state.db, self.actor.id))
-        return self._notified[1]
 
     async def _follows(self, actor_id: int) -> bool:
         follow = await follows.get(self.state.db, self.actor.id, actor_id)
@@ -205,7 +196,7 @@ class Viewer:
         if (
             note.in_reply_to_uri is None
             and note.visibility != "direct"
-            and note.actor_id in await self._notified_of()
+            and me.id in await self._notify_followers(event)
         ):
             kinds.add("status")
         if not kinds:
@@ -305,6 +296,13 @@ class Viewer:
         announce = client_api.Announce(boost.announce_id, boost.actor_id, note.id, boost.published)
         doc = await Builder(self.state, self.actor).reblog(announce, note, booster)
         return [Message(ch, "update", json.dumps(doc))]
+
+    async def _notify_followers(self, event: StreamEvent) -> frozenset[int]:
+        """Who follows the author with "notify me" (a ``status`` notification), read once."""
+        found = await _shared(
+            event, "notify", lambda: follows.notify_followers(self.state.db, event.note.actor_id)
+        )
+        return frozenset(found)
 
     async def _boosters(self, event: StreamEvent) -> frozenset[int]:
         """Who boosted an edited note (they get an ``update`` notification), read once."""

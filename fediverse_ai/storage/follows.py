@@ -73,6 +73,16 @@ async def notified_of(db: Database, follower_id: int) -> frozenset[int]:
     return frozenset(int(r[0]) for r in rows)
 
 
+async def notify_followers(db: Database, followee_id: int) -> frozenset[int]:
+    """Who follows ``followee_id`` with ``notify`` on (accepted follows only)."""
+    rows = await db.fetchall(
+        "SELECT follower_id FROM follows WHERE followee_id = ? AND notify = 1"
+        " AND state = 'accepted'",
+        (followee_id,),
+    )
+    return frozenset(int(r[0]) for r in rows)
+
+
 async def set_state(db: Database, follow_id: int, state: str) -> None:
     await db.execute("UPDATE follows SET state = ? WHERE id = ?", (state, follow_id))
 
