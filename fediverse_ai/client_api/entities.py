@@ -324,7 +324,7 @@ class Builder:
         mine, theirs = await client_api.follow_states(self.state.db, self.viewer.id, ids)
         blocking, blocked_by = await client_api.blocks_between(self.state.db, self.viewer.id, ids)
         muted = await mutes.muting(self.state.db, self.viewer.id, ids, now=self.state.now())
-        notified = await follows.notified_of(self.state.db, self.viewer.id)
+        notified = await follows.notifying(self.state.db, follower_id=self.viewer.id)
         return [
             {
                 "id": str(i),

@@ -300,7 +300,9 @@ class Viewer:
     async def _notify_followers(self, event: StreamEvent) -> frozenset[int]:
         """Who follows the author with "notify me" (a ``status`` notification), read once."""
         found = await _shared(
-            event, "notify", lambda: follows.notify_followers(self.state.db, event.note.actor_id)
+            event,
+            "notify",
+            lambda: follows.notifying(self.state.db, followee_id=event.note.actor_id),
         )
         return frozenset(found)
 

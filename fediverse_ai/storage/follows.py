@@ -63,22 +63,19 @@ async def set_notify(db: Database, follower_id: int, followee_id: int, notify: b
     )
 
 
-async def notified_of(db: Database, follower_id: int) -> frozenset[int]:
-    """Whom the follower follows with ``notify`` on (accepted follows only)."""
-    rows = await db.fetchall(
-        "SELECT followee_id FROM follows WHERE follower_id = ? AND notify = 1"
-        " AND state = 'accepted'",
-        (follower_id,),
+async def notifying(
+    db: Database, *, follower_id: int | None = None, followee_id: int | None = None
+) -> frozenset[int]:
+    """Accepted follows with ``notify`` on: whom ``follower_id`` follows so, or who follows
+    ``followee_id`` so (give one of the two)."""
+    given, wanted = (
+        ("follower_id", "followee_id")
+        if follower_id is not None
+        else ("followee_id", "follower_id")
     )
-    return frozenset(int(r[0]) for r in rows)
-
-
-async def notify_followers(db: Database, followee_id: int) -> frozenset[int]:
-    """Who follows ``followee_id`` with ``notify`` on (accepted follows only)."""
     rows = await db.fetchall(
-        "SELECT follower_id FROM follows WHERE followee_id = ? AND notify = 1"
-        " AND state = 'accepted'",
-        (followee_id,),
+        f"SELECT {wanted} FROM follows WHERE {given} = ? AND notify = 1 AND state = 'accepted'",
+        (follower_id if follower_id is not None else followee_id,),
     )
     return frozenset(int(r[0]) for r in rows)
 
