@@ -15,6 +15,7 @@ from typing import Any
 from mastodon import Mastodon, StreamListener
 from support.live import LiveServer, live_server
 from support.remote import RemoteFediverse, remote_server
+from web.support import Browserish
 
 from .support import mastodon_users
 from .test_api_streaming import Frame, Ws
@@ -209,6 +210,10 @@ async def test_a_polls_end_notifies_its_author_and_voters_live(tmp_path: Path) -
                 assert told["status"]["poll"]["options"][1]["votes_count"] == 1
                 (listed,) = await call(api.notifications, types=["poll"])
                 assert str(listed["id"]) == told["id"]
+            async with Browserish(server.base_url) as web:  # and the web page lists it too
+                await web.login("bob")
+                page = await web.get("/notifications")
+            assert page.status_code == 200 and "has a poll that ended" in page.text
         finally:
             for stream in streams:
                 await stream.close()
@@ -233,6 +238,10 @@ async def test_notify_me_of_a_followed_accounts_posts(tmp_path: Path) -> None:
             assert told_more["status"]["id"] == str(more["id"])
             listed = await call(bob.notifications, types=["status"])
             assert [str(n["id"]) for n in listed] == [told_more["id"], told["id"]]
+            async with Browserish(server.base_url) as web:
+                await web.login("bob")
+                page = await web.get("/notifications")
+            assert page.status_code == 200 and page.text.count(" posted</p>") == 2
             # And once he turns it off, a post tells him nothing more
             relation = await call(bob.account_follow, alice_id, notify=False)
             assert relation["notifying"] is False
