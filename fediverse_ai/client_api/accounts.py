@@ -123,7 +123,12 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         if target.id == account.actor.id:
             raise ApiError(403, "You cannot follow yourself")
         if action == "follow":
+            p = await params.read()
+            # Mastodon's "notify me"; absent, what was chosen before stays
+            notify = params.flag(p, "notify") if "notify" in p else None
             await interactions.follow(state, account, target)
+            if notify is not None:
+                await follows.set_notify(state.db, account.actor.id, target.id, notify)
         else:
             await interactions.unfollow(state, account, target)
         return json_response((await Builder(state, account.actor).relationships([target]))[0])

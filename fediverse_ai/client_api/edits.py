@@ -4,25 +4,28 @@
 An edit goes through the web UI's edit (``federation.note_changes.edit_note``): the new version
 is stored, the one it replaces kept for the history, an ``Update`` sent to the post's audience
 and a ``status.update`` streamed. Those who boosted the post get an ``update`` notification
-(derived from the history). Polls cannot be edited (Mastodon resets their votes; we keep
-them as they are)."""
+(derived from the history). As in Mastodon 4: ``media_attributes[]`` change the alt text and
+focal point of attachments; ``poll`` replaces the poll (other options or ``multiple``
+reset its votes, the same ones keep them) and an edit without one removes it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from quart import Blueprint, Response
 
 from ..errors import BadRequest, NotFound
 from ..federation import note_changes, publish
-from ..models import Account, Note
+from ..federation.note_changes import MediaChange
+from ..models import Account, NewPoll, Note
 from ..state import State
 from ..storage import media, polls, revisions
 from ..web.common import StateHolder, json_response
 from . import lookup, params
 from .entities import Builder
 from .errors import Invalid, RecordNotFound
-from .media import MAX_MEDIA_IDS, attachments_for_status
+from .media import MAX_MEDIA_IDS, attachments_for_status, parse_description, parse_focus
+from .polls import new_poll
 from .statuses import language_of
 from .times import iso
 from .tokens import optional, user, viewer_of
@@ -50,6 +53,25 @@ async def _media_ids(state: State, account: Account, note: Note, raw: list[str])
     return tuple(i for i in out if i is not None)
 
 
+async def _media_changes(p: dict[str, Any], media_ids: tuple[int, ...]) -> list[MediaChange]:
+    """``media_attributes[]``: ``id`` (one of the edit's attachments), ``description``,
+    ``focus``; 422 for anything else, as Mastodon answers."""
+    out = []
+    for item in await params.hashes(p, "media_attributes", most=MAX_MEDIA_IDS):
+        media_id = params.object_id(str(item.get("id", "")).strip())
+        if media_id is None or media_id not in media_ids:
+            raise Invalid("media_attributes name an attachment the status does not have")
+        focus = item.get("focus")
+        out.append(
+            MediaChange(
+                media_id,
+                parse_description(item),
+                parse_focus(focus if isinstance(focus, str) else None),
+            )
+        )
+    return out
+
+
 async def _edit(state: State, account: Account, note: Note, p: dict[str, Any]) -> Note:
     text = params.text(p, "status", limit=publish.MAX_TEXT * 4)
     if text is None:
@@ -59,10 +81,14 @@ async def _edit(state: State, account: Account, note: Note, p: dict[str, Any]) -
         media_ids = await _media_ids(state, account, note, raw_media)
     else:
         media_ids = tuple(m.id for m in await media.for_note(state.db, note.id))
+    changes = await _media_changes(p, media_ids)
     if not text.strip() and not media_ids:
         raise Invalid("Text can't be blank")
-    if media_ids and await polls.by_note(state.db, note.id) is not None:
-        raise Invalid("a post has either a poll or images, not both")
+    poll = new_poll(p)
+    if poll is None and await polls.by_note(state.db, note.id) is None:
+        poll_edit: NewPoll | Literal["keep"] | None = "keep"  # nothing to remove
+    else:
+        poll_edit = poll
     summary = note.summary
     if "spoiler_text" in p:
         summary = (params.text(p, "spoiler_text", limit=2000) or "").strip()[:500] or None
@@ -72,6 +98,8 @@ async def _edit(state: State, account: Account, note: Note, p: dict[str, Any]) -
         sensitive=params.flag(p, "sensitive", default=note.sensitive and not note.summary),
         language=language,
         media_ids=media_ids,
+        media_changes=tuple(changes),
+        poll=poll_edit,
     )
     try:
         return await note_changes.edit_note(state, account, note.uri, text, fields)
@@ -103,7 +131,12 @@ async def _history(state: State, build: Builder, note: Note) -> list[dict[str, A
             "sensitive": current["sensitive"],
             "created_at": current["edited_at"] or current["created_at"],
             "account": current["account"],
-            "poll": None,
+            # StatusEdit's poll: the options' titles (earlier versions' polls are not kept)
+            "poll": (
+                {"options": [{"title": o["title"]} for o in current["poll"]["options"]]}
+                if current.get("poll")
+                else None
+            ),
             "media_attachments": current["media_attachments"],
             "emojis": [],
         }

@@ -324,12 +324,13 @@ class Builder:
         mine, theirs = await client_api.follow_states(self.state.db, self.viewer.id, ids)
         blocking, blocked_by = await client_api.blocks_between(self.state.db, self.viewer.id, ids)
         muted = await mutes.muting(self.state.db, self.viewer.id, ids, now=self.state.now())
+        notified = await follows.notifying(self.state.db, follower_id=self.viewer.id)
         return [
             {
                 "id": str(i),
                 "following": mine.get(i) == "accepted",
                 "showing_reblogs": mine.get(i) == "accepted",
-                "notifying": False,
+                "notifying": i in notified,
                 "languages": None,
                 "followed_by": theirs.get(i) == "accepted",
                 "blocking": i in blocking,

@@ -37,7 +37,7 @@ MAX_PENDING = uploads.MAX_PENDING
 MAX_MEDIA_IDS = 4
 
 
-def _focus(raw: str | None) -> tuple[float, float] | None:
+def parse_focus(raw: str | None) -> tuple[float, float] | None:
     """Mastodon's ``focus=x,y``, each from -1.0 to 1.0 (centre 0,0)."""
     if raw is None or not raw.strip():
         return None
@@ -51,7 +51,8 @@ def _focus(raw: str | None) -> tuple[float, float] | None:
     return (x, y)
 
 
-def _description(p: dict[str, Any]) -> str | None:
+def parse_description(p: dict[str, Any]) -> str | None:
+    """The ``description`` (alt text) of ``p``, stripped, at most Mastodon's 1,500 characters."""
     value = params.text(p, "description", limit=MAX_DESCRIPTION * 4)
     if value is None:
         return None
@@ -72,8 +73,8 @@ async def _upload(state: State, account: Account) -> Response:
         raise Invalid("File can't be blank")
     if len(data) > MAX_IMAGE_BYTES:
         raise Invalid(f"File file size must be less than {MAX_IMAGE_BYTES // 2**20} MB")
-    description = _description(p) or ""
-    focus = _focus(params.text(p, "focus", limit=100)) or (0.0, 0.0)
+    description = parse_description(p) or ""
+    focus = parse_focus(params.text(p, "focus", limit=100)) or (0.0, 0.0)
     if await api_media.pending_count(state.db, account.actor.id) >= MAX_PENDING:
         raise Invalid(f"at most {MAX_PENDING} uploads may wait to be posted")
     try:
@@ -142,8 +143,8 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         account, _ = await user(state, "write:media")
         found = await _own_unattached(state, account, media_id)
         p = await params.read()
-        description = _description(p)
-        focus = _focus(params.text(p, "focus", limit=100))
+        description = parse_description(p)
+        focus = parse_focus(params.text(p, "focus", limit=100))
         if not await api_media.update(
             state.db, found.media.id, description=description, focus=focus
         ):

@@ -31,6 +31,8 @@ TYPES = {
     "like": ("favourite", 5),
     "boost": ("reblog", 6),
     "update": ("update", 7),
+    "poll": ("poll", 8),
+    "status": ("status", 9),
 }
 
 

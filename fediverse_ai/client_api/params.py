@@ -47,6 +47,46 @@ def _merge_multidict(out: dict[str, Any], source: Any) -> None:
             out[key] = source.get(key)
 
 
+async def hashes(p: dict[str, Any], name: str, *, most: int = 20) -> list[dict[str, Any]]:
+    """A list of hashes, as Rails reads them and Mastodon takes ``media_attributes``: a JSON
+    list of objects, or form fields ``name[][key]`` (a key seen again starts the next hash)
+    or ``name[0][key]`` (grouped by index)."""
+    value = p.get(name)
+    if value is not None:
+        if isinstance(value, dict):  # {"0": {...}, "1": {...}}
+            value = list(value.values())
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise Invalid(f"{name} must be a list of objects")
+        if len(value) > most:
+            raise Invalid(f"at most {most} values of {name}")
+        return value
+    if request.method not in _BODY_METHODS or request.is_json:
+        return []
+    out: list[dict[str, Any]] = []
+    by_index: dict[str, dict[str, Any]] = {}
+    prefix = f"{name}["
+    for key, item in (await request.form).items(multi=True):
+        if not key.startswith(prefix) or not key.endswith("]"):
+            continue
+        index, _, field = key[len(prefix) : -1].partition("][")
+        if not field:
+            continue
+        if index:
+            target = by_index.get(index)
+            if target is None:
+                target = by_index[index] = {}
+                out.append(target)
+        elif not out or field in out[-1]:
+            target = {}
+            out.append(target)
+        else:
+            target = out[-1]
+        target[field] = item
+        if len(out) > most:
+            raise Invalid(f"at most {most} values of {name}")
+    return out
+
+
 def text(params: dict[str, Any], name: str, *, limit: int = MAX_VALUE) -> str | None:
     value = params.get(name)
     if value is None:

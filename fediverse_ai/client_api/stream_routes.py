@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,9 +26,6 @@ from .tokens import Grant, check_token
 
 #: Seconds between SSE heartbeats: below the 60 s idle timeout of common reverse proxies.
 HEARTBEAT_SECONDS = 20.0
-#: Seconds between a user stream's polls for notifications no event announces (follows,
-#: favourites, reblogs): one small query per open user stream.
-POLL_SECONDS = 5.0
 MAX_CHANNELS = 50
 MAX_CLIENT_MESSAGE = 4096
 _SSE_PATHS = {
@@ -76,17 +72,12 @@ async def _sse(
 ) -> AsyncIterator[bytes]:
     try:
         yield b":)\n"
-        beat = time.monotonic()
         while True:
-            event = await sub.next(POLL_SECONDS)
+            event = await sub.next(HEARTBEAT_SECONDS)
             if event is None:
                 return
             if event == "idle":
-                for message in await viewer.polled({ch}):
-                    yield message.sse()
-                if time.monotonic() - beat >= HEARTBEAT_SECONDS:
-                    beat = time.monotonic()
-                    yield b":thump\n"
+                yield b":thump\n"
                 continue
             for message in await viewer.messages({ch}, event):
                 yield message.sse()
@@ -119,14 +110,12 @@ async def _ws_reader(grant: Grant, channels: set[Channel]) -> None:
 
 async def _ws_writer(viewer: Viewer, channels: set[Channel], sub: Subscription) -> None:
     while True:
-        event = await sub.next(POLL_SECONDS)
+        event = await sub.next()
         if event is None:
             return
         if event == "idle":
-            messages = await viewer.polled(set(channels))
-        else:
-            messages = await viewer.messages(set(channels), event)
-        for message in messages:
+            continue
+        for message in await viewer.messages(set(channels), event):
             await websocket.send(message.websocket())
 
 

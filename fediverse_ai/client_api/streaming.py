@@ -1,15 +1,17 @@
 """Streaming (``/api/v1/streaming``): Mastodon's WebSocket and server-sent-events streams.
 
-Streams: ``user`` (the home timeline's new statuses and the notifications),
+Streams: ``user`` (the home timeline's new statuses and boosts, and the notifications),
 ``user:notification``, ``public``, ``public:local``, ``public:remote``, ``hashtag`` and
 ``hashtag:local`` (with ``tag``). Events are ``update``, ``status.update`` (an edit) and
 ``notification`` with the entity as a JSON *string*, and ``delete`` with the status id,
 exactly as Mastodon sends them.
 
-Events come from the in-process broker (``streams.py``) that new and deleted notes are
-published to. What a stream shows is decided here, per viewer, with the web UI's rules: the
-home timeline's membership (own posts, followed accounts, mentions) and its visibility check,
-public statuses alone on the public and hashtag streams.
+Events come from the in-process broker (``streams.py``) that new, edited, deleted and
+boosted notes and the other notifications (follows, favourites) are published to where
+they are stored. What a stream shows is decided here, per viewer, with the web UI's rules:
+the home timeline's membership (own posts, followed accounts and their boosts, mentions)
+and its visibility check, public statuses alone on the public and hashtag streams, and a
+notification read back as the REST endpoint lists it (same id, same mutes).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from typing import Any
 
 from ..models import Actor, Note
 from ..state import State
-from ..storage import follows, moderation
-from ..streams import StreamEvent
+from ..storage import actors, client_api, follows, moderation, reactions, timelines
+from ..streams import Boost, Event, Notice, StreamEvent
 from . import lookup, notifications, relations
 from .entities import Builder
 
@@ -43,6 +45,7 @@ STREAMS = {
 MAX_TAG = 100
 HIDDEN_TTL_SECONDS = 5.0
 SENT_MEMORY = 500
+_USER = ("user", "user:notification")
 
 
 @dataclass(frozen=True)
@@ -122,9 +125,8 @@ class Viewer:
         self.state = state
         self.actor = actor
         self._hidden: tuple[float, frozenset[int]] | None = None
-        # Notifications newer than this id are polled for (follows, favourites, reblogs are
-        # not notes, so no broker event announces them); those already sent are not resent.
-        self._cursor = notifications.NOTIFICATION_ID_MS * math.floor(state.now() * 1000)
+        # Notification ids already sent: an event published twice (a job run again after a
+        # crash) is not shown twice.
         self._sent: collections.deque[int] = collections.deque(maxlen=SENT_MEMORY)
 
     async def _muted(self) -> frozenset[int]:
@@ -135,65 +137,109 @@ class Viewer:
             self._hidden = (now, found.from_timelines)
         return self._hidden[1]
 
+    async def _follows(self, actor_id: int) -> bool:
+        follow = await follows.get(self.state.db, self.actor.id, actor_id)
+        return follow is not None and follow.state == "accepted"
+
     async def _in_home(self, note: Note) -> bool:
         me = self.actor
-        if note.actor_id != me.id and not _addressed(note, me):
-            follow = await follows.get(self.state.db, me.id, note.actor_id)
-            if follow is None or follow.state != "accepted":
-                return False
+        if (
+            note.actor_id != me.id
+            and not _addressed(note, me)
+            and not await self._follows(note.actor_id)
+        ):
+            return False
         return bool(await lookup.visible(self.state, me, [note]))
 
-    async def _notifications(self, note: Note) -> list[dict[str, Any]]:
-        """The notifications this note gives the viewer (a mention, a reply), as the REST
-        endpoint lists them, so their ids are the same."""
-        me = self.actor
-        if note.actor_id == me.id or (not _addressed(note, me) and not note.in_reply_to_uri):
-            return []  # neither a mention nor a reply: no query for the thousand other streams
-        # Notifications of a note are at its published time; ids name milliseconds.
-        ms = math.floor(note.published * 1000)
+    async def _found(
+        self, at: float, wanted: Callable[[timelines.Notification], bool]
+    ) -> list[dict[str, Any]]:
+        """The viewer's notifications stored at ``at`` that ``wanted`` picks, as the REST
+        endpoint lists them (so with its ids), less those this stream sent already."""
+        ms = math.floor(at * 1000)  # ids name the millisecond; one either side for rounding
         items = await notifications.recent(
             self.state,
-            me,
-            before=(ms + 2) * 10_000,
-            after=(ms - 1) * 10_000 - 1,
+            self.actor,
+            before=(ms + 2) * notifications.NOTIFICATION_ID_MS,
+            after=(ms - 1) * notifications.NOTIFICATION_ID_MS - 1,
             oldest_first=True,
             limit=40,
         )
-        mine = [i for i in items if i.note_id == note.id]
-        docs = await notifications.entities(self.state, me, mine) if mine else []
-        docs = [d for d in docs if int(d["id"]) not in self._sent]  # a poll may have sent it
+        fresh = [
+            i for i in items if wanted(i) and notifications.notification_id(i) not in self._sent
+        ]
+        docs = await notifications.entities(self.state, self.actor, fresh) if fresh else []
         self._sent.extend(int(d["id"]) for d in docs)
         return docs
 
-    async def polled(self, channels: set[Channel]) -> list[Message]:
-        """Notifications stored since the last poll that no event brought (a follow, a
-        favourite, a reblog), on the user channels; one query per poll."""
-        user_channels = sorted(
-            (c for c in channels if c.stream in ("user", "user:notification")),
-            key=lambda c: c.stream,
-        )
-        if not user_channels:
+    async def _notifications(self, event: StreamEvent) -> list[dict[str, Any]]:
+        """The notifications a note event gives the viewer: a mention, a reply or a post of
+        someone followed with "notify me" (new), an
+        ``update`` of a post the viewer boosted (edit), a ``reblog`` of theirs (boost)."""
+        me, note = self.actor, event.note
+        if event.kind == "boost" and event.boost is not None:
+            booster = event.boost.actor_id
+            if note.actor_id != me.id or booster == me.id:
+                return []
+            return await self._found(
+                event.boost.published,
+                lambda i: i.kind == "boost" and i.actor_id == booster and i.note_id == note.id,
+            )
+        if event.kind == "edit":
+            if note.actor_id == me.id or me.id not in await self._boosters(event):
+                return []
+            at = note.updated or note.published  # the history's replaced_at
+            return await self._found(at, lambda i: i.kind == "update" and i.note_id == note.id)
+        if note.actor_id == me.id:
             return []
-        items = await notifications.recent(
-            self.state, self.actor, before=None, after=self._cursor, oldest_first=True, limit=40
-        )
-        if not items:
+        kinds = {"mention", "reply"} if _addressed(note, me) or note.in_reply_to_uri else set()
+        if (
+            note.in_reply_to_uri is None
+            and note.visibility != "direct"
+            and me.id in await self._notify_followers(event)
+        ):
+            kinds.add("status")
+        if not kinds:
+            return []  # nothing for this viewer: no query for the thousand other streams
+        # Notifications of a note are at its published time.
+        return await self._found(note.published, lambda i: i.kind in kinds and i.note_id == note.id)
+
+    async def _noticed(self, channels: set[Channel], notice: Notice) -> list[Message]:
+        """A follow or a favourite, on the recipient's user channels alone."""
+        user_channels = sorted((c for c in channels if c.stream in _USER), key=lambda c: c.names)
+        if notice.recipient_id != self.actor.id or not user_channels:
             return []
-        self._cursor = max(self._cursor, *(notifications.notification_id(i) for i in items))
-        fresh = [i for i in items if notifications.notification_id(i) not in self._sent]
-        docs = await notifications.entities(self.state, self.actor, fresh) if fresh else []
-        self._sent.extend(int(d["id"]) for d in docs)
+        docs = await self._found(
+            notice.at,
+            lambda i: (
+                i.kind == notice.kind
+                and i.actor_id == notice.actor_id
+                and i.note_id == notice.note_id
+            ),
+        )
         return [
             Message(ch, "notification", json.dumps(doc)) for doc in docs for ch in user_channels
         ]
 
-    async def messages(self, channels: set[Channel], event: StreamEvent) -> list[Message]:
+    async def messages(self, channels: set[Channel], event: Event) -> list[Message]:
         """The messages ``event`` makes on this connection's channels."""
+        if isinstance(event, Notice):
+            return await self._noticed(channels, event)
         note = event.note
         out: list[Message] = []
-        if note.actor_id in await self._muted():
+        muted = await self._muted()
+        if event.kind in ("boost", "unboost"):
+            if event.boost is None or event.boost.actor_id in muted or note.actor_id in muted:
+                return out
+        elif note.actor_id in muted:
             return out
-        for ch in sorted(channels, key=lambda c: c.names):
+        ordered = sorted(channels, key=lambda c: c.names)
+        if event.kind == "unboost" and event.boost is not None:
+            return await self._unboosted(ordered, event.boost)
+        told: list[dict[str, Any]] = []
+        if event.kind != "delete" and any(ch.stream in _USER for ch in ordered):
+            told = await self._notifications(event)  # once: both user channels show them
+        for ch in ordered:
             if event.kind == "delete":
                 seen = (
                     _on_public(ch, note)
@@ -206,17 +252,67 @@ class Viewer:
                 if seen:
                     out.append(Message(ch, "delete", str(note.id)))
                 continue
-            # Mastodon's event for an edit; its ``update`` notifications come by polling.
-            name = "status.update" if event.kind == "edit" else "update"
-            if ch.stream in ("user", "user:notification"):
-                if ch.stream == "user" and await self._in_home(note):
-                    out.append(Message(ch, name, await self._status(event, self.actor)))
-                if event.kind == "new":
-                    for doc in await self._notifications(note):
-                        out.append(Message(ch, "notification", json.dumps(doc)))
+            if ch.stream in _USER:
+                if ch.stream == "user":
+                    out.extend(await self._home(ch, event))
+                out.extend(Message(ch, "notification", json.dumps(doc)) for doc in told)
+            elif event.kind == "boost":
+                continue  # boosts are not on the public timelines (Mastodon's rule too)
             elif _on_public(ch, note) and await self._listed(event):
+                name = "status.update" if event.kind == "edit" else "update"
                 out.append(Message(ch, name, await self._status(event, None)))
         return out
+
+    async def _unboosted(self, ordered: list[Channel], boost: Boost) -> list[Message]:
+        """An undone boost leaves the home streams that showed it: ``delete`` of the reblog's
+        id (the boosted post's visibility no longer matters: the reblog is gone either way)."""
+        if not any(ch.stream == "user" for ch in ordered):
+            return []
+        if not await self._follows(boost.actor_id):
+            return []
+        reblog_id = str(client_api.REBLOG_ID_BASE + boost.announce_id)
+        return [Message(ch, "delete", reblog_id) for ch in ordered if ch.stream == "user"]
+
+    async def _home(self, ch: Channel, event: StreamEvent) -> list[Message]:
+        """The home timeline's part of a note event: the status, its edit, or the boost of
+        it by an account the viewer follows (as ``update``, the reblog wrapping the post)."""
+        if event.kind != "boost":
+            if not await self._in_home(event.note):
+                return []
+            name = "status.update" if event.kind == "edit" else "update"
+            return [Message(ch, name, await self._status(event, self.actor))]
+        boost, note = event.boost, event.note
+        if boost is None or note.visibility not in ("public", "unlisted"):
+            return []  # the home query's rule: only public and unlisted posts come as boosts
+        if not await self._follows(boost.actor_id) or not await lookup.visible(
+            self.state, self.actor, [note]
+        ):
+            return []
+        booster = await _shared(
+            event, "booster", lambda: actors.by_id(self.state.db, boost.actor_id)
+        )
+        if booster is None:
+            return []
+        announce = client_api.Announce(boost.announce_id, boost.actor_id, note.id, boost.published)
+        doc = await Builder(self.state, self.actor).reblog(announce, note, booster)
+        return [Message(ch, "update", json.dumps(doc))]
+
+    async def _notify_followers(self, event: StreamEvent) -> frozenset[int]:
+        """Who follows the author with "notify me" (a ``status`` notification), read once."""
+        found = await _shared(
+            event,
+            "notify",
+            lambda: follows.notifying(self.state.db, followee_id=event.note.actor_id),
+        )
+        return frozenset(found)
+
+    async def _boosters(self, event: StreamEvent) -> frozenset[int]:
+        """Who boosted an edited note (they get an ``update`` notification), read once."""
+        return frozenset(
+            await _shared(
+                event, "boosters", lambda: reactions.booster_ids(self.state.db, event.note.id)
+            )
+        )
 
     async def _listed(self, event: StreamEvent) -> bool:
         """Whether the author may be on public timelines (not silenced or suspended), asked

@@ -18,6 +18,7 @@ from ..vocab import ACTOR_TYPES, id_of, ids_of, type_of
 from . import (
     feedback,
     interactions,
+    live,
     moves,
     polls,
     quote_requests,
@@ -113,14 +114,16 @@ async def on_follow(state: State, act: IncomingActivity, actor: Actor) -> None:
         return
     account = await actors.account_by_actor_id(state.db, target.id)
     auto = account is not None and (account.role == "ai" or not target.manually_approves)
+    now = state.now()
     follow = await follows.upsert(
         state.db,
         follower_id=actor.id,
         followee_id=target.id,
         uri=act.id,
         state="accepted" if auto else "pending",
-        now=state.now(),
+        now=now,
     )
+    live.followed(state, follow, at=now)
     if follow.state == "accepted":
         await interactions.send_accept(state, target, actor, act.raw, receipt=receipt)
 
@@ -146,9 +149,14 @@ async def on_undo(state: State, act: IncomingActivity, actor: Actor) -> None:
         )
     elif inner_type == "Announce":
         note = await notes.by_uri(state.db, inner_object) if inner_object else None
-        await reactions.remove_announce(
-            state.db, uri=id_of(inner), actor_id=actor.id, note_id=note.id if note else None
-        )
+        streamed = await live.boost_of(state, note, actor.id) if note else None
+        if (
+            await reactions.remove_announce(
+                state.db, uri=id_of(inner), actor_id=actor.id, note_id=note.id if note else None
+            )
+            and note is not None
+        ):
+            live.unboosted(state, note, streamed)
     elif inner_type == "Block":
         target = await _local_target(state, inner_object)
         if target is not None:
@@ -258,10 +266,12 @@ async def on_announce(state: State, act: IncomingActivity, actor: Actor) -> None
             log.info("announced object %s not fetched: %s", act.object_id, exc.message)
             return
     if note is not None:
-        await reactions.add_announce(
+        added = await reactions.add_announce(
             state.db, uri=act.id, actor_id=actor.id, note_id=note.id, now=state.now()
         )
         await feedback.on_boost(state, note, actor.id)
+        if added:
+            await live.boosted(state, note, actor.id)
 
 
 async def on_like(state: State, act: IncomingActivity, actor: Actor) -> None:
@@ -276,6 +286,7 @@ async def on_like(state: State, act: IncomingActivity, actor: Actor) -> None:
     # Misskey's custom reaction: ":blobcat:" (or ":blobcat@host:") with its Emoji tag.
     code = text.strip(":").partition("@")[0]
     custom = next((e for e in act.emojis if e.shortcode == code), None) if code else None
+    now = state.now()
     added = await reactions.add_reaction(
         state.db,
         uri=act.id,
@@ -283,11 +294,13 @@ async def on_like(state: State, act: IncomingActivity, actor: Actor) -> None:
         emoji=text[:64],
         actor_id=actor.id,
         note_id=note.id,
-        now=state.now(),
+        now=now,
         emoji_url=custom.url if custom else None,
     )
     # Also when it was stored already: a rerun after a crash between the two records it.
     await feedback.on_reaction(state, note, actor.id, kind=kind, emoji=text[:64])
+    if added:
+        live.liked(state, note, actor.id, at=now)
     if (
         added
         and custom is not None

@@ -14,7 +14,7 @@ from ..errors import Forbidden, NotFound
 from ..models import Account, Actor, Note
 from ..state import State
 from ..storage import activities, follows, moderation, reactions
-from . import delivery, feedback, publish
+from . import delivery, feedback, live, publish
 
 
 async def _target_note(state: State, uri: str) -> tuple[Note, Actor]:
@@ -24,6 +24,7 @@ async def _target_note(state: State, uri: str) -> tuple[Note, Actor]:
 async def like(state: State, account: Account, uri: str) -> None:
     note, author = await _target_note(state, uri)
     activity_id = state.urls.activity()
+    now = state.now()
     added = await reactions.add_reaction(
         state.db,
         uri=activity_id,
@@ -31,10 +32,12 @@ async def like(state: State, account: Account, uri: str) -> None:
         emoji="",
         actor_id=account.actor.id,
         note_id=note.id,
-        now=state.now(),
+        now=now,
     )
     if added:
         await feedback.on_reaction(state, note, account.actor.id, kind="like", emoji="")
+    if added and author.local:
+        live.liked(state, note, account.actor.id, at=now)
     if added and not author.local and author.inbox:
         activity = as2_out.activity(
             "Like", activity_id=activity_id, actor=account.actor.uri, obj=note.uri
@@ -89,6 +92,7 @@ async def boost(state: State, account: Account, uri: str) -> None:
     if not added:
         return
     await feedback.on_boost(state, note, account.actor.id)
+    await live.boosted(state, note, account.actor.id)
     activity = await _boost_activity(state, account, note, author, activity_id)
     inboxes = await follows.follower_inboxes(state.db, account.actor.id)
     if not author.local and author.delivery_inbox:
@@ -99,9 +103,12 @@ async def boost(state: State, account: Account, uri: str) -> None:
 async def unboost(state: State, account: Account, uri: str) -> None:
     note, author = await _target_note(state, uri)
     boost_id = await reactions.announce_uri(state.db, actor_id=account.actor.id, note_id=note.id)
+    streamed = await live.boost_of(state, note, account.actor.id)
     removed = await reactions.remove_announce(
         state.db, uri=boost_id, actor_id=account.actor.id, note_id=note.id
     )
+    if removed:
+        live.unboosted(state, note, streamed)
     if not removed or not boost_id:
         return
     inner = await _boost_activity(state, account, note, author, boost_id)
@@ -122,14 +129,16 @@ async def unboost(state: State, account: Account, uri: str) -> None:
 async def follow(state: State, account: Account, target: Actor) -> None:
     """Follow a remote actor: pending until their Accept arrives."""
     if target.local:
-        await follows.upsert(
+        now = state.now()
+        stored = await follows.upsert(
             state.db,
             follower_id=account.actor.id,
             followee_id=target.id,
             uri=None,
             state="pending" if target.manually_approves else "accepted",
-            now=state.now(),
+            now=now,
         )
+        live.followed(state, stored, at=now)
         return
     activity_id = state.urls.activity()
     await follows.upsert(

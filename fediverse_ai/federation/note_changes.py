@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from dataclasses import dataclass
+from typing import Literal
 
 from .. import as2_out, custom_emoji
 from ..content import find_hashtags, find_mentions, render_note_html
 from ..errors import BadRequest, Forbidden, NotFound
-from ..models import Account, Note
+from ..models import Account, NewPoll, Note
 from ..state import State
-from ..storage import api_media, embeddings, media, mod_assist, notes
+from ..storage import api_media, embeddings, media, mod_assist, notes, polls
 from ..storage.notes import NoteRow
 from ..vocab import format_time
 from . import delivery, feedback, publish
@@ -27,15 +28,27 @@ async def _own_note(state: State, account: Account, uri: str) -> Note:
 
 
 @dataclass(frozen=True)
+class MediaChange:
+    """New alt text and/or focal point of one attachment (None: unchanged)."""
+
+    media_id: int
+    description: str | None
+    focus: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
 class EditFields:
     """What an edit may change beside the text (the client API's ``PUT``); the web form's
     edit keeps them. ``media_ids``: the note's attachments to keep, or uploads of the
-    author's to add, in order; attachments not named are deleted."""
+    author's to add, in order; attachments not named are deleted. ``media_changes``: alt
+    text and focus of those. ``poll``: the new poll, None to remove it, ``"keep"``."""
 
     summary: str | None
     sensitive: bool
     language: str | None
     media_ids: tuple[int, ...]
+    media_changes: tuple[MediaChange, ...] = ()
+    poll: NewPoll | Literal["keep"] | None = "keep"
 
 
 async def edit_note(
@@ -53,6 +66,13 @@ async def edit_note(
         raise BadRequest(f"at most {publish.MAX_ATTACHMENTS} images per post")
     if (not text and not fields.media_ids) or len(text) > publish.MAX_TEXT:
         raise BadRequest(f"an edit needs 1 to {publish.MAX_TEXT} characters")
+    if any(c.media_id not in fields.media_ids for c in fields.media_changes):
+        raise BadRequest("media_attributes name an attachment the post does not have")
+    if isinstance(fields.poll, NewPoll):
+        if fields.media_ids:
+            raise BadRequest("a post has either a poll or images, not both")
+        if problem := fields.poll.problem():
+            raise BadRequest(problem)
     resolved = await publish.resolve_mentions(state, find_mentions(text))
     now = max(state.now(), (note.updated or note.published) + 0.001)
     hashtags = find_hashtags(text)
@@ -86,6 +106,12 @@ async def edit_note(
     def work(conn: sqlite3.Connection) -> None:
         notes.replace_content(conn, note.id, row)
         api_media.reattach(conn, note.id, fields.media_ids, dropped=[m.id for m in dropped])
+        for c in fields.media_changes:
+            api_media.describe_in(
+                conn, note.id, c.media_id, description=c.description, focus=c.focus
+            )
+        if fields.poll != "keep":
+            polls.replace_local_in(conn, note.id, fields.poll, now=now)
         embeddings.queue_in(conn, note.id, note.visibility, now=now, version=now)
         mod_assist.queue_score_in(
             conn, note.id, note.visibility, now=now, version=now, enabled=assist

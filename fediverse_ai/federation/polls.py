@@ -24,7 +24,7 @@ from ..netguard import is_blocked_domain
 from ..state import State
 from ..storage import actors, jobs, notes, polls
 from ..vocab import host_of
-from . import delivery, publish
+from . import delivery, live, publish
 
 log = logging.getLogger(__name__)
 CLOSE_JOB = polls.CLOSE_JOB
@@ -151,8 +151,14 @@ async def send_update(state: State, payload: dict[str, Any]) -> None:
 async def close(state: State, payload: dict[str, Any]) -> None:
     """Job, at ``endTime``: the poll closes and its final results go out with ``closed``."""
     note_id = int(payload["note_id"])
-    await polls.close(state.db, note_id, now=state.now())
+    closed_at = await polls.close(state.db, note_id, now=state.now())
+    if closed_at is None:
+        return
     await _distribute(state, note_id, suffix="closed")
+    note = await notes.by_id(state.db, note_id)
+    if note is not None:
+        voters = await polls.local_voter_ids(state.db, note_id)
+        live.poll_closed(state, note, voters, at=closed_at)
 
 
 async def _distribute(state: State, note_id: int, *, suffix: str) -> None:

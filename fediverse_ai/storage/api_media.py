@@ -164,6 +164,29 @@ def reattach(
             raise LookupError(f"media {media_id} is not this note's nor an upload")
 
 
+def describe_in(
+    conn: sqlite3.Connection,
+    note_id: int,
+    media_id: int,
+    *,
+    description: str | None,
+    focus: tuple[float, float] | None,
+) -> None:
+    """An edit's new alt text or focal point of one of the note's attachments (Mastodon 4's
+    ``media_attributes``), inside the edit's transaction, after the history kept the old."""
+    if description is not None:
+        conn.execute(
+            "UPDATE media SET description = ? WHERE id = ? AND note_id = ?",
+            (description, media_id, note_id),
+        )
+    if focus is not None:
+        conn.execute(
+            "UPDATE api_media SET focus_x = ?, focus_y = ? WHERE media_id = ?"
+            " AND EXISTS (SELECT 1 FROM media WHERE id = ? AND note_id = ?)",
+            (focus[0], focus[1], media_id, media_id, note_id),
+        )
+
+
 async def pending_count(db: Database, actor_id: int) -> int:
     """How many of an account's uploads wait for a status."""
     value = await db.fetchval(

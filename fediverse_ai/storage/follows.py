@@ -55,6 +55,31 @@ async def upsert(
     return found
 
 
+async def set_notify(db: Database, follower_id: int, followee_id: int, notify: bool) -> None:
+    """Whether the follower is told of each new post of the followee (``status`` notifications)."""
+    await db.execute(
+        "UPDATE follows SET notify = ? WHERE follower_id = ? AND followee_id = ?",
+        (int(notify), follower_id, followee_id),
+    )
+
+
+async def notifying(
+    db: Database, *, follower_id: int | None = None, followee_id: int | None = None
+) -> frozenset[int]:
+    """Accepted follows with ``notify`` on: whom ``follower_id`` follows so, or who follows
+    ``followee_id`` so (give one of the two)."""
+    given, wanted = (
+        ("follower_id", "followee_id")
+        if follower_id is not None
+        else ("followee_id", "follower_id")
+    )
+    rows = await db.fetchall(
+        f"SELECT {wanted} FROM follows WHERE {given} = ? AND notify = 1 AND state = 'accepted'",
+        (follower_id if follower_id is not None else followee_id,),
+    )
+    return frozenset(int(r[0]) for r in rows)
+
+
 async def set_state(db: Database, follow_id: int, state: str) -> None:
     await db.execute("UPDATE follows SET state = ? WHERE id = ?", (state, follow_id))
 

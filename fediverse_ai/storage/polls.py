@@ -67,14 +67,55 @@ def insert_local_in(conn: sqlite3.Connection, note_id: int, poll: NewPoll, *, no
         (note_id, int(poll.multiple), end_time, now),
     )
     _insert_options(conn, note_id, [(t.strip(), 0) for t in poll.titles])
+    _queue_close(conn, note_id, end_time, now=now)
+
+
+def _queue_close(conn: sqlite3.Connection, note_id: int, end_time: float, *, now: float) -> None:
+    # The key names the end time: an edit that moves the end queues its own close, and the
+    # close job leaves alone a poll whose end has moved past it (:func:`close`).
+    first = conn.execute(
+        "SELECT 1 FROM jobs WHERE dedupe_key = ?", (f"poll-close:{note_id}",)
+    ).fetchone()
+    key = f"poll-close:{note_id}" if first is None else f"poll-close:{note_id}:{end_time!r}"
     jobs.enqueue_in(
-        conn,
-        CLOSE_JOB,
-        {"note_id": note_id},
-        now=now,
-        dedupe_key=f"poll-close:{note_id}",
-        run_after=end_time,
+        conn, CLOSE_JOB, {"note_id": note_id}, now=now, dedupe_key=key, run_after=end_time
     )
+
+
+def replace_local_in(
+    conn: sqlite3.Connection, note_id: int, poll: NewPoll | None, *, now: float
+) -> bool:
+    """An edit's poll of our own note (Mastodon's rules): None removes it; other options or
+    another ``multiple`` reset every vote; the same ones keep them. Either way the poll runs
+    ``duration`` from now, open again. True when votes were reset (or the poll went)."""
+    found = conn.execute("SELECT multiple FROM polls WHERE note_id = ?", (note_id,)).fetchone()
+    if poll is None:
+        conn.execute("DELETE FROM polls WHERE note_id = ?", (note_id,))
+        return found is not None
+    if found is None:
+        insert_local_in(conn, note_id, poll, now=now)
+        return False
+    titles = [t.strip() for t in poll.titles]
+    known = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM poll_options WHERE note_id = ? ORDER BY position", (note_id,)
+        )
+    ]
+    reset = known != titles or bool(found[0]) != poll.multiple
+    if reset:
+        conn.execute("DELETE FROM poll_votes WHERE note_id = ?", (note_id,))
+        conn.execute("DELETE FROM poll_options WHERE note_id = ?", (note_id,))
+        _insert_options(conn, note_id, [(t, 0) for t in titles])
+    end_time = now + poll.duration
+    conn.execute(
+        "UPDATE polls SET multiple = ?, end_time = ?, closed_at = NULL, updated_at = ?"
+        " WHERE note_id = ?",
+        (int(poll.multiple), end_time, now, note_id),
+    )
+    recount_in(conn, note_id, now=now)
+    _queue_close(conn, note_id, end_time, now=now)
+    return reset
 
 
 def store_remote_in(
@@ -259,12 +300,31 @@ def recount_in(conn: sqlite3.Connection, note_id: int, *, now: float) -> None:
     )
 
 
-async def close(db: Database, note_id: int, *, now: float) -> None:
-    """Close our poll at its end (the close job): later votes are refused."""
-    await db.execute(
-        "UPDATE polls SET closed_at = COALESCE(closed_at, ?), updated_at = ? WHERE note_id = ?",
-        (now, now, note_id),
+async def close(db: Database, note_id: int, *, now: float) -> float | None:
+    """Close our poll at its end (the close job): later votes are refused. Its ``closed_at``;
+    None when its end is still to come (an edit moved it: that edit queued the close that
+    counts) or the poll is gone."""
+
+    def work(conn: sqlite3.Connection) -> float | None:
+        conn.execute(
+            "UPDATE polls SET closed_at = COALESCE(closed_at, ?), updated_at = ?"
+            " WHERE note_id = ? AND (end_time IS NULL OR end_time <= ?)",
+            (now, now, note_id, now + 1.0),
+        )
+        row = conn.execute("SELECT closed_at FROM polls WHERE note_id = ?", (note_id,)).fetchone()
+        return float(row[0]) if row is not None and row[0] is not None else None
+
+    return await db.transaction(work)
+
+
+async def local_voter_ids(db: Database, note_id: int) -> list[int]:
+    """Our users who voted in the poll: its close notifies them."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT v.voter_id FROM poll_votes v JOIN actors a ON a.id = v.voter_id"
+        " WHERE v.note_id = ? AND a.local = 1",
+        (note_id,),
     )
+    return [int(r[0]) for r in rows]
 
 
 async def voter_inboxes(db: Database, note_id: int) -> list[str]:

@@ -106,6 +106,12 @@ async def announce_uri(db: Database, *, actor_id: int, note_id: int) -> str | No
     return str(value) if value else None
 
 
+async def booster_ids(db: Database, note_id: int) -> list[int]:
+    """Who boosted the note (an edit notifies them)."""
+    rows = await db.fetchall("SELECT actor_id FROM announces WHERE note_id = ?", (note_id,))
+    return [int(r[0]) for r in rows]
+
+
 async def count_announces(db: Database, note_id: int) -> int:
     return int(
         await db.fetchval("SELECT COUNT(*) FROM announces WHERE note_id = ?", (note_id,)) or 0

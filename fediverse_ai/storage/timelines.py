@@ -289,7 +289,8 @@ async def viewer_can_see(
 
 @dataclass(frozen=True)
 class Notification:
-    kind: str  # mention, reply, follow, follow_request, like, boost, update (of a boosted note)
+    kind: str  # mention, reply, follow, follow_request, like, boost, update (of a boosted
+    # note), poll (one's own, or one voted in, has closed)
     actor_id: int
     note_id: int | None
     at: float
@@ -310,7 +311,10 @@ async def notifications(
     A reply notifies only when the viewer may see it: a direct reply to someone else that
     happens to answer the viewer's post is none of the viewer's business. Mentions are
     visible to the mentioned, likes and boosts are of the viewer's own posts, an update is an
-    edit of a post the viewer boosted (as Mastodon tells those who boosted it). ``after`` and
+    edit of a post the viewer boosted (as Mastodon tells those who boosted it), a poll is the
+    close of one the viewer made or voted in (as Mastodon tells both), a status is a new post
+    (not a reply, not direct, not one that mentions the viewer: that is a mention) of an
+    account the viewer follows with ``notify``. ``after`` and
     ``oldest_first`` as in :func:`home`."""
     order = "ASC" if oldest_first else "DESC"
     rows = await db.fetchall(
@@ -340,6 +344,22 @@ async def notifications(
         " SELECT 'update', n.actor_id, n.id, v.replaced_at FROM note_revisions v"
         "  JOIN notes n ON n.id = v.note_id JOIN announces b ON b.note_id = n.id"
         "  WHERE b.actor_id = :viewer_id AND n.actor_id != :viewer_id"
+        " UNION ALL"
+        " SELECT 'status', n.actor_id, n.id, n.published FROM follows f"
+        "  JOIN notes n ON n.actor_id = f.followee_id"
+        "  WHERE f.follower_id = :viewer_id AND f.notify = 1 AND f.state = 'accepted'"
+        "  AND n.in_reply_to_uri IS NULL AND n.visibility != 'direct'"
+        "  AND NOT EXISTS (SELECT 1 FROM note_mentions x"
+        "   WHERE x.note_id = n.id AND x.actor_uri = :viewer_uri)"
+        " UNION ALL"
+        " SELECT 'poll', n.actor_id, n.id, p.closed_at FROM polls p"
+        "  JOIN notes n ON n.id = p.note_id"
+        "  WHERE p.closed_at IS NOT NULL AND n.actor_id = :viewer_id"
+        " UNION ALL"
+        " SELECT 'poll', n.actor_id, n.id, p.closed_at"
+        "  FROM (SELECT DISTINCT note_id FROM poll_votes WHERE voter_id = :viewer_id) v"
+        "  JOIN polls p ON p.note_id = v.note_id JOIN notes n ON n.id = p.note_id"
+        "  WHERE p.closed_at IS NOT NULL AND n.actor_id != :viewer_id"
         f") WHERE at < :before AND at > :after AND actor_id NOT IN ({SUSPENDED_IDS})"
         f" ORDER BY at {order} LIMIT :limit",
         {

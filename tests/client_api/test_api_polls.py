@@ -34,7 +34,13 @@ async def test_a_poll_from_post_to_votes(tmp_path: Path) -> None:
 
         picture = await call(alice.media_post, png((0, 90, 0)), mime_type="image/png")
         with pytest.raises(MastodonAPIError) as both:
-            await call(alice.status_update, posted["id"], "Which one?", media_ids=[picture])
+            await call(
+                alice.status_update,
+                posted["id"],
+                "Which one?",
+                media_ids=[picture],
+                poll=alice.make_poll(["a", "b"], expires_in=3600),
+            )
         assert both.value.args[1] == 422
         with pytest.raises(MastodonAPIError) as again:
             await call(bob.poll_vote, posted["poll"]["id"], [0])

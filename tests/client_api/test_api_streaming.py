@@ -5,7 +5,10 @@ user stream as a ``notification`` (with the REST endpoint's id) and an ``update`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import queue
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,28 +25,52 @@ Frame = dict[str, Any]
 
 
 class Ws:
-    """A real WebSocket client (websocket-client, synchronous) driven from the test's loop."""
+    """A real WebSocket client (websocket-client, synchronous) driven from the test's loop.
+
+    A thread reads all along, as an app does: websocket-client answers the server's keepalive
+    pings only while it reads, and uvicorn drops a connection whose pings go unanswered for
+    20 s (1011), which a slow worker drain between two reads would otherwise cause."""
 
     def __init__(self, conn: websocket.WebSocket) -> None:
         self.conn = conn
+        self._frames: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                raw = self.conn.recv()
+                if raw:  # "" is the close frame, read for us
+                    self._frames.put(raw)
+        except (websocket.WebSocketException, OSError):
+            self._frames.put(None)  # closed: whoever waits for a frame fails at once
 
     @classmethod
     async def open(cls, server: LiveServer, query: str, **kwargs: Any) -> Ws:
         url = server.base_url.replace("http", "ws", 1) + f"/api/v1/streaming{query}"
         conn = await asyncio.to_thread(websocket.create_connection, url, timeout=30, **kwargs)
+        conn.settimeout(None)  # the reader thread waits; frames() times out instead
         return cls(conn)
 
     async def send(self, doc: Frame) -> None:
         await asyncio.to_thread(self.conn.send, json.dumps(doc))
 
-    async def frames(self, count: int) -> list[Frame]:
-        return [json.loads(await asyncio.to_thread(self.conn.recv)) for _ in range(count)]
+    async def frames(self, count: int, timeout: float = 30) -> list[Frame]:
+        out = []
+        for _ in range(count):
+            raw = await asyncio.to_thread(self._frames.get, True, timeout)
+            assert raw is not None, "the stream was closed"
+            out.append(json.loads(raw))
+        return out
 
     async def close(self) -> None:
-        try:
-            await asyncio.to_thread(self.conn.close)
-        except OSError:  # the server went first (it is shutting down): nothing left to close
-            self.conn.shutdown()
+        """The closing handshake; the reader thread reads the server's answer and ends."""
+        # The server may have gone first (it is shutting down): nothing left to close then.
+        with contextlib.suppress(websocket.WebSocketException, OSError):
+            await asyncio.to_thread(self.conn.send_close)
+        await asyncio.to_thread(self._reader.join, 5)
+        self.conn.shutdown()
 
 
 async def drain_all(server: LiveServer) -> None:
@@ -52,11 +79,7 @@ async def drain_all(server: LiveServer) -> None:
             break
 
 
-async def test_the_user_stream_shows_the_ais_answer_live(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Polls for other notifications all along: the mention must still come once.
-    monkeypatch.setattr(stream_routes, "POLL_SECONDS", 0.1, raising=False)
+async def test_the_user_stream_shows_the_ais_answer_live(tmp_path: Path) -> None:
     async with live_server(tmp_path) as server:
         _, alice = await user_token(server, "alice")
         user = await Ws.open(server, f"?stream=user&access_token={alice}")
@@ -193,10 +216,8 @@ async def test_server_sent_events_with_heartbeats(
             assert json.loads(data.removeprefix("data: "))["id"] == posted.json()["id"]
 
 
-async def test_follows_favourites_and_reblogs_are_streamed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(stream_routes, "POLL_SECONDS", 0.1, raising=False)
+async def test_follows_favourites_and_reblogs_are_streamed(tmp_path: Path) -> None:
+    # No polling behind them: each is published where it is stored.
     async with live_server(tmp_path) as server:
         _, alice = await user_token(server, "alice")
         _, bob = await user_token(server, "bob")
