@@ -116,8 +116,10 @@ async def test_reports_show_their_summary_and_flags_can_be_listed_and_dismissed(
         assert "1 not scored (the author opted out)" in listed
         # A summary by a model is labelled machine-written; what it says cannot drive the terminal.
         [report_id] = [r[0] for r in await server.state.db.fetchall("SELECT id FROM reports")]
-        by_model = mod_assist.Summary(report_id, "Insults.\x1b[2J\x07 Rude.", "2 posts.",
-                                      "suspend", "model", "offline", "smol", server.state.now())  # fmt: skip
+        said = "Insults.\x1b[2J\x07 Rude."
+        by_model = mod_assist.Summary(
+            report_id, said, "2 posts.", "suspend", "model", "offline", "smol", server.state.now()
+        )
         assert await mod_assist.put_summary(server.state.db, by_model)
         listed = ok(await run(server, "reports"))
         assert "summary (machine-written by offline/smol): Insults. [2J Rude." in listed
