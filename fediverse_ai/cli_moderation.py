@@ -1,10 +1,12 @@
 """``fediverse-ai moderation ...``: what the admin page's moderation does, from the shell
-(``federation/moderation.py``): list and resolve reports, suspend and silence accounts (and
-undo), remove a post."""
+(``federation/moderation.py``): list and resolve reports (with the moderation assist's
+summary and suggested action, labelled machine-written), list and dismiss flagged posts,
+suspend and silence accounts (and undo), remove a post."""
 
 from __future__ import annotations
 
 import argparse
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -57,10 +59,35 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M") if ts else "-"
 
 
+def _terminal_safe(text: str) -> str:
+    """Someone else's words on one line, without the control characters (escape sequences)
+    that would let a remote post or a model's answer rewrite the admin's terminal."""
+    kept = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text)
+    return " ".join(kept.split())
+
+
+def _summary_lines(summary: Any) -> list[str]:
+    """A report's summary, saying who wrote it: the model, or the scores alone."""
+    if summary is None:
+        return ["\tsummary: not written yet (the worker has not run its job)"]
+    if summary.source == "model":
+        by = f"machine-written by {summary.backend}/{summary.model}"
+    else:
+        by = "from the scores, no model"
+    return [
+        f"\tsummary ({by}): {_terminal_safe(summary.summary)}",
+        f"\tsuggested action ({by}): {summary.suggested}",
+        f"\tscores (machine-written by the moderation models): {_terminal_safe(summary.facts)}",
+    ]
+
+
 async def _reports(state: Any, args: argparse.Namespace) -> int:
-    from .storage import reactions
+    from .storage import mod_assist, reactions
 
     found = await reactions.list_reports(state.db, include_resolved=args.all)
+    summaries = {}
+    if state.config.ai_moderation.assist:
+        summaries = await mod_assist.summaries_of(state.db, [r.id for r in found])
     for r in found:
         kind = "local" if r.local else "remote"
         about = " ".join([r.target_uri or "", *r.object_uris]).strip() or "-"
@@ -68,9 +95,39 @@ async def _reports(state: Any, args: argparse.Namespace) -> int:
         forwarded = " forwarded" if r.forwarded else ""
         print(f"{r.id}\t{_when(r.created_at)}\t{kind}{forwarded}\t{done}\t{r.reporter_uri}")
         print(f"\tabout: {about}")
-        print(f"\tcomment: {r.content or '(none)'}")
+        print(f"\tcomment: {_terminal_safe(r.content) or '(none)'}")
+        if state.config.ai_moderation.assist or r.id in summaries:
+            print("\n".join(_summary_lines(summaries.get(r.id))))
     if not found:
         print("no open reports" if not args.all else "no reports")
+    return 0
+
+
+async def _flags(state: Any, args: argparse.Namespace) -> int:
+    from .foryou.embedding import note_text
+    from .modassist import flags
+    from .storage import mod_assist
+
+    if args.dismiss is not None:
+        note = await _find_post(state, str(args.dismiss))
+        if await mod_assist.dismiss(state.db, note.id, now=state.now()):
+            print(f"dismissed the flags of post {note.id}")
+        else:
+            print(f"post {note.id} had no open flag")
+        return 0
+    if not state.config.ai_moderation.assist:
+        print("moderation assist is off (assist = true in [ai.moderation] turns it on)")
+        return 0
+    found = await flags.open_flags(state, limit=args.limit)
+    for f in found:
+        print(f"{f.note.id}\t{f.author.acct}\t{f.note.uri}")
+        print(f"\tflagged (machine-written, by the moderation models): {' · '.join(f.reasons)}")
+        text = _terminal_safe(note_text(f.note))
+        if text:
+            print(f"\ttext: {text[:200]}")
+    if not found:
+        print("no flagged posts")
+    print(flags.not_consented_line(await flags.not_consented(state)))
     return 0
 
 
@@ -139,6 +196,12 @@ def add_moderation_commands(sub: Any, *, load: Loader, run: Runner) -> None:
     reports = cmds.add_parser("reports", help="list open reports (local and from other servers)")
     reports.add_argument("--all", action="store_true", help="resolved ones too")
     reports.set_defaults(func=command(_reports))
+    flagged = cmds.add_parser(
+        "flags", help="list posts the moderation models flagged (machine scores), worst first"
+    )
+    flagged.add_argument("--dismiss", metavar="ID", help="dismiss a post's flags (id or URL)")
+    flagged.add_argument("--limit", type=int, default=50, help="at most this many (50)")
+    flagged.set_defaults(func=command(_flags))
     cmds.add_parser("accounts", help="list suspended and silenced accounts").set_defaults(
         func=command(_accounts)
     )

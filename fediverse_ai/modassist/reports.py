@@ -5,7 +5,11 @@ The posts it names are scored as any post is (consent first: an opted-out author
 counted, marked "not scored", and neither scored nor shown to the model). The instance's text
 backend then writes a short summary and suggests review, silence or suspend; when it is off
 for reports, fails, or has nothing it may read, the summary is the counts and scores alone
-and the suggestion comes from the scores. Running the job twice replaces the summary.
+and the suggestion comes from the scores. A summary by the model is charged to the AI's
+budget as an answer is: the reporting server's domain bucket (``ai.limits.per_domain_per_hour``,
+the one its mentions use; a local report has none) and the day's budget; when one is spent,
+the summary is from the scores and says so, so that a server sending Flags by the thousand
+queues no more text-backend work than its share. Running the job twice replaces the summary.
 """
 
 from __future__ import annotations
@@ -25,13 +29,15 @@ from ..ai.mod_summary import (
     parse_answer,
     suggest,
 )
+from ..bot.decision import rate_domain
 from ..bot.services import get_services
 from ..errors import BadRequest, FediverseError
 from ..federation.moderation import MAX_REPORTED_POSTS
 from ..foryou.embedding import note_text
 from ..models import Actor, Note
 from ..state import State
-from ..storage import actors, mod_assist, notes, reactions
+from ..storage import actors, ai_replies, mod_assist, notes, reactions
+from ..storage.ai_replies import Bucket
 from ..storage.mod_assist import Summary
 from . import scoring
 
@@ -44,6 +50,14 @@ CONCURRENCY = 1
 MAX_TOKENS = 160
 OFF = "No summary by a model: summaries of reports are switched off (ai.moderation)."
 FAILED = "No summary by a model: the text backend failed; the scores are below."
+DOMAIN_SPENT = (
+    "No summary by a model: reports from this server used up its share of the AI"
+    " (ai.limits.per_domain_per_hour); the scores are below."
+)
+DAY_SPENT = (
+    "No summary by a model: the AI's daily budget is spent (ai.limits.daily_budget);"
+    " the scores are below."
+)
 NOTHING_READABLE = "No summary by a model: none of the reported posts may be read by AI here."
 
 
@@ -113,6 +127,10 @@ async def summarise_report(state: State, payload: dict[str, Any]) -> None:
 async def _by_model(
     state: State, report: reactions.Report, posts: list[ReportedPost], fallback: Summary
 ) -> Summary:
+    spent = await _charge(state, report)
+    if spent is not None:
+        log.info("report %s: no summary by the text backend: %s", report.id, spent)
+        return replace(fallback, summary=spent)
     services = get_services(state)
     messages = build_messages(report.content, posts, fallback.facts)
     try:
@@ -136,3 +154,21 @@ async def _by_model(
         model=result.model,
         created_at=state.now(),
     )
+
+
+async def _charge(state: State, report: reactions.Report) -> str | None:
+    """Charge one generation for ``report``; None when charged, else the summary saying why
+    the model was not asked."""
+    limits = state.config.ai_limits
+    buckets = []
+    if not report.local:
+        per_hour = limits.per_domain_per_hour
+        key = f"domain:{rate_domain(report.reporter_uri)}"
+        buckets.append(Bucket(key, per_hour, per_hour / 3600, DOMAIN_SPENT))
+    now = state.now()
+    refusal = await ai_replies.charge(
+        state.db, buckets, day=ai_replies.day_of(now), budget=limits.daily_budget, now=now
+    )
+    if refusal is None:
+        return None
+    return refusal if refusal == DOMAIN_SPENT else DAY_SPENT

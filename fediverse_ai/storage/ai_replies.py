@@ -192,14 +192,7 @@ async def decide(
                 (reason, limits.thread_uri, now, mention_uri),
             )
             return Decision(False, reason)
-        for bucket in limits.buckets:
-            tokens = _tokens(conn, bucket.key, bucket.capacity, bucket.per_second, now)
-            _store(conn, bucket.key, tokens - 1.0, bucket.capacity, bucket.per_second, now)
-        conn.execute(
-            "INSERT INTO ai_usage (day, count) VALUES (?, 1)"
-            " ON CONFLICT(day) DO UPDATE SET count = count + 1",
-            (limits.day,),
-        )
+        _take(conn, limits.buckets, limits.day, now)
         conn.execute(
             "UPDATE ai_replies SET decided_at = ?, thread_uri = ?, updated_at = ?"
             " WHERE mention_uri = ?",
@@ -218,13 +211,31 @@ def _refusal(conn: sqlite3.Connection, limits: Limits, now: float) -> str | None
     ).fetchone()[0]
     if answered >= limits.thread_cap:
         return "reply cap for this thread reached"
-    for bucket in limits.buckets:
+    return _spent(conn, limits.buckets, limits.day, limits.budget, now)
+
+
+def _spent(
+    conn: sqlite3.Connection, buckets: Sequence[Bucket], day: str, budget: int, now: float
+) -> str | None:
+    """Why the buckets or the day's budget refuse one more generation, None if they do not."""
+    for bucket in buckets:
         if _tokens(conn, bucket.key, bucket.capacity, bucket.per_second, now) < 1.0:
             return bucket.refusal
-    used = conn.execute("SELECT count FROM ai_usage WHERE day = ?", (limits.day,)).fetchone()
-    if (int(used[0]) if used else 0) >= limits.budget:
+    used = conn.execute("SELECT count FROM ai_usage WHERE day = ?", (day,)).fetchone()
+    if (int(used[0]) if used else 0) >= budget:
         return "daily budget spent"
     return None
+
+
+def _take(conn: sqlite3.Connection, buckets: Sequence[Bucket], day: str, now: float) -> None:
+    for bucket in buckets:
+        tokens = _tokens(conn, bucket.key, bucket.capacity, bucket.per_second, now)
+        _store(conn, bucket.key, tokens - 1.0, bucket.capacity, bucket.per_second, now)
+    conn.execute(
+        "INSERT INTO ai_usage (day, count) VALUES (?, 1)"
+        " ON CONFLICT(day) DO UPDATE SET count = count + 1",
+        (day,),
+    )
 
 
 def _tokens(
@@ -279,5 +290,25 @@ async def take_token(
             _store(conn, key, tokens - 1.0, capacity, per_second, now)
         _prune(conn, now)
         return allowed
+
+    return await db.transaction(work)
+
+
+async def charge(
+    db: Database, buckets: Sequence[Bucket], *, day: str, budget: int, now: float
+) -> str | None:
+    """Charge other text-backend work (a report's summary) to the rate buckets and the day's
+    budget the answers use: all of them or, when one is empty, none; the refusal when one is.
+
+    Unlike :func:`decide` nothing records that this work was charged: a job that stops after
+    the charge and runs again pays twice, which errs on the side of less work for the backend.
+    """
+
+    def work(conn: sqlite3.Connection) -> str | None:
+        refusal = _spent(conn, buckets, day, budget, now)
+        if refusal is None:
+            _take(conn, buckets, day, now)
+            _prune(conn, now)
+        return refusal
 
     return await db.transaction(work)

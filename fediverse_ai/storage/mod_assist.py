@@ -199,3 +199,18 @@ async def summaries_of(db: Database, report_ids: Sequence[int]) -> dict[int, Sum
         report_ids,
     )
     return {int(r[0]): Summary(*(r[i] for i in range(8))) for r in rows}
+
+
+async def consent_candidates(db: Database) -> dict[int, int]:
+    """Authors of public and unlisted posts who may have refused AI processing, with how many
+    such posts each has: not ``indexable``, local (their switch), or a profile with "#no" in
+    it (the opt-out tags). A superset: the consent rule decides for each."""
+    rows = await db.fetchall(
+        "SELECT n.actor_id, COUNT(*) FROM notes n JOIN actors a ON a.id = n.actor_id"
+        f" WHERE n.visibility IN ({','.join('?' * len(SCORED_VISIBILITIES))})"
+        " AND (a.indexable = 0 OR a.local = 1 OR LOWER(COALESCE(a.display_name, '') || ' ' ||"
+        " COALESCE(a.summary, '') || ' ' || COALESCE(a.fields_json, '')) LIKE ?)"
+        " GROUP BY n.actor_id",
+        (*SCORED_VISIBILITIES, "%#no%"),
+    )
+    return {int(r[0]): int(r[1]) for r in rows}

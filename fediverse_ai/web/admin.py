@@ -14,7 +14,7 @@ from ..errors import BadRequest
 from ..federation import severing
 from ..state import State
 from ..storage import custom_emojis, jobs, reactions, settings, stats
-from .admin_flags import flag_views, report_assist
+from .admin_flags import flag_views, not_scored_line, report_assist
 from .admin_reports import moderated_views, report_views
 from .auth import require_admin
 from .common import StateHolder, see_other
@@ -44,6 +44,7 @@ async def admin_page(state: State, *, probe: object = None, error: str | None = 
         assist_on=c.ai_moderation.assist,
         moderation=c.ai_moderation,
         flags=await flag_views(state),
+        not_scored=await not_scored_line(state),
         moderated=await moderated_views(state),
         job_counts=await jobs.counts(state.db),
         usage=await stats.ai_usage(state.db, now=state.now(), budget=c.ai_limits.daily_budget),

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from quart import Quart, Response, request
 
 from ..ai.mod_summary import NOT_SCORED, describe
-from ..models import Actor
+from ..modassist.flags import Consent, not_consented, not_consented_line, open_flags
 from ..state import State
-from ..storage import actors, mod_assist, notes
+from ..storage import mod_assist
 from ..storage import moderation as standing_store
-from ..userdata.consent import allows_ai
 from .admin_reports import ReportView
 from .auth import require_admin, safe_next, viewer
 from .common import StateHolder, see_other
@@ -38,43 +37,23 @@ class ReportAssist:
     posts: dict[int, str]  # note id -> its scores in words, or why it has none
 
 
-class Consent:
-    """``allows_ai`` per author, asked once per page."""
-
-    def __init__(self, state: State) -> None:
-        self.state = state
-        self._known: dict[int, bool] = {}
-
-    async def allows(self, author: Actor) -> bool:
-        if author.id not in self._known:
-            self._known[author.id] = await allows_ai(self.state, author)
-        return self._known[author.id]
-
-
 async def flag_views(state: State) -> list[tuple[Card, FlagView]]:
-    """The open flags over the thresholds, worst first, one entry per post. Authors who opted
-    out since they were scored are left out (their scores are dropped when their posts are
-    scored again, or at once for the local switch)."""
-    m = state.config.ai_moderation
-    if not m.assist:
-        return []
-    found = await mod_assist.flagged(
-        state.db, text_threshold=m.flag_text_threshold, image_threshold=m.flag_image_threshold
-    )
-    reasons: dict[int, list[str]] = {}
-    for flag in found:
-        reasons.setdefault(flag.note_id, []).append(describe(flag))
-    posts = [n for i in reasons if (n := await notes.by_id(state.db, i)) is not None]
-    authors = await actors.by_ids(state.db, [n.actor_id for n in posts])
-    consent = Consent(state)
-    shown = [
-        n for n in posts if n.actor_id in authors and await consent.allows(authors[n.actor_id])
-    ]
+    """The open flags (``modassist.flags.open_flags``) as the admin page shows them."""
+    found = await open_flags(state)
+    reasons = {f.note.id: f.reasons for f in found}
     out = []
-    for card in await cards(state, shown, viewer()):
+    for card in await cards(state, [f.note for f in found], viewer()):
         standing = await standing_store.standing(state.db, card.note.actor_id)
         out.append((card, FlagView(reasons[card.note.id], card.author, standing)))
     return out
+
+
+async def not_scored_line(state: State) -> str | None:
+    """ "N posts not scored: their authors did not consent", shown next to the flags so that
+    the admin knows what they cover; None with assist off."""
+    if not state.config.ai_moderation.assist:
+        return None
+    return not_consented_line(await not_consented(state))
 
 
 async def report_assist(state: State, views: Sequence[ReportView]) -> dict[int, ReportAssist]:

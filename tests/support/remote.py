@@ -63,6 +63,8 @@ class RemoteUser:
     # What its server claims in the actor document, when not the path's name (hostile peers).
     preferred_username: str | None = None
     actor_extra: Json = field(default_factory=dict)
+    # Keys its server leaves out of the actor document (Pleroma and Misskey send no `indexable`).
+    actor_omit: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ class RemoteFediverse(RestartableServer):
     def actor_document(self, username: str) -> Json:
         user = self.users[username]
         uri = self.actor_uri(username)
-        return {
+        doc = {
             "@context": [AS_CONTEXT, SECURITY_CONTEXT],
             "id": uri,
             "type": user.actor_type,
@@ -185,6 +187,7 @@ class RemoteFediverse(RestartableServer):
             "indexable": True,
             **user.actor_extra,
         }
+        return {k: v for k, v in doc.items() if k not in user.actor_omit}
 
     def new_id(self, kind: str = "activities") -> str:
         return f"{self.base_url}/{kind}/{secrets.token_hex(8)}"

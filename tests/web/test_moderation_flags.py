@@ -13,6 +13,8 @@ from support.remote import RemoteFediverse, remote_server
 from test_ai_moderation import CLEAN, PROFANE, gradient_png, require
 
 from fediverse_ai.ai.moderation import IMAGE_INSTALL, TEXT_INSTALL
+from fediverse_ai.federation import publish
+from fediverse_ai.models import Draft
 from fediverse_ai.storage import actors, moderation, notes
 
 from .support import Browserish
@@ -164,3 +166,42 @@ async def test_with_assist_off_the_admin_page_says_so_and_nothing_is_queued(
             assert "Moderation assist is off" in section(page, "flags")
             about = (await anonymous.get("/about")).text
             assert 'id="about-modassist"' not in about
+
+
+async def test_the_flags_say_how_many_posts_were_not_scored_for_want_of_consent(
+    tmp_path: Path,
+) -> None:
+    async with (
+        live_server(tmp_path / "ours", extra_toml=ASSIST) as live,
+        remote_server(("bob", "dana", "erin", "finn")) as peer,
+    ):
+        peer.users["dana"].actor_omit.add("indexable")  # her server never says: no consent
+        peer.users["erin"].actor_extra["indexable"] = False
+        peer.users["finn"].actor_extra["summary"] = "<p>Writer. #NoLLM</p>"
+        rude = await received(live, peer, "bob", f"<p>{PROFANE}</p>")
+        unscored = [
+            await received(live, peer, "dana", f"<p>{PROFANE}</p>"),
+            await received(live, peer, "dana", f"<p>{CLEAN}</p>"),
+            await received(live, peer, "erin", f"<p>{PROFANE}</p>"),
+            await received(live, peer, "finn", f"<p>{PROFANE}</p>"),
+        ]
+        # Followers-only posts are never scored, consent or not: they are not counted.
+        await received(live, peer, "dana", f"<p>{PROFANE}</p>", to=[peer.followers("dana")])
+        dana = await actors.by_uri(live.state.db, peer.actor_uri("dana"))
+        assert dana is not None and not dana.indexable
+        sql = "SELECT COUNT(*) FROM moderation_flags WHERE note_id = ?"
+        assert [await live.count(sql, (i,)) for i in unscored] == [0, 0, 0, 0]
+        admin = await logged_in(live, "root", admin=True)
+        async with admin:
+            flags = section((await admin.get("/admin")).text, "flags")
+            assert f'id="flag-{rude}"' in flags
+            assert all(f'id="flag-{i}"' not in flags for i in unscored)
+            line = flags.split('id="flags-not-scored">', 1)[1].split("</p>", 1)[0]
+            assert line.startswith("4 posts not scored: their authors did not consent")
+            # A local user who turns "AI may use my posts" off adds her public posts.
+            user = await logged_in(live, "gail")
+            async with user:
+                await user.submit("/settings/ai", "/settings/ai", {"ai_may_use_posts": "off"})
+            await publish.publish_note(live.state, await live.account("gail"), Draft(text="hi"))
+            flags = section((await admin.get("/admin")).text, "flags")
+            assert "5 posts not scored: their authors did not consent" in flags
