@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
+from ..errors import NotFollowable
 from ..federation import interactions
 from ..models import Actor
 from ..state import State
@@ -123,7 +124,10 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
         if target.id == account.actor.id:
             raise ApiError(403, "You cannot follow yourself")
         if action == "follow":
-            await interactions.follow(state, account, target)
+            try:
+                await interactions.follow(state, account, target)
+            except NotFollowable as exc:
+                raise Invalid(exc.message) from exc
         else:
             await interactions.unfollow(state, account, target)
         return json_response((await Builder(state, account.actor).relationships([target]))[0])
