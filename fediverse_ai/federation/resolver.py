@@ -14,6 +14,7 @@ from ..models import Actor
 from ..sanitize import sanitize_html
 from ..state import State
 from ..storage import actors, remote_files
+from ..userdata.consent import requeue_if_allowed_again
 from ..vocab import host_of, same_origin, strip_fragment
 
 _LOCAL_NAME = re.compile(r"[\w.-]{1,64}")
@@ -67,9 +68,11 @@ async def store_actor(state: State, parsed: RemoteActorDoc) -> Actor:
         parsed = dataclasses.replace(parsed, shared_inbox=shared)
     domain = host_of(parsed.uri) or ""
     summary = sanitize_html(parsed.summary)
+    before = await actors.by_uri(state.db, parsed.uri)
     actor = await actors.upsert_remote(
         state.db, parsed, domain=domain, summary=summary, now=state.now()
     )
+    await requeue_if_allowed_again(state, before, actor)
     pictures = [
         (url, kind) for url, kind in ((actor.icon_url, "avatar"), (actor.image_url, "header"))
     ]
