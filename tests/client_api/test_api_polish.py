@@ -14,18 +14,21 @@ from .support import user_token
 from .test_api_uploads import bearer
 
 
+async def resolved_id(http: httpx.AsyncClient, token: str, handle: str) -> str:
+    """The client API id of a remote account, looked up (and fetched) as an app searches."""
+    found = await http.get(
+        "/api/v2/search", params={"q": handle, "resolve": "true"}, headers=bearer(token)
+    )
+    return str(found.json()["accounts"][0]["id"])
+
+
 async def test_following_an_actor_without_an_inbox_is_refused_and_queues_nothing(
     tmp_path: Path,
 ) -> None:
     async with live_server(tmp_path / "ours") as server, remote_server() as remote:
         _, alice = await user_token(server, "alice")
         async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
-            found = await http.get(
-                "/api/v2/search",
-                params={"q": remote.handle("bob"), "resolve": "true"},
-                headers=bearer(alice),
-            )
-            bob_id = found.json()["accounts"][0]["id"]
+            bob_id = await resolved_id(http, alice, remote.handle("bob"))
             # Given a remote account row that lost its inbox (an old row, a partial import)
             await server.state.db.execute(
                 "UPDATE actors SET inbox = NULL, shared_inbox = NULL WHERE uri = ?",
@@ -76,14 +79,7 @@ async def test_a_remote_account_shows_its_servers_totals_or_else_ours(tmp_path: 
         await remote.send(server.shared_inbox, remote.activity("alice", "Create", note))
         await server.drain()
         async with httpx.AsyncClient(base_url=server.base_url, timeout=20) as http:
-            ids = {}
-            for name in ("bob", "alice"):
-                found = await http.get(
-                    "/api/v2/search",
-                    params={"q": remote.handle(name), "resolve": "true"},
-                    headers=bearer(token),
-                )
-                ids[name] = found.json()["accounts"][0]["id"]
+            ids = {n: await resolved_id(http, token, remote.handle(n)) for n in ("bob", "alice")}
             # When the worker has read the collections
             await server.drain()
             # Then the client API and the profile page show Bob's server's numbers
@@ -111,10 +107,6 @@ async def test_a_remote_account_shows_its_servers_totals_or_else_ours(tmp_path: 
             # And another refresh soon after reads nothing again
             fetched = len(remote.fetched)
             await server.state.db.execute("UPDATE actors SET fetched_at = 0")
-            await http.get(
-                "/api/v2/search",
-                params={"q": remote.handle("bob"), "resolve": "true"},
-                headers=bearer(token),
-            )
+            await resolved_id(http, token, remote.handle("bob"))
             await server.drain()
             assert not any(p.endswith("/followers") for p in remote.fetched[fetched:])
