@@ -9,7 +9,8 @@ job's ``last_error`` instead.
     ├── StorageError                database unusable (migration failure, corrupt file)
     ├── BadRequest (400)            malformed input: JSON, headers, AS2 shape
     │   ├── MalformedSignature      a Signature/Signature-Input header we cannot parse
-    │   └── RemoteGone              an inbox job's fetch answered 404/410: retrying cannot help
+    │   ├── RemoteGone              an inbox job's fetch answered 404/410: retrying cannot help
+    │   └── NotFollowable (422)     a remote actor without an inbox: a Follow could never arrive
     ├── SignatureError (401)        signature missing, wrong, stale, or key not resolvable
     ├── LoginRequired (401)         a web page or form that needs a logged-in account
     │   └── LoginFailed             wrong username or password
@@ -83,6 +84,14 @@ class RemoteGone(BadRequest):
     as its reason, as a delivery to a gone inbox does. A BadRequest, so never retried."""
 
     default_message = "the remote object is gone"
+
+
+class NotFollowable(BadRequest):
+    """The remote actor published no inbox, so a Follow could never be delivered. A BadRequest
+    (never retried) answered 422, as Mastodon answers a follow it refuses to validate."""
+
+    status = 422
+    default_message = "this account has no inbox and cannot be followed"
 
 
 class NotFound(FediverseError):

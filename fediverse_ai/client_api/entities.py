@@ -19,6 +19,7 @@ from ..models import Actor, Media, Note
 from ..sanitize import html_to_text, sanitize_html
 from ..state import State
 from ..storage import (
+    actor_totals,
     actors,
     api_media,
     card_counts,
@@ -26,7 +27,6 @@ from ..storage import (
     follows,
     media,
     mutes,
-    notes,
     oauth,
     remote_files,
     saved,
@@ -106,6 +106,7 @@ class Builder:
         header = self._image(actor.image_url, actor, cached)
         last = await client_api.last_status_at(db, actor.id)
         published = actor.published or await actors.first_seen(db, actor.id)
+        shown = await actor_totals.counts(db, actor)
         return {
             "id": str(actor.id),
             "username": actor.username,
@@ -125,9 +126,9 @@ class Builder:
             "avatar_static": avatar,
             "header": header,
             "header_static": header,
-            "followers_count": await follows.count_followers(db, actor.id),
-            "following_count": await follows.count_following(db, actor.id),
-            "statuses_count": await notes.count_by_actor(db, actor.id, visibilities=PUBLIC_VIS),
+            "followers_count": shown.followers,
+            "following_count": shown.following,
+            "statuses_count": shown.statuses,
             "last_status_at": time.strftime("%Y-%m-%d", time.gmtime(last)) if last else None,
             "hide_collections": False,
             "moved": None,

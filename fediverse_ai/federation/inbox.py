@@ -24,6 +24,7 @@ from . import (
     quote_requests,
     quotes,
     remote_notes,
+    remote_totals,
     resolver,
     trigger,
 )
@@ -95,6 +96,9 @@ async def dispatch(state: State, act: IncomingActivity, actor: Actor) -> None:
             )
         case _:
             log.debug("ignoring %s activity %s", act.type, act.id)
+            return
+    # A sender we now deal with: its own totals for its profile, once per refresh period at most.
+    await remote_totals.queue(state, actor)
 
 
 async def _local_target(state: State, uri: str | None) -> Actor | None:

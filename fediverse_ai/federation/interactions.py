@@ -10,7 +10,7 @@ import secrets
 from typing import Any
 
 from .. import as2_out, custom_emoji
-from ..errors import Forbidden, NotFound
+from ..errors import Forbidden, NotFollowable, NotFound
 from ..models import Account, Actor, Note
 from ..state import State
 from ..storage import activities, follows, moderation, reactions
@@ -127,7 +127,10 @@ async def unboost(state: State, account: Account, uri: str) -> None:
 
 
 async def follow(state: State, account: Account, target: Actor) -> None:
-    """Follow a remote actor: pending until their Accept arrives."""
+    """Follow a remote actor: pending until their Accept arrives.
+
+    An actor without an inbox is refused before anything is stored: a job for ``""`` would only
+    fail, and a pending follow would wait for an Accept that cannot come."""
     if target.local:
         now = state.now()
         stored = await follows.upsert(
@@ -140,6 +143,8 @@ async def follow(state: State, account: Account, target: Actor) -> None:
         )
         live.followed(state, stored, at=now)
         return
+    if not target.inbox:
+        raise NotFollowable()
     activity_id = state.urls.activity()
     await follows.upsert(
         state.db,
@@ -153,7 +158,7 @@ async def follow(state: State, account: Account, target: Actor) -> None:
         "Follow", activity_id=activity_id, actor=account.actor.uri, obj=target.uri
     )
     await delivery.enqueue(
-        state, activity, sender_actor_id=account.actor.id, inboxes=[target.inbox or ""]
+        state, activity, sender_actor_id=account.actor.id, inboxes=[target.inbox]
     )
 
 

@@ -19,6 +19,7 @@ from ..models import Account, Actor
 from ..sanitize import LINK_REL, html_to_text
 from ..state import State
 from ..storage import actors, media, profiles
+from ..userdata.consent import requeue_if_allowed_again
 from . import interactions, publish
 
 MAX_DISPLAY_NAME = 30
@@ -164,5 +165,6 @@ async def apply(state: State, account: Account, change: ProfileChange) -> Accoun
     await profiles.save(state.db, me.id, profile, now=state.now())
     fresh = await actors.account_by_actor_id(state.db, me.id)
     assert fresh is not None
+    await requeue_if_allowed_again(state, me, fresh.actor)
     await interactions.send_actor_update(state, fresh)
     return fresh

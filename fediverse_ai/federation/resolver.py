@@ -14,7 +14,9 @@ from ..models import Actor
 from ..sanitize import sanitize_html
 from ..state import State
 from ..storage import actors, remote_files
+from ..userdata.consent import requeue_if_allowed_again
 from ..vocab import host_of, same_origin, strip_fragment
+from . import remote_totals
 
 _LOCAL_NAME = re.compile(r"[\w.-]{1,64}")
 
@@ -57,8 +59,11 @@ async def fetch_actor(
     return await store_actor(state, parsed)
 
 
-async def store_actor(state: State, parsed: RemoteActorDoc) -> Actor:
-    """Check an actor document's internal origins and cache it."""
+async def store_actor(state: State, parsed: RemoteActorDoc, *, read_totals: bool = True) -> Actor:
+    """Check an actor document's internal origins and cache it.
+
+    ``read_totals=False`` for the signer's key fetched in the inbox request: a request that is
+    then refused must leave no job behind (the inbox job reads them once accepted)."""
     check_actor_origin(parsed)
     if parsed.shared_inbox:
         # One endpoint per server by definition; a query string would only make each of a
@@ -67,9 +72,13 @@ async def store_actor(state: State, parsed: RemoteActorDoc) -> Actor:
         parsed = dataclasses.replace(parsed, shared_inbox=shared)
     domain = host_of(parsed.uri) or ""
     summary = sanitize_html(parsed.summary)
+    before = await actors.by_uri(state.db, parsed.uri)
     actor = await actors.upsert_remote(
         state.db, parsed, domain=domain, summary=summary, now=state.now()
     )
+    await requeue_if_allowed_again(state, before, actor)
+    if read_totals:
+        await remote_totals.queue(state, actor)
     pictures = [
         (url, kind) for url, kind in ((actor.icon_url, "avatar"), (actor.image_url, "header"))
     ]

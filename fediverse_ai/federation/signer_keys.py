@@ -160,7 +160,7 @@ async def _fetch_key_owner(state: State, key_id: str) -> Actor:
         parsed = parse_actor(doc)
     except BadRequest as exc:
         raise FetchError(f"not a usable actor: {exc.message}") from None
-    return await store_actor(state, parsed)
+    return await store_actor(state, parsed, read_totals=False)
 
 
 async def _fetch_document(state: State, url: str) -> dict[str, Any]:

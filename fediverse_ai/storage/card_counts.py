@@ -56,3 +56,28 @@ async def viewer_flags(
         )
     }
     return {i: (i in liked, i in boosted) for i in note_ids}
+
+
+#: Distinct emoji reactions shown under one post: a flood of made-up shortcodes stays a line.
+MAX_REACTION_KINDS = 12
+
+
+async def emoji_reactions(
+    db: Database, note_ids: Sequence[int]
+) -> dict[int, list[tuple[str, str | None, int]]]:
+    """(emoji, custom emoji picture URL or None, count) per note, the most given first, at most
+    :data:`MAX_REACTION_KINDS` per note. The same shortcode from two servers is two pictures."""
+    if not note_ids:
+        return {}
+    marks = ",".join("?" * len(note_ids))
+    out: dict[int, list[tuple[str, str | None, int]]] = {}
+    for r in await db.fetchall(
+        f"SELECT note_id, emoji, emoji_url, COUNT(*) AS n FROM reactions"
+        f" WHERE note_id IN ({marks}) AND kind = 'emoji' AND emoji <> ''"
+        " GROUP BY note_id, emoji, emoji_url ORDER BY note_id, n DESC, emoji",
+        tuple(note_ids),
+    ):
+        shown = out.setdefault(r[0], [])
+        if len(shown) < MAX_REACTION_KINDS:
+            shown.append((str(r[1]), str(r[2]) if r[2] else None, int(r[3])))
+    return out

@@ -241,15 +241,25 @@ async def set_preferences(db: Database, actor_id: int, prefs: Preferences, *, no
             )
 
 
-async def requeue_author(db: Database, actor_id: int, *, since: float, now: float) -> int:
-    """Queue the embedding of an author's public posts since ``since`` again (they switched
-    "AI may use my posts" back on); keyed by the time, so that a later switch queues anew."""
+#: Posts queued again when an author's consent comes back: the newest, as the feed shows.
+REQUEUE_LIMIT = 500
+
+
+async def requeue_author(
+    db: Database, actor_id: int, *, since: float, now: float, limit: int = REQUEUE_LIMIT
+) -> int:
+    """Queue the embedding of an author's newest public posts since ``since`` again (their
+    consent came back: the switch, ``indexable``, an opt-out hashtag gone), at most ``limit``;
+    keyed by the time, so that a later change queues anew."""
     async with db.write() as conn:
         cur = await conn.execute(
             "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
             " SELECT ?, json_object('note_id', id), ?, 'embed:' || id || ':on:' || ?, ?, ?"
-            " FROM notes WHERE actor_id = ? AND visibility = 'public' AND published >= ?"
+            " FROM notes n WHERE actor_id = ? AND visibility = 'public' AND published >= ?"
+            # A post still embedded from before (an opt-out by hashtag keeps vectors) is done.
+            " AND NOT EXISTS (SELECT 1 FROM note_embeddings e WHERE e.note_id = n.id)"
+            " ORDER BY published DESC LIMIT ?"
             " ON CONFLICT(dedupe_key) DO NOTHING",
-            (EMBED_JOB, now, repr(now), now, now, actor_id, since),
+            (EMBED_JOB, now, repr(now), now, now, actor_id, since, limit),
         )
         return cur.rowcount

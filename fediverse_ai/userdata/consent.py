@@ -20,3 +20,18 @@ async def allows_ai(state: State, author: Actor) -> bool:
     if author.local:
         switch = (await embeddings.preferences(state.db, author.id)).ai_may_use_posts
     return author_allows_ai(author, local_switch=switch)
+
+
+async def requeue_if_allowed_again(state: State, before: Actor | None, after: Actor) -> int:
+    """Queue the For-you embeddings of an author's recent posts when their consent came back
+    (``indexable`` on again, an opt-out hashtag removed): an opt-out dropped the vectors, and
+    nothing else would compute them again. Bounded by ``embeddings.REQUEUE_LIMIT``; the jobs
+    check consent once more when they run."""
+    if before is None or await allows_ai(state, before) or not await allows_ai(state, after):
+        return 0
+    now = state.now()
+    window = state.config.ai_foryou.window_days * 86_400
+    queued = await embeddings.requeue_author(state.db, after.id, since=now - window, now=now)
+    if queued:
+        state.work_queued(queued)
+    return queued

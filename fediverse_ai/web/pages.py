@@ -12,7 +12,16 @@ from ..emoji_html import emojify_html
 from ..errors import Forbidden, Gone, NotFound
 from ..models import Actor, Note
 from ..state import State
-from ..storage import account_data, actors, follows, moderation, mutes, notes, timelines
+from ..storage import (
+    account_data,
+    actor_totals,
+    actors,
+    follows,
+    moderation,
+    mutes,
+    notes,
+    timelines,
+)
 from . import when
 from .auth import page_context, viewer
 from .common import StateHolder, see_other, with_notice
@@ -103,6 +112,7 @@ async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> R
         blocking = await mutes.block_uri(state.db, v.actor_id, actor.id) is not None
     files = await cached_files(state, remote_urls([actor]))
     emoji = await profile_emoji(state, actor)
+    shown = await actor_totals.counts(state.db, actor)
     return await render(
         state,
         "profile.html",
@@ -112,9 +122,9 @@ async def render_profile(state: State, actor: Actor, *, tab: str = "posts") -> R
         header=local_or_cached(actor.image_url, local=actor.local, files=files, thumb=False),
         fields=actor_fields(actor, emoji),
         counts={
-            "posts": await notes.count_by_actor(state.db, actor.id, visibilities=PUBLIC_VIS),
-            "followers": await follows.count_followers(state.db, actor.id),
-            "following": await follows.count_following(state.db, actor.id),
+            "posts": shown.statuses,
+            "followers": shown.followers,
+            "following": shown.following,
         },
         tab=tab,
         relation=relation.state if relation else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from html import escape
 
 from .. import custom_emoji
 from ..emoji_html import emojify_html, emojify_text
@@ -30,6 +31,7 @@ from .quote_views import MARKS, Quoted, link_of, quoted_for
 __all__ = [
     "AuthorView",
     "Card",
+    "ReactionView",
     "actor_fields",
     "author_view",
     "author_views",
@@ -64,6 +66,15 @@ class QuoteView:
 
 
 @dataclass(frozen=True)
+class ReactionView:
+    """One emoji given to a post and how often: ``label_html`` is escaped text, or the picture
+    of a custom emoji from our cache (never its server's URL)."""
+
+    label_html: str
+    count: int
+
+
+@dataclass(frozen=True)
 class Card:
     note: Note
     author: AuthorView
@@ -83,6 +94,7 @@ class Card:
     quote: QuoteView | None = None
     content_html: str = ""  # the content with its custom emoji drawn
     summary_html: str | None = None  # the summary (escaped) likewise
+    reactions: list[ReactionView] = field(default_factory=list)
 
 
 def author_view(
@@ -187,7 +199,11 @@ async def cards(
     )
     note_emoji = {n.id: custom_emoji.note_pairs(n) for n in items}
     people_emoji = await custom_emoji.actor_pairs(state, authors.values())
-    served = await custom_emoji.sources(state, [*note_emoji.values(), *people_emoji.values()])
+    given = await card_counts.emoji_reactions(state.db, ids)
+    reaction_emoji = [[(e, u) for e, u, _ in rs if u] for rs in given.values()]
+    served = await custom_emoji.sources(
+        state, [*note_emoji.values(), *people_emoji.values(), *reaction_emoji]
+    )
     poll_of = await poll_views(state, items, viewer)
     quoted = await quoted_for(state, items, viewer)
     inner = (
@@ -243,9 +259,22 @@ async def cards(
                 quote=_quote_view(quoted[n.id], inner) if n.id in quoted else None,
                 content_html=emojify_html(n.content, drawn),
                 summary_html=emojify_text(n.summary, drawn) if n.summary else None,
+                reactions=[_reaction_view(*r, served) for r in given.get(n.id, [])],
             )
         )
     return out
+
+
+def _reaction_view(
+    emoji: str, url: str | None, count: int, served: Mapping[str, str]
+) -> ReactionView:
+    """A custom emoji is drawn once its picture is cached; until then, and for a picture we
+    refused, its ``:shortcode:`` is shown as text, as in posts."""
+    code = emoji.strip(":").partition("@")[0]
+    src = served.get(url) if url else None
+    if src and code:
+        return ReactionView(emojify_text(f":{code}:", {code: src}), count)
+    return ReactionView(escape(emoji), count)
 
 
 async def machine_alts(

@@ -190,6 +190,20 @@ async def test_a_custom_emoji_reaction_keeps_its_picture_cached(
     assert tuple(row) == ("emoji", ":heart:", f"{remote.base_url}/e/heart.png")
     cached = await remote_files.get(live.state.db, f"{remote.base_url}/e/heart.png")
     assert cached is not None and (cached.state, cached.kind) == ("done", "emoji")
+    # Misskey's form: a Like naming the reaction, from a second person, and a plain unicode one.
+    like = remote.activity("bob", "Like", note.uri, tag=[heart])
+    like["_misskey_reaction"] = ":heart:"
+    assert (await remote.send(live.shared_inbox, like)).status_code == 202
+    star = remote.activity("bob", "EmojiReact", note.uri, content="\u2b50")
+    assert (await remote.send(live.shared_inbox, star)).status_code == 202
+    await live.drain()
+    async with httpx.AsyncClient(base_url=live.base_url, headers={"Accept": "text/html"}) as web:
+        page = (await web.get(note.url.removeprefix(live.base_url) if note.url else "")).text
+    [shown] = card_of(page, note.id).iter("p", "reactions")
+    heart_view, star_view = shown.iter("span", "reaction")
+    [img] = heart_view.iter("img", "emoji")
+    assert img.attrs["alt"] == ":heart:" and img.attrs["src"] == f"/cache/{cached.file_name}"
+    assert heart_view.text() == "2" and star_view.text() == "\u2b50 1"
 
 
 @pytest.mark.parametrize("live", ["local", "s3"], indirect=True)
