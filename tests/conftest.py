@@ -16,6 +16,7 @@ from ai.servers import (
     write_tiny_gguf,
 )
 from support.live import LiveServer, live_server
+from support.postgres import Cluster, postgres_cluster
 from support.remote import RemoteFediverse, remote_server
 
 
@@ -40,6 +41,23 @@ def llama_server(tiny_gguf: Path) -> Iterator[RunningServer]:
         startup_s=120,
     ) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throw-away PostgreSQL 15 cluster for the session (tests/support/postgres.py)."""
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """What ``storage.database`` names, once per backend: a SQLite file under the test's
+    temporary directory, or a ``postgresql://`` URL of a fresh schema in the session cluster."""
+    if request.param == "sqlite":
+        return tmp_path / "fediverse-ai.sqlite3"
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    return cluster.url(cluster.new_schema())
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from fediverse_ai.config import Config, parse_config
 from fediverse_ai.errors import DeliveryError
 from fediverse_ai.state import State, open_state
 from fediverse_ai.storage import jobs
-from fediverse_ai.storage.db import Database
+from fediverse_ai.storage.db import Database, open_store
 from fediverse_ai.worker import Handler, Worker
 
 T0 = 1_700_000_000.0
@@ -46,8 +46,9 @@ def make_config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database(tmp_path / "jobs.sqlite3") as database:
+async def db(store: Path | str) -> AsyncIterator[Database]:
+    """A migrated store, once on SQLite and once on PostgreSQL (``store`` in conftest.py)."""
+    async with open_store(store) as database:
         await database.migrate()
         yield database
 

@@ -53,7 +53,11 @@ def latest_schema() -> int:
 
 
 class Database:
-    """The SQLite file, opened for use by one process."""
+    """The SQLite file, opened for use by one process (:mod:`.pg`: the PostgreSQL store)."""
+
+    dialect = "sqlite"
+    # Appended to a claim's row search: SQLite's one writer needs no row locks.
+    skip_locked = ""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -98,6 +102,10 @@ class Database:
         if self._reader is None:
             raise StorageError("database is not open")
         return self._reader
+
+    async def schema_version(self) -> int:
+        """The number of the last migration applied."""
+        return int(await self.fetchval("PRAGMA user_version") or 0)
 
     async def migrate(self) -> int:
         """Apply pending migrations; return the schema version reached."""
@@ -185,6 +193,19 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         rows = list(rows)
         await self.transaction(lambda conn: conn.executemany(sql, rows))
+
+
+def open_store(target: Path | str) -> Database:
+    """The store ``storage.database`` names: a ``postgresql://`` URL or a SQLite file."""
+    if isinstance(target, str) and is_postgresql_url(target):
+        from .pg import PgDatabase  # psycopg is an optional extra: imported only when used
+
+        return PgDatabase(target)
+    return Database(Path(target))
+
+
+def is_postgresql_url(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://"))
 
 
 def restrict_file(path: Path, mode: int) -> None:
