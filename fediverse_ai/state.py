@@ -25,7 +25,7 @@ from .models import Account
 from .netguard import NetGuard, pinned_transport
 from .signing_auth import SignatureAuth
 from .storage import actors
-from .storage.db import Database
+from .storage.db import Database, open_store
 from .streams import Broker
 from .urls import Urls
 
@@ -201,7 +201,7 @@ def make_guard(config: Config) -> NetGuard:
 
 @asynccontextmanager
 async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterator[State]:
-    db = Database(config.storage.database)
+    db = open_store(config.storage.database)
     await db.open()
     state: State | None = None
     first_guard = make_guard(config)

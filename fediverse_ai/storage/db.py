@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from ..config import POSTGRESQL_SCHEMES
 from ..errors import StorageError
 
 Params = Sequence[Any] | dict[str, Any]
@@ -205,7 +206,7 @@ def open_store(target: Path | str) -> Database:
 
 
 def is_postgresql_url(target: str) -> bool:
-    return target.startswith(("postgresql://", "postgres://"))
+    return target.startswith(POSTGRESQL_SCHEMES)
 
 
 def restrict_file(path: Path, mode: int) -> None:
