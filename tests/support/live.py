@@ -170,6 +170,7 @@ def write_config(
     extra_toml: str = "",
     allow_private: bool = True,
     instance_toml: str = "",
+    database: Path | str = "data/fediverse-ai.sqlite3",
 ) -> Path:
     blocked = ", ".join(f'"{d}"' for d in blocked_domains)
     text = f"""
@@ -185,7 +186,7 @@ listen_port = {port}
 embedded_worker = false
 
 [storage]
-database = "data/fediverse-ai.sqlite3"
+database = "{database}"
 media_dir = "data/media"
 keys_dir = "keys"
 
@@ -207,6 +208,7 @@ async def live_server(
     extra_toml: str = "",
     allow_private: bool = True,
     instance_toml: str = "",
+    database: Path | str = "data/fediverse-ai.sqlite3",
 ) -> AsyncIterator[LiveServer]:
     """fediverse-ai on a free loopback port, with its data under ``directory``.
 
@@ -226,6 +228,7 @@ async def live_server(
                 extra_toml=extra_toml,
                 allow_private=allow_private,
                 instance_toml=instance_toml,
+                database=database,
             )
         )
         keys_dir = config.storage.keys_dir
