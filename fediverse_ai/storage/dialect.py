@@ -17,7 +17,8 @@ Rules (code only: string literals and quoted names are left alone):
 - ``LIKE`` → ``ILIKE`` (SQLite's LIKE ignores ASCII case), ``rowid`` → ``ctid``,
   ``COLLATE BINARY`` → ``COLLATE "C"``, ``json_object(`` → ``json_build_object(``,
   ``json_extract(col, '$.key')`` → ``(col::json ->> 'key')``,
-  ``strftime('%s', 'now')`` → ``EXTRACT(EPOCH FROM now())``; ``INDEXED BY`` is dropped.
+  ``strftime('%s', 'now')`` → ``EXTRACT(EPOCH FROM now())``; ``INDEXED BY`` is dropped; a
+  subquery in FROM or JOIN without an alias gets one (PostgreSQL 15 requires it).
 - types: ``INTEGER`` → ``BIGINT`` (SQLite's integers are 64-bit), ``REAL`` → ``DOUBLE
   PRECISION`` (unix times do not fit a 4-byte float), ``BLOB`` → ``BYTEA``; in DDL
   ``INTEGER PRIMARY KEY`` → an identity column and ``COLLATE NOCASE`` → the ``nocase``
@@ -115,6 +116,39 @@ def _scalar_min_max(sql: str) -> str:
     return "".join(out)
 
 
+_AFTER_SUBQUERY = re.compile(
+    r"\s*(?:$|[),;]|(?:WHERE|UNION|ORDER|GROUP|LIMIT|OFFSET|JOIN|LEFT|INNER|CROSS|ON|HAVING|"
+    r"EXCEPT|INTERSECT|RETURNING|WINDOW)\b)",
+    re.IGNORECASE,
+)
+
+
+def _matching_paren(code: str, start: int) -> int:
+    """Offset of the ``)`` closing the ``(`` at ``start``."""
+    depth = 0
+    for i in range(start, len(code)):
+        if code[i] == "(":
+            depth += 1
+        elif code[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise UntranslatableSQL("unbalanced parentheses")
+
+
+def _alias_subqueries(sql: str) -> str:
+    """PostgreSQL 15 wants an alias on every subquery in FROM or JOIN; SQLite does not."""
+    code = _code_only(sql)
+    ends = []
+    for m in re.finditer(r"\b(?:FROM|JOIN)\s*\(\s*SELECT\b", code, re.IGNORECASE):
+        end = _matching_paren(code, code.index("(", m.start())) + 1
+        if _AFTER_SUBQUERY.match(code, end):
+            ends.append(end)
+    for n, end in enumerate(sorted(ends, reverse=True)):
+        sql = f"{sql[:end]} AS _sub{n}{sql[end:]}"
+    return sql
+
+
 def _top_level_returning(code: str) -> int:
     """Offset of a RETURNING clause outside parentheses, or -1."""
     depth = 0
@@ -139,7 +173,7 @@ def translate(sql: str, id_tables: frozenset[str] = frozenset()) -> tuple[str, b
     """:func:`to_postgres`, and whether it added the ``RETURNING id`` behind ``lastrowid``."""
     for pattern, replacement in _RAW_RULES:
         sql = pattern.sub(replacement, sql)
-    sql = _scalar_min_max(sql)
+    sql = _alias_subqueries(_scalar_min_max(sql))
     ignore = re.search(r"\bINSERT\s+OR\s+IGNORE\b", _code_only(sql), re.IGNORECASE) is not None
     pieces = []
     for is_code, text in _segments(sql):
