@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from ai.servers import (
 from support.live import LiveServer, live_server
 from support.postgres import Cluster, postgres_cluster
 from support.remote import RemoteFediverse, remote_server
+
+STORE_ENV = "FEDIVERSE_AI_TEST_STORE"
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +64,16 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
 
 
 @pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    """Our server on a loopback port, its data under the test's temporary directory."""
-    async with live_server(tmp_path / "ours") as server:
+async def live(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[LiveServer]:
+    """Our server on a loopback port, its data under the test's temporary directory.
+
+    ``FEDIVERSE_AI_TEST_STORE=postgresql`` puts its database in the PostgreSQL cluster instead
+    (how the rest of the suite is being brought over to PostgreSQL, issue 15)."""
+    database: Path | str = "data/fediverse-ai.sqlite3"
+    if os.environ.get(STORE_ENV) == "postgresql":
+        cluster: Cluster = request.getfixturevalue("pg_cluster")
+        database = cluster.url(cluster.new_schema())
+    async with live_server(tmp_path / "ours", database=database) as server:
         yield server
 
 

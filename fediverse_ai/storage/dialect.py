@@ -10,14 +10,16 @@ faithfully raises :class:`UntranslatableSQL` rather than running with other sema
 
 Rules (code only: string literals and quoted names are left alone):
 
-- ``?`` → ``%s``, ``:name`` → ``%(name)s``, ``%`` → ``%%`` (psycopg's placeholders).
+- ``?`` → ``%s``, ``:name`` → ``%(name)s``, ``%`` → ``%%`` (psycopg's placeholders; in
+  literals too, where psycopg looks for them as well).
 - ``INSERT OR IGNORE INTO`` → ``INSERT INTO … ON CONFLICT DO NOTHING``.
-- ``IS ?`` / ``IS NOT ?`` → ``IS NOT DISTINCT FROM`` / ``IS DISTINCT FROM``.
+- ``IS x`` / ``IS NOT x`` (x not NULL, TRUE or FALSE) → ``IS [NOT] DISTINCT FROM x``.
 - scalar ``MAX(a, b, …)`` / ``MIN(a, b, …)`` → ``GREATEST`` / ``LEAST``.
 - ``LIKE`` → ``ILIKE`` (SQLite's LIKE ignores ASCII case), ``rowid`` → ``ctid``,
   ``COLLATE BINARY`` → ``COLLATE "C"``, ``json_object(`` → ``json_build_object(``,
   ``json_extract(col, '$.key')`` → ``(col::json ->> 'key')``,
-  ``strftime('%s', 'now')`` → ``EXTRACT(EPOCH FROM now())``; ``INDEXED BY`` is dropped; a
+  ``strftime('%s', 'now')`` → ``EXTRACT(EPOCH FROM now())``, the thread key's
+  ``printf('%020.6f.%d', …)`` → ``to_char``; ``INDEXED BY`` is dropped; a
   subquery in FROM or JOIN without an alias gets one (PostgreSQL 15 requires it).
 - types: ``INTEGER`` → ``BIGINT`` (SQLite's integers are 64-bit), ``REAL`` → ``DOUBLE
   PRECISION`` (unix times do not fit a 4-byte float), ``BLOB`` → ``BYTEA``; in DDL
@@ -54,8 +56,8 @@ _WORD_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), replacement)
     for pattern, replacement in (
         (r"\bINSERT\s+OR\s+IGNORE\s+INTO\b", "INSERT INTO"),
-        (r"\bIS\s+NOT\s+\?", "IS DISTINCT FROM ?"),
-        (r"\bIS\s+\?", "IS NOT DISTINCT FROM ?"),
+        (r"\bIS\s+NOT\s+(?!NULL\b|TRUE\b|FALSE\b|DISTINCT\b)", "IS DISTINCT FROM "),
+        (r"\bIS\s+(?!NULL\b|NOT\b|TRUE\b|FALSE\b|DISTINCT\b)", "IS NOT DISTINCT FROM "),
         (r"\bLIKE\b", "ILIKE"),
         (r"\s*\bINDEXED\s+BY\s+\w+", ""),
         (r"\browid\b", "ctid"),
@@ -68,6 +70,11 @@ _WORD_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 _RAW_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # The thread order's sort key (storage/timelines.py): a fixed-width time, then the id.
+    (
+        re.compile(r"printf\('%020\.6f\.%d',\s*([\w.]+),\s*([\w.]+)\)", re.IGNORECASE),
+        r"""((to_char(\1, 'FM0000000000000.000000') || '.' || \2) COLLATE "C")""",
+    ),
     (re.compile(r"strftime\(\s*'%s'\s*,\s*'now'\s*\)", re.IGNORECASE), "EXTRACT(EPOCH FROM now())"),
     (
         re.compile(r"json_extract\(\s*(\w+)\s*,\s*'\$\.(\w+)'\s*\)", re.IGNORECASE),
@@ -76,7 +83,7 @@ _RAW_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 _UNSUPPORTED = re.compile(
     r"\b(INSERT\s+OR\s+REPLACE|REPLACE\s+INTO|GLOB|PRAGMA|sqlite_master|datetime\(|julianday\(|"
-    r"strftime\(|json_extract\(|last_insert_rowid|group_concat|ifnull)",
+    r"strftime\(|json_extract\(|printf\(|last_insert_rowid|group_concat|ifnull)",
     re.IGNORECASE,
 )
 _PRIMARY_ID = re.compile(r"\bid\s+INTEGER\s+PRIMARY\s+KEY\b", re.IGNORECASE)
@@ -177,12 +184,13 @@ def translate(sql: str, id_tables: frozenset[str] = frozenset()) -> tuple[str, b
     ignore = re.search(r"\bINSERT\s+OR\s+IGNORE\b", _code_only(sql), re.IGNORECASE) is not None
     pieces = []
     for is_code, text in _segments(sql):
+        # psycopg reads placeholders in string literals too: every % is escaped.
+        text = text.replace("%", "%%")
         if not is_code:
             pieces.append(text)
             continue
         if _UNSUPPORTED.search(text):
             raise UntranslatableSQL(f"no PostgreSQL form for: {sql[:200]}")
-        text = text.replace("%", "%%")
         for pattern, replacement in _WORD_RULES:
             text = pattern.sub(replacement, text)
         text = _NAMED.sub(r"%(\1)s", text).replace("?", "%s")
