@@ -27,24 +27,36 @@ IDS = frozenset({"notes"})
 @pytest.mark.parametrize(
     ("sqlite", "postgres"),
     [
-        ("SELECT 1 FROM t WHERE a = ? AND b = :name", "SELECT 1 FROM t WHERE a = %s AND b = %(name)s"),
+        (
+            "SELECT 1 FROM t WHERE a = ? AND b = :name",
+            "SELECT 1 FROM t WHERE a = %s AND b = %(name)s",
+        ),
         ("SELECT '?', ':x', a % 2 FROM t", "SELECT '?', ':x', a %% 2 FROM t"),
         ("SELECT 1 WHERE u LIKE 'a%'", "SELECT 1 WHERE u ILIKE 'a%%'"),
         ("UPDATE t SET n = MAX(n - 1, 0)", "UPDATE t SET n = GREATEST(n - 1, 0)"),
-        ("SELECT MAX(n), MIN(MAX(a, b), c) FROM t", "SELECT MAX(n), LEAST(GREATEST(a, b), c) FROM t"),
+        (
+            "SELECT MAX(n), MIN(MAX(a, b), c) FROM t",
+            "SELECT MAX(n), LEAST(GREATEST(a, b), c) FROM t",
+        ),
         ("DELETE FROM t WHERE h IS ?", "DELETE FROM t WHERE h IS NOT DISTINCT FROM %s"),
         ("SELECT 1 WHERE a IS NOT b.c", "SELECT 1 WHERE a IS DISTINCT FROM b.c"),
         ("SELECT 1 WHERE a IS NULL OR b IS NOT NULL", "SELECT 1 WHERE a IS NULL OR b IS NOT NULL"),
         ("SELECT rowid FROM t INDEXED BY t_x ORDER BY rowid", "SELECT ctid FROM t ORDER BY ctid"),
-        ("SELECT CAST(x AS REAL), CAST(y AS INTEGER)", "SELECT CAST(x AS DOUBLE PRECISION), CAST(y AS BIGINT)"),
+        (
+            "SELECT CAST(x AS REAL), CAST(y AS INTEGER)",
+            "SELECT CAST(x AS DOUBLE PRECISION), CAST(y AS BIGINT)",
+        ),
         (
             "SELECT 1 FROM t WHERE json_extract(payload, '$.actor_id') = ?",
             "SELECT 1 FROM t WHERE (payload::json ->> 'actor_id') = %s",
         ),
-        ("SELECT COUNT(*) FROM (SELECT a FROM t) WHERE 1", "SELECT COUNT(*) FROM (SELECT a FROM t) AS _sub0 WHERE 1"),
+        (
+            "SELECT COUNT(*) FROM (SELECT a FROM t) WHERE 1",
+            "SELECT COUNT(*) FROM (SELECT a FROM t) AS _sub0 WHERE 1",
+        ),
         ("SELECT * FROM (SELECT a FROM t) x", "SELECT * FROM (SELECT a FROM t) x"),
     ],
-)  # fmt: skip
+)
 def test_each_rule(sqlite: str, postgres: str) -> None:
     assert to_postgres(sqlite) == postgres
 
