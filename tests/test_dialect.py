@@ -7,6 +7,7 @@ expect the same answers, which is what the translation is for.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -55,6 +56,11 @@ IDS = frozenset({"notes"})
             "SELECT COUNT(*) FROM (SELECT a FROM t) AS _sub0 WHERE 1",
         ),
         ("SELECT * FROM (SELECT a FROM t) x", "SELECT * FROM (SELECT a FROM t) x"),
+        (
+            "SELECT 1 FROM a CROSS JOIN b x ON x.id = a.id",
+            "SELECT 1 FROM a JOIN b x ON x.id = a.id",
+        ),
+        ("SELECT 1 FROM a CROSS JOIN b", "SELECT 1 FROM a CROSS JOIN b"),
     ],
 )
 def test_each_rule(sqlite: str, postgres: str) -> None:
@@ -138,6 +144,14 @@ async def test_insert_or_ignore_and_lastrowid_on_both_stores(db: Database) -> No
     assert 0 < first < second
     # IS ? matches NULL too (the job guards' "locked_by IS ?")
     assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE locked_by IS ?", (None,)) == 2
+    # json_object() into a TEXT column, as the job payloads are written
+    made = await db.execute(
+        "INSERT INTO jobs (kind, payload, run_after, created_at, updated_at) VALUES"
+        " ('x', json_object('token', CAST(? AS TEXT), 'note_id', CAST(? AS INTEGER)), 0, 0, 0)",
+        ("t0k", 12),
+    )
+    payload = await db.fetchval("SELECT payload FROM jobs WHERE id = ?", (made,))
+    assert json.loads(payload) == {"token": "t0k", "note_id": 12}
     found = await db.fetchval(
         "SELECT id FROM jobs WHERE CAST(json_extract(payload, '$.actor_id') AS TEXT) = ?", ("7",)
     )

@@ -140,7 +140,7 @@ async def add_export(db: Database, actor_id: int, token: str, *, now: float) -> 
         )
         conn.execute(
             "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
-            " VALUES (?, json_object('token', ?), ?, ?, ?, ?)",
+            " VALUES (?, json_object('token', CAST(? AS TEXT)), ?, ?, ?, ?)",
             (EXPORT_JOB, token, now, f"export:{token}", now, now),
         )
         return True

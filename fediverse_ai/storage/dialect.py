@@ -19,7 +19,8 @@ Rules (code only: string literals and quoted names are left alone):
   ``COLLATE BINARY`` → ``COLLATE "C"``, ``json_object(`` → ``json_build_object(``,
   ``json_extract(col, '$.key')`` → ``(col::json ->> 'key')``,
   ``strftime('%s', 'now')`` → ``EXTRACT(EPOCH FROM now())``, the thread key's
-  ``printf('%020.6f.%d', …)`` → ``to_char``; ``INDEXED BY`` is dropped; a
+  ``printf('%020.6f.%d', …)`` → ``to_char``; ``INDEXED BY`` is dropped, ``CROSS JOIN … ON`` is a
+  ``JOIN``; a
   subquery in FROM or JOIN without an alias gets one (PostgreSQL 15 requires it).
 - types: ``INTEGER`` → ``BIGINT`` (SQLite's integers are 64-bit), ``REAL`` → ``DOUBLE
   PRECISION`` (unix times do not fit a 4-byte float), ``BLOB`` → ``BYTEA``; in DDL
@@ -60,6 +61,8 @@ _WORD_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bIS\s+(?!NULL\b|NOT\b|TRUE\b|FALSE\b|DISTINCT\b)", "IS NOT DISTINCT FROM "),
         (r"\bLIKE\b", "ILIKE"),
         (r"\s*\bINDEXED\s+BY\s+\w+", ""),
+        # SQLite's CROSS JOIN … ON is an inner join that keeps the written order.
+        (r"\bCROSS\s+JOIN(?=\s+\w+(?:\s+(?:AS\s+)?\w+)?\s+ON\b)", "JOIN"),
         (r"\browid\b", "ctid"),
         (r"\bCOLLATE\s+BINARY\b", 'COLLATE "C"'),
         (r"\bCOLLATE\s+NOCASE\b", "COLLATE nocase"),
