@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # support.postgres: the tests' throw-away cluster
+sys.path.insert(0, str(ROOT))  # tests.support.postgres: the tests' throw-away cluster
 
 from fediverse_ai.storage import jobs, notes  # noqa: E402
 from fediverse_ai.storage.db import Database  # noqa: E402
@@ -63,13 +64,16 @@ def _note(i: int, author: int) -> NoteRow:
     )
 
 
+def _store(row: NoteRow, conn: sqlite3.Connection) -> int | None:
+    return notes.insert(conn, row, now=T0)
+
+
 async def measure(db: Database) -> dict[str, float]:
     await db.migrate()
     author = await _author(db)
     started = time.perf_counter()
     for i in range(NOTES):
-        row = _note(i, author)
-        await db.transaction(lambda conn, row=row: notes.insert(conn, row, now=T0))
+        await db.transaction(partial(_store, _note(i, author)))
     stored = time.perf_counter() - started
 
     batch = [("deliver", {"n": i}, f"bench:{i}") for i in range(JOBS)]
@@ -97,20 +101,27 @@ async def measure(db: Database) -> dict[str, float]:
 
 
 @contextmanager
-def stores(names: list[str]) -> Iterator[dict[str, Any]]:
+def stores(names: list[str]) -> Iterator[dict[str, Callable[[], Database]]]:
     """Each store's opener, its cluster or temp dir cleaned up on the way out."""
     with ExitStack() as stack:
-        found: dict[str, Any] = {}
+        found: dict[str, Callable[[], Database]] = {}
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-store-")))
         if "sqlite" in names:
-            found["sqlite"] = lambda: Database(scratch / "bench.sqlite3")
-        if "postgresql" in names:
-            from support.postgres import postgres_cluster
 
+            def sqlite() -> Database:
+                return Database(scratch / "bench.sqlite3")
+
+            found["sqlite"] = sqlite
+        if "postgresql" in names:
             from fediverse_ai.storage.pg import PgDatabase
+            from tests.support.postgres import postgres_cluster
 
             cluster = stack.enter_context(postgres_cluster())
-            found["postgresql"] = lambda: PgDatabase(cluster.url(cluster.new_schema()))
+
+            def postgresql() -> Database:
+                return PgDatabase(cluster.url(cluster.new_schema()))
+
+            found["postgresql"] = postgresql
         yield found
 
 

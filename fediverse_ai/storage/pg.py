@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import threading
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -33,7 +34,7 @@ from typing import Any, ClassVar, TypeVar, cast
 import aiosqlite
 import psycopg
 from psycopg.adapt import Dumper, Loader
-from psycopg_pool import AsyncConnectionPool, ConnectionPool
+from psycopg_pool import AsyncConnectionPool
 
 from ..errors import StorageError
 from .db import Database, Params, _migrations, _split_sql
@@ -96,10 +97,6 @@ def _configure(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> 
     conn.adapters.register_dumper(bool, _IntBool)
     conn.adapters.register_loader("numeric", _Number)
     conn.row_factory = _row_factory
-
-
-def _sync_configure(conn: psycopg.Connection[Any]) -> None:
-    _configure(conn)
 
 
 async def _async_configure(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -209,7 +206,11 @@ class PgDatabase(Database):
         self.url = url
         self._ids = id_tables(sql for _, sql in _migrations())
         self._pool: AsyncConnectionPool | None = None
-        self._sync_pool: ConnectionPool | None = None
+        # The transaction callbacks' connection: writes are serialised in-process, so one is
+        # enough, and it saves the pool's checkout on every write (BENCHMARKS.md, last section).
+        # Its own lock, not only the asyncio one: a cancelled caller's thread still runs to the end.
+        self._writer_conn: psycopg.Connection[Any] | None = None
+        self._writer_lock = threading.Lock()
 
     async def open(self) -> None:
         kwargs = {"autocommit": True}
@@ -217,13 +218,9 @@ class PgDatabase(Database):
             self.url, min_size=1, max_size=POOL_SIZE, kwargs=kwargs,
             configure=_async_configure, open=False,
         )  # fmt: skip
-        self._sync_pool = ConnectionPool(
-            self.url, min_size=1, max_size=POOL_SIZE, kwargs=kwargs,
-            configure=_sync_configure, open=False,
-        )  # fmt: skip
         try:
             await self._pool.open(wait=True, timeout=10)
-            await asyncio.to_thread(self._sync_pool.open, wait=True, timeout=10)
+            await asyncio.to_thread(self._write_connection)
         except Exception as exc:
             await self.close()
             raise StorageError(f"cannot open database {_safe_url(self.url)}: {exc}") from exc
@@ -231,18 +228,33 @@ class PgDatabase(Database):
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
-        if self._sync_pool is not None:
-            await asyncio.to_thread(self._sync_pool.close)
-        self._pool = self._sync_pool = None
+        if self._writer_conn is not None:
+            await asyncio.to_thread(self._writer_conn.close)
+        self._pool = self._writer_conn = None
 
     @property
     def reader(self) -> aiosqlite.Connection:
         raise StorageError("a PostgreSQL store has no SQLite reader")
 
-    def _pools(self) -> tuple[AsyncConnectionPool, ConnectionPool]:
-        if self._pool is None or self._sync_pool is None:
+    def _reads(self) -> AsyncConnectionPool:
+        if self._pool is None:
             raise StorageError("database is not open")
-        return self._pool, self._sync_pool
+        return self._pool
+
+    def _write_connection(self) -> psycopg.Connection[Any]:
+        """The writer connection, opened again if the server dropped it (a restart)."""
+        conn = self._writer_conn
+        if conn is None or conn.closed or conn.broken:
+            conn = psycopg.Connection.connect(self.url, autocommit=True, connect_timeout=10)
+            _configure(conn)
+            self._writer_conn = conn
+        return conn
+
+    def _in_transaction(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
+        with self._writer_lock:
+            conn = self._write_connection()
+            with conn.transaction():
+                return work(conn)
 
     async def schema_version(self) -> int:
         value = await self.fetchval("SELECT MAX(version) FROM schema_version")
@@ -251,32 +263,31 @@ class PgDatabase(Database):
     async def migrate(self) -> int:
         """Apply pending migrations (translated from SQLite's) under an advisory lock, so
         that processes starting together migrate once."""
-        return await asyncio.to_thread(self._migrate)
+        self._reads()  # StorageError when not open
+        return await asyncio.to_thread(self._in_transaction, self._migrate_in)
 
-    def _migrate(self) -> int:
-        _, pool = self._pools()
-        with pool.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
-            for statement in PREAMBLE:
-                conn.execute(statement)
-            row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            version = int(row[0] or 0) if row else 0
-            start = version
-            for number, sql in _migrations():
-                if number <= version:
-                    continue
-                for statement in _split_sql(sql):
-                    conn.execute(ddl_to_postgres(statement))
-                version = number
-            if version != start:
-                conn.execute("DELETE FROM schema_version")
-                conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+    def _migrate_in(self, conn: psycopg.Connection[Any]) -> int:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_LOCK,))
+        for statement in PREAMBLE:
+            conn.execute(statement)
+        row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        version = int(row[0] or 0) if row else 0
+        start = version
+        for number, sql in _migrations():
+            if number <= version:
+                continue
+            for statement in _split_sql(sql):
+                conn.execute(ddl_to_postgres(statement))
+            version = number
+        if version != start:
+            conn.execute("DELETE FROM schema_version")
+            conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
         return version
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """A write transaction on one pooled connection, serialised within the process."""
-        pool, _ = self._pools()
+        pool = self._reads()
         async with self._write_lock, pool.connection() as conn, conn.transaction():
             yield cast(aiosqlite.Connection, AsyncConnection(conn, self._ids))
 
@@ -285,7 +296,7 @@ class PgDatabase(Database):
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        pool, _ = self._pools()
+        pool = self._reads()
         query, args, _ = _translate(sql, self._ids, params)
         with _sqlite_errors():
             async with pool.connection() as conn, conn.cursor() as cur:
@@ -293,16 +304,15 @@ class PgDatabase(Database):
                 return cast(list[sqlite3.Row], await cur.fetchall())
 
     async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work(conn)`` as one transaction in a worker thread, on a pooled sync
+        """Run ``work(conn)`` as one transaction in a worker thread, on the writer's sync
         connection. Once started it runs to the end even if the caller is cancelled."""
-        _, pool = self._pools()
+        self._reads()  # StorageError when not open
 
-        def run() -> T:
-            with pool.connection() as conn, conn.transaction():
-                return work(cast(sqlite3.Connection, SyncConnection(conn, self._ids)))
+        def run(conn: psycopg.Connection[Any]) -> T:
+            return work(cast(sqlite3.Connection, SyncConnection(conn, self._ids)))
 
         async with self._write_lock:
-            return await asyncio.to_thread(run)
+            return await asyncio.to_thread(self._in_transaction, run)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         return await self.transaction(lambda conn: int(conn.execute(sql, params).lastrowid or 0))
