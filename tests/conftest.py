@@ -17,7 +17,7 @@ from ai.servers import (
     write_tiny_gguf,
 )
 from support.live import LiveServer, live_server
-from support.postgres import Cluster, postgres_cluster
+from support.postgres import SUITE_URL_ENV, Cluster, postgres_cluster
 from support.remote import RemoteFediverse, remote_server
 
 STORE_ENV = "FEDIVERSE_AI_TEST_STORE"
@@ -63,17 +63,25 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
     return cluster.url(cluster.new_schema())
 
 
-@pytest.fixture
-async def live(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[LiveServer]:
-    """Our server on a loopback port, its data under the test's temporary directory.
+@pytest.fixture(scope="session", autouse=True)
+def suite_store(request: pytest.FixtureRequest) -> Iterator[None]:
+    """``FEDIVERSE_AI_TEST_STORE=postgresql``: every ``live_server`` left at the default database
+    runs on PostgreSQL instead (how the rest of the suite is brought over, issue 15)."""
+    if os.environ.get(STORE_ENV) != "postgresql":
+        yield
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    os.environ[SUITE_URL_ENV] = cluster.url()
+    try:
+        yield
+    finally:
+        os.environ.pop(SUITE_URL_ENV, None)
 
-    ``FEDIVERSE_AI_TEST_STORE=postgresql`` puts its database in the PostgreSQL cluster instead
-    (how the rest of the suite is being brought over to PostgreSQL, issue 15)."""
-    database: Path | str = "data/fediverse-ai.sqlite3"
-    if os.environ.get(STORE_ENV) == "postgresql":
-        cluster: Cluster = request.getfixturevalue("pg_cluster")
-        database = cluster.url(cluster.new_schema())
-    async with live_server(tmp_path / "ours", database=database) as server:
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    """Our server on a loopback port, its data under the test's temporary directory."""
+    async with live_server(tmp_path / "ours") as server:
         yield server
 
 

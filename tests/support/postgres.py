@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ PG_BIN = Path(os.environ.get("FEDIVERSE_AI_PG_BIN", "/usr/lib/postgresql/15/bin"
 SKIP_ENV = "FEDIVERSE_AI_SKIP_HEAVY"
 SUPERUSER = "fediverse"
 DATABASE = "fediverse_test"
+# Set for the session when FEDIVERSE_AI_TEST_STORE=postgresql: every live_server whose database
+# is left at its default gets a fresh schema in this cluster instead of a SQLite file.
+SUITE_URL_ENV = "FEDIVERSE_AI_TEST_PG_URL"
 
 
 @dataclass
@@ -57,6 +61,17 @@ class Cluster:
              "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, "-d", database, "-c", sql],
             as_owner=False,
         )  # fmt: skip
+
+
+def fresh_schema_url(url: str) -> str:
+    """A new empty schema in the database at ``url`` (the suite's cluster, handed over in
+    :data:`SUITE_URL_ENV`), as a URL that searches only it."""
+    import psycopg
+
+    name = f"s{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    return f"{url}?options={quote(f'-csearch_path={name}')}"
 
 
 def free_port() -> int:
