@@ -31,6 +31,7 @@ from PIL import Image
 from support.live import AS2_ACCEPT, live_server
 from support.remote import RemoteFediverse
 
+from fediverse_ai.backup import BackupError, create_backup
 from fediverse_ai.config import CONFIG_ENV, load_config
 from fediverse_ai.federation.publish import publish_note
 from fediverse_ai.models import Draft
@@ -375,3 +376,15 @@ def test_restore_refuses_a_hostile_manifest_cleanly(
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
     assert list((tmp_path / "t").iterdir()) == []
     assert not (tmp_path / "outside.sqlite3").exists()
+
+
+def test_a_postgresql_store_is_refused_with_the_pg_dump_hint(tmp_path: Path) -> None:
+    config_path = tmp_path / "config.toml"
+    config_path.write_text(
+        '[instance]\ndomain = "localhost:8123"\nscheme = "http"\n'
+        '[storage]\ndatabase = "postgresql://fediverse@db.internal/fediverse_ai"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(BackupError, match="pg_dump"):
+        create_backup(load_config(config_path), tmp_path / "backup.tar.gz")
+    assert not (tmp_path / "backup.tar.gz").exists()

@@ -2,15 +2,18 @@
 
 Why psycopg 3 rather than asyncpg: the hot write paths hand ``Database.transaction`` a *sync*
 callback run in the writer's thread (one trip instead of one per statement, BENCHMARKS.md), and
-36 call sites rely on it. psycopg 3 has both a sync connection pool, which runs those callbacks
-unchanged in a worker thread, and an async pool for the reads and :meth:`write` blocks; asyncpg
-is async only, so every callback would have to be rewritten as a coroutine. psycopg also speaks
-the DB-API (``execute``/``fetchone``/``rowcount``), the shape the repositories already use.
+36 call sites rely on it. psycopg 3 has both sync connections, one of which runs those
+callbacks unchanged in a worker thread, and an async pool for the reads and :meth:`write`
+blocks; asyncpg is async only, so every callback would have to be rewritten as a coroutine.
+psycopg also speaks the DB-API (``execute``/``fetchone``/``rowcount``), the shape the
+repositories already use, and its binary wheel needs no compiler.
 
 The repositories' SQL is SQLite's; :mod:`.dialect` translates each statement once (cached).
 Rows answer by index and by name like ``sqlite3.Row``; an ``INSERT`` into an ``id`` table
 answers ``lastrowid`` through ``RETURNING id``; integrity errors are raised as
-``sqlite3.IntegrityError``, the class the repositories catch. The callbacks' ``sqlite3``
+``sqlite3.IntegrityError`` (and a missing table as ``sqlite3.OperationalError``), the classes
+the repositories catch; PostgreSQL aborts the transaction at the error, so a callback cannot
+catch one and go on writing as it could on SQLite (none does). The callbacks' ``sqlite3``
 annotations stay: the adapters here implement the part of ``sqlite3.Connection`` they use.
 
 First slice of issue 15: writes are serialised within a process as on SQLite (an asyncio
