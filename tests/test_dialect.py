@@ -61,6 +61,11 @@ IDS = frozenset({"notes"})
             "SELECT 1 FROM a JOIN b x ON x.id = a.id",
         ),
         ("SELECT 1 FROM a CROSS JOIN b", "SELECT 1 FROM a CROSS JOIN b"),
+        (
+            "SELECT group_concat(s, ' '), GROUP_CONCAT(lower(t)) FROM x",
+            "SELECT string_agg(CAST(s AS TEXT), ' '),"
+            " string_agg(CAST(lower(t) AS TEXT), ',') FROM x",
+        ),
     ],
 )
 def test_each_rule(sqlite: str, postgres: str) -> None:
@@ -142,6 +147,8 @@ async def test_insert_or_ignore_and_lastrowid_on_both_stores(db: Database) -> No
         " VALUES ('x', '{}', 0, 0, 0)"
     )
     assert 0 < first < second
+    listed = await db.fetchval("SELECT group_concat(id, '+') FROM jobs ORDER BY 1")
+    assert sorted(listed.split("+")) == sorted([str(first), str(second)])
     # IS ? matches NULL too (the job guards' "locked_by IS ?")
     assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE locked_by IS ?", (None,)) == 2
     # json_object() into a TEXT column, as the job payloads are written

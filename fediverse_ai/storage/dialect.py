@@ -21,7 +21,8 @@ Rules (code only: string literals and quoted names are left alone):
   ``strftime('%s', 'now')`` → ``EXTRACT(EPOCH FROM now())``, the thread key's
   ``printf('%020.6f.%d', …)`` → ``to_char``; ``INDEXED BY`` is dropped, ``CROSS JOIN … ON`` is a
   ``JOIN``; a
-  subquery in FROM or JOIN without an alias gets one (PostgreSQL 15 requires it).
+  subquery in FROM or JOIN without an alias gets one (PostgreSQL 15 requires it);
+  ``group_concat(x[, sep])`` → ``string_agg(x, sep)``.
 - types: ``INTEGER`` → ``BIGINT`` (SQLite's integers are 64-bit), ``REAL`` → ``DOUBLE
   PRECISION`` (unix times do not fit a 4-byte float), ``BLOB`` → ``BYTEA``; in DDL
   ``INTEGER PRIMARY KEY`` → an identity column and ``COLLATE NOCASE`` → the ``nocase``
@@ -159,6 +160,26 @@ def _alias_subqueries(sql: str) -> str:
     return sql
 
 
+def _group_concat(sql: str) -> str:
+    """``group_concat(x[, sep])`` → ``string_agg(x, sep)`` (SQLite's separator defaults to ",")."""
+    code = _code_only(sql)
+    for m in reversed(list(re.finditer(r"\bgroup_concat\s*\(", code, re.IGNORECASE))):
+        open_at = code.index("(", m.start())
+        close = _matching_paren(code, open_at)
+        depth, split = 0, close
+        for i in range(open_at + 1, close):
+            depth += {"(": 1, ")": -1}.get(code[i], 0)
+            if code[i] == "," and depth == 0:
+                split = i
+                break
+        value = sql[open_at + 1 : split].strip()
+        sep = sql[split + 1 : close].strip() if split < close else "','"
+        # CAST: SQLite concatenates numbers too, string_agg only text.
+        agg = f"string_agg(CAST({value} AS TEXT), {sep})"
+        sql = f"{sql[: m.start()]}{agg}{sql[close + 1 :]}"
+    return sql
+
+
 def _top_level_returning(code: str) -> int:
     """Offset of a RETURNING clause outside parentheses, or -1."""
     depth = 0
@@ -183,7 +204,7 @@ def translate(sql: str, id_tables: frozenset[str] = frozenset()) -> tuple[str, b
     """:func:`to_postgres`, and whether it added the ``RETURNING id`` behind ``lastrowid``."""
     for pattern, replacement in _RAW_RULES:
         sql = pattern.sub(replacement, sql)
-    sql = _alias_subqueries(_scalar_min_max(sql))
+    sql = _alias_subqueries(_group_concat(_scalar_min_max(sql)))
     ignore = re.search(r"\bINSERT\s+OR\s+IGNORE\b", _code_only(sql), re.IGNORECASE) is not None
     pieces = []
     for is_code, text in _segments(sql):
