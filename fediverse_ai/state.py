@@ -25,7 +25,8 @@ from .models import Account
 from .netguard import NetGuard, pinned_transport
 from .signing_auth import SignatureAuth
 from .storage import actors
-from .storage.db import Database, open_store
+from .storage.db import Database
+from .storage.store import open_store
 from .streams import Broker
 from .urls import Urls
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fediverse_ai.storage.db import Database, open_store
+from fediverse_ai.storage.db import Database
 from fediverse_ai.storage.dialect import (
     UntranslatableSQL,
     ddl_to_postgres,
@@ -21,6 +21,7 @@ from fediverse_ai.storage.dialect import (
     to_postgres,
     translate,
 )
+from fediverse_ai.storage.store import open_store
 
 IDS = frozenset({"notes"})
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from fediverse_ai.storage import jobs
-from fediverse_ai.storage.db import Database, open_store
+from fediverse_ai.storage.db import Database
 from fediverse_ai.storage.job_queues import PARK_SECONDS as PARK
+from fediverse_ai.storage.store import open_store
 
 T0 = 1_700_000_000.0
 LEASE = 600.0

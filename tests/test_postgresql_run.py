@@ -26,7 +26,7 @@ from support.postgres import Cluster
 from support.remote import RemoteFediverse
 
 from fediverse_ai.config import CONFIG_ENV
-from fediverse_ai.storage.db import open_store
+from fediverse_ai.storage.store import open_store
 
 STARTUP_S = 60.0
 

@@ -18,8 +18,9 @@ from fediverse_ai.federation import remote_notes
 from fediverse_ai.models import Actor
 from fediverse_ai.state import open_state
 from fediverse_ai.storage import actors, follows, jobs, notes
-from fediverse_ai.storage.db import Database, _migrations, open_store
+from fediverse_ai.storage.db import Database, _migrations
 from fediverse_ai.storage.notes import NoteRow
+from fediverse_ai.storage.store import open_store
 from fediverse_ai.urls import Urls
 from fediverse_ai.vocab import PUBLIC
 

@@ -22,7 +22,8 @@ from fediverse_ai.config import Config, parse_config
 from fediverse_ai.errors import DeliveryError
 from fediverse_ai.state import State, open_state
 from fediverse_ai.storage import jobs
-from fediverse_ai.storage.db import Database, open_store
+from fediverse_ai.storage.db import Database
+from fediverse_ai.storage.store import open_store
 from fediverse_ai.worker import Handler, Worker
 
 T0 = 1_700_000_000.0

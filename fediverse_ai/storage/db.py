@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from ..config import POSTGRESQL_SCHEMES
 from ..errors import StorageError
 
 Params = Sequence[Any] | dict[str, Any]
@@ -194,19 +193,6 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         rows = list(rows)
         await self.transaction(lambda conn: conn.executemany(sql, rows))
-
-
-def open_store(target: Path | str) -> Database:
-    """The store ``storage.database`` names: a ``postgresql://`` URL or a SQLite file."""
-    if isinstance(target, str) and is_postgresql_url(target):
-        from .pg import PgDatabase  # psycopg is an optional extra: imported only when used
-
-        return PgDatabase(target)
-    return Database(Path(target))
-
-
-def is_postgresql_url(target: str) -> bool:
-    return target.startswith(POSTGRESQL_SCHEMES)
 
 
 def restrict_file(path: Path, mode: int) -> None:
