@@ -150,6 +150,9 @@ async def test_insert_or_ignore_and_lastrowid_on_both_stores(db: Database) -> No
     assert 0 < first < second
     listed = await db.fetchval("SELECT group_concat(id, '+') FROM jobs ORDER BY 1")
     assert sorted(listed.split("+")) == sorted([str(first), str(second)])
+    # an empty IN list, as code that builds one from a Python list may send
+    assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE id IN ()") == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE kind NOT IN ()") == 2
     # IS ? matches NULL too (the job guards' "locked_by IS ?")
     assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE locked_by IS ?", (None,)) == 2
     # json_object() into a TEXT column, as the job payloads are written

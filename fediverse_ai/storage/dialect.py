@@ -22,7 +22,7 @@ Rules (code only: string literals and quoted names are left alone):
   ``printf('%020.6f.%d', …)`` → ``to_char``; ``INDEXED BY`` is dropped, ``CROSS JOIN … ON`` is a
   ``JOIN``; a
   subquery in FROM or JOIN without an alias gets one (PostgreSQL 15 requires it);
-  ``group_concat(x[, sep])`` → ``string_agg(x, sep)``.
+  ``group_concat(x[, sep])`` → ``string_agg(x, sep)``; ``IN ()`` → ``= ANY('{}')``.
 - types: ``INTEGER`` → ``BIGINT`` (SQLite's integers are 64-bit), ``REAL`` → ``DOUBLE
   PRECISION`` (unix times do not fit a 4-byte float), ``BLOB`` → ``BYTEA``; in DDL
   ``INTEGER PRIMARY KEY`` → an identity column and ``COLLATE NOCASE`` → the ``nocase``
@@ -62,6 +62,10 @@ _WORD_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bIS\s+(?!NULL\b|NOT\b|TRUE\b|FALSE\b|DISTINCT\b)", "IS NOT DISTINCT FROM "),
         (r"\bLIKE\b", "ILIKE"),
         (r"\s*\bINDEXED\s+BY\s+\w+", ""),
+        # An empty list: false (NOT IN: true) on SQLite, a syntax error on PostgreSQL. The
+        # array literal takes the type of the left operand.
+        (r"\bNOT\s+IN\s*\(\s*\)", "<> ALL('{}')"),
+        (r"\bIN\s*\(\s*\)", "= ANY('{}')"),
         # SQLite's CROSS JOIN … ON is an inner join that keeps the written order.
         (r"\bCROSS\s+JOIN(?=\s+\w+(?:\s+(?:AS\s+)?\w+)?\s+ON\b)", "JOIN"),
         (r"\browid\b", "ctid"),
