@@ -15,11 +15,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
-import pytest
 from support.keys import seed_key_file
 from support.live import AS2_ACCEPT, bind_loopback
 from support.postgres import Cluster
@@ -79,9 +78,9 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != CONFIG_ENV}
 
 
-async def until(check: object, message: str, timeout: float = 30.0) -> None:
+async def until(check: Callable[[], object], message: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
-    while not callable(check) or not check():
+    while not check():
         assert time.monotonic() < deadline, message
         await asyncio.sleep(0.1)
 
@@ -153,8 +152,3 @@ async def test_run_on_postgresql_federates_a_note_posted_from_the_cli(
     log = (tmp_path / "ours" / "server.log").read_text()
     assert "Traceback" not in log, log
     assert not any(Path(tmp_path / "ours").rglob("*.sqlite3")), "a SQLite file was created"
-
-
-@pytest.fixture(autouse=True)
-def _needs_postgresql(pg_cluster: Cluster) -> None:
-    """The cluster fixture fails with the install hint when PostgreSQL is missing."""
