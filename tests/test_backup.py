@@ -32,7 +32,7 @@ from support.live import AS2_ACCEPT, live_server
 from support.remote import RemoteFediverse
 
 from fediverse_ai.backup import BackupError, create_backup
-from fediverse_ai.config import CONFIG_ENV, load_config
+from fediverse_ai.config import CONFIG_ENV, load_config, parse_config
 from fediverse_ai.federation.publish import publish_note
 from fediverse_ai.models import Draft
 from fediverse_ai.state import open_state
@@ -379,12 +379,8 @@ def test_restore_refuses_a_hostile_manifest_cleanly(
 
 
 def test_a_postgresql_store_is_refused_with_the_pg_dump_hint(tmp_path: Path) -> None:
-    config_path = tmp_path / "config.toml"
-    config_path.write_text(
-        '[instance]\ndomain = "localhost:8123"\nscheme = "http"\n'
-        '[storage]\ndatabase = "postgresql://fediverse@db.internal/fediverse_ai"\n',
-        encoding="utf-8",
-    )
+    url = "postgresql://fediverse@db.internal/fediverse_ai"
+    raw = {"instance": {"domain": "localhost:8123"}, "storage": {"database": url}}
     with pytest.raises(BackupError, match="pg_dump"):
-        create_backup(load_config(config_path), tmp_path / "backup.tar.gz")
+        create_backup(parse_config(raw, base_dir=tmp_path), tmp_path / "backup.tar.gz")
     assert not (tmp_path / "backup.tar.gz").exists()
