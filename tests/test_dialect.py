@@ -153,6 +153,10 @@ async def test_insert_or_ignore_and_lastrowid_on_both_stores(db: Database) -> No
     # an empty IN list, as code that builds one from a Python list may send
     assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE id IN ()") == 0
     assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE kind NOT IN ()") == 2
+    # NUL, which hostile input carries and PostgreSQL's text cannot hold: no error either way
+    await db.execute("INSERT INTO tombstones VALUES (?, 'a', 1)", ("nul\x00here",))
+    assert await db.fetchval("SELECT COUNT(*) FROM tombstones WHERE uri LIKE ?", ("nul%",)) == 1
+    await db.fetchval("SELECT COUNT(*) FROM tombstones WHERE uri = ?", ("nul\x00here",))
     # IS ? matches NULL too (the job guards' "locked_by IS ?")
     assert await db.fetchval("SELECT COUNT(*) FROM jobs WHERE locked_by IS ?", (None,)) == 2
     # json_object() into a TEXT column, as the job payloads are written

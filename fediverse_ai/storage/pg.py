@@ -150,7 +150,20 @@ def _translate(sql: str, ids: frozenset[str], params: Params) -> tuple[str, Para
     if not params:
         # psycopg leaves a query without parameters alone: undo the %-escaping.
         return query.replace("%%", "%"), None, returning_id
-    return query, params, returning_id
+    return query, _without_nul(params), returning_id
+
+
+def _nul_free(value: Any) -> Any:
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+
+
+def _without_nul(params: Params) -> Params:
+    """PostgreSQL's text cannot hold NUL, which SQLite stores and which hostile input carries
+    (a name in a URL, a post): it becomes U+FFFD, the replacement character, instead of an
+    error (a 500). A lookup for such a value then finds nothing, as no stored text holds NUL."""
+    if isinstance(params, dict):
+        return {k: _nul_free(v) for k, v in params.items()}
+    return [_nul_free(v) for v in params]
 
 
 class SyncConnection:
@@ -170,7 +183,7 @@ class SyncConnection:
     def executemany(self, sql: str, rows: Iterable[Params]) -> _Cursor:
         query, _, _ = _translate(sql, self._ids, ("",))
         with _sqlite_errors(), self._conn.cursor() as cur:
-            cur.executemany(query, list(rows))
+            cur.executemany(query, [_without_nul(r) for r in rows])
             return _Cursor([], cur.rowcount, False)
 
 
@@ -193,7 +206,7 @@ class AsyncConnection:
         query, _, _ = _translate(sql, self._ids, ("",))
         with _sqlite_errors():
             async with self._conn.cursor() as cur:
-                await cur.executemany(query, list(rows))
+                await cur.executemany(query, [_without_nul(r) for r in rows])
                 return _AsyncCursor([], cur.rowcount, False)
 
 
