@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fediverse_ai.storage.db import Database
+from fediverse_ai.storage.db import Database, safe_url
 from fediverse_ai.storage.dialect import (
     UntranslatableSQL,
     ddl_to_postgres,
@@ -108,6 +108,14 @@ def test_ddl_ids_become_identity_columns_and_nocase_the_icu_collation() -> None:
         "CREATE TABLE p (actor_id BIGINT PRIMARY KEY)"
     )
     assert id_tables(["CREATE TABLE Notes (\n  id INTEGER PRIMARY KEY, x TEXT)"]) == {"notes"}
+
+
+def test_messages_show_the_database_url_without_its_password() -> None:
+    assert (
+        safe_url("postgresql://app:s3cret@db.internal:5432/fa")
+        == "postgresql://app@db.internal:5432/fa"
+    )
+    assert safe_url(Path("/srv/fa.sqlite3")) == "/srv/fa.sqlite3"
 
 
 # --- the same statements, the same answers, on both stores ------------------------------------

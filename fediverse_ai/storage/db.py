@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from ..config import POSTGRESQL_SCHEMES
 from ..errors import StorageError
 
 Params = Sequence[Any] | dict[str, Any]
@@ -193,6 +194,18 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         rows = list(rows)
         await self.transaction(lambda conn: conn.executemany(sql, rows))
+
+
+def safe_url(target: Path | str) -> str:
+    """``storage.database`` for messages and logs: a URL without its password."""
+    text = str(target)
+    if not (isinstance(target, str) and text.startswith(POSTGRESQL_SCHEMES)):
+        return text
+    scheme, _, rest = text.partition("://")
+    if "@" in rest:
+        userinfo, _, host = rest.rpartition("@")
+        rest = f"{userinfo.split(':')[0]}@{host}"
+    return f"{scheme}://{rest}"
 
 
 def restrict_file(path: Path, mode: int) -> None:

@@ -40,7 +40,7 @@ from psycopg.adapt import Dumper, Loader
 from psycopg_pool import AsyncConnectionPool
 
 from ..errors import StorageError
-from .db import Database, Params, _migrations, _split_sql
+from .db import Database, Params, _migrations, _split_sql, safe_url
 from .dialect import PREAMBLE, ddl_to_postgres, id_tables, translate
 
 T = TypeVar("T")
@@ -239,7 +239,7 @@ class PgDatabase(Database):
             await asyncio.to_thread(self._write_connection)
         except Exception as exc:
             await self.close()
-            raise StorageError(f"cannot open database {_safe_url(self.url)}: {exc}") from exc
+            raise StorageError(f"cannot open database {safe_url(self.url)}: {exc}") from exc
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -336,12 +336,3 @@ class PgDatabase(Database):
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         rows = list(rows)
         await self.transaction(lambda conn: conn.executemany(sql, rows))
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        userinfo, _, host = rest.rpartition("@")
-        rest = f"{userinfo.split(':')[0]}@{host}"
-    return f"{scheme}{sep}{rest}"
