@@ -51,7 +51,7 @@ async def _seed(config_path: Path, posts: int) -> dict[str, Any]:
         assert ai is not None
         have = await state.db.fetchval("SELECT COUNT(*) FROM notes WHERE local = 1")
         started = time.perf_counter()
-        before = _db_bytes(config.storage.database)
+        before = _db_bytes(Path(config.storage.database))
         for i in range(int(have), posts):
             text = f"Post {i}: a benchmark note with a #bench tag and a few more words to read."
             await publish.publish_note(state, ai, Draft(text=text))
@@ -76,10 +76,10 @@ async def _seed(config_path: Path, posts: int) -> dict[str, Any]:
     return {
         "seed_seconds": seeded,
         "seeded": max(posts - int(have), 0),
-        "db_bytes_added": _db_bytes(config.storage.database) - before,
+        "db_bytes_added": _db_bytes(Path(config.storage.database)) - before,
         # The whole file per local note: the seeded database is kept between runs, so the
         # bytes added by this run are 0 when it was seeded before.
-        "db_bytes_per_note": _db_bytes(config.storage.database) / max(int(total), 1),
+        "db_bytes_per_note": _db_bytes(Path(config.storage.database)) / max(int(total), 1),
         "thread_note_path": urlsplit(str(middle)).path,
     }
 

@@ -65,13 +65,21 @@ class Layout:
     relocated: tuple[str, ...]  # storage keys whose path was outside the config's directory
 
 
+def sqlite_file(config: Config) -> Path:
+    """The database file to archive; a PostgreSQL store is backed up with pg_dump (README)."""
+    path = config.storage.sqlite_path
+    if path is None:
+        raise BackupError("the database is PostgreSQL: back it up with pg_dump (see README)")
+    return path
+
+
 def layout(config: Config) -> Layout:
     base = config.path.parent if config.path is not None else Path.cwd()
     members = {"config": DEFAULT_MEMBERS["config"]}
     relocated = []
     s = config.storage
     for key, path in (
-        ("database", s.database),
+        ("database", sqlite_file(config)),
         ("media_dir", s.media_dir),
         ("keys_dir", s.keys_dir),
     ):
@@ -168,7 +176,8 @@ def create_backup(config: Config, output: Path, *, with_cache: bool = False) -> 
     files: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="fediverse-ai-backup-") as scratch:
         snapshot = Path(scratch) / "database.sqlite3"
-        snapshot_database(config.storage.database, snapshot)
+        database = sqlite_file(config)
+        snapshot_database(database, snapshot)
         schema, counts = database_facts(snapshot)
         fd, partial_name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
         partial = Path(partial_name)
@@ -188,7 +197,7 @@ def create_backup(config: Config, output: Path, *, with_cache: bool = False) -> 
                         continue
                     root = getattr(config.storage, key)
                     prefix = PurePosixPath(plan.members[key])
-                    for path in _tree(root, skip_top=skip, database=config.storage.database):
+                    for path in _tree(root, skip_top=skip, database=database):
                         name = str(prefix / path.relative_to(root).as_posix())
                         mode = 0o600 if key == "keys_dir" else 0o644
                         _add(tar, name, path.read_bytes(), mode, files)

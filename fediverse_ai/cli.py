@@ -61,13 +61,14 @@ async def _init(config: Config) -> int:
     from .accounts import ensure_builtin_actors
     from .keys import ensure_keys_dir
     from .state import open_state
+    from .storage.db import safe_url
 
     if config.media_store.kind == "local":
         config.storage.media_dir.mkdir(parents=True, exist_ok=True)
     ensure_keys_dir(config.storage.keys_dir)
     async with open_state(config) as state:
         instance, ai = await ensure_builtin_actors(state)
-    print(f"database: {config.storage.database}")
+    print(f"database: {safe_url(config.storage.database)}")
     print(f"instance actor: {instance.actor.uri}")
     print(f"AI actor: {ai.actor.uri} (@{ai.actor.username}@{config.instance.host})")
     return 0

@@ -9,6 +9,7 @@ works the same whatever the current directory of the process.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import ipaddress
 import os
 import re
@@ -33,6 +34,7 @@ from .errors import ConfigError
 
 CONFIG_ENV = "FEDIVERSE_AI_CONFIG"
 DEFAULT_CONFIG_PATH = "config.toml"
+POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]+([.-]+[a-z0-9_]+)*$")
 _HOST_RE = re.compile(
@@ -71,9 +73,20 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class StorageConfig:
-    database: Path = Path("data/fediverse-ai.sqlite3")
+    # A SQLite file, or a postgresql:// URL (str) for the PostgreSQL store (storage/pg.py).
+    database: Path | str = Path("data/fediverse-ai.sqlite3")
     media_dir: Path = Path("data/media")
     keys_dir: Path = Path("keys")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, or None on PostgreSQL (no file to back up or to sit beside)."""
+        return self.database if isinstance(self.database, Path) else None
+
+    @property
+    def data_dir(self) -> Path:
+        """Where server-side files live beside the data (exports): the database's folder."""
+        return self.sqlite_path.parent if self.sqlite_path else self.media_dir.parent
 
 
 @dataclass(frozen=True)
@@ -264,6 +277,8 @@ def _convert(value: Any, default: Any, base_dir: Path) -> Any:
     if isinstance(default, Path):
         if not isinstance(value, str) or not value:
             return None
+        if value.startswith(POSTGRESQL_SCHEMES):
+            return value  # storage.database: a PostgreSQL URL, not a path
         p = Path(value).expanduser()
         return p if p.is_absolute() else base_dir / p
     if isinstance(default, tuple):
@@ -273,12 +288,28 @@ def _convert(value: Any, default: Any, base_dir: Path) -> Any:
     return None
 
 
+def _storage_problems(s: StorageConfig) -> list[str]:
+    problems = [
+        f"storage.{key}: a directory path, not a URL"
+        for key in ("media_dir", "keys_dir")
+        if isinstance(getattr(s, key), str)
+    ]
+    if isinstance(s.database, str) and importlib.util.find_spec("psycopg_pool") is None:
+        problems.append(
+            "storage.database: a postgresql:// URL needs psycopg:"
+            " pip install 'fediverse-ai[postgresql]'"
+        )
+    return problems
+
+
 def resolve_paths(config: Config, base_dir: Path) -> Config:
     """Make the default (relative) storage and model paths absolute against ``base_dir``."""
     s = config.storage
     fixed = StorageConfig(
         **{
-            f.name: (v if (v := getattr(s, f.name)).is_absolute() else base_dir / v)
+            f.name: (
+                v if isinstance(v := getattr(s, f.name), str) or v.is_absolute() else base_dir / v
+            )
             for f in dataclasses.fields(s)
         }
     )
@@ -291,6 +322,7 @@ def resolve_paths(config: Config, base_dir: Path) -> Config:
 
 def _validate(c: Config) -> list[str]:
     problems: list[str] = []
+    problems += _storage_problems(c.storage)
     domain = c.instance.domain
     host, port = split_host_port(domain)
     if domain != domain.lower():

@@ -27,6 +27,7 @@ from .netguard import NetGuard, pinned_transport
 from .signing_auth import SignatureAuth
 from .storage import actors
 from .storage.db import Database
+from .storage.store import open_store
 from .streams import Broker
 from .urls import Urls
 
@@ -212,7 +213,7 @@ def make_guard(config: Config) -> NetGuard:
 
 @asynccontextmanager
 async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterator[State]:
-    db = Database(config.storage.database)
+    db = open_store(config.storage.database)
     await db.open()
     state: State | None = None
     first_guard = make_guard(config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,8 +17,11 @@ from ai.servers import (
     write_tiny_gguf,
 )
 from support.live import LiveServer, live_server
+from support.postgres import SUITE_URL_ENV, Cluster, postgres_cluster
 from support.remote import RemoteFediverse, remote_server
 from support.s3 import moto_s3, new_bucket, store_toml
+
+STORE_ENV = "FEDIVERSE_AI_TEST_STORE"
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +66,38 @@ def both_stores(request: pytest.FixtureRequest) -> str:
     """The ``[media_store]`` TOML of each store in turn (none: the media directory; a fresh
     bucket of moto's S3 server), for tests that start ``live_server`` themselves."""
     return _store_toml(request, request.param)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throw-away PostgreSQL 15 cluster for the session (tests/support/postgres.py)."""
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """What ``storage.database`` names, once per backend: a SQLite file under the test's
+    temporary directory, or a ``postgresql://`` URL of a fresh schema in the session cluster."""
+    if request.param == "sqlite":
+        return tmp_path / "fediverse-ai.sqlite3"
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    return cluster.url(cluster.new_schema())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def suite_store(request: pytest.FixtureRequest) -> Iterator[None]:
+    """``FEDIVERSE_AI_TEST_STORE=postgresql``: every ``live_server`` left at the default database
+    runs on PostgreSQL instead (how the rest of the suite is brought over, issue 15)."""
+    if os.environ.get(STORE_ENV) != "postgresql":
+        yield
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    os.environ[SUITE_URL_ENV] = cluster.url()
+    try:
+        yield
+    finally:
+        os.environ.pop(SUITE_URL_ENV, None)
 
 
 @pytest.fixture

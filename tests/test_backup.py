@@ -31,7 +31,8 @@ from PIL import Image
 from support.live import AS2_ACCEPT, live_server
 from support.remote import RemoteFediverse
 
-from fediverse_ai.config import CONFIG_ENV, load_config
+from fediverse_ai.backup import BackupError, create_backup
+from fediverse_ai.config import CONFIG_ENV, load_config, parse_config
 from fediverse_ai.federation.publish import publish_note
 from fediverse_ai.models import Draft
 from fediverse_ai.state import open_state
@@ -375,3 +376,11 @@ def test_restore_refuses_a_hostile_manifest_cleanly(
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
     assert list((tmp_path / "t").iterdir()) == []
     assert not (tmp_path / "outside.sqlite3").exists()
+
+
+def test_a_postgresql_store_is_refused_with_the_pg_dump_hint(tmp_path: Path) -> None:
+    url = "postgresql://fediverse@db.internal/fediverse_ai"
+    raw = {"instance": {"domain": "localhost:8123"}, "storage": {"database": url}}
+    with pytest.raises(BackupError, match="pg_dump"):
+        create_backup(parse_config(raw, base_dir=tmp_path), tmp_path / "backup.tar.gz")
+    assert not (tmp_path / "backup.tar.gz").exists()

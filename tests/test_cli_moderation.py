@@ -24,7 +24,8 @@ from fediverse_ai.storage import moderation as standing
 
 
 async def run(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
-    config = server.config.storage.database.parents[1] / "config.toml"  # live_server's own
+    config = server.config.path  # live_server's own
+    assert config is not None
     return await asyncio.to_thread(cli, "moderation", *args, config=config, cwd=config.parent)
 
 

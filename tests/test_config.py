@@ -331,3 +331,25 @@ def test_file_problems_are_all_reported(tmp_path: Path) -> None:
     assert has_problem(problems, "instance.scheme")
     assert has_problem(problems, "server.listen_port")
     assert len(problems) == 3
+
+
+def test_a_postgresql_url_is_kept_as_a_url_and_only_for_the_database(tmp_path: Path) -> None:
+    url = "postgresql://fediverse@db.internal/fediverse_ai"
+    config = parse_config(
+        {
+            "instance": {"domain": "social.example.org", "scheme": "https"},
+            "storage": {"database": url},
+        },
+        base_dir=tmp_path,
+    )
+    assert config.storage.database == url and config.storage.sqlite_path is None
+    assert config.storage.data_dir == tmp_path / "data"  # exports sit beside the media
+    with pytest.raises(ConfigError) as info:
+        parse_config(
+            {
+                "instance": {"domain": "social.example.org", "scheme": "https"},
+                "storage": {"media_dir": url},
+            },
+            base_dir=tmp_path,
+        )
+    assert has_problem(info.value.problems, "storage.media_dir", "not a URL")

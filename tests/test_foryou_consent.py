@@ -51,8 +51,9 @@ async def test_authors_who_refuse_are_never_embedded(
         assert not await embedded(live, refused)
     assert await embedded(live, shown)
     jobs_for_unlisted = await live.count(
-        "SELECT COUNT(*) FROM jobs WHERE kind = ? AND json_extract(payload, '$.note_id') = ?",
-        (embedding.EMBED_JOB, unlisted),
+        "SELECT COUNT(*) FROM jobs WHERE kind = ?"
+        " AND CAST(json_extract(payload, '$.note_id') AS TEXT) = ?",
+        (embedding.EMBED_JOB, str(unlisted)),
     )
     assert jobs_for_unlisted == 0  # not even queued
 

@@ -146,6 +146,8 @@ async def test_redirects_to_remote_names_that_are_not_ascii(
             "/authorize_interaction", params={"uri": remote.actor_uri("bob")}
         )
         assert answer.status_code == 303
-        assert answer.headers["location"].startswith("/@b%E2%80%AEob%00@")
+        # PostgreSQL's text holds no NUL: the store keeps U+FFFD in its place (storage/pg.py)
+        nul = "%00" if live.state.db.dialect == "sqlite" else "%EF%BF%BD"
+        assert answer.headers["location"].startswith(f"/@b%E2%80%AEob{nul}@")
         profile = await browser.get(answer.headers["location"])
         assert profile.status_code == 200

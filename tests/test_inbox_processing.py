@@ -9,10 +9,12 @@ peer signed by the right actor, as the peer's own signature check confirms.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from support.live import LiveServer
+from support.live import LiveServer, live_server
 from support.remote import PUBLIC, RemoteFediverse
 
 from fediverse_ai.federation import interactions, publish, resolver
@@ -20,6 +22,14 @@ from fediverse_ai.federation.trigger import AI_REPLY
 from fediverse_ai.models import Draft, Note
 from fediverse_ai.storage import actors, jobs, media, notes
 from fediverse_ai.worker import DEFAULT_HANDLERS, Worker
+
+
+@pytest.fixture
+async def live(tmp_path: Path, store: Path | str) -> AsyncIterator[LiveServer]:
+    """Our server on each store (``store``: SQLite, then PostgreSQL)."""
+    async with live_server(tmp_path / "ours", database=store) as server:
+        assert server.state.db.dialect == ("sqlite" if isinstance(store, Path) else "postgresql")
+        yield server
 
 
 async def deliver(

@@ -10,14 +10,16 @@ import pytest
 from fediverse_ai.storage import jobs
 from fediverse_ai.storage.db import Database
 from fediverse_ai.storage.job_queues import PARK_SECONDS as PARK
+from fediverse_ai.storage.store import open_store
 
 T0 = 1_700_000_000.0
 LEASE = 600.0
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database(tmp_path / "fediverse-ai.sqlite3") as database:
+async def db(store: Path | str) -> AsyncIterator[Database]:
+    """A migrated store, once on SQLite and once on PostgreSQL (``store`` in conftest.py)."""
+    async with open_store(store) as database:
         await database.migrate()
         yield database
 

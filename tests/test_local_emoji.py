@@ -39,7 +39,8 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def emoji_cli(live: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
-    config = live.config.storage.database.parents[1] / "config.toml"
+    config = live.config.path
+    assert config is not None
     return cli("emoji", *args, config=config, cwd=config.parent)
 
 

@@ -10,15 +10,25 @@ delivery later, exactly once.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
-from support.live import LiveServer
+from support.live import LiveServer, live_server
 from support.remote import PUBLIC, ReceivedPost, RemoteFediverse
 
 from fediverse_ai.federation.publish import publish_note
 from fediverse_ai.models import Draft, Note, Visibility
 
 PUBLIC_SPELLINGS = (b"Public", b"as:Public")
+
+
+@pytest.fixture
+async def live(tmp_path: Path, store: Path | str) -> AsyncIterator[LiveServer]:
+    """Our server on each store (``store``: SQLite, then PostgreSQL)."""
+    async with live_server(tmp_path / "ours", database=store) as server:
+        assert server.state.db.dialect == ("sqlite" if isinstance(store, Path) else "postgresql")
+        yield server
 
 
 @pytest.fixture

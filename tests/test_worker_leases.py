@@ -1,4 +1,4 @@
-"""Job leases on a real SQLite file: renewed while a job runs, guarded when they are lost.
+"""Job leases on a real SQLite file and on PostgreSQL: renewed while a job runs, guarded when lost.
 
 Two workers here are two ``Worker`` instances, each with its own ``State`` and database
 connections on the same file, as two processes would have.
@@ -23,6 +23,7 @@ from fediverse_ai.errors import DeliveryError
 from fediverse_ai.state import State, open_state
 from fediverse_ai.storage import jobs
 from fediverse_ai.storage.db import Database
+from fediverse_ai.storage.store import open_store
 from fediverse_ai.worker import Handler, Worker
 
 T0 = 1_700_000_000.0
@@ -36,18 +37,19 @@ class Clock:
         return self.now
 
 
-def make_config(tmp_path: Path) -> Config:
+def make_config(tmp_path: Path, store: Path | str) -> Config:
     raw = {
         "instance": {"domain": "localhost:8123", "scheme": "http"},
-        "storage": {"database": "data/db.sqlite3", "media_dir": "media", "keys_dir": "keys"},
+        "storage": {"database": str(store), "media_dir": "media", "keys_dir": "keys"},
         "worker": {"concurrency": 2, "poll_interval_seconds": 0.02},
     }
     return parse_config(raw, base_dir=tmp_path)
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database(tmp_path / "jobs.sqlite3") as database:
+async def db(store: Path | str) -> AsyncIterator[Database]:
+    """A migrated store, once on SQLite and once on PostgreSQL (``store`` in conftest.py)."""
+    async with open_store(store) as database:
         await database.migrate()
         yield database
 
@@ -133,10 +135,11 @@ async def run_workers(
 
 async def test_a_handler_slower_than_the_lease_runs_once_with_two_workers(
     tmp_path: Path,
+    store: Path | str,
 ) -> None:
     """Given two workers on one database and a 0.4 s lease, when a job takes 1.6 s (four
     leases), then it runs exactly once: its worker renews the lease while it runs."""
-    config = make_config(tmp_path)
+    config = make_config(tmp_path, store)
     runs: list[str] = []
 
     async def slow(st: State, payload: dict[str, Any]) -> None:
@@ -162,11 +165,11 @@ async def test_a_handler_slower_than_the_lease_runs_once_with_two_workers(
 
 
 async def test_a_worker_that_lost_its_lease_leaves_the_outcome_to_the_new_holder(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, store: Path | str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Given a worker whose job was taken over while it stalled, when its handler then fails,
     the retry it would schedule is not written: the new holder's run stands."""
-    config = make_config(tmp_path)
+    config = make_config(tmp_path, store)
     clock = Clock()
     started, go_on = asyncio.Event(), asyncio.Event()
 
@@ -205,8 +208,10 @@ async def test_a_worker_that_lost_its_lease_leaves_the_outcome_to_the_new_holder
     assert taken["last_error"] is None
 
 
-async def test_orphans_of_a_dead_worker_are_found_with_instance_ids(tmp_path: Path) -> None:
-    config = make_config(tmp_path)
+async def test_orphans_of_a_dead_worker_are_found_with_instance_ids(
+    tmp_path: Path, store: Path | str
+) -> None:
+    config = make_config(tmp_path, store)
     with subprocess.Popen([sys.executable, "-c", "pass"]) as gone:
         assert gone.wait(timeout=30) == 0
     host = socket.gethostname()

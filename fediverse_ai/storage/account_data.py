@@ -96,8 +96,8 @@ async def pending_deliveries(db: Database, actor_id: int) -> int:
     """Deliveries signed by the actor that have not finished: its key must outlive them."""
     value = await db.fetchval(
         "SELECT COUNT(*) FROM jobs WHERE kind = 'deliver' AND state IN ('pending', 'running')"
-        " AND json_extract(payload, '$.actor_id') = ?",
-        (actor_id,),
+        " AND CAST(json_extract(payload, '$.actor_id') AS TEXT) = ?",
+        (str(actor_id),),
     )
     return int(value or 0)
 
@@ -140,7 +140,7 @@ async def add_export(db: Database, actor_id: int, token: str, *, now: float) -> 
         )
         conn.execute(
             "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
-            " VALUES (?, json_object('token', ?), ?, ?, ?, ?)",
+            " VALUES (?, json_object('token', CAST(? AS TEXT)), ?, ?, ?, ?)",
             (EXPORT_JOB, token, now, f"export:{token}", now, now),
         )
         return True

@@ -233,7 +233,7 @@ def _take(conn: sqlite3.Connection, buckets: Sequence[Bucket], day: str, now: fl
         _store(conn, bucket.key, tokens - 1.0, bucket.capacity, bucket.per_second, now)
     conn.execute(
         "INSERT INTO ai_usage (day, count) VALUES (?, 1)"
-        " ON CONFLICT(day) DO UPDATE SET count = count + 1",
+        " ON CONFLICT(day) DO UPDATE SET count = ai_usage.count + 1",
         (day,),
     )
 

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from ..config import POSTGRESQL_SCHEMES
 from ..errors import StorageError
 
 Params = Sequence[Any] | dict[str, Any]
@@ -53,7 +54,11 @@ def latest_schema() -> int:
 
 
 class Database:
-    """The SQLite file, opened for use by one process."""
+    """The SQLite file, opened for use by one process (:mod:`.pg`: the PostgreSQL store)."""
+
+    dialect = "sqlite"
+    # Appended to a claim's row search: SQLite's one writer needs no row locks.
+    skip_locked = ""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -98,6 +103,10 @@ class Database:
         if self._reader is None:
             raise StorageError("database is not open")
         return self._reader
+
+    async def schema_version(self) -> int:
+        """The number of the last migration applied."""
+        return int(await self.fetchval("PRAGMA user_version") or 0)
 
     async def migrate(self) -> int:
         """Apply pending migrations; return the schema version reached."""
@@ -185,6 +194,18 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         rows = list(rows)
         await self.transaction(lambda conn: conn.executemany(sql, rows))
+
+
+def safe_url(target: Path | str) -> str:
+    """``storage.database`` for messages and logs: a URL without its password."""
+    text = str(target)
+    if not (isinstance(target, str) and text.startswith(POSTGRESQL_SCHEMES)):
+        return text
+    scheme, _, rest = text.partition("://")
+    if "@" in rest:
+        userinfo, _, host = rest.rpartition("@")
+        rest = f"{userinfo.split(':')[0]}@{host}"
+    return f"{scheme}://{rest}"
 
 
 def restrict_file(path: Path, mode: int) -> None:

@@ -42,7 +42,8 @@ def queue_in(
     key = f"embed:{note_id}" if version is None else f"embed:{note_id}:{version!r}"
     conn.execute(
         "INSERT INTO jobs (kind, payload, run_after, dedupe_key, created_at, updated_at)"
-        " VALUES (?, json_object('note_id', ?), ?, ?, ?, ?) ON CONFLICT(dedupe_key) DO NOTHING",
+        " VALUES (?, json_object('note_id', CAST(? AS INTEGER)), ?, ?, ?, ?)"
+        " ON CONFLICT(dedupe_key) DO NOTHING",
         (EMBED_JOB, note_id, now, key, now, now),
     )
 

@@ -140,14 +140,15 @@ async def claim(
     # capped fan-out and inbox bursts. Expired leases (a worker died) go first; there are few
     # running rows, so that search is cheap too.
     skip = ""
+    lock = db.skip_locked  # PostgreSQL: claims by other processes take other rows
     if skip_kinds:
         skip = f" AND kind NOT IN ({', '.join('?' for _ in skip_kinds)})"
     sql = (
         f"UPDATE jobs SET state = 'running', locked_until = ?, locked_by = ?,"
         f" attempts = attempts + 1, updated_at = ? WHERE id = COALESCE("
-        f"(SELECT id FROM jobs WHERE state = 'running' AND locked_until < ?{skip} LIMIT 1),"
+        f"(SELECT id FROM jobs WHERE state = 'running' AND locked_until < ?{skip} LIMIT 1{lock}),"
         f" (SELECT id FROM jobs AS j WHERE state = 'pending' AND run_after <= ?{skip}"
-        f" AND {HEAD_OF_QUEUE} ORDER BY run_after LIMIT 1)) RETURNING {_COLUMNS}"
+        f" AND {HEAD_OF_QUEUE} ORDER BY run_after LIMIT 1{lock})) RETURNING {_COLUMNS}"
     )
     kinds = tuple(skip_kinds)
     params = (now + lease_seconds, locked_by, now, now, *kinds, now, *kinds)

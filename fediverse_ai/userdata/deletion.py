@@ -137,4 +137,4 @@ async def purge(state: State, payload: dict[str, Any]) -> None:
 
 def export_path(state: State, token: str) -> Path:
     """Where an archive is kept: beside the database, never under the served media."""
-    return state.config.storage.database.parent / "exports" / f"{token}.zip"
+    return state.config.storage.data_dir / "exports" / f"{token}.zip"

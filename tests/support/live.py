@@ -9,6 +9,7 @@ job through a real ``Worker``. Everything is torn down on exit, also when the te
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -28,6 +29,7 @@ from fediverse_ai.storage import actors
 from fediverse_ai.worker import Worker
 
 from .keys import seed_key_file
+from .postgres import SUITE_URL_ENV, fresh_schema_url
 
 __all__ = [
     "AS2_ACCEPT",
@@ -39,6 +41,7 @@ __all__ = [
 ]
 
 AS2_ACCEPT = "application/activity+json"
+DEFAULT_DATABASE = "data/fediverse-ai.sqlite3"
 STARTUP_TIMEOUT_S = 30.0
 
 #: Tables whose row counts tell whether a request changed anything.
@@ -170,6 +173,7 @@ def write_config(
     extra_toml: str = "",
     allow_private: bool = True,
     instance_toml: str = "",
+    database: Path | str = DEFAULT_DATABASE,
 ) -> Path:
     blocked = ", ".join(f'"{d}"' for d in blocked_domains)
     text = f"""
@@ -185,7 +189,7 @@ listen_port = {port}
 embedded_worker = false
 
 [storage]
-database = "data/fediverse-ai.sqlite3"
+database = "{database}"
 media_dir = "data/media"
 keys_dir = "keys"
 
@@ -207,6 +211,7 @@ async def live_server(
     extra_toml: str = "",
     allow_private: bool = True,
     instance_toml: str = "",
+    database: Path | str = DEFAULT_DATABASE,
 ) -> AsyncIterator[LiveServer]:
     """fediverse-ai on a free loopback port, with its data under ``directory``.
 
@@ -215,6 +220,8 @@ async def live_server(
     (the configured AI backends excepted), so remote peers cannot be used, only local accounts.
     """
     directory.mkdir(parents=True, exist_ok=True)
+    if database == DEFAULT_DATABASE and (suite_url := os.environ.get(SUITE_URL_ENV)):
+        database = fresh_schema_url(suite_url)
     sock = bind_loopback()
     try:
         port = sock.getsockname()[1]
@@ -226,6 +233,7 @@ async def live_server(
                 extra_toml=extra_toml,
                 allow_private=allow_private,
                 instance_toml=instance_toml,
+                database=database,
             )
         )
         keys_dir = config.storage.keys_dir
