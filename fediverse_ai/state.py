@@ -19,7 +19,8 @@ from .config import Config
 from .httpsig import ResolvedKey
 from .inbox_client import InboxClient
 from .keys import read_private_key
-from .media_store import MediaStore, open_store
+from .media_store import MediaStore
+from .media_store import open_store as open_media_store
 from .memo import Memo
 from .metrics import Metrics
 from .models import Account
@@ -234,7 +235,7 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
             urls=Urls(config.instance.base_url),
             inbox_client=inbox_client,
             key_http=key_http,
-            media=open_store(config.storage.media_dir, config.media_store),
+            media=open_media_store(config.storage.media_dir, config.media_store),
             clock=clock,
         )
         yield state
