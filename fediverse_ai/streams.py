@@ -144,6 +144,8 @@ class Broker:
         self._unwritten: list[EventRow] = []
         self._writer: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
+        # Set while this process reads the others' events (tests wait for it).
+        self.following = asyncio.Event()
 
     @property
     def listeners(self) -> int:
@@ -219,6 +221,13 @@ class Broker:
         """Deliver the other processes' events while a stream is open, from the newest row
         when it starts: a stream shows what happens while it is open."""
         last = await stream_events.newest_id(db)
+        self.following.set()
+        try:
+            await self._read_from(db, last)
+        finally:
+            self.following.clear()
+
+    async def _read_from(self, db: Database, last: int) -> None:
         while self._subscriptions:
             try:
                 rows = await stream_events.after(db, last, limit=READ_BATCH)

@@ -1,0 +1,168 @@
+"""The streams' channel between processes (issue 15): two brokers on one SQLite file, each
+with its own connections, as a ``fediverse-ai run`` and a ``fediverse-ai worker`` have them.
+What one publishes reaches the other's streams once and in order, its own streams once (from
+memory, not again from the table), and a stream opened later sees nothing older."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from test_storage import T0, remote_actor
+
+from fediverse_ai.config_ops import RetentionConfig
+from fediverse_ai.models import Note
+from fediverse_ai.storage import retention, stream_events
+from fediverse_ai.storage.db import Database
+from fediverse_ai.storage.notes import NoteRow, insert
+from fediverse_ai.streams import Boost, Broker, Event, Notice, StreamEvent, Subscription
+
+POLL = 0.02
+
+
+@pytest.fixture
+async def two(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
+    path = tmp_path / "shared.sqlite3"
+    async with Database(path) as first, Database(path) as second:
+        await first.migrate()
+        yield first, second
+
+
+async def taken(sub: Subscription, count: int) -> list[Event]:
+    out = []
+    for _ in range(count):
+        event = await sub.next(idle_after=5)
+        assert event is not None and event != "idle", f"{len(out)} of {count} events came"
+        out.append(event)
+    return out
+
+
+async def nothing_more(sub: Subscription) -> None:
+    assert await sub.next(idle_after=POLL * 10) == "idle"
+
+
+async def test_events_reach_the_other_process_once_in_order(
+    two: tuple[Database, Database],
+) -> None:
+    db_a, db_b = two
+    author = await remote_actor(db_a, "author")
+    note_id = await db_a.transaction(
+        lambda conn: insert(
+            conn,
+            NoteRow(
+                uri="https://remote.example/notes/1",
+                actor_id=author.id,
+                local=False,
+                content="<p>hello</p>",
+                visibility="public",
+                published=T0,
+                published_text="2023-11-14T22:13:20Z",
+                tags=({"type": "Hashtag", "name": "#plants"},),
+            ),
+            now=T0,
+        )
+    )
+    assert note_id is not None
+    a, b = Broker(db=db_a, poll_seconds=POLL), Broker(db=db_b, poll_seconds=POLL)
+    # An event from before b's streams opened is not replayed to them.
+    a.notify(Notice(author.id, "follow", author.id, None, T0 - 1))
+    await a.flush()
+    on_a, on_b = a.subscribe(), b.subscribe()
+    await asyncio.wait_for(asyncio.gather(a.following.wait(), b.following.wait()), 5)
+
+    gone = Note(
+        id=note_id + 1000,
+        uri="https://remote.example/notes/gone",
+        actor_id=author.id,
+        local=False,
+        content="<p>secret</p>",
+        visibility="direct",
+        published=T0,
+        published_text="",
+        to=("https://here.example/users/alice",),
+        tags=({"type": "Mention", "href": "https://here.example/users/alice"},),
+    )
+    ghost = Note(**{**gone.__dict__, "id": note_id + 2000, "visibility": "public"})
+    notices = [Notice(author.id, "like", author.id + i, note_id, T0 + i) for i in range(30)]
+    a.publish("new", ghost)  # a note deleted before b reads it: nothing to show there
+    a.publish("boost", as_published(note_id), Boost(7, author.id, T0 + 0.5))
+    for notice in notices:
+        a.notify(notice)
+    a.publish("delete", gone)
+
+    # a's own stream had everything at once, from memory, and gets none of it again.
+    own = await taken(on_a, 33)
+    assert [e for e in own if isinstance(e, Notice)] == notices
+    await asyncio.sleep(POLL * 5)
+    await nothing_more(on_a)
+
+    # b's stream has them once, in the order published, the note read back from the table.
+    seen = await taken(on_b, 32)
+    await nothing_more(on_b)
+    boost, *likes, deleted = seen
+    assert isinstance(boost, StreamEvent) and boost.kind == "boost"
+    assert boost.note.id == note_id and boost.note.content == "<p>hello</p>"
+    assert boost.boost == Boost(7, author.id, T0 + 0.5)
+    assert likes == notices
+    assert isinstance(deleted, StreamEvent) and deleted.kind == "delete"
+    # A deleted note keeps its audience for its streams, and nothing of its content.
+    assert (deleted.note.id, deleted.note.visibility, deleted.note.to, deleted.note.tags) == (
+        gone.id,
+        gone.visibility,
+        gone.to,
+        gone.tags,
+    )
+    assert deleted.note.content == ""
+
+    # b's events reach a the same way.
+    b.notify(Notice(author.id, "poll", author.id, note_id, T0 + 99))
+    (back,) = await taken(on_a, 1)
+    assert back == Notice(author.id, "poll", author.id, note_id, T0 + 99)
+    (mine,) = await taken(on_b, 1)
+    assert mine == back
+    await nothing_more(on_b)
+
+    on_a.close()
+    on_b.close()
+    await b.flush()
+    a.close()
+    b.close()
+
+
+def as_published(note_id: int) -> Note:
+    """A stand-in for the note as the publisher had it: the reader re-reads it by id."""
+    return Note(
+        id=note_id,
+        uri="",
+        actor_id=0,
+        local=False,
+        content="",
+        visibility="public",
+        published=0.0,
+        published_text="",
+    )
+
+
+async def test_no_stream_open_reads_nothing_and_the_purge_keeps_the_newest_row(
+    two: tuple[Database, Database],
+) -> None:
+    db_a, db_b = two
+    a, b = Broker(db=db_a, poll_seconds=POLL), Broker(db=db_b, poll_seconds=POLL)
+    for i in range(3):
+        a.notify(Notice(1, "like", 2, None, T0 + i))
+    await a.flush()
+    assert not b.following.is_set()  # no stream open: b never looked
+    rows = await stream_events.after(db_b, 0, limit=10)
+    assert [r.at for r in rows] == [T0, T0 + 1, T0 + 2]
+    assert {r.origin for r in rows} == {a.origin}
+
+    # Minutes later the purge drops them, all but the newest: ids keep growing from there.
+    later = rows[-1].created_at + retention.STREAM_EVENTS_SECONDS + 1
+    removed = await retention.purge(db_a, RetentionConfig(), now=later)
+    assert removed["stream_events"] == 2
+    assert [r.id for r in await stream_events.after(db_b, 0, limit=10)] == [rows[-1].id]
+    a.notify(Notice(1, "like", 2, None, T0 + 3))
+    await a.flush()
+    assert (await stream_events.after(db_b, rows[-1].id, limit=10))[0].id > rows[-1].id
