@@ -109,11 +109,12 @@ def _fanout_in(tree: Path, seeded: Path, copy: Path, token: str) -> dict[str, An
         [sys.executable, "-c", code, str(copy / "config.toml"), token],
         cwd=copy,
         env=env,
-        check=True,
         capture_output=True,
         text=True,
         timeout=600,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"the fan-out in {tree} failed:\n{done.stderr[-3000:]}")
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
