@@ -41,7 +41,7 @@ async def _publish_cost(directory: Path) -> list[dict[str, Any]]:
     async with Database(directory / "publish.sqlite3") as db:
         await db.migrate()
         broker = Broker(db=db)
-        rows = []
+        rows: list[dict[str, Any]] = []
 
         async def timed(name: str, step: Any, count: int) -> None:
             started = time.perf_counter()
@@ -100,9 +100,10 @@ def _fanout_in(tree: Path, seeded: Path, copy: Path, token: str) -> dict[str, An
     """One fan-out, run by the code of ``tree`` on a fresh copy of the seeded database."""
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(seeded, copy)
+    streams = pick(1000, 200)
     code = (
         "import asyncio, json, sys; from pathlib import Path; from bench.api import _fanout;"
-        f" print(json.dumps(asyncio.run(_fanout(Path(sys.argv[1]), sys.argv[2], {pick(1000, 200)}))))"
+        f" print(json.dumps(asyncio.run(_fanout(Path(sys.argv[1]), sys.argv[2], {streams}))))"
     )
     env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(

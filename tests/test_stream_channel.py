@@ -6,28 +6,18 @@ memory, not again from the table), and a stream opened later sees nothing older.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
+from dataclasses import replace
 
-import pytest
-from test_storage import T0, remote_actor
+from test_shared_limits import two  # noqa: F401 (the fixture)
+from test_storage import T0, note_row, remote_actor
 
 from fediverse_ai.config_ops import RetentionConfig
-from fediverse_ai.models import Note
-from fediverse_ai.storage import retention, stream_events
+from fediverse_ai.storage import notes, retention, stream_events
 from fediverse_ai.storage.db import Database
-from fediverse_ai.storage.notes import NoteRow, insert
+from fediverse_ai.storage.notes import insert
 from fediverse_ai.streams import Boost, Broker, Event, Notice, StreamEvent, Subscription
 
 POLL = 0.02
-
-
-@pytest.fixture
-async def two(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
-    path = tmp_path / "shared.sqlite3"
-    async with Database(path) as first, Database(path) as second:
-        await first.migrate()
-        yield first, second
 
 
 async def taken(sub: Subscription, count: int) -> list[Event]:
@@ -44,27 +34,18 @@ async def nothing_more(sub: Subscription) -> None:
 
 
 async def test_events_reach_the_other_process_once_in_order(
-    two: tuple[Database, Database],
+    two: tuple[Database, Database],  # noqa: F811
 ) -> None:
     db_a, db_b = two
     author = await remote_actor(db_a, "author")
     note_id = await db_a.transaction(
         lambda conn: insert(
-            conn,
-            NoteRow(
-                uri="https://remote.example/notes/1",
-                actor_id=author.id,
-                local=False,
-                content="<p>hello</p>",
-                visibility="public",
-                published=T0,
-                published_text="2023-11-14T22:13:20Z",
-                tags=({"type": "Hashtag", "name": "#plants"},),
-            ),
-            now=T0,
+            conn, note_row("https://remote.example/n/1", author, "<p>hello</p>"), now=T0
         )
     )
     assert note_id is not None
+    stored = await notes.by_id(db_a, note_id)
+    assert stored is not None
     a, b = Broker(db=db_a, poll_seconds=POLL), Broker(db=db_b, poll_seconds=POLL)
     # An event from before b's streams opened is not replayed to them.
     a.notify(Notice(author.id, "follow", author.id, None, T0 - 1))
@@ -72,22 +53,20 @@ async def test_events_reach_the_other_process_once_in_order(
     on_a, on_b = a.subscribe(), b.subscribe()
     await asyncio.wait_for(asyncio.gather(a.following.wait(), b.following.wait()), 5)
 
-    gone = Note(
+    gone = replace(
+        stored,
         id=note_id + 1000,
-        uri="https://remote.example/notes/gone",
-        actor_id=author.id,
-        local=False,
         content="<p>secret</p>",
         visibility="direct",
-        published=T0,
-        published_text="",
         to=("https://here.example/users/alice",),
         tags=({"type": "Mention", "href": "https://here.example/users/alice"},),
     )
-    ghost = Note(**{**gone.__dict__, "id": note_id + 2000, "visibility": "public"})
+    ghost = replace(stored, id=note_id + 2000)
+    # The publisher's copy is not what the other process shows: it reads the note back.
+    stale = replace(stored, content="")
     notices = [Notice(author.id, "like", author.id + i, note_id, T0 + i) for i in range(30)]
     a.publish("new", ghost)  # a note deleted before b reads it: nothing to show there
-    a.publish("boost", as_published(note_id), Boost(7, author.id, T0 + 0.5))
+    a.publish("boost", stale, Boost(7, author.id, T0 + 0.5))
     for notice in notices:
         a.notify(notice)
     a.publish("delete", gone)
@@ -131,22 +110,8 @@ async def test_events_reach_the_other_process_once_in_order(
     b.close()
 
 
-def as_published(note_id: int) -> Note:
-    """A stand-in for the note as the publisher had it: the reader re-reads it by id."""
-    return Note(
-        id=note_id,
-        uri="",
-        actor_id=0,
-        local=False,
-        content="",
-        visibility="public",
-        published=0.0,
-        published_text="",
-    )
-
-
 async def test_no_stream_open_reads_nothing_and_the_purge_keeps_the_newest_row(
-    two: tuple[Database, Database],
+    two: tuple[Database, Database],  # noqa: F811
 ) -> None:
     db_a, db_b = two
     a, b = Broker(db=db_a, poll_seconds=POLL), Broker(db=db_b, poll_seconds=POLL)
