@@ -1,9 +1,10 @@
 """Benchmark: the streams' channel between processes (issue 15, ``streams.py``).
 
-1. What a publish costs now that it also writes a ``stream_events`` row: one event per
-   transaction (a worker job publishes one), and a burst of events written together, beside
-   one small write transaction of the same database (``shared_limits.hit``) as the baseline;
-   and the idle reader's query (one every 250 ms while a stream is open).
+1. What a publish costs now that it also writes a ``stream_events`` row: while no other
+   process reads (the presence check alone), one event per transaction (a worker job
+   publishes one), and a burst of events written together, beside one small write
+   transaction of the same database (``shared_limits.hit``) as the baseline; and the idle
+   reader's query (one every 250 ms while a stream is open).
 2. The client API's fan-out (``bench/api.py``: one status to 1,000 open SSE streams, 200 with
    ``BENCH_QUICK``) on copies of one seeded database, alternating this tree and the tree at
    ``BENCH_BEFORE`` (a ``git archive`` of the commit before the change) when it is given.
@@ -43,6 +44,12 @@ async def _publish_cost(directory: Path) -> list[dict[str, Any]]:
         broker = Broker(db=db)
         rows: list[dict[str, Any]] = []
 
+        async def nobody_reads() -> None:
+            quiet = Broker(db=db)
+            for i in range(EVENTS):
+                quiet.notify(Notice(1, "like", 2, i, float(i)))
+                await quiet.flush()
+
         async def timed(name: str, step: Any, count: int) -> None:
             started = time.perf_counter()
             await step()
@@ -75,6 +82,9 @@ async def _publish_cost(directory: Path) -> list[dict[str, Any]]:
 
         await timed("baseline: one small write transaction (shared_limits.hit)", baseline, EVENTS)
         await timed("publish, no database (before)", memory_only, EVENTS)
+        await timed("publish, no other process reads (no row)", nobody_reads, EVENTS)
+        # From here another process reads: every event is written.
+        await stream_events.reading(db, "another process", until=time.time() + 3600)
         await timed("publish + its own row transaction", one_by_one, EVENTS)
         await timed(f"publish, {EVENTS:,} rows in one transaction", burst, EVENTS)
         await timed(f"idle reader's query ({EVENTS * 2:,} rows in the table)", idle_read, EVENTS)

@@ -8,7 +8,8 @@ The streams of the publishing process get the event at once, from memory. With a
 ``fediverse-ai worker`` process stores an AI answer that the streams of a web-only
 ``fediverse-ai run`` must show), and a process with streams open reads the rows other
 processes wrote every :data:`POLL_SECONDS`, re-reading the notes they name. A process with no
-stream open reads nothing. PostgreSQL's LISTEN/NOTIFY can replace the polling in
+stream open reads nothing, and while no other process has one open (``stream_readers``),
+events are not written either. PostgreSQL's LISTEN/NOTIFY can replace the polling in
 :meth:`Broker._follow` alone; publishers call :meth:`Broker.publish` and nothing else.
 
 Events are best-effort, as Mastodon's are: one stored by a process that dies before its row
@@ -21,6 +22,7 @@ do after any disconnect.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -42,6 +44,11 @@ QUEUE_SIZE = 512
 # second is below what a reader notices, and one indexed query of nothing costs ~50 µs.
 POLL_SECONDS = 0.25
 READ_BATCH = 200
+# A reading process renews its stream_readers row at half its lease; one killed leaves it for
+# a lease at most. Publishers ask at most once a second whether anyone reads, so the first
+# stream a process opens may miss the others' events of its first second.
+READER_LEASE_SECONDS = 10.0
+PRESENCE_SECONDS = 1.0
 _NOTICE = "notice:"
 # What a deleted note's streams look at (client_api/streaming.py): its audience.
 _AUDIENCE = ("uri", "actor_id", "local", "visibility", "published", "to", "cc", "tags")
@@ -134,11 +141,14 @@ class Broker:
         *,
         db: Database | None = None,
         poll_seconds: float = POLL_SECONDS,
+        presence_seconds: float = PRESENCE_SECONDS,
     ) -> None:
         self._subscriptions: set[Subscription] = set()
         self.queue_size = queue_size
         self._db = db
         self.poll_seconds = poll_seconds
+        self.presence_seconds = presence_seconds
+        self._others: tuple[float, bool] | None = None  # (asked at, monotonic; answer)
         # Names this process's rows, which its own streams had at once.
         self.origin = uuid.uuid4().hex
         self._unwritten: list[EventRow] = []
@@ -213,23 +223,41 @@ class Broker:
         while self._unwritten:
             batch, self._unwritten = self._unwritten, []
             try:
-                await stream_events.append(self._db, batch)
+                if await self._others_read(self._db):
+                    await stream_events.append(self._db, batch)
             except Exception:  # a stream event is not worth failing the work that made it
                 log.exception("could not share %d stream events", len(batch))
+
+    async def _others_read(self, db: Database) -> bool:
+        """Whether another process has streams open (asked at most every
+        ``presence_seconds``): with none, an event is not worth a row."""
+        now = time.monotonic()
+        if self._others is None or now - self._others[0] >= self.presence_seconds:
+            found = await stream_events.others_read(db, self.origin, now=time.time())
+            self._others = (now, found)
+        return self._others[1]
 
     async def _follow(self, db: Database) -> None:
         """Deliver the other processes' events while a stream is open, from the newest row
         when it starts: a stream shows what happens while it is open."""
+        await stream_events.reading(db, self.origin, until=time.time() + READER_LEASE_SECONDS)
         last = await stream_events.newest_id(db)
         self.following.set()
         try:
             await self._read_from(db, last)
         finally:
             self.following.clear()
+            with contextlib.suppress(Exception):  # shutting down: the lease runs out
+                await stream_events.done_reading(db, self.origin)
 
     async def _read_from(self, db: Database, last: int) -> None:
+        renewed = time.monotonic()
         while self._subscriptions:
             try:
+                if time.monotonic() - renewed > READER_LEASE_SECONDS / 2:
+                    until = time.time() + READER_LEASE_SECONDS
+                    await stream_events.reading(db, self.origin, until=until)
+                    renewed = time.monotonic()
                 rows = await stream_events.after(db, last, limit=READ_BATCH)
                 for row in rows:
                     last = row.id

@@ -15,6 +15,7 @@ from fediverse_ai.config_ops import RetentionConfig
 from fediverse_ai.storage import notes, retention, stream_events
 from fediverse_ai.storage.db import Database
 from fediverse_ai.storage.notes import insert
+from fediverse_ai.storage.stream_events import EventRow
 from fediverse_ai.streams import Boost, Broker, Event, Notice, StreamEvent, Subscription
 
 POLL = 0.02
@@ -46,10 +47,9 @@ async def test_events_reach_the_other_process_once_in_order(
     assert note_id is not None
     stored = await notes.by_id(db_a, note_id)
     assert stored is not None
-    a, b = Broker(db=db_a, poll_seconds=POLL), Broker(db=db_b, poll_seconds=POLL)
-    # An event from before b's streams opened is not replayed to them.
-    a.notify(Notice(author.id, "follow", author.id, None, T0 - 1))
-    await a.flush()
+    a, b = brokers(db_a, db_b)
+    # A row from before b's streams opened is not replayed to them.
+    await stream_events.append(db_a, [EventRow("an old process", "notice:follow", 1, 2, 3, at=T0)])
     on_a, on_b = a.subscribe(), b.subscribe()
     await asyncio.wait_for(asyncio.gather(a.following.wait(), b.following.wait()), 5)
 
@@ -110,24 +110,52 @@ async def test_events_reach_the_other_process_once_in_order(
     b.close()
 
 
-async def test_no_stream_open_reads_nothing_and_the_purge_keeps_the_newest_row(
+def brokers(db_a: Database, db_b: Database) -> tuple[Broker, Broker]:
+    """Two processes' brokers that poll often and ask every time whether the other reads."""
+    return (
+        Broker(db=db_a, poll_seconds=POLL, presence_seconds=0),
+        Broker(db=db_b, poll_seconds=POLL, presence_seconds=0),
+    )
+
+
+async def test_events_are_written_only_while_another_process_reads(
     two: tuple[Database, Database],  # noqa: F811
 ) -> None:
     db_a, db_b = two
-    a, b = Broker(db=db_a, poll_seconds=POLL), Broker(db=db_b, poll_seconds=POLL)
-    for i in range(3):
+    a, b = brokers(db_a, db_b)
+    # No stream open anywhere: nothing is written, nothing is read.
+    a.notify(Notice(1, "like", 2, None, T0))
+    await a.flush()
+    assert await stream_events.after(db_b, 0, limit=10) == []
+    # b opens a stream: a's events are written from then on, and b reads them.
+    on_b = b.subscribe()
+    await asyncio.wait_for(b.following.wait(), 5)
+    for i in range(1, 4):
         a.notify(Notice(1, "like", 2, None, T0 + i))
     await a.flush()
-    assert not b.following.is_set()  # no stream open: b never looked
     rows = await stream_events.after(db_b, 0, limit=10)
-    assert [r.at for r in rows] == [T0, T0 + 1, T0 + 2]
+    assert [r.at for r in rows] == [T0 + 1, T0 + 2, T0 + 3]
     assert {r.origin for r in rows} == {a.origin}
+    assert [e.at for e in await taken(on_b, 3) if isinstance(e, Notice)] == [T0 + 1, T0 + 2, T0 + 3]
+    # b's own events are not written while only b reads.
+    b.notify(Notice(1, "like", 2, None, T0 + 4))
+    await b.flush()
+    assert len(await stream_events.after(db_b, 0, limit=10)) == 3
+    # Its stream closed, b says it no longer reads; a writes nothing more.
+    on_b.close()
+    await asyncio.wait_for(wait_cleared(b), 5)
+    assert await db_a.fetchval("SELECT COUNT(*) FROM stream_readers") == 0
+    a.notify(Notice(1, "like", 2, None, T0 + 5))
+    await a.flush()
+    assert len(await stream_events.after(db_b, 0, limit=10)) == 3
 
     # Minutes later the purge drops them, all but the newest: ids keep growing from there.
     later = rows[-1].created_at + retention.STREAM_EVENTS_SECONDS + 1
     removed = await retention.purge(db_a, RetentionConfig(), now=later)
     assert removed["stream_events"] == 2
     assert [r.id for r in await stream_events.after(db_b, 0, limit=10)] == [rows[-1].id]
-    a.notify(Notice(1, "like", 2, None, T0 + 3))
-    await a.flush()
-    assert (await stream_events.after(db_b, rows[-1].id, limit=10))[0].id > rows[-1].id
+
+
+async def wait_cleared(broker: Broker) -> None:
+    while broker.following.is_set():
+        await asyncio.sleep(POLL)

@@ -18,7 +18,8 @@ What goes, and what is kept on purpose:
 * ``api_request_counts`` of windows that have ended, and ``slot_leases`` that ran out
   (``shared_limits.py``): a missing row means what they mean.
 * ``stream_events`` after :data:`STREAM_EVENTS_SECONDS` (a reader is a quarter of a second
-  behind), except the newest row: ids must keep growing past the readers' last one.
+  behind), except the newest row: ids must keep growing past the readers' last one; and
+  ``stream_readers`` whose lease ran out.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ _SIMPLE = (
         "stream_events",
         "created_at < :streams AND id < (SELECT MAX(id) FROM stream_events)",
     ),
+    ("stream_readers", "stream_readers", "expires_at < :now"),
 )
 NAMES = ("activities", *(name for name, _, _ in _SIMPLE))
 

@@ -4,7 +4,10 @@
 reads the rows after the last id it saw. SQLite runs one write transaction at a time, so ids
 are committed in order and "after the last id" misses nothing. PostgreSQL's sequences can
 commit out of order; its slice replaces this polling with LISTEN/NOTIFY behind the same
-three calls.
+calls.
+
+``stream_readers`` says which processes read: a reader renews its row while it has streams
+open, and a publisher asks (at most once a second) whether any other process does.
 """
 
 from __future__ import annotations
@@ -85,3 +88,25 @@ async def after(db: Database, last_id: int, *, limit: int) -> list[EventRow]:
         (last_id, limit),
     )
     return [_row(r) for r in rows]
+
+
+async def reading(db: Database, origin: str, *, until: float) -> None:
+    """Say that ``origin`` reads the events until ``until`` (renewed while it does)."""
+    await db.execute(
+        "INSERT INTO stream_readers (origin, expires_at) VALUES (?, ?)"
+        " ON CONFLICT (origin) DO UPDATE SET expires_at = excluded.expires_at",
+        (origin, until),
+    )
+
+
+async def done_reading(db: Database, origin: str) -> None:
+    await db.execute("DELETE FROM stream_readers WHERE origin = ?", (origin,))
+
+
+async def others_read(db: Database, origin: str, *, now: float) -> bool:
+    """Whether a process other than ``origin`` reads the events now."""
+    found = await db.fetchval(
+        "SELECT 1 FROM stream_readers WHERE origin <> ? AND expires_at > ? LIMIT 1",
+        (origin, now),
+    )
+    return found is not None

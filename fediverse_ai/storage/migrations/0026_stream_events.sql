@@ -17,3 +17,11 @@ CREATE TABLE stream_events (
     created_at REAL NOT NULL
 );
 CREATE INDEX stream_events_created ON stream_events(created_at);
+
+-- The processes reading stream_events now (one row each, renewed while they have streams
+-- open): a process writes its events only while another one reads, so an instance of one
+-- process, or with no app streaming, writes none.
+CREATE TABLE stream_readers (
+    origin TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
