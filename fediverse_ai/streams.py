@@ -214,6 +214,13 @@ class Broker:
 
     def _share(self, row: EventRow) -> None:
         """Queue ``row`` for the database; one task writes what is queued, in order."""
+        others = self._others
+        if (
+            others is not None
+            and not others[1]
+            and time.monotonic() - others[0] < self.presence_seconds
+        ):
+            return  # no one else reads, as asked a moment ago: not even a task
         self._unwritten.append(dataclasses.replace(row, created_at=time.time()))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write())
