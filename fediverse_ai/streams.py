@@ -246,7 +246,13 @@ class Broker:
 
     async def _follow(self, db: Database) -> None:
         """Deliver the other processes' events while a stream is open, from the newest row
-        when it starts: a stream shows what happens while it is open."""
+        when it starts: a stream shows what happens while it is open. Checked again after
+        the last await: a stream opened while the reader said goodbye finds no reader to
+        start (this task is not done yet), so this one goes on."""
+        while self._subscriptions:
+            await self._follow_once(db)
+
+    async def _follow_once(self, db: Database) -> None:
         await stream_events.reading(db, self.origin, until=time.time() + READER_LEASE_SECONDS)
         last = await stream_events.newest_id(db)
         self.following.set()
