@@ -83,7 +83,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if _run(_init(config)) != 0:
         return 1
     _log_offline_model(config)
-    app = create_app(config)
+    # --no-worker: web only, beside separate `fediverse-ai worker` processes (README).
+    app = create_app(config, embedded_worker=False if args.no_worker else None)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -182,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = sub.add_parser(name, help=help_text)
         add_offline_model_option(command)
+        if name == "run":
+            command.add_argument(
+                "--no-worker",
+                action="store_true",
+                help="serve HTTP only; jobs are left to `fediverse-ai worker` processes"
+                " (as server.embedded_worker = false)",
+            )
         command.set_defaults(func=func)
     add_model_commands(sub)
     sub.add_parser("check-config", help="validate the config file").set_defaults(

@@ -104,7 +104,7 @@ class State:
     # starts at once instead of at an idle loop's next poll.
     wakers: list[Callable[[int], None]] = field(default_factory=list)
     metrics: Metrics = field(default_factory=Metrics)  # this process's counters (/metrics)
-    # New and deleted notes for the client API's open streams (one process: see streams.py).
+    # New and deleted notes for the client API's open streams, of every process (streams.py).
     streams: Broker = field(default_factory=Broker)
     _blocks: tuple[float, frozenset[str]] | None = None
     _suspended: tuple[float, frozenset[str]] | None = None
@@ -237,10 +237,12 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
             key_http=key_http,
             media=open_media_store(config.storage.media_dir, config.media_store),
             clock=clock,
+            streams=Broker(db=db),
         )
         yield state
     finally:
         if state is not None:
+            await state.streams.flush()
             state.streams.close()
         for service in state.services.values() if state else ():
             closer = getattr(service, "aclose", None)

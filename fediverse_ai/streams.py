@@ -1,30 +1,58 @@
-"""The in-process broker behind the client API's streaming (issue 14): new, edited and
-deleted notes, boosts, and the notifications no note announces (a follow, a favourite) are
-published here where they are stored (the worker's inbox handlers, the local actions), and
-every open stream takes what its viewer may see.
+"""The broker behind the client API's streaming (issue 14): new, edited and deleted notes,
+boosts, and the notifications no note announces (a follow, a favourite) are published here
+where they are stored (the worker's inbox handlers, the local actions), and every open
+stream takes what its viewer may see.
 
-It is in memory because today the web server and the embedded worker are one process: a
-note the worker stores (an AI answer, a remote post from the inbox queue) and the stream
-that shows it share this object. Several processes (issue 15) will need a channel between
-them instead, a table polled by id or SQLite's successor's LISTEN/NOTIFY; publishers call
-:meth:`Broker.publish` alone, so only this module changes.
+The streams of the publishing process get the event at once, from memory. With a database
+(``open_state`` gives one), every event is also written to ``stream_events`` (issue 15: a
+``fediverse-ai worker`` process stores an AI answer that the streams of a web-only
+``fediverse-ai run`` must show), and a process with streams open reads the rows other
+processes wrote every :data:`POLL_SECONDS`, re-reading the notes they name. A process with no
+stream open reads nothing, and while no other process has one open (``stream_readers``),
+events are not written either. PostgreSQL's LISTEN/NOTIFY can replace the polling in
+:meth:`Broker._follow` alone; publishers call :meth:`Broker.publish` and nothing else.
 
-A stream that cannot keep up (its queue full: a client that stopped reading) is closed
-rather than allowed to hold the events in memory; the app reconnects and reads the
-timeline, as Mastodon's apps do after any disconnect.
+Events are best-effort, as Mastodon's are: one stored by a process that dies before its row
+is written is not streamed, and the app finds it when it reads the timeline. A stream that
+cannot keep up (its queue full: a client that stopped reading) is closed rather than allowed
+to hold the events in memory; the app reconnects and reads the timeline, as Mastodon's apps
+do after any disconnect.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import itertools
+import json
+import logging
+import time
+import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 from .models import Note
+from .storage import notes, stream_events
+from .storage.db import Database
+from .storage.stream_events import EventRow
 
 EventKind = Literal["new", "edit", "delete", "boost", "unboost"]
+NoticeKind = Literal["follow", "follow_request", "like", "poll"]
 QUEUE_SIZE = 512
+# How often a process with streams open looks for other processes' events: a quarter of a
+# second is below what a reader notices, and one indexed query of nothing costs ~50 µs.
+POLL_SECONDS = 0.25
+READ_BATCH = 200
+# A reading process renews its stream_readers row at half its lease; one killed leaves it for
+# a lease at most. Publishers ask at most once a second whether anyone reads, so the first
+# stream a process opens may miss the others' events of its first second.
+READER_LEASE_SECONDS = 10.0
+PRESENCE_SECONDS = 1.0
+_NOTICE = "notice:"
+# What a deleted note's streams look at (client_api/streaming.py): its audience.
+_AUDIENCE = ("uri", "actor_id", "local", "visibility", "published", "to", "cc", "tags")
+log = logging.getLogger(__name__)
 _serial = itertools.count(1)
 
 
@@ -60,7 +88,7 @@ class Notice:
     names the notification's id). Only the streams of ``recipient_id`` look at it."""
 
     recipient_id: int
-    kind: Literal["follow", "follow_request", "like", "poll"]
+    kind: NoticeKind
     actor_id: int
     note_id: int | None
     at: float
@@ -104,11 +132,30 @@ class Subscription:
 
 
 class Broker:
-    """Fan-out of :class:`StreamEvent` to every open subscription of this process."""
+    """Fan-out of events to every open subscription of this process and, given ``db``, of
+    every process on that database (see the module's docstring)."""
 
-    def __init__(self, queue_size: int = QUEUE_SIZE) -> None:
+    def __init__(
+        self,
+        queue_size: int = QUEUE_SIZE,
+        *,
+        db: Database | None = None,
+        poll_seconds: float = POLL_SECONDS,
+        presence_seconds: float = PRESENCE_SECONDS,
+    ) -> None:
         self._subscriptions: set[Subscription] = set()
         self.queue_size = queue_size
+        self._db = db
+        self.poll_seconds = poll_seconds
+        self.presence_seconds = presence_seconds
+        self._others: tuple[float, bool] | None = None  # (asked at, monotonic; answer)
+        # Names this process's rows, which its own streams had at once.
+        self.origin = uuid.uuid4().hex
+        self._unwritten: list[EventRow] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        # Set while this process reads the others' events (tests wait for it).
+        self.following = asyncio.Event()
 
     @property
     def listeners(self) -> int:
@@ -117,26 +164,177 @@ class Broker:
     def subscribe(self) -> Subscription:
         sub = Subscription(self, self.queue_size)
         self._subscriptions.add(sub)
+        if self._db is not None and (self._reader is None or self._reader.done()):
+            self._reader = asyncio.get_running_loop().create_task(self._follow(self._db))
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscriptions.discard(sub)
 
     def publish(self, kind: EventKind, note: Note, boost: Boost | None = None) -> None:
-        """Hand an event to every stream; costs nothing when none is open."""
+        """Hand an event to every stream: this process's at once, the others' through the
+        database (one small row, written after the caller's transaction, batched)."""
         if self._subscriptions:
             self._offer(StreamEvent(kind, note, boost))
+        if self._db is not None:
+            deleted = None
+            if kind == "delete":
+                deleted = json.dumps({k: getattr(note, k) for k in _AUDIENCE})
+            self._share(
+                EventRow(
+                    self.origin,
+                    kind,
+                    note_id=note.id,
+                    actor_id=boost.actor_id if boost else None,
+                    announce_id=boost.announce_id if boost else None,
+                    at=boost.published if boost else None,
+                    deleted=deleted,
+                )
+            )
 
     def notify(self, notice: Notice) -> None:
         """Hand a notification to the streams (its recipient's take it)."""
         if self._subscriptions:
             self._offer(notice)
+        if self._db is not None:
+            self._share(
+                EventRow(
+                    self.origin,
+                    _NOTICE + notice.kind,
+                    note_id=notice.note_id,
+                    actor_id=notice.actor_id,
+                    recipient_id=notice.recipient_id,
+                    at=notice.at,
+                )
+            )
 
     def _offer(self, event: Event) -> None:
         for sub in list(self._subscriptions):
             sub.offer(event)
 
+    def _share(self, row: EventRow) -> None:
+        """Queue ``row`` for the database; one task writes what is queued, in order."""
+        others = self._others
+        if (
+            others is not None
+            and not others[1]
+            and time.monotonic() - others[0] < self.presence_seconds
+        ):
+            return  # no one else reads, as asked a moment ago: not even a task
+        self._unwritten.append(dataclasses.replace(row, created_at=time.time()))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        assert self._db is not None
+        while self._unwritten:
+            batch, self._unwritten = self._unwritten, []
+            try:
+                if await self._others_read(self._db):
+                    await stream_events.append(self._db, batch)
+            except Exception:  # a stream event is not worth failing the work that made it
+                log.exception("could not share %d stream events", len(batch))
+
+    async def _others_read(self, db: Database) -> bool:
+        """Whether another process has streams open (asked at most every
+        ``presence_seconds``): with none, an event is not worth a row."""
+        now = time.monotonic()
+        if self._others is None or now - self._others[0] >= self.presence_seconds:
+            found = await stream_events.others_read(db, self.origin, now=time.time())
+            self._others = (now, found)
+        return self._others[1]
+
+    async def _follow(self, db: Database) -> None:
+        """Deliver the other processes' events while a stream is open, from the newest row
+        when it starts: a stream shows what happens while it is open. Checked again after
+        the last await: a stream opened while the reader said goodbye finds no reader to
+        start (this task is not done yet), so this one goes on."""
+        while self._subscriptions:
+            await self._follow_once(db)
+
+    async def _follow_once(self, db: Database) -> None:
+        await stream_events.reading(db, self.origin, until=time.time() + READER_LEASE_SECONDS)
+        last = await stream_events.newest_id(db)
+        self.following.set()
+        try:
+            await self._read_from(db, last)
+        finally:
+            self.following.clear()
+            with contextlib.suppress(Exception):  # shutting down: the lease runs out
+                await stream_events.done_reading(db, self.origin)
+
+    async def _read_from(self, db: Database, last: int) -> None:
+        renewed = time.monotonic()
+        while self._subscriptions:
+            try:
+                if time.monotonic() - renewed > READER_LEASE_SECONDS / 2:
+                    until = time.time() + READER_LEASE_SECONDS
+                    await stream_events.reading(db, self.origin, until=until)
+                    renewed = time.monotonic()
+                rows = await stream_events.after(db, last, limit=READ_BATCH)
+                for row in rows:
+                    last = row.id
+                    if row.origin == self.origin:
+                        continue
+                    event = await self._event(db, row)
+                    if event is not None and self._subscriptions:
+                        self._offer(event)
+            except Exception:
+                log.exception("could not read the stream events")
+                rows = []
+            if len(rows) < READ_BATCH:
+                await asyncio.sleep(self.poll_seconds)
+
+    async def _event(self, db: Database, row: EventRow) -> Event | None:
+        """The event a row names, as its publisher had it: the note read back (gone since:
+        nothing to show), a deleted one rebuilt from its audience."""
+        if row.kind.startswith(_NOTICE):
+            kind = row.kind.removeprefix(_NOTICE)
+            if kind not in get_args(NoticeKind) or row.recipient_id is None:
+                return None
+            return Notice(
+                row.recipient_id,
+                cast(NoticeKind, kind),
+                int(row.actor_id or 0),
+                row.note_id,
+                float(row.at or 0),
+            )
+        if row.kind not in get_args(EventKind) or row.note_id is None:
+            return None
+        kind = cast(EventKind, row.kind)
+        boost = None
+        if row.announce_id is not None and row.actor_id is not None:
+            boost = Boost(row.announce_id, row.actor_id, float(row.at or 0))
+        if row.deleted is not None:
+            return StreamEvent(kind, _deleted_note(row.note_id, row.deleted), boost)
+        note = await notes.by_id(db, row.note_id)
+        return None if note is None else StreamEvent(kind, note, boost)
+
+    async def flush(self) -> None:
+        """Write the events still queued (before the database closes)."""
+        if self._writer is not None:
+            await self._writer
+
     def close(self) -> None:
         """End every stream (shutdown)."""
         for sub in list(self._subscriptions):
             sub.close()
+        if self._reader is not None:
+            self._reader.cancel()
+
+
+def _deleted_note(note_id: int, audience: str) -> Note:
+    found = json.loads(audience)
+    return Note(
+        id=note_id,
+        uri=str(found["uri"]),
+        actor_id=int(found["actor_id"]),
+        local=bool(found["local"]),
+        content="",
+        visibility=found["visibility"],
+        published=float(found["published"]),
+        published_text="",
+        to=tuple(found["to"]),
+        cc=tuple(found["cc"]),
+        tags=tuple(found["tags"]),
+    )

@@ -6,12 +6,13 @@ Streams: ``user`` (the home timeline's new statuses and boosts, and the notifica
 ``notification`` with the entity as a JSON *string*, and ``delete`` with the status id,
 exactly as Mastodon sends them.
 
-Events come from the in-process broker (``streams.py``) that new, edited, deleted and
-boosted notes and the other notifications (follows, favourites) are published to where
-they are stored. What a stream shows is decided here, per viewer, with the web UI's rules:
-the home timeline's membership (own posts, followed accounts and their boosts, mentions)
-and its visibility check, public statuses alone on the public and hashtag streams, and a
-notification read back as the REST endpoint lists it (same id, same mutes).
+Events come from the broker (``streams.py``) that new, edited, deleted and boosted notes and
+the other notifications (follows, favourites) are published to where they are stored, in
+this process or, through the database, in another (a ``fediverse-ai worker``). What a stream
+shows is decided here, per viewer, with the web UI's rules: the home timeline's membership
+(own posts, followed accounts and their boosts, mentions) and its visibility check, public
+statuses alone on the public and hashtag streams, and a notification read back as the REST
+endpoint lists it (same id, same mutes).
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ What goes, and what is kept on purpose:
   long enough to be full again, which is what a missing bucket means.
 * ``api_request_counts`` of windows that have ended, and ``slot_leases`` that ran out
   (``shared_limits.py``): a missing row means what they mean.
+* ``stream_events`` after :data:`STREAM_EVENTS_SECONDS` (a reader is a quarter of a second
+  behind), except the newest row: ids must keep growing past the readers' last one; and
+  ``stream_readers`` whose lease ran out.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ DAY = 86400.0
 RATE_BUCKET_IDLE_SECONDS = DAY
 # The inbox route queues an activity's processing under this key (web/inbox.py).
 INBOX_JOB_KEY = "inbox:"
+STREAM_EVENTS_SECONDS = 300.0
 
 _ACTIVITY_KEPT = f"""(
     EXISTS (SELECT 1 FROM jobs WHERE jobs.dedupe_key = '{INBOX_JOB_KEY}' || activities.uri
@@ -65,6 +69,12 @@ _SIMPLE = (
     ("rate_buckets", "rate_buckets", "updated_at < :buckets"),
     ("api_request_counts", "api_request_counts", "window_start <= :windows"),
     ("slot_leases", "slot_leases", "expires_at < :now"),
+    (
+        "stream_events",
+        "stream_events",
+        "created_at < :streams AND id < (SELECT MAX(id) FROM stream_events)",
+    ),
+    ("stream_readers", "stream_readers", "expires_at < :now"),
 )
 NAMES = ("activities", *(name for name, _, _ in _SIMPLE))
 
@@ -81,6 +91,7 @@ def _cutoffs(policy: RetentionConfig, now: float) -> dict[str, float | None]:
         "now": now,
         "buckets": now - RATE_BUCKET_IDLE_SECONDS,
         "windows": now - API_WINDOW_SECONDS,
+        "streams": now - STREAM_EVENTS_SECONDS,
     }
 
 

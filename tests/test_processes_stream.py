@@ -1,0 +1,124 @@
+"""A web-only ``fediverse-ai run --no-worker`` and a ``fediverse-ai worker`` on one SQLite
+file (issue 15): the AI's answer, stored by the worker process, reaches a client streaming
+from the web process, through the database's ``stream_events``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import queue
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from client_api.support import user_token
+from client_api.test_api_streaming import Ws
+from support.keys import seed_key_file
+from support.live import LiveServer, write_config
+from test_processes_share_limits import _free_port, _spawn, _stop, _wait_served
+from web.support import make_user
+
+from fediverse_ai.accounts import ensure_builtin_actors
+from fediverse_ai.config import load_config
+from fediverse_ai.state import open_state
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Processes:
+    """The web process as a :class:`LiveServer` (``state`` is this test's own, which the
+    users are made with), and the two processes' logs."""
+
+    server: LiveServer
+    logs: tuple[Path, Path]
+
+    def logged(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')}" for p in self.logs)
+
+
+@contextlib.asynccontextmanager
+async def web_and_worker(root: Path) -> AsyncIterator[Processes]:
+    port = _free_port()
+    path = write_config(root, port)
+    # The config asks for the embedded worker: --no-worker is what turns it off.
+    path.write_text(path.read_text().replace("embedded_worker = false", "embedded_worker = true"))
+    config = load_config(path)
+    seed_key_file(config.storage.keys_dir, f"{config.instance.host}.pem", "ours:instance")
+    seed_key_file(config.storage.keys_dir, f"{config.ai.username}.pem", "ours:ai")
+    procs: list[subprocess.Popen[bytes]] = []
+    logs = (root / "web.log", root / "worker.log")
+    cli = [sys.executable, "-m", "fediverse_ai", "--config", str(path)]
+    try:
+        async with open_state(config) as state:
+            instance, ai = await ensure_builtin_actors(state)
+            procs.append(_spawn([*cli, "run", "--no-worker"], root, logs[0]))
+            await asyncio.to_thread(_wait_served, procs[0], config.instance.base_url, logs[0])
+            procs.append(_spawn([*cli, "worker"], root, logs[1]))
+            server = LiveServer(config, config.instance.base_url, state, ai, instance)
+            yield Processes(server, logs)
+    finally:
+        for proc in procs:
+            _stop(proc)
+
+
+async def test_the_workers_answer_streams_from_the_web_process(tmp_path: Path) -> None:
+    async with web_and_worker(tmp_path) as procs:
+        server = procs.server
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=10) as http:
+            # Given a web process that runs no jobs itself
+            health = (await http.get("/healthz")).json()
+            assert health["worker"] == "not running", health
+            await make_user(server, "alice")
+            _, alice = await user_token(server, "alice", new_user=False)
+            user = await Ws.open(server, f"?stream=user&access_token={alice}")
+            try:
+                # When Alice asks the AI from an app connected to the web process
+                asked = (
+                    await http.post(
+                        "/api/v1/statuses",
+                        data={"status": "@ai why is the sky blue?"},
+                        headers={"Authorization": f"Bearer {alice}"},
+                    )
+                ).json()
+                (own,) = await user.frames(1)
+                assert json.loads(own["payload"])["id"] == asked["id"]
+                # Then the answer the worker process stored (a thread of its notes) arrives
+                # on her stream, each note once: an update and a mention notification with the
+                # REST endpoint's id
+                try:
+                    frames = await user.frames(2, timeout=60)
+                except queue.Empty:
+                    pytest.fail(f"no answer streamed\n{procs.logged()}")
+                frames += await until_quiet(user)
+                payloads = [(f["event"], json.loads(f["payload"])) for f in frames]
+                told = [doc for event, doc in payloads if event == "notification"]
+                updates = [doc["id"] for event, doc in payloads if event == "update"]
+                assert {event for event, _ in payloads} == {"update", "notification"}, frames
+                assert all(n["type"] == "mention" and n["account"]["acct"] == "ai" for n in told)
+                assert told[0]["status"]["in_reply_to_id"] == asked["id"]
+                assert updates == [n["status"]["id"] for n in told]
+                listed = (
+                    await http.get(
+                        "/api/v1/notifications", headers={"Authorization": f"Bearer {alice}"}
+                    )
+                ).json()
+                assert sorted(n["id"] for n in told) == sorted(n["id"] for n in listed)
+                assert len({n["id"] for n in told}) == len(told)
+            finally:
+                await user.close()
+
+
+async def until_quiet(ws: Ws, quiet: float = 2.0) -> list[dict[str, object]]:
+    """The frames that come until none has for ``quiet`` seconds."""
+    out = []
+    while True:
+        try:
+            out.extend(await ws.frames(1, timeout=quiet))
+        except queue.Empty:
+            return out
