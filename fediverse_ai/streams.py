@@ -259,9 +259,12 @@ class Broker:
         try:
             await self._read_from(db, last)
         finally:
-            self.following.clear()
-            with contextlib.suppress(Exception):  # shutting down: the lease runs out
-                await stream_events.done_reading(db, self.origin)
+            # Said goodbye before `following` clears: whoever waits on it finds no reader row.
+            try:
+                with contextlib.suppress(Exception):  # shutting down: the lease runs out
+                    await stream_events.done_reading(db, self.origin)
+            finally:
+                self.following.clear()
 
     async def _read_from(self, db: Database, last: int) -> None:
         renewed = time.monotonic()
