@@ -3,7 +3,7 @@
 Queued when the picture is cached (``media_cache``) or stored already cached
 (``federation.remote_notes``), and only while some local account asked for descriptions
 (``storage.machine_alt``). The job checks consent when it runs: nothing is described for an
-author who refuses AI processing (``userdata.consent.allows_ai``: ``indexable: false``,
+author who refuses AI processing (``consent.allows_ai``: ``indexable: false``,
 #nobot/#noai/#nollm, a local author's switch), nor a picture marked sensitive, nor one that
 has a description of its own. A text backend that sees images (``ai.text.vision``) writes the
 description; otherwise the offline hints do (EfficientNet-Lite0 labels and Tesseract OCR,
@@ -27,12 +27,12 @@ from PIL import Image
 
 from ..ai.base import BackendError, ChatMessage
 from ..ai.prompt import strip_markup
+from ..consent import allows_ai
 from ..errors import BadRequest, FediverseError
 from ..media import process_image
 from ..models import Media
 from ..state import State
 from ..storage import actors, machine_alt, notes, remote_files
-from ..userdata.consent import allows_ai
 from .answers import withheld
 from .editing import raw_bytes
 from .seeing import ALT_TEXT_CHARS, picture_data_url

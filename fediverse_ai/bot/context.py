@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 from ..ai.prompt import ContextPost
+from ..consent import allows_ai
 from ..errors import FediverseError
 from ..federation import remote_notes, resolver
 from ..models import Actor, Note, Visibility
 from ..sanitize import html_to_text
 from ..state import State
 from ..storage import actors, notes, quotes
-from ..userdata.consent import allows_ai
 
 log = logging.getLogger(__name__)
 

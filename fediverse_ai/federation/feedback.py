@@ -14,11 +14,11 @@ import logging
 from typing import Any
 
 from ..ai.feedback import classify
+from ..consent import allows_ai
 from ..models import Note
 from ..sanitize import html_to_text
 from ..state import State
 from ..storage import actors, ai_feedback, jobs, notes
-from ..userdata.consent import allows_ai
 
 log = logging.getLogger(__name__)
 FEEDBACK_JOB = "ai_feedback"

@@ -12,6 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from ..consent import requeue_if_allowed_again
 from ..content import find_mentions, render_note_html
 from ..errors import BadRequest, FediverseError
 from ..media import ProcessedImage, make_thumbnail, process_image
@@ -19,7 +20,6 @@ from ..models import Account, Actor
 from ..sanitize import LINK_REL, html_to_text
 from ..state import State
 from ..storage import actors, media, profiles
-from ..userdata.consent import requeue_if_allowed_again
 from . import interactions, publish
 
 MAX_DISPLAY_NAME = 30

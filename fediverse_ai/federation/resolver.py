@@ -8,13 +8,13 @@ from urllib.parse import quote, urlsplit
 
 from .. import safe_json
 from ..as2_in import IncomingNote, RemoteActorDoc, parse_actor, parse_note
+from ..consent import requeue_if_allowed_again
 from ..errors import BadRequest, FetchError, NotFound
 from ..fetcher import fetch_ap_object, fetch_bytes
 from ..models import Actor
 from ..sanitize import sanitize_html
 from ..state import State
 from ..storage import actors, remote_files
-from ..userdata.consent import requeue_if_allowed_again
 from ..vocab import host_of, same_origin, strip_fragment
 from . import remote_totals
 

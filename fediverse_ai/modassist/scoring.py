@@ -18,6 +18,7 @@ from typing import Any
 from ..ai.mod_summary import IMAGE_MODEL, IMAGE_REASON, TEXT_MODEL, TEXT_REASON
 from ..ai.moderation import IMAGE_INSTALL, TEXT_INSTALL, Moderator, UndecodableImage
 from ..bot.services import get_services
+from ..consent import allows_ai
 from ..errors import BadRequest, FediverseError
 from ..foryou.embedding import note_text
 from ..media_cache import cache_key
@@ -26,7 +27,6 @@ from ..models import Media, Note
 from ..state import State
 from ..storage import actors, media, mod_assist, notes, remote_files
 from ..storage.mod_assist import Score
-from ..userdata.consent import allows_ai
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ with #nobot/#noai/#nollm in their name, bio or profile fields; a local author al
 
 from __future__ import annotations
 
-from ..ai.consent import author_allows_ai
-from ..models import Actor
-from ..state import State
-from ..storage import embeddings
+from .ai.consent import author_allows_ai
+from .models import Actor
+from .state import State
+from .storage import embeddings
 
 
 async def allows_ai(state: State, author: Actor) -> bool:
