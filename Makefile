@@ -54,10 +54,11 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check fediverse_ai tests bench
 	$(BIN)/mypy
 
-# The interop tests run in a session of their own: they bring up their own TLS network on port 443.
+# The whole suite on SQLite and on PostgreSQL side by side, then the interop tests (a session of
+# their own: they bring up their own TLS network on port 443) on each (scripts/run-tests.sh).
+# TEST_STORES=sqlite for one store only.
 test: $(VENV)/.installed-test test-deps lint
-	$(BIN)/python -m pytest --ignore=tests/interop
-	$(BIN)/python -m pytest tests/interop
+	PYTHON=$(BIN)/python bash scripts/run-tests.sh
 
 # Inner loop: everything but the multi-process end-to-end tests.
 test-fast: $(VENV)/.installed-test

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -22,6 +24,29 @@ from support.remote import RemoteFediverse, remote_server
 from support.s3 import moto_s3, new_bucket, store_toml
 
 STORE_ENV = "FEDIVERSE_AI_TEST_STORE"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A pass run in the background of a script (scripts/run-tests.sh) starts with SIGINT
+    ignored, and so would every server it starts, which some tests stop with SIGINT: give
+    Ctrl-C its meaning back, and let SIGTERM end the run as Ctrl-C does, so that the fixtures
+    still stop their servers."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the PostgreSQL pass of ``make test``, leave out the tests that take the ``store``
+    fixture: the SQLite pass has already run each of them on both stores."""
+    if os.environ.get(STORE_ENV) != "postgresql":
+        return
+    done = [i for i in items if "store" in getattr(getattr(i, "callspec", None), "params", {})]
+    if done:
+        config.hook.pytest_deselected(items=done)
+        items[:] = [i for i in items if i not in set(done)]
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
-"""Fixtures for the end-to-end tests: a TLS network (session) and two instances (module).
+"""Fixtures for the end-to-end tests: a TLS network (package) and two instances (module).
 
-``tls_network`` is started once per session: a throw-away CA, ``a.test``/``b.test`` on their own
+``tls_network`` is started once for tests/e2e: a throw-away CA, ``a.test``/``b.test`` on their own
 loopback addresses in /etc/hosts, and one nginx terminating TLS for them. ``two_instances``
 starts two fresh servers for a test module and routes the hosts to them::
 
@@ -25,15 +25,19 @@ from pathlib import Path
 import pytest
 
 from .harness import Instance, cli_available, live_instances, missing_requirements
-from .network import DEFAULT_HOSTS, TLSNetwork
+from .network import DEFAULT_HOSTS, LOCK_TIMEOUT_SECONDS, TLSNetwork
 
 HERE = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    first = True
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.e2e)
+            if first:  # its setup may wait for the other store's run to free port 443
+                item.add_marker(pytest.mark.timeout(300 + LOCK_TIMEOUT_SECONDS))
+                first = False
 
 
 @pytest.hookimpl(wrapper=True)
@@ -70,7 +74,9 @@ def e2e_hosts() -> dict[str, str]:
     return dict(DEFAULT_HOSTS)
 
 
-@pytest.fixture(scope="session")
+# Per package, not per session: `make test` runs the suite on SQLite and on PostgreSQL at once,
+# and the other run waits for port 443 only while this one is in tests/e2e.
+@pytest.fixture(scope="package")
 def tls_network(
     tmp_path_factory: pytest.TempPathFactory, e2e_hosts: dict[str, str]
 ) -> Iterator[TLSNetwork]:
