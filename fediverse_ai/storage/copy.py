@@ -49,6 +49,8 @@ class CopyResult:
     skipped: list[str] = field(default_factory=list)
     nul_rows: dict[str, int] = field(default_factory=dict)
     checks: list[TableCheck] = field(default_factory=list)
+    #: Seconds per phase: ``migrate`` (the target's schema), ``copy``, ``check``.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def rows_copied(self) -> int:
@@ -233,10 +235,12 @@ def copy_database(
                 f"the instance looks running ({', '.join(running)}): stop it first"
                 " (--force copies anyway; rows written meanwhile would be missing)"
             )
+        result = CopyResult()
+        started = time.perf_counter()
         migrate_target(url)
+        result.seconds["migrate"] = time.perf_counter() - started
         tables = [t for t in source_tables(src) if t.name not in NOT_COPIED]
         source = identity(src)
-        result = CopyResult()
         with connect_target(url) as conn:
             state = prepare_target(conn, tables, source, restart=restart)
             # One read transaction: every table as of the same moment.
@@ -252,7 +256,10 @@ def copy_database(
                     source=source, batch=batch, progress=progress, result=result,
                 )  # fmt: skip
             reset_identities(conn, tables)
+            checked = time.perf_counter()
+            result.seconds["copy"] = checked - started - result.seconds["migrate"]
             result.checks = compare(src, conn, tables)
+            result.seconds["check"] = time.perf_counter() - checked
             src.execute("COMMIT")
         return result
     finally:
