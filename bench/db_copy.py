@@ -4,8 +4,10 @@
 (each with a mention and a hashtag row, so 30,000 rows beside the actor) and 10,000 done jobs,
 then :func:`~fediverse_ai.storage.copy.copy_database` copies it into a fresh schema of a
 throw-away cluster on loopback (tests/support/postgres.py, fsync off: the figures compare the
-copy's own work, not durability) at several ``--batch`` sizes, each on a fresh schema;
-``db check`` (the comparison alone, both sides read and hashed) is timed on the last copy.
+copy's own work, not durability) at several ``--batch`` sizes, each on a fresh schema, the
+sizes in a rotated order in each of ``BENCH_ROUNDS`` rounds (default 3; the medians are
+printed, as this machine's load varies);
+``db check`` (the comparison alone, both sides read and hashed) is timed after each round.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import json
 import os
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
@@ -31,6 +34,7 @@ from fediverse_ai.storage.notes import NoteRow  # noqa: E402
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 POSTS = 2000 if QUICK else 10_000
 BATCHES = (5000, 1000, 100)
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if QUICK else "3"))
 T0 = 1_700_000_000.0
 
 
@@ -69,39 +73,49 @@ async def build(path: Path) -> None:
         await db.close()
 
 
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    return round(float(statistics.median(r["phases"][key] for r in runs)), 3)
+
+
 def main() -> dict[str, Any]:
     from tests.support.postgres import postgres_cluster
 
-    out: dict[str, Any] = {"posts": POSTS, "copies": []}
+    runs: dict[int, list[dict[str, Any]]] = {b: [] for b in BATCHES}
+    checks: list[float] = []
+    rows = 0
     with tempfile.TemporaryDirectory() as tmp, postgres_cluster() as cluster:
         path = Path(tmp) / "instance.sqlite3"
         asyncio.run(build(path))
-        url = ""
-        for batch in BATCHES:
-            url = cluster.url(cluster.new_schema())
+        for n in range(ROUNDS):
+            url = ""
+            for batch in BATCHES[n % len(BATCHES) :] + BATCHES[: n % len(BATCHES)]:
+                url = cluster.url(cluster.new_schema())
+                result = copy_database(path, url, batch=batch)
+                assert all(c.ok for c in result.checks), result.checks
+                rows = result.rows_copied
+                runs[batch].append({"phases": dict(result.seconds)})
             started = time.perf_counter()
-            result = copy_database(path, url, batch=batch)
-            total = time.perf_counter() - started
-            assert all(c.ok for c in result.checks), result.checks
-            rows = result.rows_copied
-            phases = {k: round(v, 3) for k, v in result.seconds.items()}
-            out["copies"].append({"batch": batch, "rows": rows, "seconds": round(total, 2),
-                                  "phases": phases,
-                                  "rows_per_s": round(rows / result.seconds["copy"])})  # fmt: skip
-        started = time.perf_counter()
-        checks = check_database(path, url)
-        out["check_seconds"] = round(time.perf_counter() - started, 2)
-        assert all(c.ok for c in checks)
-    best = out["copies"][0]["phases"]["copy"]
-    print(f"{POSTS} posts, {out['copies'][0]['rows']} rows in all; seconds per phase")
-    print(f"{'batch':>6}  {'migrate':>7}  {'copy':>7}  {'check':>7}  {'rows/s':>7}  {'copy × 5000':>11}")
+            assert all(c.ok for c in check_database(path, url))
+            checks.append(time.perf_counter() - started)
+    out: dict[str, Any] = {"posts": POSTS, "rows": rows, "rounds": ROUNDS, "copies": []}
+    for batch in BATCHES:
+        phases = {k: _median(runs[batch], k) for k in ("migrate", "copy", "check")}
+        out["copies"].append({"batch": batch, "median": phases,
+                              "rows_per_s": round(rows / phases["copy"])})  # fmt: skip
+    out["check_seconds"] = round(statistics.median(checks), 3)
+    best = out["copies"][0]["median"]["copy"]
+    print(f"{POSTS} posts, {rows} rows in all; median seconds per phase of {ROUNDS} rounds")
+    head = ("batch", "migrate", "copy", "check", "rows/s")
+    print("  ".join(f"{h:>{6 if h == 'batch' else 7}}" for h in head) + f"  {'copy × 5000':>11}")
     for c in out["copies"]:
-        p = c["phases"]
+        p = c["median"]
         print(
             f"{c['batch']:>6}  {p['migrate']:>7}  {p['copy']:>7}  {p['check']:>7}"
             f"  {c['rows_per_s']:>7}  {p['copy'] / best:>11.2f}"
         )
-    print(f"db check alone: {out['check_seconds']} s ({out['check_seconds'] / best:.2f} × the copy)")
+    print(
+        f"db check alone: {out['check_seconds']} s ({out['check_seconds'] / best:.2f} × the copy)"
+    )
     return out
 
 

@@ -121,8 +121,10 @@ def add_db_commands(sub: Any, *, load: Loader) -> None:
             tables = sum(1 for n in result.copied.values() if n)
             took = result.seconds.get("copy", 0.0)
             rate = f", {result.rows_copied / took:,.0f} rows/s" if took > 0 else ""
-            print(f"copied {result.rows_copied} rows in {tables} tables ({took:.1f} s{rate})", end="")
-            print(f" ({len(result.skipped)} tables copied before)" if result.skipped else "")
+            before = f", {len(result.skipped)} tables copied before" if result.skipped else ""
+            print(
+                f"copied {result.rows_copied} rows in {tables} tables ({took:.1f} s{rate}{before})"
+            )
         for table, count in sorted(result.nul_rows.items()):
             print(f"note: {count} rows of {table} held NUL in text, stored as U+FFFD")
         status = print_checks(result.checks)
