@@ -19,7 +19,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,6 +27,7 @@ import psycopg
 from client_api.support import user_token
 from support.live import AS2_ACCEPT, live_server
 from support.postgres import Cluster
+from test_backup import served
 from web.support import make_user
 
 from fediverse_ai.config import CONFIG_ENV
@@ -117,34 +117,6 @@ def pg_config(config: Path, url: str) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def served(config: Path, base: str) -> Iterator[None]:
-    """`fediverse-ai run` until it answers NodeInfo; stopped by PID on the way out."""
-    log = (config.parent / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fediverse_ai", "--config", str(config), "run"],
-        cwd=config.parent, env=_env(), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (config.parent / "server.log").read_text()
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/.well-known/nodeinfo", timeout=2).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, (config.parent / "server.log").read_text()
-            time.sleep(0.2)
-        yield
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
 async def test_copy_serves_the_instance_from_postgresql(
     tmp_path: Path, pg_cluster: Cluster
 ) -> None:
@@ -179,9 +151,7 @@ async def test_copy_serves_the_instance_from_postgresql(
         stored = src.execute("SELECT vector FROM note_embeddings").fetchone()
     assert blob is not None and bytes(blob[0]) == stored[0] and len(stored[0]) > 8
 
-    base = config.read_text().split('domain = "', 1)[1].split('"', 1)[0]
-    base = f"http://{base}"
-    with served(pg_config(config, url), base):
+    with served(pg_config(config, url)) as base:
         auth = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=base, headers=auth, timeout=20) as http:
             me = await http.get("/api/v1/accounts/verify_credentials")
