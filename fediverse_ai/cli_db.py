@@ -113,6 +113,10 @@ def add_db_commands(sub: Any, *, load: Loader) -> None:
                 path, _target(args.to), batch=args.batch, restart=args.restart, force=args.force,
                 progress=progress,
             )  # fmt: skip
+        except KeyboardInterrupt:
+            progress.close()
+            print("stopped: the batches committed stay; the same command goes on from there")
+            raise
         finally:
             progress.close()
         if result.rows_copied == 0:
