@@ -169,13 +169,14 @@ async def test_copy_serves_the_instance_from_postgresql(
             assert int(new.json()["id"]) > max(int(s["id"]) for s in statuses)
 
 
-async def test_a_killed_copy_goes_on_where_it_stopped(tmp_path: Path, pg_cluster: Cluster) -> None:
-    config, _ = await build_instance(tmp_path / "ours")
-    url = pg_cluster.url(pg_cluster.new_schema())
+def stopped_mid_notes(config: Path, url: str, sig: int) -> tuple[int, object, int, str]:
+    """Start `db copy --batch 2`, and once it reports part of ``notes`` copied, hold its next
+    batch back with a lock (so that the signal lands mid-table) and send ``sig``: returns the
+    notes in the target then, their copy state, the exit status and what it printed."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "fediverse_ai", "--config", str(config), "db", "copy",
          "--to", url, "--batch", "2"],
-        cwd=config.parent, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=config.parent, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert proc.stderr is not None
@@ -185,24 +186,36 @@ async def test_a_killed_copy_goes_on_where_it_stopped(tmp_path: Path, pg_cluster
                 break
         else:
             raise AssertionError(f"no partial progress for notes (exit {proc.wait()})")
-        # Hold the copy's next batch of notes back, so that the kill lands mid-table.
         with psycopg.connect(url) as blocker:
             blocker.execute("LOCK TABLE notes IN SHARE MODE")
             copied = blocker.execute("SELECT COUNT(*) FROM notes").fetchone()
             state = blocker.execute(
                 f"SELECT copied, done FROM {STATE_TABLE} WHERE table_name = 'notes'"
             ).fetchone()
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+            os.kill(proc.pid, sig)
+            out, _ = proc.communicate(timeout=60)
             blocker.rollback()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
-    assert copied is not None and 0 < copied[0] < POSTS + 1
-    assert state == (copied[0], False)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    assert copied is not None
+    return int(copied[0]), state, proc.returncode, out
+
+
+async def test_a_killed_copy_goes_on_where_it_stopped(tmp_path: Path, pg_cluster: Cluster) -> None:
+    config, _ = await build_instance(tmp_path / "ours")
+    url = pg_cluster.url(pg_cluster.new_schema())
+    killed, state, status, _ = stopped_mid_notes(config, url, signal.SIGKILL)
+    assert status == -signal.SIGKILL
+    assert 0 < killed < POSTS + 1 and state == (killed, False)
+    # Ctrl-C while it goes on: the batch in flight is rolled back, the ones before stay.
+    interrupted, state, status, out = stopped_mid_notes(config, url, signal.SIGINT)
+    assert status == 130 and "the same command goes on from there" in out, out
+    assert killed <= interrupted < POSTS + 1 and state == (interrupted, False)
 
     again = ok(db(config, "copy", "--to", url, "--batch", "2"))
     tables = results(again)
