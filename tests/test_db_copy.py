@@ -33,9 +33,12 @@ from web.support import make_user
 from fediverse_ai.config import CONFIG_ENV
 from fediverse_ai.storage import embeddings
 from fediverse_ai.storage.copy import STATE_TABLE
+from fediverse_ai.storage.copy_check import checksum
 from fediverse_ai.storage.store import open_store
 
 POSTS = 30
+# Not the live server's default path, which FEDIVERSE_AI_TEST_STORE=postgresql would replace.
+SOURCE_DB = "data/source.sqlite3"
 _PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f"
     b"\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d"
@@ -69,7 +72,7 @@ def results(stdout: str) -> dict[str, tuple[int, int, str]]:
 
 async def build_instance(directory: Path) -> tuple[Path, str]:
     """An instance with content of every kind; returns its config and alice's API token."""
-    async with live_server(directory, database="data/fediverse-ai.sqlite3") as live:
+    async with live_server(directory, database=SOURCE_DB) as live:
         _, token = await user_token(live, "alice")
         await make_user(live, "bob")
         auth = {"Authorization": f"Bearer {token}"}
@@ -100,7 +103,7 @@ async def build_instance(directory: Path) -> tuple[Path, str]:
         )  # fmt: skip
         config = live.config.path
         assert config is not None
-    database = config.parent / "data" / "fediverse-ai.sqlite3"
+    database = config.parent / SOURCE_DB
     with contextlib.closing(sqlite3.connect(database)) as conn, conn:
         # Hostile text SQLite keeps and PostgreSQL cannot: the copy stores U+FFFD and says so.
         conn.execute("UPDATE actors SET display_name = ? WHERE username = 'bob'", ("Bob\x00by",))
@@ -109,9 +112,9 @@ async def build_instance(directory: Path) -> tuple[Path, str]:
 
 def pg_config(config: Path, url: str) -> Path:
     """The same instance (port, keys, media) with storage.database = the copy."""
-    text = config.read_text().replace(
-        'database = "data/fediverse-ai.sqlite3"', f'database = "{url}"'
-    )
+    text = config.read_text()
+    assert f'database = "{SOURCE_DB}"' in text
+    text = text.replace(f'database = "{SOURCE_DB}"', f'database = "{url}"')
     path = config.parent / "config-pg.toml"
     path.write_text(text)
     return path
@@ -145,9 +148,7 @@ async def test_copy_serves_the_instance_from_postgresql(
         name = conn.execute("SELECT display_name FROM actors WHERE username = 'bob'").fetchone()
         blob = conn.execute("SELECT vector FROM note_embeddings").fetchone()
     assert name == ("Bob\ufffdby",)
-    with contextlib.closing(
-        sqlite3.connect(config.parent / "data" / "fediverse-ai.sqlite3")
-    ) as src:
+    with contextlib.closing(sqlite3.connect(config.parent / SOURCE_DB)) as src:
         stored = src.execute("SELECT vector FROM note_embeddings").fetchone()
     assert blob is not None and bytes(blob[0]) == stored[0] and len(stored[0]) > 8
 
@@ -167,6 +168,8 @@ async def test_copy_serves_the_instance_from_postgresql(
             new = await http.post("/api/v1/statuses", data={"status": "first post on PostgreSQL"})
             assert new.status_code == 200, new.text
             assert int(new.json()["id"]) > max(int(s["id"]) for s in statuses)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM notes").fetchone() == (POSTS + 2,)
 
 
 def stopped_mid_notes(config: Path, url: str, sig: int) -> tuple[int, object, int, str]:
@@ -255,7 +258,7 @@ async def test_copy_refuses_another_instance_and_a_running_one(
     assert refused.returncode == 1 and "another instance's data" in refused.stderr, refused
     assert "elsewhere.example" in refused.stderr
 
-    database = config.parent / "data" / "fediverse-ai.sqlite3"
+    database = config.parent / SOURCE_DB
     with contextlib.closing(sqlite3.connect(database)) as src, src:
         src.execute(
             "INSERT INTO stream_readers (origin, expires_at) VALUES ('web:1', ?)",
@@ -271,3 +274,13 @@ async def test_copy_refuses_another_instance_and_a_running_one(
             "SELECT COUNT(*) FROM actors WHERE domain = 'elsewhere.example'"
         ).fetchone()
     assert left == (0,)
+
+
+def test_checksums_ignore_row_order_and_dialect_types_but_not_duplicates() -> None:
+    rows = [(1, "a\x00b", b"\x00\xff", 3.0, None), (2, "é 🎉", memoryview(b"x"), 0.1, 1)]
+    # As PostgreSQL returns them: U+FFFD for NUL, bytes for bytea, the same doubles.
+    as_pg = [(2, "é 🎉", b"x", 0.1, True), (1, "a\ufffdb", b"\x00\xff", 3, None)]
+    assert checksum(rows) == checksum(as_pg)
+    assert checksum(rows)[1] != checksum(rows + rows[:1])[1]
+    assert checksum(rows)[1] != checksum([(1, "a", b"", 3.5, None), rows[1]])[1]
+    assert checksum([("1",)]) != checksum([(1,)])
