@@ -114,13 +114,17 @@ def add_db_commands(sub: Any, *, load: Loader) -> None:
                 progress=progress,
             )  # fmt: skip
         except KeyboardInterrupt:
-            progress.close()
+            progress.close()  # the message on a line of its own, after the bar
             print("stopped: the batches committed stay; the same command goes on from there")
             raise
         finally:
             progress.close()
         if result.rows_copied == 0:
-            print("nothing to copy: every table was copied before")
+            print(
+                "nothing to copy: every table was copied before"
+                if result.skipped and not result.copied
+                else "nothing to copy: no row was left"
+            )
         else:
             tables = sum(1 for n in result.copied.values() if n)
             took = result.seconds.get("copy", 0.0)
