@@ -197,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from .cli_accounts import add_account_commands
     from .cli_backup import add_backup_commands
+    from .cli_db import add_db_commands
     from .cli_emoji import add_emoji_commands
     from .cli_moderation import add_moderation_commands
     from .cli_moves import add_move_commands
@@ -206,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ops_commands(sub, load=_load, run=_run)
     add_backup_commands(sub, load=_load)
+    add_db_commands(sub, load=_load)
     user = add_user_commands(sub, load=_load, run=_run)
     add_move_commands(user, load=_load, run=_run)
     add_account_commands(user, load=_load, run=_run)
