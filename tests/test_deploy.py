@@ -310,3 +310,19 @@ async def test_nginx_passes_requests_and_streams_to_a_web_process_past_one_that_
         assert json.loads(frame["payload"])["id"] == posted.json()["id"]
     finally:
         await asyncio.to_thread(conn.close)
+
+
+def test_the_postgresql_compose_file_runs_web_only_and_worker_processes_on_one_database() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.postgresql.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert {"postgres", "minio", "web", "worker"} <= set(services)
+    web, worker = services["web"], services["worker"]
+    assert command_of(web["command"]) == "cmd_run" and "--no-worker" in web["command"]
+    assert command_of(worker["command"]) == "cmd_worker"
+    assert web["build"]["args"]["EXTRAS"] == "postgresql,s3"
+    assert "ARG EXTRAS" in [f"ARG {a.split('=')[0]}" for a in dockerfile_instructions()["ARG"]]
+    assert worker["image"] == web["image"]  # built once, by the web service
+    # Every process mounts the one volume with the config and the actors' keys.
+    for service in (web, worker):
+        assert "fediverse-ai-data:/data" in service["volumes"]
+    assert web["depends_on"]["postgres"]["condition"] == "service_healthy"
