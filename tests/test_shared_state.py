@@ -4,10 +4,11 @@ workers), each with its own per-process memos.
 
 What is checked here: the domain circuit counts the failures of every process (a failure is
 ``failures + 1`` in SQL, not a count written from a memo), an open circuit another process has
-closed lets deliveries through, and a key that another process refetched after a rotation is
-used at once everywhere. Rate buckets, the login limiter and the AI slots live in the database
-already and have tests of their own across real processes (test_processes_share_limits.py,
-tests/ai/test_ai_slots.py).
+closed lets deliveries through, a key that another process refetched after a rotation is used at
+once everywhere, and token buckets and the AI's budget give out no more than they hold when
+processes take at once (on PostgreSQL a plain read locks nothing). The API counts, the login
+limiter across real processes and the AI slots have tests of their own
+(test_shared_limits.py, test_processes_share_limits.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from fediverse_ai.federation import delivery, signer_keys
 from fediverse_ai.memo import Memo
 from fediverse_ai.models import Account
 from fediverse_ai.state import State, open_state
-from fediverse_ai.storage import domains
+from fediverse_ai.storage import ai_replies, domains
 from fediverse_ai.storage.store import open_store
 
 T0 = 1_700_000_000.0
@@ -179,3 +180,46 @@ async def test_a_key_rotated_and_refetched_by_one_process_is_used_at_once_by_ano
     assert await signer_keys.fetch_key(worker, key_id, True, actor_uri=actor) == new
     assert len(remote.fetched) == fetches + 2
     assert await signer_keys.fetch_key(worker, key_id, False, actor_uri=actor) == new
+
+
+async def test_token_buckets_hand_out_no_more_than_their_capacity_to_three_processes(
+    store: Path | str,
+) -> None:
+    # The login limiter, sign-ups, remote follows and the composer's limits are token buckets.
+    async with open_store(store) as a, open_store(store) as b, open_store(store) as c:
+        await a.migrate()
+        taken = await asyncio.gather(
+            *(
+                ai_replies.take_token(db, "login:alice", capacity=5, per_second=0.0, now=T0)
+                for _ in range(12)
+                for db in (a, b, c)
+            )
+        )
+        assert sum(taken) == 5
+
+
+async def test_the_ai_budget_and_buckets_are_charged_once_per_answer_by_every_process(
+    store: Path | str,
+) -> None:
+    buckets = [ai_replies.Bucket("account:https://x.example/u/bob", 4, 0.0, "account limit")]
+    async with open_store(store) as a, open_store(store) as b, open_store(store) as c:
+        await a.migrate()
+        refusals = await asyncio.gather(
+            *(
+                ai_replies.charge(db, buckets, day="2026-12-06", budget=100, now=T0)
+                for _ in range(4)
+                for db in (a, b, c)
+            )
+        )
+        assert refusals.count(None) == 4  # the bucket's four tokens, not one per process more
+        used = await a.fetchval("SELECT count FROM ai_usage WHERE day = '2026-12-06'")
+        assert used == 4
+        budget = await asyncio.gather(
+            *(
+                ai_replies.charge(db, [], day="2026-12-07", budget=3, now=T0)
+                for _ in range(4)
+                for db in (a, b, c)
+            )
+        )
+        assert budget.count(None) == 3
+        assert await a.fetchval("SELECT count FROM ai_usage WHERE day = '2026-12-07'") == 3
