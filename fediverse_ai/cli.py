@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,13 @@ def _load(args: argparse.Namespace) -> Config:
     from .cli_models import with_offline_model
 
     return with_offline_model(load_config(Path(args.config)), args)
+
+
+def _port(text: str) -> int:
+    port = int(text) if text.isdigit() else 0
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
+    return port
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -80,6 +88,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .app import create_app
 
     config = _load(args)
+    if args.port is not None:
+        # One config for every web process of a machine: the systemd template's instance
+        # name is the port (deploy/fediverse-ai-web@.service).
+        config = replace(config, server=replace(config.server, listen_port=args.port))
     if _run(_init(config)) != 0:
         return 1
     _log_offline_model(config)
@@ -189,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="serve HTTP only; jobs are left to `fediverse-ai worker` processes"
                 " (as server.embedded_worker = false)",
+            )
+            command.add_argument(
+                "--port",
+                type=_port,
+                help="listen on this port instead of server.listen_port",
             )
         command.set_defaults(func=func)
     add_model_commands(sub)

@@ -35,6 +35,8 @@ from .errors import ConfigError
 CONFIG_ENV = "FEDIVERSE_AI_CONFIG"
 DEFAULT_CONFIG_PATH = "config.toml"
 POSTGRESQL_SCHEMES = ("postgresql://", "postgres://")
+# Past this, one process holds more connections than it has threads to use them.
+MAX_POOL_SIZE = 100
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]+([.-]+[a-z0-9_]+)*$")
 _HOST_RE = re.compile(
@@ -77,6 +79,9 @@ class StorageConfig:
     database: Path | str = Path("data/fediverse-ai.sqlite3")
     media_dir: Path = Path("data/media")
     keys_dir: Path = Path("keys")
+    # PostgreSQL only: the most pooled connections a process opens for reads and `write()`
+    # blocks; the writer's own connection comes on top (storage/pg.py).
+    pool_size: int = 4
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -299,20 +304,20 @@ def _storage_problems(s: StorageConfig) -> list[str]:
             "storage.database: a postgresql:// URL needs psycopg:"
             " pip install 'fediverse-ai[postgresql]'"
         )
+    if not 1 <= s.pool_size <= MAX_POOL_SIZE:
+        problems.append(f"storage.pool_size: between 1 and {MAX_POOL_SIZE}")
     return problems
 
 
 def resolve_paths(config: Config, base_dir: Path) -> Config:
     """Make the default (relative) storage and model paths absolute against ``base_dir``."""
     s = config.storage
-    fixed = StorageConfig(
-        **{
-            f.name: (
-                v if isinstance(v := getattr(s, f.name), str) or v.is_absolute() else base_dir / v
-            )
-            for f in dataclasses.fields(s)
-        }
-    )
+    relative: dict[str, Any] = {
+        f.name: base_dir / v
+        for f in dataclasses.fields(s)
+        if isinstance(v := getattr(s, f.name), Path) and not v.is_absolute()
+    }
+    fixed = dataclasses.replace(s, **relative)
     text = config.ai_text
     model_path = text.offline_model_path
     if not model_path.is_absolute():

@@ -37,7 +37,9 @@ BLOCKS_TTL_SECONDS = 5.0
 # Per-process memos of reads that hot paths repeat (each read is a trip to SQLite's thread).
 SENDER_TTL_SECONDS = 60.0  # a fan-out's thousands of deliveries have one sender
 KEY_TTL_SECONDS = 60.0  # every inbox POST checks its signer's key; a key that fails is refetched
-CIRCUIT_TTL_SECONDS = 5.0  # this process records its own delivery failures, so it sees them
+# A failure's count comes back from the database, with the other processes' (storage/domains.py),
+# and an open circuit is read again before a delivery is held back: the memo is never far off.
+CIRCUIT_TTL_SECONDS = 5.0
 KEY_REFETCH_SECONDS = 60.0  # how long a refetch that changed nothing, or failed, holds
 KEY_FETCHES_PER_HOST = 4
 
@@ -214,7 +216,7 @@ def make_guard(config: Config) -> NetGuard:
 
 @asynccontextmanager
 async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterator[State]:
-    db = open_store(config.storage.database)
+    db = open_store(config.storage.database, pool_size=config.storage.pool_size)
     await db.open()
     state: State | None = None
     first_guard = make_guard(config)

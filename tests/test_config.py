@@ -353,3 +353,15 @@ def test_a_postgresql_url_is_kept_as_a_url_and_only_for_the_database(tmp_path: P
             base_dir=tmp_path,
         )
     assert has_problem(info.value.problems, "storage.media_dir", "not a URL")
+
+
+@pytest.mark.parametrize("size", [0, -1, 101])
+def test_pool_size_out_of_range(tmp_path: Path, size: int) -> None:
+    problems = problems_of({"storage": {"pool_size": size}}, tmp_path)
+    assert problems == ["storage.pool_size: between 1 and 100"]
+
+
+def test_pool_size_is_an_integer_kept_as_given(tmp_path: Path) -> None:
+    assert parse_config({"storage": {"pool_size": 12}}, base_dir=tmp_path).storage.pool_size == 12
+    problems = problems_of({"storage": {"pool_size": "12"}}, tmp_path)
+    assert has_problem(problems, "storage.pool_size", "an integer")

@@ -393,3 +393,25 @@ async def test_follower_inboxes_dedupes_shared_inboxes(db: Database) -> None:
         "https://tiny.example/users/solo/inbox",
     ]
     assert await follows.count_followers(db, alice.id) == 5
+
+
+async def test_storage_pool_size_bounds_the_connections_of_a_process(
+    store: Path | str, tmp_path: Path
+) -> None:
+    raw = {"storage": {"database": str(store), "pool_size": 2}}
+    config = parse_config(raw, base_dir=tmp_path)
+    async with open_state(config) as state:
+        if isinstance(store, Path):
+            # SQLite has one reader connection whatever the setting says.
+            assert await state.db.fetchval("SELECT 1") == 1
+            return
+        reads = [
+            state.db.fetchval("SELECT pg_backend_pid() FROM (SELECT pg_sleep(0.05)) AS s")
+            for _ in range(8)
+        ]
+        pids = set(await asyncio.gather(*reads))
+        assert 1 <= len(pids) <= 2  # eight reads at once shared the two pooled connections
+        writer = await state.db.transaction(
+            lambda conn: conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        )
+        assert writer not in pids  # the writer's connection comes on top of the pool

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import DeliveryError, UnsafeURL
 from ..fetcher import post_activity
 from ..netguard import is_blocked_domain
-from ..retry import CircuitState, circuit_after_failure, circuit_is_open
+from ..retry import CircuitState, circuit_is_open
 from ..state import State
 from ..storage import actors, domains, jobs, moderation
 from ..vocab import host_of
@@ -80,9 +80,12 @@ async def deliver(state: State, payload: dict[str, Any]) -> None:
     domain = host_of(inbox) or ""
     now = state.now()
     failures, open_until = await _health(state, domain)
-    circuit = CircuitState(failures, _dt(open_until) if open_until else None)
-    if circuit_is_open(circuit, now=_dt(now)):
-        raise CircuitOpen("circuit open for this domain", retry_after=(open_until or now) - now)
+    if _is_open(open_until, now):
+        # Another process may have closed it since this one looked (a delivery got through):
+        # an open circuit is rare, so it is read again before holding the delivery back.
+        failures, open_until = await _health(state, domain, fresh=True)
+        if _is_open(open_until, now):
+            raise CircuitOpen("circuit open for this domain", retry_after=(open_until or now) - now)
     account = await state.sender(int(payload["actor_id"]))
     if account is None:
         raise DeliveryError("sending actor no longer exists", permanent=True)
@@ -97,21 +100,19 @@ async def deliver(state: State, payload: dict[str, Any]) -> None:
         if exc.http_status == 410:
             await _forget_gone_inbox(state, inbox)
         if not exc.permanent:
-            after = circuit_after_failure(circuit, now=_dt(now))
-            until = after.open_until.timestamp() if after.open_until else None
-            await domains.record_failure(
-                state.db, domain, failures=after.failures, open_until=until
-            )
-            state.circuits.put(domain, (after.failures, until))
+            # The count comes back from the database: this process's memo learns the
+            # failures the other workers recorded too.
+            state.circuits.put(domain, await domains.record_failure(state.db, domain, now=now))
         raise
     if failures or open_until:
         await domains.record_success(state.db, domain, now=now)
         state.circuits.put(domain, (0, None))
 
 
-async def _health(state: State, domain: str) -> tuple[int, float | None]:
-    """The domain's circuit as this process last read or wrote it (``State.circuits``)."""
-    health = state.circuits.get(domain)
+async def _health(state: State, domain: str, *, fresh: bool = False) -> domains.Health:
+    """The domain's circuit as this process last read or wrote it (``State.circuits``, a few
+    seconds old at most), or as the database has it now (``fresh``)."""
+    health = None if fresh else state.circuits.get(domain)
     if health is None:
         health = await domains.get(state.db, domain)
         state.circuits.put(domain, health)
@@ -127,6 +128,11 @@ async def _forget_gone_inbox(state: State, inbox: str) -> None:
 
 def jitter() -> float:
     return random.random()
+
+
+def _is_open(open_until: float | None, now: float) -> bool:
+    circuit = CircuitState(open_until=_dt(open_until) if open_until else None)
+    return circuit_is_open(circuit, now=_dt(now))
 
 
 def _dt(ts: float) -> datetime:

@@ -6,8 +6,9 @@ answering, so they are bounded on every side (issue 17):
 * the key must live on the host of the activity's actor, checked before any fetch: a POST
   naming Bob as its actor cannot make us fetch keys from a third host, and one naming Bob's
   key cannot come from another actor's host;
-* a key we hold is refetched when it does not verify (the sender rotated it), but once a
-  refetch found it unchanged, not again for a minute (``state.KEY_REFETCH_SECONDS``), and a
+* a key we hold is refetched when it does not verify (the sender rotated it), unless the
+  database already holds a newer one that another process fetched, but once a refetch found
+  it unchanged, not again for a minute (``state.KEY_REFETCH_SECONDS``), and a
   key that could not be fetched is not tried again for as long: forged POSTs with Bob's key
   id cost Bob's server one GET a minute, not one each;
 * concurrent lookups of one key share one fetch, a host gets at most a few fetches at a
@@ -82,7 +83,12 @@ async def fetch_key(
         raise SignatureError("the signing key is not on the actor's host")
     if is_blocked_domain((host_of(key_id) or "").split(":")[0], await state.blocked_domains()):
         raise Forbidden("this domain is blocked here")
-    known = await _known(state, key_id)
+    remembered = state.keys.get(key_id)
+    # A key that did not verify is looked up in the database again, not in this process's
+    # memo: another process (issue 15) may have refetched the rotated key already.
+    known = remembered if remembered is not None and not refresh else await _stored(state, key_id)
+    if refresh and known is not None and remembered is not None and known != remembered:
+        return known
     if known is not None and (not refresh or state.key_fetches.unchanged.get(key_id)):
         return known
     if state.key_fetches.failed.get(key_id):
@@ -117,10 +123,8 @@ async def _fetch_once(state: State, key_id: str) -> ResolvedKey:
         del throttle.in_flight[key_id]
 
 
-async def _known(state: State, key_id: str) -> ResolvedKey | None:
-    remembered = state.keys.get(key_id)
-    if remembered is not None:
-        return remembered
+async def _stored(state: State, key_id: str) -> ResolvedKey | None:
+    """The key as the database has it (remembered in this process's memo)."""
     actor = await actors.by_key_id(state.db, key_id)
     if actor is None or not actor.public_key_pem:
         return None

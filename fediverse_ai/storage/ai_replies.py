@@ -184,6 +184,7 @@ async def decide(
             return Decision(True)
         if row[0] != "pending":
             return Decision(False, row[1])
+        _hold_day(conn, limits.day)
         reason = refusal or _refusal(conn, limits, now)
         if reason is not None:
             conn.execute(
@@ -238,6 +239,33 @@ def _take(conn: sqlite3.Connection, buckets: Sequence[Bucket], day: str, now: fl
     )
 
 
+def _hold(conn: sqlite3.Connection, key: str, capacity: float, now: float) -> None:
+    """Hold the bucket's row until commit, making it (full, as no row is) if there is none.
+
+    On PostgreSQL a plain read takes no lock: two processes would both read the last token and
+    both take it. After this write the other waits, and its next statement reads what this one
+    committed (each statement of a READ COMMITTED transaction sees the latest commits). SQLite
+    lets one writer in at a time anyway. Only :func:`take_token` holds one bucket; the AI's
+    charges hold the day's row instead (:func:`_hold_day`), so no two orders of locks meet.
+    """
+    conn.execute(
+        "INSERT INTO rate_buckets (key, tokens, updated_at, full_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(key) DO UPDATE SET tokens = rate_buckets.tokens",
+        (key, capacity, now, now),
+    )
+
+
+def _hold_day(conn: sqlite3.Connection, day: str) -> None:
+    """Hold the day's usage row until commit: the AI's decisions and charges, in every process,
+    then check and take their buckets, budget and thread cap one at a time (see :func:`_hold`).
+    They are rare (a generation takes seconds), so one row for all of them costs nothing."""
+    conn.execute(
+        "INSERT INTO ai_usage (day, count) VALUES (?, 0)"
+        " ON CONFLICT(day) DO UPDATE SET count = ai_usage.count",
+        (day,),
+    )
+
+
 def _tokens(
     conn: sqlite3.Connection, key: str, capacity: float, per_second: float, now: float
 ) -> float:
@@ -284,6 +312,7 @@ async def take_token(
     """Token bucket: refill by elapsed time, take one token if there is one."""
 
     def work(conn: sqlite3.Connection) -> bool:
+        _hold(conn, key, capacity, now)
         tokens = _tokens(conn, key, capacity, per_second, now)
         allowed = tokens >= 1.0
         if allowed:
@@ -305,6 +334,7 @@ async def charge(
     """
 
     def work(conn: sqlite3.Connection) -> str | None:
+        _hold_day(conn, day)
         refusal = _spent(conn, buckets, day, budget, now)
         if refusal is None:
             _take(conn, buckets, day, now)

@@ -45,7 +45,7 @@ from .dialect import PREAMBLE, ddl_to_postgres, id_tables, translate
 
 T = TypeVar("T")
 _MIGRATE_LOCK = zlib.crc32(b"fediverse-ai migrations")
-POOL_SIZE = 4
+POOL_SIZE = 4  # storage.pool_size's default
 
 
 class Row(tuple[Any, ...]):
@@ -216,10 +216,11 @@ class PgDatabase(Database):
     dialect = "postgresql"
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         # No file: ``path`` stays for the SQLite-only tools (backup), which refuse this store.
         super().__init__(Path(os.devnull))
         self.url = url
+        self.pool_size = pool_size
         self._ids = id_tables(sql for _, sql in _migrations())
         self._pool: AsyncConnectionPool | None = None
         # The transaction callbacks' connection: writes are serialised in-process, so one is
@@ -231,7 +232,7 @@ class PgDatabase(Database):
     async def open(self) -> None:
         kwargs = {"autocommit": True}
         self._pool = AsyncConnectionPool(
-            self.url, min_size=1, max_size=POOL_SIZE, kwargs=kwargs,
+            self.url, min_size=1, max_size=self.pool_size, kwargs=kwargs,
             configure=_async_configure, open=False,
         )  # fmt: skip
         try:

@@ -12,12 +12,13 @@ from ..config import POSTGRESQL_SCHEMES
 from .db import Database
 
 
-def open_store(target: Path | str) -> Database:
-    """The store for ``target``: a ``postgresql://`` URL or a SQLite file's path."""
+def open_store(target: Path | str, *, pool_size: int | None = None) -> Database:
+    """The store for ``target``: a ``postgresql://`` URL or a SQLite file's path.
+    ``pool_size`` (``storage.pool_size``) is PostgreSQL's; SQLite has one reader."""
     if isinstance(target, str) and is_postgresql_url(target):
-        from .pg import PgDatabase
+        from .pg import POOL_SIZE, PgDatabase
 
-        return PgDatabase(target)
+        return PgDatabase(target, pool_size=pool_size or POOL_SIZE)
     return Database(Path(target))
 
 
