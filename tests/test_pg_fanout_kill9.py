@@ -101,6 +101,7 @@ class Figures:
     kills: int = 0
     held_at_kills: list[dict[str, int]] = field(default_factory=list)  # kind -> jobs, per kill
     reached_at_kills: list[int] = field(default_factory=list)  # distinct inboxes reached
+    kill_times: list[float] = field(default_factory=list)  # time.monotonic(), as Receipt.at
     deliveries_rerun: int = 0  # fan-out jobs claimed more than once
     mentions: int = 0
     answered_once: int = 0  # one reply note stored and one distinct reply at the peer
@@ -111,11 +112,18 @@ class Figures:
     tracebacks: int = 0
     enqueue_s: float = 0.0  # the CLI's post, 20,000 deliveries queued
     fanout_s: float = 0.0  # first to last distinct receipt
-    deliveries_per_s: float = 0.0
+    deliveries_per_s: float = 0.0  # over the whole fan-out
+    per_s_before_kills: float = 0.0  # first receipt to the first kill: both workers up
+    per_s_during_kills: float = 0.0  # first kill to the last one
+    per_s_after_kills: float = 0.0  # last kill to the last receipt (the victim restarting)
     wall_s: float = 0.0
 
     def table(self) -> str:
-        rows = [(k, f"{v:.1f}" if isinstance(v, float) else str(v)) for k, v in vars(self).items()]
+        rows = [
+            (k, f"{v:.1f}" if isinstance(v, float) else str(v))
+            for k, v in vars(self).items()
+            if k != "kill_times"
+        ]
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"  {name.ljust(width)}  {value}" for name, value in rows)
 
@@ -273,6 +281,7 @@ async def test_fanout_to_20000_inboxes_survives_three_kill9s_of_one_of_two_worke
                 victim.send_signal(signal.SIGKILL)
                 await asyncio.to_thread(victim.wait)
                 figures.kills += 1
+                figures.kill_times.append(time.monotonic())
                 figures.reached_at_kills.append(reached())
                 figures.held_at_kills.append(await _held_by(state, victim))
                 if n == 0:
@@ -330,6 +339,11 @@ def _answers(peer: RemoteFediverse, mentions: list[str]) -> dict[str, int] | Non
     return {m: len(seen[m]) for m in mentions}
 
 
+def _rate(times: list[float], start: float, end: float) -> float:
+    """Receipts per second between two moments."""
+    return sum(1 for t in times if start <= t <= end) / max(end - start, 1e-9)
+
+
 async def _report(
     figures: Figures,
     state: State,
@@ -350,6 +364,11 @@ async def _report(
         times = sorted(r.at for r in creates)
         figures.fanout_s = times[-1] - times[0]
         figures.deliveries_per_s = len(creates) / max(figures.fanout_s, 1e-9)
+        if figures.kill_times:
+            first, last = figures.kill_times[0], figures.kill_times[-1]
+            figures.per_s_before_kills = _rate(times, times[0], first)
+            figures.per_s_during_kills = _rate(times, first, last)
+            figures.per_s_after_kills = _rate(times, last, times[-1])
     figures.deliveries_rerun = int(
         await state.db.fetchval(
             "SELECT COUNT(*) FROM jobs WHERE kind = 'deliver' AND attempts > 1"
