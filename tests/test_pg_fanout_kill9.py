@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import signal
 import socket
 import subprocess
@@ -38,6 +39,7 @@ from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from ai.scripted import ScriptedChat
@@ -100,6 +102,8 @@ class Figures:
     unverified: int = 0
     kills: int = 0
     held_at_kills: list[dict[str, int]] = field(default_factory=list)  # kind -> jobs, per kill
+    # of the fan-out deliveries the victim held at its kills, those whose sink already had them
+    held_received_at_kills: list[int] = field(default_factory=list)
     reached_at_kills: list[int] = field(default_factory=list)  # distinct inboxes reached
     kill_times: list[float] = field(default_factory=list)  # time.monotonic(), as Receipt.at
     deliveries_rerun: int = 0  # fan-out jobs claimed more than once
@@ -163,6 +167,20 @@ async def _held_by(state: State, proc: subprocess.Popen[bytes]) -> dict[str, int
         (_worker_id_prefix(proc),),
     )
     return {str(row["kind"]): int(row["n"]) for row in rows}
+
+
+async def _held_and_received(
+    state: State, proc: subprocess.Popen[bytes], sinks: list[InboxSink], note_uri: str
+) -> int:
+    """How many of the deliveries ``proc`` holds had already reached their inbox."""
+    rows = await state.db.fetchall(
+        "SELECT payload FROM jobs WHERE state = 'running' AND kind = 'deliver'"
+        " AND locked_by LIKE ?",
+        (_worker_id_prefix(proc),),
+    )
+    held = {urlsplit(json.loads(row["payload"])["inbox"]).path for row in rows}
+    arrived = {r.inbox for s in sinks for r in s.received if r.object_id == note_uri}
+    return len(held & arrived)
 
 
 async def _until(check: Any, message: str, timeout: float) -> None:
@@ -284,6 +302,9 @@ async def test_fanout_to_20000_inboxes_survives_three_kill9s_of_one_of_two_worke
                 figures.kill_times.append(time.monotonic())
                 figures.reached_at_kills.append(reached())
                 figures.held_at_kills.append(await _held_by(state, victim))
+                figures.held_received_at_kills.append(
+                    await _held_and_received(state, victim, sinks, str(note_uri))
+                )
                 if n == 0:
                     for m in range(MENTIONS_EARLY, MENTIONS_EARLY + MENTIONS_LATE):
                         await mention(m)
