@@ -30,6 +30,7 @@ import collections
 import json
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -104,6 +105,7 @@ class Figures:
     held_at_kills: list[dict[str, int]] = field(default_factory=list)  # kind -> jobs, per kill
     # of the fan-out deliveries the victim held at its kills, those whose sink already had them
     held_received_at_kills: list[int] = field(default_factory=list)
+    held_received_ms: list[int] = field(default_factory=list)  # median time since their arrival
     reached_at_kills: list[int] = field(default_factory=list)  # distinct inboxes reached
     kill_times: list[float] = field(default_factory=list)  # time.monotonic(), as Receipt.at
     deliveries_rerun: int = 0  # fan-out jobs claimed more than once
@@ -170,17 +172,18 @@ async def _held_by(state: State, proc: subprocess.Popen[bytes]) -> dict[str, int
 
 
 async def _held_and_received(
-    state: State, proc: subprocess.Popen[bytes], sinks: list[InboxSink], note_uri: str
-) -> int:
-    """How many of the deliveries ``proc`` holds had already reached their inbox."""
+    state: State, proc: subprocess.Popen[bytes], sinks: list[InboxSink], note_uri: str, at: float
+) -> list[float]:
+    """For each delivery ``proc`` holds that had already reached its inbox, how long before
+    ``at`` (its kill) it arrived, in seconds."""
     rows = await state.db.fetchall(
         "SELECT payload FROM jobs WHERE state = 'running' AND kind = 'deliver'"
         " AND locked_by LIKE ?",
         (_worker_id_prefix(proc),),
     )
     held = {urlsplit(json.loads(row["payload"])["inbox"]).path for row in rows}
-    arrived = {r.inbox for s in sinks for r in s.received if r.object_id == note_uri}
-    return len(held & arrived)
+    arrived = {r.inbox: r.at for s in sinks for r in s.received if r.object_id == note_uri}
+    return [at - arrived[path] for path in held if path in arrived and arrived[path] <= at]
 
 
 async def _until(check: Any, message: str, timeout: float) -> None:
@@ -297,14 +300,16 @@ async def test_fanout_to_20000_inboxes_survives_three_kill9s_of_one_of_two_worke
                     assert time.monotonic() - posted < SETTLE_TIMEOUT_S, procs.logs()[-5000:]
                     await asyncio.sleep(0.05)
                 victim.send_signal(signal.SIGKILL)
+                figures.kill_times.append(time.monotonic())
                 await asyncio.to_thread(victim.wait)
                 figures.kills += 1
-                figures.kill_times.append(time.monotonic())
                 figures.reached_at_kills.append(reached())
                 figures.held_at_kills.append(await _held_by(state, victim))
-                figures.held_received_at_kills.append(
-                    await _held_and_received(state, victim, sinks, str(note_uri))
+                ages = await _held_and_received(
+                    state, victim, sinks, str(note_uri), figures.kill_times[-1]
                 )
+                figures.held_received_at_kills.append(len(ages))
+                figures.held_received_ms.append(round(1000 * statistics.median(ages or [0.0])))
                 if n == 0:
                     for m in range(MENTIONS_EARLY, MENTIONS_EARLY + MENTIONS_LATE):
                         await mention(m)
