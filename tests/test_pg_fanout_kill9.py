@@ -16,7 +16,7 @@ reached the sinks (and restarted at once each time, as systemd would), then
   killed worker held at its kills (at most ``[worker] concurrency`` each);
 * every mention got exactly one answer, stored once and received once by the peer, although
   the first kill hit the victim in the middle of two generations;
-* every job is done, none failed, none left locked (the leases are 3 s here, and a worker
+* every job is done, none failed, none left locked (the leases are 5 s here, and a worker
   restarted on the same machine takes back its dead predecessor's jobs at once), and no
   live worker ever lost a lease to the other.
 
@@ -62,7 +62,7 @@ SINK_HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4")
 KILL_AT = (0.10, 0.40, 0.70)  # share of the inboxes reached when the victim is killed
 DOWN_SECONDS = 0.5
 CONCURRENCY = 8  # [worker] concurrency of each worker
-LEASE_SECONDS = 3.0
+LEASE_SECONDS = 5.0
 MENTIONS_EARLY = 3  # sent before carol posts: the victim holds their generations at the first kill
 MENTIONS_LATE = 3  # sent after the first kill, queued behind the fan-out
 AI_CONCURRENCY = 2
@@ -257,6 +257,7 @@ async def test_fanout_to_20000_inboxes_survives_three_kill9s_of_one_of_two_worke
             # Given the victim alone running, holding the first mentions' generations (the
             # model answers only once the gate opens)
             chat.gate = threading.Event()
+            chat.gate_timeout = SETTLE_TIMEOUT_S  # opened by the test after the second kill
             victim = procs.start("victim", "worker")
             mentions: list[str] = []
 
