@@ -94,11 +94,10 @@ class Worker:
         jitter: Callable[[], float] = random.random,
         lease_seconds: float | None = None,
     ) -> None:
-        """``lease_seconds``: ``[worker] lease_seconds`` unless given (tests pass their own)."""
         self.state = state
         self.handlers = dict(handlers or DEFAULT_HANDLERS)
         self.jitter = jitter
-        self.lease_seconds = state.config.worker.lease_seconds if lease_seconds is None else lease_seconds
+        self.lease_seconds = lease_seconds or state.config.worker.lease_seconds  # tests: their own
         # Idle loops wait on their own future; wake() resolves one, so that one enqueued job
         # does not send every idle loop to claim (each claim is a write transaction).
         self._idle: collections.deque[asyncio.Future[None]] = collections.deque()
