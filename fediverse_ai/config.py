@@ -120,6 +120,7 @@ class FederationConfig:
 class WorkerConfig:
     concurrency: int = 8
     poll_interval_seconds: float = 1.0
+    lease_seconds: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -366,6 +367,8 @@ def _validate(c: Config) -> list[str]:
         problems.append("web.api_requests_per_five_minutes: 0 (no limit) or more")
     if c.worker.poll_interval_seconds <= 0:
         problems.append("worker.poll_interval_seconds: must be positive")
+    if not 2.0 <= c.worker.lease_seconds <= 3600.0:
+        problems.append("worker.lease_seconds: between 2 and 3600")
     problems.extend(validate_retention(c.retention, c.federation.signature_max_skew_seconds))
     problems.extend(validate_metrics(c.metrics))
     problems.extend(validate_media_store(c.media_store))

@@ -80,7 +80,6 @@ ATTEMPTS: Mapping[str, int] = {
     alt_text.DESCRIBE_JOB: alt_text.ATTEMPTS,
     quotes.QUOTE_RESOLVE: quotes.ATTEMPTS,
 }
-LEASE_SECONDS = 120.0
 # Four renewals per lease: one may wait out a busy writer (busy_timeout is 10 s) or a
 # stalled event loop and the lease still holds.
 HEARTBEATS_PER_LEASE = 4
@@ -93,12 +92,12 @@ class Worker:
         handlers: Mapping[str, Handler] | None = None,
         *,
         jitter: Callable[[], float] = random.random,
-        lease_seconds: float = LEASE_SECONDS,
+        lease_seconds: float | None = None,
     ) -> None:
         self.state = state
         self.handlers = dict(handlers or DEFAULT_HANDLERS)
         self.jitter = jitter
-        self.lease_seconds = lease_seconds
+        self.lease_seconds = lease_seconds or state.config.worker.lease_seconds  # tests: their own
         # Idle loops wait on their own future; wake() resolves one, so that one enqueued job
         # does not send every idle loop to claim (each claim is a write transaction).
         self._idle: collections.deque[asyncio.Future[None]] = collections.deque()

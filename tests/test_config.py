@@ -260,12 +260,13 @@ def test_good_ai_username(tmp_path: Path, username: str) -> None:
 def test_lower_bounds(tmp_path: Path) -> None:
     raw = {
         "federation": {"signature_max_skew_seconds": 29},
-        "worker": {"poll_interval_seconds": 0},
+        "worker": {"poll_interval_seconds": 0, "lease_seconds": 1.5},
     }
     problems = problems_of(raw, tmp_path)
     assert has_problem(problems, "federation.signature_max_skew_seconds", "at least 30")
     assert has_problem(problems, "worker.poll_interval_seconds", "must be positive")
-    assert len(problems) == 2
+    assert has_problem(problems, "worker.lease_seconds", "between 2 and 3600")
+    assert len(problems) == 3
 
 
 # --- paths and loading ------------------------------------------------------------------------

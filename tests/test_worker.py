@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from fediverse_ai.config import parse_config
+from fediverse_ai.config import WorkerConfig, parse_config
 from fediverse_ai.errors import BadRequest, DeliveryError
 from fediverse_ai.federation.inbox import INBOX
 from fediverse_ai.federation.trigger import AI_REPLY
@@ -23,10 +23,11 @@ from fediverse_ai.models import Job
 from fediverse_ai.retry import MAX_ATTEMPTS, MAX_RETRY_AFTER, next_run
 from fediverse_ai.state import State, open_state
 from fediverse_ai.storage import jobs
-from fediverse_ai.worker import ATTEMPTS, LEASE_SECONDS, Handler, Worker
+from fediverse_ai.worker import ATTEMPTS, Handler, Worker
 
 T0 = 1_700_000_000.0
 JITTER = 0.25
+LEASE_SECONDS = WorkerConfig().lease_seconds  # the default of [worker] lease_seconds
 
 
 class Clock:
@@ -65,6 +66,14 @@ async def state(tmp_path: Path, clock: Clock, config_raw: dict[str, Any]) -> Asy
 
 def worker(state: State, handlers: dict[str, Handler]) -> Worker:
     return Worker(state, handlers, jitter=lambda: JITTER)
+
+
+async def test_the_lease_is_the_configured_one(tmp_path: Path, config_raw: dict[str, Any]) -> None:
+    # A short lease lets another machine's worker take a dead worker's jobs over sooner.
+    config_raw["worker"]["lease_seconds"] = 5
+    async with open_state(parse_config(config_raw, base_dir=tmp_path)) as state:
+        assert Worker(state).lease_seconds == 5.0
+        assert Worker(state, lease_seconds=2.5).lease_seconds == 2.5
 
 
 async def only_job(state: State) -> Job:

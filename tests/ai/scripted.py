@@ -34,6 +34,7 @@ class ScriptedChat:
         # Set ``gate`` to hold answers until it opens (a generation in progress); ``arrived``
         # tells that a request is being held.
         self.gate: threading.Event | None = None
+        self.gate_timeout = 60.0  # seconds a held answer waits for the gate at most
         self.arrived = threading.Event()
         chat = self
 
@@ -72,7 +73,7 @@ class ScriptedChat:
             text = self.answers[min(len(self.requests), len(self.answers)) - 1]
         self.arrived.set()
         if self.gate is not None:
-            self.gate.wait(timeout=60)
+            self.gate.wait(timeout=self.gate_timeout)
         return {
             "id": f"chatcmpl-{len(self.requests)}",
             "object": "chat.completion",

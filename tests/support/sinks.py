@@ -46,7 +46,7 @@ class Receipt:
 
 
 class InboxSink(RestartableServer):
-    """Inboxes on ``127.0.0.1:<port>`` that answer 202 to every verified POST."""
+    """Inboxes on ``<host>:<port>`` that answer 202 to every verified POST."""
 
     def __init__(
         self,
@@ -54,10 +54,13 @@ class InboxSink(RestartableServer):
         ca_bundle: Path | None = None,
         clock: Callable[[], float] = time.time,
         verify: bool = True,
+        host: str = "127.0.0.1",
     ) -> None:
         """``clock``: the time signatures are checked against (a test that pins our server's
-        clock pins this one too); ``verify=False`` records without checking signatures."""
+        clock pins this one too); ``verify=False`` records without checking signatures;
+        ``host``: another loopback address (127.0.0.2...) makes the sink a peer of its own."""
         super().__init__(ca_bundle=ca_bundle)
+        self.host = host
         self.clock = clock
         self.verify = verify
         self.status: int | None = None  # answer this instead of 202 (e.g. 503: overloaded)
@@ -69,7 +72,7 @@ class InboxSink(RestartableServer):
     def base_url(self) -> str:
         if self.port is None:
             raise RuntimeError("the sink was never started")
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def inbox(self, name: str) -> str:
         return f"{self.base_url}/users/{name}/inbox"
