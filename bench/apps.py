@@ -96,7 +96,8 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 class RemoteActors:
     """``/users/uN`` documents from ``BENCH_ACTORS`` (a JSON file of {name: public PEM})
-    at ``BENCH_REMOTE_SCHEME://BENCH_REMOTE_HOST`` (https unless told); POSTs to any inbox are recorded with their arrival time."""
+    at ``BENCH_REMOTE_SCHEME://BENCH_REMOTE_HOST`` (https unless told); POSTs to any inbox
+    are recorded with their arrival time."""
 
     def __init__(self) -> None:
         self.host = os.environ.get("BENCH_REMOTE_HOST", "b.test")

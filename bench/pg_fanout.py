@@ -109,7 +109,9 @@ def _case(pg: Pg, store: str, workers: int, followers: int, sinks: list[Proc]) -
         queued = setup.count("SELECT COUNT(*) FROM jobs WHERE kind = 'deliver'")
         finished = setup.wait_jobs("deliver", queued, timeout=pick(1800, 600))
         cpu1 = (cpu_of(pool), pg.cpu_seconds(), cpu_of(sinks))
-        failed = setup.count("SELECT COUNT(*) FROM jobs WHERE kind = 'deliver' AND state = 'failed'")
+        failed = setup.count(
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'deliver' AND state = 'failed'"
+        )
     finally:
         setup.stop()
     work_s, pg_s, sink_s = (b - a for a, b in zip(cpu0, cpu1, strict=True))

@@ -202,9 +202,7 @@ def cpu_of(procs: list[Proc]) -> float:
 # --- 1. intake ------------------------------------------------------------------------------
 
 
-def _intake_case(
-    pg: Pg, layout: str, workers: int, requests: Path, count: int
-) -> dict[str, Any]:
+def _intake_case(pg: Pg, layout: str, workers: int, requests: Path, count: int) -> dict[str, Any]:
     url = None if layout == "sqlite" else pg.url()
     setup = Setup(f"pg-intake-{layout}-{workers}", url, workers == 0, WORKER_EXTRA).init()
     try:
