@@ -48,7 +48,7 @@ from .common import (
     table,
     write_result,
 )
-from .instance import config_toml
+from .instance import InstanceDir, config_toml
 from .load import ChildCPU, make_keys, presign
 
 CONNECTIONS = 32
@@ -110,24 +110,15 @@ def postgres() -> Iterator[Pg]:
 
 
 @dataclass
-class Setup:
+class Setup(InstanceDir):
     """An instance directory on SQLite (``url`` None) or on a PostgreSQL schema, and the
     processes started for it (stopped by their own PIDs)."""
 
-    name: str
     url: str | None
     embedded_worker: bool
     extra: str = ""
     port: int = field(default_factory=free_port)
     procs: list[Proc] = field(default_factory=list)
-
-    @property
-    def root(self) -> Path:
-        return WORK / self.name
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.toml"
 
     def cli(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "fediverse_ai", "--config", str(self.config), *args]
