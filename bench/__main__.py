@@ -1,8 +1,8 @@
 """Run the benchmarks: ``python -m bench`` (``make bench``); ``BENCH_QUICK=1`` for a short
 run; ``BENCH_ONLY="web fanout"`` for a subset (fanout, web, api, intake, mention; ``foryou``,
 the For-you feed, ``offline_text``, the offline text models, ``userdata``, archives,
-``admin_ai``, the AI feedback page, and ``api_limits``, the cost of the shared API rate limit, run
-only when named).
+``admin_ai``, the AI feedback page, ``api_limits``, the cost of the shared API rate limit, and
+``pg``, several worker processes on PostgreSQL (bench/pg_scale.py), run only when named).
 
 Writes ``bench/results/<name>.json`` per benchmark and ``bench/results/summary.json`` +
 ``summary.md`` (the targets, met or missed, with their ratios)."""
@@ -137,6 +137,10 @@ def main() -> int:
             from . import api_limits
 
             results["api_limits"] = api_limits.run()
+        if "pg" in only:
+            from . import pg_scale
+
+            results["pg"] = pg_scale.run()
         if "api" in only:
             from . import api
 

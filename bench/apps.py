@@ -96,16 +96,18 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 class RemoteActors:
     """``/users/uN`` documents from ``BENCH_ACTORS`` (a JSON file of {name: public PEM})
-    at ``https://BENCH_REMOTE_HOST``; POSTs to any inbox are recorded with their arrival time."""
+    at ``BENCH_REMOTE_SCHEME://BENCH_REMOTE_HOST`` (https unless told); POSTs to any inbox
+    are recorded with their arrival time."""
 
     def __init__(self) -> None:
         self.host = os.environ.get("BENCH_REMOTE_HOST", "b.test")
+        self.scheme = os.environ.get("BENCH_REMOTE_SCHEME", "https")
         path = os.environ.get("BENCH_ACTORS")
         self.keys: dict[str, str] = json.loads(Path(path).read_text()) if path else {}
         self.arrivals: list[dict[str, Any]] = []
 
     def actor(self, name: str) -> dict[str, Any]:
-        base = f"https://{self.host}/users/{name}"
+        base = f"{self.scheme}://{self.host}/users/{name}"
         return {
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
             "id": base,
@@ -113,12 +115,12 @@ class RemoteActors:
             "preferredUsername": name,
             "name": name,
             "summary": "",
-            "url": f"https://{self.host}/@{name}",
+            "url": f"{self.scheme}://{self.host}/@{name}",
             "inbox": f"{base}/inbox",
             "outbox": f"{base}/outbox",
             "followers": f"{base}/followers",
             "following": f"{base}/following",
-            "endpoints": {"sharedInbox": f"https://{self.host}/inbox"},
+            "endpoints": {"sharedInbox": f"{self.scheme}://{self.host}/inbox"},
             "published": "2020-01-01T00:00:00Z",
             "publicKey": {
                 "id": f"{base}#main-key",

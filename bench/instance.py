@@ -47,18 +47,10 @@ api_requests_per_five_minutes = 1000000000
 
 
 @dataclass
-class Instance:
-    """``layout``: ``run`` (``fediverse-ai run`` as shipped), or ``SERVER`` or
-    ``SERVER+worker`` (our app on that ASGI server; ``+worker``: a separate
-    ``fediverse-ai worker`` process instead of the embedded one)."""
+class InstanceDir:
+    """An installation's directory under the bench work dir, and its config file."""
 
     name: str
-    layout: str
-    extra_config: str = ""
-    env: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
-    procs: list[Proc] = field(default_factory=list)
-    spy: subprocess.Popen[bytes] | None = None
 
     @property
     def root(self) -> Path:
@@ -67,6 +59,20 @@ class Instance:
     @property
     def config(self) -> Path:
         return self.root / "config.toml"
+
+
+@dataclass
+class Instance(InstanceDir):
+    """``layout``: ``run`` (``fediverse-ai run`` as shipped), or ``SERVER`` or
+    ``SERVER+worker`` (our app on that ASGI server; ``+worker``: a separate
+    ``fediverse-ai worker`` process instead of the embedded one)."""
+
+    layout: str
+    extra_config: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    procs: list[Proc] = field(default_factory=list)
+    spy: subprocess.Popen[bytes] | None = None
 
     @property
     def db_path(self) -> Path:

@@ -35,16 +35,17 @@ class RemoteKeys:
     host: str
     private: dict[str, str]  # name -> private PEM
     public: dict[str, str]
+    scheme: str = "https"  # "http": actors served on plain loopback (bench/pg_scale.py)
 
     def actor_uri(self, name: str) -> str:
-        return f"https://{self.host}/users/{name}"
+        return f"{self.scheme}://{self.host}/users/{name}"
 
     def write_public(self, path: Path) -> Path:
         path.write_text(json.dumps(self.public))
         return path
 
 
-def make_keys(host: str, count: int) -> RemoteKeys:
+def make_keys(host: str, count: int, *, scheme: str = "https") -> RemoteKeys:
     private, public = {}, {}
     for i in range(count):
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -55,7 +56,7 @@ def make_keys(host: str, count: int) -> RemoteKeys:
             serialization.NoEncryption(),
         ).decode()
         public[name] = key.public_key().public_bytes(serialization.Encoding.PEM, _SPKI).decode()
-    return RemoteKeys(host, private, public)
+    return RemoteKeys(host, private, public, scheme)
 
 
 def create_note(
