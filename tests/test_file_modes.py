@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from fediverse_ai.config import CONFIG_ENV
+from fediverse_ai.storage.db import restrict_file
 
 CONFIG = """\
 [instance]
@@ -65,3 +66,12 @@ def test_init_tightens_a_database_and_keys_dir_left_readable(tmp_path: Path) -> 
     init(tmp_path)  # init is idempotent: what an upgrade runs
     assert mode(database) == 0o600
     assert mode(keys) == 0o700
+
+
+def test_restrict_file_leaves_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    """The PostgreSQL store's placeholder path is a device; tightening it broke initdb."""
+    fifo = tmp_path / "not-a-file"
+    os.mkfifo(fifo, 0o644)
+    os.chmod(fifo, 0o644)
+    restrict_file(fifo, 0o600)
+    assert stat.S_IMODE(fifo.stat().st_mode) == 0o644

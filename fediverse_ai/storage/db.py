@@ -214,7 +214,12 @@ def restrict_file(path: Path, mode: int) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except FileExistsError:
-        current = stat.S_IMODE(path.stat().st_mode)
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            # A device is never ours to tighten: a SQLite store opened on the PostgreSQL store's
+            # placeholder path once made /dev/null 0600, and initdb fails on that.
+            return
+        current = stat.S_IMODE(info.st_mode)
         if current & ~mode:
             log.warning("%s was mode %o; setting it to %o", path, current, mode)
             os.chmod(path, mode)
