@@ -77,6 +77,8 @@ class StorageConfig:
     database: Path | str = Path("data/fediverse-ai.sqlite3")
     media_dir: Path = Path("data/media")
     keys_dir: Path = Path("keys")
+    # PostgreSQL: NOTIFY wakes idle workers and stream readers; they still look this often.
+    notify_fallback_seconds: float = 30.0
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -305,14 +307,12 @@ def _storage_problems(s: StorageConfig) -> list[str]:
 def resolve_paths(config: Config, base_dir: Path) -> Config:
     """Make the default (relative) storage and model paths absolute against ``base_dir``."""
     s = config.storage
-    fixed = StorageConfig(
-        **{
-            f.name: (
-                v if isinstance(v := getattr(s, f.name), str) or v.is_absolute() else base_dir / v
-            )
-            for f in dataclasses.fields(s)
-        }
-    )
+    relative: dict[str, Any] = {
+        f.name: base_dir / v
+        for f in dataclasses.fields(s)
+        if isinstance(v := getattr(s, f.name), Path) and not v.is_absolute()
+    }
+    fixed = dataclasses.replace(s, **relative)
     text = config.ai_text
     model_path = text.offline_model_path
     if not model_path.is_absolute():
@@ -359,6 +359,8 @@ def _validate(c: Config) -> list[str]:
         problems.append("web.session_days: between 1 and 365")
     if c.web.api_requests_per_five_minutes < 0:
         problems.append("web.api_requests_per_five_minutes: 0 (no limit) or more")
+    if c.storage.notify_fallback_seconds <= 0:
+        problems.append("storage.notify_fallback_seconds: must be positive")
     if c.worker.poll_interval_seconds <= 0:
         problems.append("worker.poll_interval_seconds: must be positive")
     problems.extend(validate_retention(c.retention, c.federation.signature_max_skew_seconds))
