@@ -9,6 +9,7 @@ across real processes is in tests/test_processes_stream.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -56,6 +57,13 @@ async def state(tmp_path: Path, url: str) -> AsyncIterator[State]:
 
 
 @pytest.fixture
+async def second(state: State) -> AsyncIterator[State]:
+    """Another process's state on the same database (and config)."""
+    async with open_state(state.config) as opened:
+        yield opened
+
+
+@pytest.fixture
 async def other(url: str) -> AsyncIterator[Database]:
     """The database as another process opens it: connections of its own."""
     async with open_store(url) as db:
@@ -81,41 +89,44 @@ class Ran:
         self.seen.append(int(payload["n"]))
 
 
-async def test_a_job_queued_by_another_connection_wakes_a_worker_polling_hourly(
-    state: State, other: Database
-) -> None:
-    ran = Ran()
+@contextlib.asynccontextmanager
+async def listening(state: State, ran: Ran) -> AsyncIterator[Worker]:
+    """A worker running ``ran`` for ``noted`` jobs, once it listens; stopped on the way out."""
     worker = Worker(state, {"noted": ran})
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     try:
-        # Given a worker whose loops wait an hour between polls, listening
         await wait_until(lambda: _true(worker.wakeups.listening), "the worker to listen")
-        await asyncio.sleep(0.2)  # its loops have claimed nothing and sleep
-        # When another process queues jobs: one, then a fan-out of three in one transaction
-        assert await jobs.enqueue(other, "noted", {"n": 1}, now=state.now())
-        await wait_until(lambda: _true(ran.seen == [1]), "the first job to run")
-        await jobs.enqueue_many(
-            other, [("noted", {"n": n}, None) for n in (2, 3, 4)], now=state.now()
-        )
-        # Then each runs once, long before any poll
-        await wait_until(lambda: _true(len(ran.seen) == 4), "the fan-out to run")
-        assert sorted(ran.seen) == [1, 2, 3, 4]
-        await wait_until(lambda: _equal(jobs.counts(state.db), {"done": 4}), "every job to be done")
+        yield worker
+        assert not running.done()
     finally:
         stop.set()
         await asyncio.wait_for(running, timeout=10)
+
+
+async def test_a_job_queued_by_another_connection_wakes_a_worker_polling_hourly(
+    state: State, second: State, other: Database
+) -> None:
+    # Given two worker processes whose loops wait an hour between polls, listening
+    ran = Ran()
+    async with listening(state, ran), listening(second, ran):
+        await asyncio.sleep(0.2)  # their loops have claimed nothing and sleep
+        # When another process queues jobs: one, then a fan-out of six in one transaction
+        assert await jobs.enqueue(other, "noted", {"n": 1}, now=state.now())
+        await wait_until(lambda: _true(ran.seen == [1]), "the first job to run")
+        await jobs.enqueue_many(
+            other, [("noted", {"n": n}, None) for n in range(2, 8)], now=state.now()
+        )
+        # Then each runs, once (both workers were woken), long before any poll
+        await wait_until(lambda: _equal(jobs.counts(state.db), {"done": 7}), "every job to be done")
+        assert sorted(ran.seen) == list(range(1, 8))
 
 
 async def test_a_killed_listen_connection_is_opened_again(
     state: State, other: Database, pg_cluster: Cluster
 ) -> None:
     ran = Ran()
-    worker = Worker(state, {"noted": ran})
-    stop = asyncio.Event()
-    running = asyncio.create_task(worker.run(stop))
-    try:
-        await wait_until(lambda: _true(worker.wakeups.listening), "the worker to listen")
+    async with listening(state, ran) as worker:
         before = await listeners(pg_cluster)
         assert before
         # When the server ends the LISTEN connection (a restart, an admin)
@@ -133,10 +144,6 @@ async def test_a_killed_listen_connection_is_opened_again(
         await wait_until(listening_again, "a new LISTEN connection")
         assert await jobs.enqueue(other, "noted", {"n": 7}, now=state.now())
         await wait_until(lambda: _true(ran.seen == [7]), "the job to run")
-        assert not running.done()
-    finally:
-        stop.set()
-        await asyncio.wait_for(running, timeout=10)
 
 
 async def test_a_stream_event_stored_by_another_connection_wakes_the_reader(
