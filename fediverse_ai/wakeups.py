@@ -13,10 +13,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 
 from .config import Config
-from .storage import notify
+from .storage import jobs, notify
 from .storage.db import Database
+
+log = logging.getLogger(__name__)
 
 
 class Wakeups:
@@ -49,22 +52,31 @@ class Wakeups:
         finally:
             self.listening = False
 
-    def poll_seconds(self) -> float:
-        """How long an idle loop waits before it looks anyway: the poll interval, or while
-        NOTIFY wakes it the (longer) safety poll, for jobs that come due later (retries) and
-        a notification lost with its connection."""
+    async def poll_seconds(self, db: Database, now: float) -> float:
+        """How long an idle loop waits before it looks anyway: the poll interval; while NOTIFY
+        wakes it, until the next pending job comes due (a retry, a delayed federation), at
+        most the safety poll (a notification lost with its connection)."""
         interval = self.config.worker.poll_interval_seconds
-        if self.listening:
-            return max(interval, self.config.storage.notify_fallback_seconds)
-        return interval
+        if not self.listening:
+            return interval
+        wait = max(interval, self.config.storage.notify_fallback_seconds)
+        try:
+            due = await jobs.next_due(db)
+        except Exception:  # the poll is the fallback: it must not fail the loop
+            log.exception("could not read when the next job is due")
+            return interval
+        # A due job that the claim skipped (its kind's slots full, its queue's head running)
+        # is looked at again at the poll interval, as without NOTIFY.
+        return wait if due is None else min(wait, max(interval, due - now))
 
-    async def idle(self) -> bool:
+    async def idle(self, db: Database, now: float) -> bool:
         """Wait for a wake-up or the poll; True when the wake-up is to be passed on."""
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._idle.append(waiter)
         try:
+            timeout = await self.poll_seconds(db, now)
             with contextlib.suppress(TimeoutError):
-                return await asyncio.wait_for(waiter, timeout=self.poll_seconds())
+                return await asyncio.wait_for(waiter, timeout=timeout)
             return False
         finally:
             with contextlib.suppress(ValueError):

@@ -357,7 +357,7 @@ class Worker:
                 log.exception("worker loop error")
                 ran = False
             if not ran and wakes == self.wakeups.count:
-                chained = await self.wakeups.idle()
+                chained = await self.wakeups.idle(self.state.db, self.state.now())
 
 
 def _log_delivery_failure(state: State, job: Job, exc: Exception, when: datetime | None) -> None:

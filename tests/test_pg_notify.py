@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -202,3 +203,17 @@ async def _true(value: bool) -> bool:
 
 async def _equal(got: Awaitable[object], expected: object) -> bool:
     return await got == expected
+
+
+async def test_a_job_due_later_runs_at_its_time_not_at_the_safety_poll(
+    state: State, other: Database
+) -> None:
+    # A retry or a delayed federation is not left for the hourly safety poll: an idle loop
+    # that is woken by NOTIFY waits until the next pending job comes due.
+    ran = Ran()
+    fast = dataclasses.replace(state.config.worker, poll_interval_seconds=0.05)
+    state.config = dataclasses.replace(state.config, worker=fast)
+    async with listening(state, ran):
+        soon = time.time() + 1.0
+        assert await jobs.enqueue(other, "noted", {"n": 3}, now=time.time(), run_after=soon)
+        await wait_until(lambda: _true(ran.seen == [3]), "the delayed job to run")
