@@ -6,8 +6,9 @@
    records when each handler starts. Woken by NOTIFY, and by its polls alone (the child's
    store told not to listen), alternating, on one cluster.
 2. What the NOTIFY trigger costs an enqueue: jobs queued per second, one per transaction, by
-   one process and by four at once, on a schema with the triggers and on one without
-   (dropped), alternating; a LISTEN connection is open throughout, as a worker's would be.
+   one process and by four at once, on a schema with the row-level trigger the code installs,
+   one with a statement-level one (the first version), and one without (dropped), in
+   alternating order; each schema has a listening process, as a worker would be.
 
 Run: ``python -m bench.pg_wakeup`` (``BENCH_QUICK=1``: fewer jobs; ``BENCH_ROUNDS``, default 2).
 PostgreSQL runs in the tests' throw-away cluster (tests/support/postgres.py).
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 LATENCY_JOBS = 40 if QUICK else 150
 ENQUEUES = 500 if QUICK else 2_000
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+# BENCH_PARTS="latency enqueue" (the default: both).
+PARTS = os.environ.get("BENCH_PARTS", "latency enqueue").split()
 PROCESSES = 4
 
 
@@ -131,28 +134,47 @@ async def _enqueue_rate(url: str, processes: int) -> float:
         return each * processes / (time.perf_counter() - started)
 
 
+# The variant measured against the row-level trigger the code installs: one per statement,
+# which looks in a transition table for added rows (an ON CONFLICT DO NOTHING may add none).
+_STATEMENT_TRIGGER = (
+    "DROP TRIGGER fediverse_ai_notify_jobs ON jobs;"
+    " CREATE FUNCTION statement_notify() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " IF EXISTS (SELECT 1 FROM added) THEN"
+    " PERFORM pg_notify(left('fediverse_ai_jobs.' || TG_TABLE_SCHEMA, 63), ''); END IF;"
+    " RETURN NULL; END $$; CREATE TRIGGER statement_notify AFTER INSERT ON jobs"
+    " REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION statement_notify()"
+)
+
+
+async def _listen_forever(url: str) -> None:
+    async for _ in notify.listen(url, notify.JOBS):
+        pass
+
+
 async def _enqueue_costs(cluster: Cluster) -> list[dict[str, Any]]:
-    with_url = cluster.url(cluster.new_schema())
-    without_url = cluster.url(cluster.new_schema())
-    for url in (with_url, without_url):
-        async with open_store(url) as db:
+    urls: dict[str, str] = {}
+    for name, change in (
+        ("none", "DROP TRIGGER fediverse_ai_notify_jobs ON jobs"),
+        ("NOTIFY (row)", ""),
+        ("NOTIFY (statement)", _STATEMENT_TRIGGER),
+    ):
+        schema = cluster.new_schema()
+        urls[name] = cluster.url(schema)
+        async with open_store(urls[name]) as db:
             await db.migrate()
-    cluster.psql(
-        f"SET search_path = {without_url.rsplit('%3D', 1)[1]};"
-        " DROP TRIGGER fediverse_ai_notify_jobs ON jobs"
-    )
+        if change:
+            cluster.psql(f"SET search_path = {schema}; {change}")
     rates: dict[tuple[str, int], list[float]] = {}
-
-    async def drain(url: str) -> None:
-        async for _ in notify.listen(url, notify.JOBS):
-            pass
-
-    listeners = [asyncio.create_task(drain(u)) for u in (with_url, without_url)]
+    # Each schema's listener in a process of its own, as a worker's would be.
+    listeners = [
+        subprocess.Popen([sys.executable, "-m", "bench.pg_wakeup", "listen", url])
+        for url in urls.values()
+    ]
     try:
-        await asyncio.sleep(0.5)
-        await _enqueue_rate(with_url, PROCESSES)  # warm-up: connections, caches
-        await _enqueue_rate(without_url, PROCESSES)
-        order = [("NOTIFY", with_url), ("none", without_url)]
+        await asyncio.sleep(1.0)
+        for url in urls.values():  # warm-up: connections, caches
+            await _enqueue_rate(url, PROCESSES)
+        order = list(urls.items())
         for _ in range(ROUNDS):
             order.reverse()  # alternate which goes first
             for processes in (1, PROCESSES):
@@ -160,12 +182,13 @@ async def _enqueue_costs(cluster: Cluster) -> list[dict[str, Any]]:
                     rate = await _enqueue_rate(url, processes)
                     rates.setdefault((name, processes), []).append(rate)
     finally:
-        for task in listeners:
-            task.cancel()
+        for proc in listeners:
+            proc.terminate()
+            proc.wait()
     rows = []
     for processes in (1, PROCESSES):
         base = statistics.median(rates[("none", processes)])
-        for name in ("none", "NOTIFY"):
+        for name in urls:
             got = statistics.median(rates[(name, processes)])
             rows.append(
                 {
@@ -185,10 +208,10 @@ async def main() -> dict[str, Any]:
     with postgres_cluster() as cluster, tempfile.TemporaryDirectory(prefix="bench-wake-") as tmp:
         scratch = Path(tmp)
         latency = []
-        for _ in range(ROUNDS):
+        for _ in range(ROUNDS if "latency" in PARTS else 0):
             for mode in ("notify", "poll"):
                 latency.append(await _latency(cluster.url(cluster.new_schema()), mode, scratch))
-        costs = await _enqueue_costs(cluster)
+        costs = await _enqueue_costs(cluster) if "enqueue" in PARTS else []
     print(table("enqueue → claim across processes", latency))
     print(table("enqueue cost of the NOTIFY trigger", costs))
     result = {"latency": latency, "enqueue": costs, "load": os.getloadavg()}
@@ -200,5 +223,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["child"]:
         url, mode, count, out = sys.argv[2:6]
         asyncio.run(_child(url, mode, int(count), Path(out)))
+    elif sys.argv[1:2] == ["listen"]:
+        asyncio.run(_listen_forever(sys.argv[2]))
     else:
         asyncio.run(main())

@@ -50,25 +50,25 @@ def channel_query(base: str) -> str:
 
 
 _TABLES = {"jobs": JOBS, "stream_events": STREAMS}
+_NAME = "fediverse_ai_notify_"
 
 
 def _function(table: str, base: str) -> str:
-    # Only when the statement added a row (``ON CONFLICT DO NOTHING`` on a duplicate job adds
-    # none). Identical notifications of one transaction reach the listeners once.
     channel = _CHANNEL.format(base=f"'{base}'", schema="TG_TABLE_SCHEMA")
     return (
-        f"CREATE OR REPLACE FUNCTION fediverse_ai_notify_{table}() RETURNS trigger"
-        " LANGUAGE plpgsql AS $$ BEGIN IF EXISTS (SELECT 1 FROM added) THEN"
-        f" PERFORM pg_notify({channel}, ''); END IF; RETURN NULL; END $$"
+        f"CREATE OR REPLACE FUNCTION {_NAME}{table}() RETURNS trigger LANGUAGE plpgsql AS $$"
+        f" BEGIN PERFORM pg_notify({channel}, ''); RETURN NULL; END $$"
     )
 
 
 def _trigger(table: str) -> str:
-    # Statement-level: one notification per INSERT, however many rows it adds.
-    name = f"fediverse_ai_notify_{table}"
+    # Per row, so that it fires only for rows added (not for a duplicate job that ``ON
+    # CONFLICT DO NOTHING`` skipped); the identical notifications of one transaction reach the
+    # listeners once. A statement-level trigger with a transition table to look for added
+    # rows cost an enqueue more (BENCHMARKS.md, "Wake-ups across processes").
     return (
-        f"CREATE OR REPLACE TRIGGER {name} AFTER INSERT ON {table}"
-        f" REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+        f"CREATE OR REPLACE TRIGGER {_NAME}{table} AFTER INSERT ON {table}"
+        f" FOR EACH ROW EXECUTE FUNCTION {_NAME}{table}()"
     )
 
 
@@ -79,7 +79,7 @@ def install(conn: psycopg.Connection[Any]) -> None:
     rows = conn.execute(
         "SELECT c.relname FROM pg_trigger AS t JOIN pg_class AS c ON c.oid = t.tgrelid"
         " WHERE c.relnamespace = current_schema()::regnamespace AND t.tgname LIKE %s",
-        ("fediverse_ai_notify_%",),
+        (_NAME + "%",),
     ).fetchall()
     present = {row[0] for row in rows}
     for table, base in _TABLES.items():
