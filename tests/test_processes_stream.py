@@ -59,8 +59,9 @@ async def web_and_worker(
         text = text.replace(
             'keys_dir = "keys"', 'keys_dir = "keys"\nnotify_fallback_seconds = 3600.0'
         )
-        # A short answer: the machine may be busy, and the answer's length is not the point.
-        text += "\n[worker]\npoll_interval_seconds = 3600.0\n\n[ai.text]\nmax_tokens = 12\n"
+        text += "\n[worker]\npoll_interval_seconds = 3600.0\n"
+    # A short answer: the machine may be busy, and the answer's length is not the point.
+    text += "\n[ai.text]\nmax_tokens = 12\n"
     path = root / "config.toml"
     path.write_text(text)
     config = load_config(path)
