@@ -82,6 +82,8 @@ class StorageConfig:
     # PostgreSQL only: the most pooled connections a process opens for reads and `write()`
     # blocks; the writer's own connection comes on top (storage/pg.py).
     pool_size: int = 4
+    # PostgreSQL: NOTIFY wakes idle workers and stream readers; they still look this often.
+    notify_fallback_seconds: float = 30.0
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -365,6 +367,8 @@ def _validate(c: Config) -> list[str]:
         problems.append("web.session_days: between 1 and 365")
     if c.web.api_requests_per_five_minutes < 0:
         problems.append("web.api_requests_per_five_minutes: 0 (no limit) or more")
+    if c.storage.notify_fallback_seconds <= 0:
+        problems.append("storage.notify_fallback_seconds: must be positive")
     if c.worker.poll_interval_seconds <= 0:
         problems.append("worker.poll_interval_seconds: must be positive")
     if not 2.0 <= c.worker.lease_seconds <= 3600.0:

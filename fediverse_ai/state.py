@@ -239,7 +239,7 @@ async def open_state(config: Config, *, clock: Clock = time.time) -> AsyncIterat
             key_http=key_http,
             media=open_media_store(config.storage.media_dir, config.media_store),
             clock=clock,
-            streams=Broker(db=db),
+            streams=Broker(db=db, fallback_seconds=config.storage.notify_fallback_seconds),
         )
         yield state
     finally:

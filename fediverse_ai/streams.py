@@ -9,8 +9,9 @@ The streams of the publishing process get the event at once, from memory. With a
 ``fediverse-ai run`` must show), and a process with streams open reads the rows other
 processes wrote every :data:`POLL_SECONDS`, re-reading the notes they name. A process with no
 stream open reads nothing, and while no other process has one open (``stream_readers``),
-events are not written either. PostgreSQL's LISTEN/NOTIFY can replace the polling in
-:meth:`Broker._follow` alone; publishers call :meth:`Broker.publish` and nothing else.
+events are not written either. On PostgreSQL a reader LISTENs too (storage/notify.py): a row
+stored wakes it at once; it polls every ``fallback_seconds``, and every :data:`POLL_SECONDS`
+while its LISTEN connection is down. Publishers call :meth:`Broker.publish` alone.
 
 Events are best-effort, as Mastodon's are: one stored by a process that dies before its row
 is written is not streamed, and the app finds it when it reads the timeline. A stream that
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast, get_args
 
 from .models import Note
-from .storage import notes, stream_events
+from .storage import notes, notify, stream_events
 from .storage.db import Database
 from .storage.stream_events import EventRow
 
@@ -43,6 +44,10 @@ QUEUE_SIZE = 512
 # How often a process with streams open looks for other processes' events: a quarter of a
 # second is below what a reader notices, and one indexed query of nothing costs ~50 µs.
 POLL_SECONDS = 0.25
+# PostgreSQL, where NOTIFY wakes the reader: its safety poll (storage.notify_fallback_seconds),
+# and how long it waits for its LISTEN connection before it starts polling.
+FALLBACK_SECONDS = 30.0
+LISTEN_WAIT_SECONDS = 10.0
 READ_BATCH = 200
 # A reading process renews its stream_readers row at half its lease; one killed leaves it for
 # a lease at most. Publishers ask at most once a second whether anyone reads, so the first
@@ -142,11 +147,16 @@ class Broker:
         db: Database | None = None,
         poll_seconds: float = POLL_SECONDS,
         presence_seconds: float = PRESENCE_SECONDS,
+        fallback_seconds: float = FALLBACK_SECONDS,
     ) -> None:
         self._subscriptions: set[Subscription] = set()
         self.queue_size = queue_size
         self._db = db
         self.poll_seconds = poll_seconds
+        self.fallback_seconds = fallback_seconds
+        # Set by a notification (or the LISTEN connection opening or dropping): read now.
+        self._heard = asyncio.Event()
+        self._listening = False
         self.presence_seconds = presence_seconds
         self._others: tuple[float, bool] | None = None  # (asked at, monotonic; answer)
         # Names this process's rows, which its own streams had at once.
@@ -253,6 +263,29 @@ class Broker:
             await self._follow_once(db)
 
     async def _follow_once(self, db: Database) -> None:
+        listener = None
+        if db.notifies:  # listening before the first read: a row stored after it wakes us
+            self._heard.clear()
+            listener = asyncio.get_running_loop().create_task(self._listen(db))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._heard.wait(), LISTEN_WAIT_SECONDS)
+        try:
+            await self._read_all(db)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+
+    async def _listen(self, db: Database) -> None:
+        try:
+            async for heard in db.listen(notify.STREAMS):
+                self._listening = heard.listening
+                self._heard.set()
+        finally:
+            self._listening = False
+
+    async def _read_all(self, db: Database) -> None:
         await stream_events.reading(db, self.origin, until=time.time() + READER_LEASE_SECONDS)
         last = await stream_events.newest_id(db)
         self.following.set()
@@ -269,11 +302,9 @@ class Broker:
     async def _read_from(self, db: Database, last: int) -> None:
         renewed = time.monotonic()
         while self._subscriptions:
+            self._heard.clear()  # before the read: a row stored during it wakes the next one
             try:
-                if time.monotonic() - renewed > READER_LEASE_SECONDS / 2:
-                    until = time.time() + READER_LEASE_SECONDS
-                    await stream_events.reading(db, self.origin, until=until)
-                    renewed = time.monotonic()
+                renewed = await self._renew(db, renewed)
                 rows = await stream_events.after(db, last, limit=READ_BATCH)
                 for row in rows:
                     last = row.id
@@ -286,7 +317,32 @@ class Broker:
                 log.exception("could not read the stream events")
                 rows = []
             if len(rows) < READ_BATCH:
-                await asyncio.sleep(self.poll_seconds)
+                renewed = await self._pause(db, renewed)
+
+    async def _renew(self, db: Database, renewed: float) -> float:
+        """Renew the reader row at half its lease; when it was last renewed (monotonic)."""
+        if time.monotonic() - renewed < READER_LEASE_SECONDS / 2:
+            return renewed
+        await stream_events.reading(db, self.origin, until=time.time() + READER_LEASE_SECONDS)
+        return time.monotonic()
+
+    async def _pause(self, db: Database, renewed: float) -> float:
+        """Wait for a notification or the poll (on PostgreSQL longer than the reader lease,
+        renewed meanwhile without a read)."""
+        wait = self.poll_seconds
+        if self._listening:
+            wait = max(wait, self.fallback_seconds)
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0 and not self._heard.is_set():
+            renew_in = renewed + READER_LEASE_SECONDS / 2 - time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._heard.wait(), max(0.0, min(left, renew_in)))
+            try:
+                renewed = await self._renew(db, renewed)
+            except Exception:
+                log.exception("could not renew the stream reader")
+                renewed = time.monotonic()  # tried: again at the next half lease
+        return renewed
 
     async def _event(self, db: Database, row: EventRow) -> Event | None:
         """The event a row names, as its publisher had it: the note read back (gone since:

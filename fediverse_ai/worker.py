@@ -46,6 +46,7 @@ from .state import State
 from .storage import jobs, remote_files
 from .userdata import archive, deletion
 from .vocab import host_of
+from .wakeups import Wakeups
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +99,7 @@ class Worker:
         self.handlers = dict(handlers or DEFAULT_HANDLERS)
         self.jitter = jitter
         self.lease_seconds = lease_seconds or state.config.worker.lease_seconds  # tests: their own
-        # Idle loops wait on their own future; wake() resolves one, so that one enqueued job
-        # does not send every idle loop to claim (each claim is a write transaction).
-        self._idle: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._wakes = 0  # counts wake() calls: a wake during a claim that found nothing is kept
+        self.wakeups = Wakeups(state.config)
         # host:pid tells release_orphans whose jobs these are; the suffix tells two workers of
         # one process apart, so that neither renews nor finishes a job the other took over.
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -126,12 +124,7 @@ class Worker:
     def wake(self, jobs: int = 1) -> None:
         """New work was enqueued in this process: up to ``jobs`` idle loops stop waiting for
         their poll."""
-        self._wakes += 1
-        while self._idle and jobs > 0:
-            waiter = self._idle.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                jobs -= 1
+        self.wakeups.wake(jobs)
 
     async def run_once(self) -> bool:
         """Claim and run one due job; False when none is due."""
@@ -262,6 +255,8 @@ class Worker:
         self.state.metrics.beat()
         async with self._leases_renewed():
             tasks = [asyncio.create_task(self._loop(stop)) for _ in range(count)]
+            if self.state.db.notifies:  # PostgreSQL: other processes' enqueues wake us
+                tasks.append(asyncio.create_task(self.wakeups.listen(self.state.db)))
             if maintenance.PURGE in self.handlers:  # not in tests that bring their own
                 tasks.append(asyncio.create_task(self._offer_purges()))
             self.state.wakers.append(self.wake)
@@ -343,29 +338,25 @@ class Worker:
             await asyncio.sleep(interval - self.state.now() % interval + 1)
 
     async def _loop(self, stop: asyncio.Event) -> None:
-        interval = self.state.config.worker.poll_interval_seconds
         finished: int | None = None
+        chained = False  # woken by another process's enqueue: pass it on on finding a job
         while not stop.is_set():
             self.state.metrics.beat()
-            wakes = self._wakes
+            wakes = self.wakeups.count
             try:
                 job = await self._claim(finished)
                 finished = None
                 ran = job is not None
+                if job is not None and chained:
+                    self.wakeups.wake(1, chain=True)
+                chained = False
                 if job is not None and await self._run(job):
                     finished = job.id
             except Exception:
                 log.exception("worker loop error")
                 ran = False
-            if not ran and wakes == self._wakes:
-                waiter = asyncio.get_running_loop().create_future()
-                self._idle.append(waiter)
-                try:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(waiter, timeout=interval)
-                finally:
-                    with contextlib.suppress(ValueError):
-                        self._idle.remove(waiter)
+            if not ran and wakes == self.wakeups.count:
+                chained = await self.wakeups.idle(self.state.db, self.state.now())
 
 
 def _log_delivery_failure(state: State, job: Job, exc: Exception, when: datetime | None) -> None:

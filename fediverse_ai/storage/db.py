@@ -26,6 +26,7 @@ import aiosqlite
 
 from ..config import POSTGRESQL_SCHEMES
 from ..errors import StorageError
+from .notify import Heard
 
 Params = Sequence[Any] | dict[str, Any]
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -59,6 +60,8 @@ class Database:
     dialect = "sqlite"
     # Appended to a claim's row search: SQLite's one writer needs no row locks.
     skip_locked = ""
+    # Whether :meth:`listen` hears other processes (PostgreSQL's LISTEN/NOTIFY, storage/notify.py).
+    notifies = False
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -186,6 +189,12 @@ class Database:
                 _in_transaction, writer._conn, work
             )
             return result
+
+    async def listen(self, channel: str) -> AsyncIterator[Heard]:
+        """What other processes notify on ``channel`` (:mod:`.notify`). SQLite serves one
+        process, whose wake-ups are in memory: this never yields."""
+        await asyncio.Event().wait()
+        yield Heard(None, listening=False)  # pragma: no cover - unreachable; makes a generator
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One write statement in its own transaction; returns lastrowid."""

@@ -18,7 +18,7 @@ annotations stay: the adapters here implement the part of ``sqlite3.Connection``
 
 First slice of issue 15: writes are serialised within a process as on SQLite (an asyncio
 lock); several processes already share one database safely (job claims take ``FOR UPDATE
-SKIP LOCKED``), LISTEN/NOTIFY and shared rate state are later slices.
+SKIP LOCKED``); :meth:`PgDatabase.listen` hears what they enqueue (:mod:`.notify`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from psycopg_pool import AsyncConnectionPool
 from ..errors import StorageError
 from .db import Database, Params, _migrations, _split_sql, safe_url
 from .dialect import PREAMBLE, ddl_to_postgres, id_tables, translate
+from .notify import Heard, install, listen
 
 T = TypeVar("T")
 _MIGRATE_LOCK = zlib.crc32(b"fediverse-ai migrations")
@@ -215,6 +216,7 @@ class PgDatabase(Database):
 
     dialect = "postgresql"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    notifies = True
 
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         # No file: ``path`` stays for the SQLite-only tools (backup), which refuse this store.
@@ -299,7 +301,13 @@ class PgDatabase(Database):
         if version != start:
             conn.execute("DELETE FROM schema_version")
             conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+        install(conn)
         return version
+
+    async def listen(self, channel: str) -> AsyncIterator[Heard]:
+        """Notifications on ``channel`` from every process, over a connection of its own."""
+        async for heard in listen(self.url, channel):
+            yield heard
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -2,9 +2,9 @@
 
 ``streams.Broker`` appends a row for each event it publishes and, while it has streams open,
 reads the rows after the last id it saw. SQLite runs one write transaction at a time, so ids
-are committed in order and "after the last id" misses nothing. PostgreSQL's sequences can
-commit out of order; its slice replaces this polling with LISTEN/NOTIFY behind the same
-calls.
+are committed in order and "after the last id" misses nothing. On PostgreSQL a row added
+wakes the readers (a trigger's NOTIFY, :mod:`.notify`); its sequences can commit out of order,
+which reading after the last id does not handle yet (an event may be skipped).
 
 ``stream_readers`` says which processes read: a reader renews its row while it has streams
 open, and a publisher asks (at most once a second) whether any other process does.
