@@ -19,7 +19,7 @@ from support.live import LiveServer, live_server
 
 from fediverse_ai.client_api import stream_routes
 
-from .support import user_token
+from .support import Reachable, user_token
 
 Frame = dict[str, Any]
 
@@ -47,7 +47,7 @@ class Ws:
             self._frames.put(None)  # closed: whoever waits for a frame fails at once
 
     @classmethod
-    async def open(cls, server: LiveServer, query: str, **kwargs: Any) -> Ws:
+    async def open(cls, server: Reachable, query: str, **kwargs: Any) -> Ws:
         url = server.base_url.replace("http", "ws", 1) + f"/api/v1/streaming{query}"
         conn = await asyncio.to_thread(websocket.create_connection, url, timeout=30, **kwargs)
         conn.settimeout(None)  # the reader thread waits; frames() times out instead
