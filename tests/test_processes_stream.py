@@ -133,8 +133,8 @@ async def _answer_streams(procs: Processes) -> None:
             # Then the answer the worker process stored (a thread of its notes) arrives
             # on her stream, each note once: an update and a mention notification with the
             # REST endpoint's id
-            try:
-                frames = await user.frames(2, timeout=60)
+            try:  # the offline model's answer takes a minute or more on a loaded machine
+                frames = await user.frames(2, timeout=240)
             except queue.Empty:
                 pytest.fail(f"no answer streamed\n{procs.logged()}")
             frames += await until_quiet(user)
