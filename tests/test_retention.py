@@ -256,7 +256,8 @@ async def test_many_activities_go_in_batches_and_two_purges_at_once_share_the_wo
     expected = await retention.purge(db, POLICY, now=NOW, dry_run=True)
     kept = bulk // 100 - 1  # bulk/700 went with the gap
     assert expected["activities"] == 2 + (bulk - 100) - kept
-    async with Database(db.path) as other:
+    # A second process on the same store (its URL on PostgreSQL, as its path on SQLite).
+    async with open_store(getattr(db, "url", db.path)) as other:
         first, second = await asyncio.gather(
             retention.purge(db, POLICY, now=NOW), retention.purge(other, POLICY, now=NOW)
         )

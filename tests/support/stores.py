@@ -25,9 +25,13 @@ from .postgres import SUITE_URL_ENV, fresh_schema_url
 T = TypeVar("T", str, Path)
 
 
+STORE_ENV = "FEDIVERSE_AI_TEST_STORE"
+
+
 def on_postgresql() -> bool:
-    """Whether this run keeps its test databases on PostgreSQL."""
-    return bool(os.environ.get(SUITE_URL_ENV))
+    """Whether this run keeps its test databases on PostgreSQL: the variable the run is started
+    with, since markers are evaluated at collection, before the session's cluster exists."""
+    return os.environ.get(STORE_ENV) == "postgresql"
 
 
 def suite_database(default: T) -> T | str:
@@ -65,9 +69,7 @@ def connect(database: Path | str) -> Iterator[sqlite3.Connection]:
             yield cast(sqlite3.Connection, SyncConnection(raw, ids))
 
 
-def query(
-    database: Path | str, sql: str, params: Sequence[Any] = ()
-) -> list[tuple[object, ...]]:
+def query(database: Path | str, sql: str, params: Sequence[Any] = ()) -> list[tuple[object, ...]]:
     """Every row of ``sql`` as plain tuples (PostgreSQL's rows compare equal to those too)."""
     with connect(database) as conn:
         return [tuple(row) for row in conn.execute(sql, params).fetchall()]
