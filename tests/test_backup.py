@@ -29,6 +29,7 @@ import httpx
 import pytest
 from PIL import Image
 from support.live import AS2_ACCEPT, live_server
+from support.postgres import Cluster
 from support.remote import RemoteFediverse
 
 from fediverse_ai.backup import BackupError, create_backup
@@ -111,7 +112,10 @@ async def test_backup_while_serving_restores_every_post_picture_and_key(
     tmp_path: Path, remote: RemoteFediverse
 ) -> None:
     archive = tmp_path / "site.tar.gz"
-    async with live_server(tmp_path / "ours") as live:
+    # SQLite even on a PostgreSQL run: `backup` archives the SQLite file (PostgreSQL is
+    # pg_dump's, the refusal tested below).
+    database = tmp_path / "ours" / "data" / "fediverse-ai.sqlite3"
+    async with live_server(tmp_path / "ours", database=database) as live:
         config = live.config.path
         assert config is not None
         follow = remote.activity("alice", "Follow", live.ai.actor.uri)
@@ -135,7 +139,7 @@ async def test_backup_while_serving_restores_every_post_picture_and_key(
                 )
             )
         await live.drain()
-        database = live.config.storage.database
+        assert live.config.storage.database == database
         before = rows(database, "SELECT uri FROM notes WHERE local = 1")
         media_dir = live.config.storage.media_dir
         (media_dir / "cache").mkdir(exist_ok=True)
@@ -384,3 +388,23 @@ def test_a_postgresql_store_is_refused_with_the_pg_dump_hint(tmp_path: Path) -> 
     with pytest.raises(BackupError, match="pg_dump"):
         create_backup(parse_config(raw, base_dir=tmp_path), tmp_path / "backup.tar.gz")
     assert not (tmp_path / "backup.tar.gz").exists()
+
+
+def test_backup_of_a_postgresql_instance_refuses_and_points_at_pg_dump(
+    pg_cluster: Cluster, tmp_path: Path
+) -> None:
+    """The command, as an operator runs it against a real PostgreSQL store: a clear error, no
+    traceback and no archive, partial or not."""
+    url = pg_cluster.url(pg_cluster.new_schema())
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[instance]\ndomain = "localhost:8126"\nscheme = "http"\n[storage]\ndatabase = "{url}"\n',
+        encoding="utf-8",
+    )
+    ok(fediverse_ai("--config", str(config), "init", cwd=tmp_path))
+    result = fediverse_ai("--config", str(config), "backup", "-o", "b.tgz", cwd=tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    assert "PostgreSQL" in result.stderr and "pg_dump" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith("tgz")) == []
+    assert not any(p.name.startswith(".b.tgz") for p in tmp_path.iterdir())

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
 import shutil
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -16,10 +14,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, PngImagePlugin
+from support.stores import config_database, on_postgresql, query, suite_database
 
 from fediverse_ai.config import CONFIG_ENV
 from fediverse_ai.storage import jobs
-from fediverse_ai.storage.db import Database
+from fediverse_ai.storage.store import open_store
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.toml"
 NOTE_URL = re.compile(r"^http://localhost:8123/users/bob/statuses/\d+$")
@@ -55,9 +54,9 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
-def query(database: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    with contextlib.closing(sqlite3.connect(database)) as conn:
-        return list(conn.execute(sql, params).fetchall())
+def database(site: Path) -> Path | str:
+    """The site's database: its SQLite file, or its schema's URL on a PostgreSQL run."""
+    return config_database(site)
 
 
 @pytest.fixture
@@ -79,8 +78,14 @@ def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def site(initialised: Path, tmp_path: Path) -> Path:
     """An initialised instance at http://localhost:8123; returns its config path."""
-    copy = shutil.copytree(initialised, tmp_path / "site")
-    return Path(copy) / "config.toml"
+    copy = Path(shutil.copytree(initialised, tmp_path / "site")) / "config.toml"
+    if on_postgresql():
+        # A database cannot be copied as files are: a fresh schema, initialised with the
+        # copied keys (the slow part of `init`, which it keeps).
+        url = suite_database("")
+        copy.write_text(CONFIG.replace('"data/site.sqlite3"', f'"{url}"'), encoding="utf-8")
+        ok(cli("init", config=copy, cwd=copy.parent))
+    return copy
 
 
 def run(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -123,18 +128,18 @@ def test_init_writes_a_config_keys_database_and_the_builtin_actors(tmp_path: Pat
 
 
 def test_init_twice_is_idempotent(site: Path) -> None:
-    database = site.parent / "data" / "site.sqlite3"
     keys = site.parent / "secrets"
     snapshot = "SELECT id, uri, type, public_key_pem, icon_url FROM actors ORDER BY id"
-    actors_before = query(database, snapshot)
+    actors_before = query(database(site), snapshot)
     keys_before = {p.name: p.read_bytes() for p in keys.iterdir()}
+    config_before = site.read_text(encoding="utf-8")
 
     out = ok(run(site, "init"))
     assert "wrote" not in out
-    assert site.read_text(encoding="utf-8") == CONFIG
-    assert query(database, snapshot) == actors_before
+    assert site.read_text(encoding="utf-8") == config_before
+    assert query(database(site), snapshot) == actors_before
     assert {p.name: p.read_bytes() for p in keys.iterdir()} == keys_before
-    assert query(database, "SELECT COUNT(*) FROM accounts") == [(2,)]
+    assert query(database(site), "SELECT COUNT(*) FROM accounts") == [(2,)]
 
 
 # --- check-config -----------------------------------------------------------------------------
@@ -226,7 +231,7 @@ def test_reserved_and_invalid_usernames_are_refused(
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.stderr
-    accounts = query(site.parent / "data" / "site.sqlite3", "SELECT COUNT(*) FROM accounts")
+    accounts = query(database(site), "SELECT COUNT(*) FROM accounts")
     assert accounts == [(2,)]
 
 
@@ -237,16 +242,15 @@ def test_post_prints_the_note_url(site: Path) -> None:
     ok(run(site, "user", "add", "bob"))
     url = ok(run(site, "post", "--as", "bob", "hello #tag")).strip()
     assert NOTE_URL.match(url), url
-    database = site.parent / "data" / "site.sqlite3"
     [(source, content, visibility)] = query(
-        database, "SELECT source, content, visibility FROM notes WHERE uri = ?", (url,)
+        database(site), "SELECT source, content, visibility FROM notes WHERE uri = ?", (url,)
     )
     assert (source, visibility) == ("hello #tag", "public")
     assert 'href="http://localhost:8123/tags/tag"' in content
-    assert query(database, "SELECT name FROM note_hashtags") == [("tag",)]
+    assert query(database(site), "SELECT name FROM note_hashtags") == [("tag",)]
     # No followers, no deliveries; the safety net under every post was not needed, and the
     # public post's For-you embedding waits for a worker.
-    assert sorted(query(database, "SELECT kind, state FROM jobs")) == [
+    assert sorted(query(database(site), "SELECT kind, state FROM jobs")) == [
         ("embed_note", "pending"),
         ("federate", "done"),
     ]
@@ -257,7 +261,7 @@ def test_post_as_someone_without_an_account_fails(site: Path, who: str) -> None:
     result = run(site, "post", "--as", who, "hello")
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: no local account {who!r} (see `user list`)"
-    assert query(site.parent / "data" / "site.sqlite3", "SELECT COUNT(*) FROM notes") == [(0,)]
+    assert query(database(site), "SELECT COUNT(*) FROM notes") == [(0,)]
 
 
 def test_post_with_an_image_strips_its_metadata(site: Path, tmp_path: Path) -> None:
@@ -276,7 +280,7 @@ def test_post_with_an_image_strips_its_metadata(site: Path, tmp_path: Path) -> N
     )
     assert NOTE_URL.match(url.strip())
     [(file_name, media_type, width, height, description, media_url)] = query(
-        site.parent / "data" / "site.sqlite3",
+        database(site),
         "SELECT m.file_name, m.media_type, m.width, m.height, m.description, m.url"
         " FROM media m JOIN notes n ON n.id = m.note_id WHERE n.uri = ?",
         (url.strip(),),
@@ -310,7 +314,7 @@ def test_post_with_an_unreadable_attachment_fails_cleanly(site: Path, tmp_path: 
 
 async def test_jobs_lists_kinds_states_errors_and_next_retries(site: Path) -> None:
     soon = time.time() + 600
-    async with Database(site.parent / "data" / "site.sqlite3") as db:
+    async with open_store(database(site)) as db:
         await jobs.enqueue(db, "deliver", {"inbox": "https://a.example/inbox"}, now=1.0)
         await jobs.enqueue(db, "deliver", {"inbox": "https://b.example/inbox"}, now=2.0)
         await jobs.enqueue(db, "inbox", {"uri": "https://c.example/1"}, now=3.0)

@@ -4,21 +4,16 @@ against real files (the helpers and the once-per-module ``init`` of ``test_cli``
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from contextlib import closing
 from pathlib import Path
 
 from PIL import Image
-from test_cli import initialised, ok, query, run, site
+from support.stores import connect
+from test_cli import database, initialised, ok, query, run, site
 
 from fediverse_ai.passwords import hash_password, verify_password
 
 __all__ = ["initialised", "site"]  # the fixtures, shared with test_cli
-
-
-def database(site: Path) -> Path:
-    return site.parent / "data" / "site.sqlite3"
 
 
 def actor_row(site: Path, username: str) -> tuple[object, ...]:
@@ -113,7 +108,7 @@ def test_user_profile_edits_the_ai_actor_and_init_keeps_it(site: Path) -> None:
 
 def add_signup(site: Path, username: str, password: str, reason: str) -> None:
     """A sign-up as the web's /signup stores it."""
-    with closing(sqlite3.connect(database(site))) as conn, conn:
+    with connect(database(site)) as conn:
         conn.execute(
             "INSERT INTO signups (username, email, reason, password_hash, created_at)"
             " VALUES (?, ?, ?, ?, ?)",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import test_cli
 from PIL import Image
-from test_cli import cli, ok, query, run
+from test_cli import cli, database, ok, query, run
 
 from fediverse_ai.cli import build_parser
 from fediverse_ai.config import CONFIG_ENV
@@ -37,10 +37,6 @@ def with_stdin(site: Path, stdin: str, *args: str) -> subprocess.CompletedProces
         env=environ,
         timeout=120,
     )
-
-
-def database(site: Path) -> Path:
-    return site.parent / "data" / "site.sqlite3"
 
 
 def test_config_may_follow_the_command_at_any_depth(site: Path, tmp_path: Path) -> None:

@@ -1,5 +1,11 @@
 """A job that ran but was not recorded done before a crash runs again: the peer must not see
-anything new it cannot tell apart from the first run (receivers dedupe by activity id)."""
+anything new it cannot tell apart from the first run (receivers dedupe by activity id).
+
+The crash is injected with a SQLite trigger (``RAISE(ABORT, …)`` raised as SQLite's own
+IntegrityError, from inside the real write); PostgreSQL's triggers are plpgsql functions with
+other errors, so those tests run on the SQLite run only. What they protect is the jobs'
+rerun logic above the store, which does not differ between the two.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import time
 import pytest
 from support.live import LiveServer
 from support.remote import RemoteFediverse
+from support.stores import sqlite_only
 
 from fediverse_ai.federation import inbox, publish
 from fediverse_ai.models import Draft
@@ -33,6 +40,7 @@ async def test_a_follow_processed_again_after_a_crash_sends_the_same_accept(
     ]
 
 
+@sqlite_only("the failure is injected with a SQLite trigger")
 async def test_a_post_stored_but_never_queued_for_delivery_goes_out_a_minute_later(
     live: LiveServer, remote: RemoteFediverse
 ) -> None:
@@ -67,6 +75,7 @@ async def test_a_post_stored_but_never_queued_for_delivery_goes_out_a_minute_lat
     assert len(remote.posts(type="Create")) == 1
 
 
+@sqlite_only("the failure is injected with a SQLite trigger")
 async def test_a_mention_stored_before_a_crash_still_gets_its_answer(
     live: LiveServer, remote: RemoteFediverse
 ) -> None:

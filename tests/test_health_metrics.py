@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import httpx
 import pytest
 from support.live import bind_loopback, serve_asgi, write_config
 from support.remote import PUBLIC, RemoteFediverse
+from support.stores import writes_held
 
 from fediverse_ai.accounts import ensure_builtin_actors
 from fediverse_ai.app import create_app
@@ -194,14 +194,9 @@ async def test_healthz_is_503_while_the_worker_is_stuck(
         url = f"{ours.base_url}/healthz"
         assert (await http.get(url)).json()["worker"] == "ok"
         # Another process holds the write lock (a stuck CLI command): every claim waits.
-        locker = sqlite3.connect(ours.config.storage.database, isolation_level=None)
-        try:
-            locker.execute("BEGIN IMMEDIATE")
+        with writes_held(ours.config.storage.database):
             await asyncio.sleep(1.5)  # more than 3 poll intervals without a beat
             stuck = await http.get(url)
-        finally:
-            locker.execute("ROLLBACK")
-            locker.close()
         assert stuck.status_code == 503
         assert stuck.json() == {"status": "unhealthy", "database": "ok", "worker": "stale"}
 

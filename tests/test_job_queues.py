@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fediverse_ai.storage import jobs
+from fediverse_ai.storage import jobs, stats
 from fediverse_ai.storage.db import Database
 from fediverse_ai.storage.job_queues import PARK_SECONDS as PARK
 from fediverse_ai.storage.store import open_store
@@ -112,3 +112,22 @@ async def test_an_expired_lease_is_claimed_again_before_its_queue_moves_on(db: D
     assert await claimed(db) == "create"  # its worker dies
     assert await claimed(db, T0 + LEASE - 1) is None
     assert await claimed(db, T0 + LEASE + 1) == "create"
+
+
+async def test_the_queue_summary_names_each_kinds_newest_error(db: Database) -> None:
+    """What `fediverse-ai jobs` and /admin show: on PostgreSQL too, which has no bare column
+    beside MAX() (storage/stats.py)."""
+    for n, (kind, error) in enumerate(
+        [("deliver", "HTTP 500 old"), ("deliver", "HTTP 503 newest"), ("inbox", "bad sig")]
+    ):
+        await jobs.enqueue(db, kind, {"n": n}, now=T0 + n)
+        job = await jobs.claim(db, now=T0 + 10 + n, lease_seconds=LEASE)
+        assert job is not None
+        await jobs.fail(db, job.id, error=error, now=T0 + 20 + n)
+    await jobs.enqueue(db, "embed_note", {}, now=T0)
+    summary = {k.kind: (k.last_error, k.last_error_at) for k in await stats.job_kinds(db)}
+    assert summary == {
+        "deliver": ("HTTP 503 newest", T0 + 21),
+        "inbox": ("bad sig", T0 + 22),
+        "embed_note": (None, None),
+    }

@@ -267,7 +267,11 @@ async def test_a_backup_holds_the_buckets_files_and_restores_them(
     tmp_path: Path, s3_endpoint: str
 ) -> None:
     bucket = new_bucket(s3_endpoint)
-    async with live_server(tmp_path / "ours", extra_toml=store_toml(bucket, s3_endpoint)) as live:
+    # SQLite even on a PostgreSQL run: `backup` archives the SQLite file (test_backup checks
+    # that it refuses a PostgreSQL store).
+    database = tmp_path / "ours" / "data" / "fediverse-ai.sqlite3"
+    extra = store_toml(bucket, s3_endpoint)
+    async with live_server(tmp_path / "ours", extra_toml=extra, database=database) as live:
         picture = png((250, 200, 10), (64, 64))
         draft = Draft(
             text="a yellow square",

@@ -7,7 +7,6 @@ checked against the rows our inbox really writes (and against the Undo that need
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 from support.live import LiveServer, live_server
 from support.remote import RemoteFediverse, remote_server
+from support.stores import config_database, connect, query, suite_database
 
 from fediverse_ai import maintenance
 from fediverse_ai.config import ConfigError, RetentionConfig, parse_config
@@ -27,6 +27,7 @@ from fediverse_ai.models import Draft
 from fediverse_ai.state import State, open_state
 from fediverse_ai.storage import retention
 from fediverse_ai.storage.db import Database
+from fediverse_ai.storage.store import open_store
 from fediverse_ai.worker import Worker
 
 DAY = 86400.0
@@ -105,7 +106,7 @@ async def test_old_activities_go_unless_an_undo_or_a_retry_still_needs_them(
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database(tmp_path / "site.sqlite3") as database:
+    async with open_store(suite_database(tmp_path / "site.sqlite3")) as database:
         await database.migrate()
         yield database
 
@@ -255,7 +256,8 @@ async def test_many_activities_go_in_batches_and_two_purges_at_once_share_the_wo
     expected = await retention.purge(db, POLICY, now=NOW, dry_run=True)
     kept = bulk // 100 - 1  # bulk/700 went with the gap
     assert expected["activities"] == 2 + (bulk - 100) - kept
-    async with Database(db.path) as other:
+    # A second process on the same store (its URL on PostgreSQL, as its path on SQLite).
+    async with open_store(getattr(db, "url", db.path)) as other:
         first, second = await asyncio.gather(
             retention.purge(db, POLICY, now=NOW), retention.purge(other, POLICY, now=NOW)
         )
@@ -278,7 +280,11 @@ class Clock:
 async def test_every_worker_offers_the_purge_and_it_runs_once_per_period(tmp_path: Path) -> None:
     raw = {
         "instance": {"domain": "localhost:8123", "scheme": "http"},
-        "storage": {"database": "data/db.sqlite3", "media_dir": "media", "keys_dir": "keys"},
+        "storage": {
+            "database": suite_database("data/db.sqlite3"),
+            "media_dir": "media",
+            "keys_dir": "keys",
+        },
         "worker": {"concurrency": 1, "poll_interval_seconds": 0.02},
     }
     config = parse_config(raw, base_dir=tmp_path)
@@ -373,11 +379,12 @@ def purge_cli(config: Path, *args: str) -> list[str]:
 
 def test_purge_command_prints_what_it_removed_per_table(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    url = suite_database("data/site.sqlite3")
+    config.write_text(CONFIG.replace('"data/site.sqlite3"', f'"{url}"'), encoding="utf-8")
     assert purge_cli(config) == [f"{name}\t0" for name in retention.NAMES]  # creates the db
-    database = tmp_path / "data" / "site.sqlite3"
+    database = config_database(config)
     old = time.time() - 100 * DAY
-    with contextlib.closing(sqlite3.connect(database)) as conn, conn:
+    with connect(database) as conn:
         conn.execute("INSERT INTO tombstones VALUES ('https://there.test/n/1', 'x', ?)", (old,))
         conn.execute("INSERT INTO tombstones VALUES ('https://there.test/n/2', 'x', ?)", (old,))
         conn.execute(
@@ -390,6 +397,5 @@ def test_purge_command_prints_what_it_removed_per_table(tmp_path: Path) -> None:
     assert "tombstones\t2" in dry and "rate_buckets\t1" in dry
     out = purge_cli(config)
     assert "tombstones\t2" in out and "rate_buckets\t1" in out and "activities\t0" in out
-    with contextlib.closing(sqlite3.connect(database)) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM tombstones").fetchone() == (0,)
+    assert query(database, "SELECT COUNT(*) FROM tombstones") == [(0,)]
     assert purge_cli(config) == [f"{name}\t0" for name in retention.NAMES]

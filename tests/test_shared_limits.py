@@ -1,6 +1,6 @@
 """The limits every process on one database shares (``storage/shared_limits.py``), on a real
-SQLite file with the time pinned; two ``Database`` objects on one file stand for two
-processes (each has its own connections, as a second process would)."""
+SQLite file and a real PostgreSQL schema with the time pinned; two ``Database`` objects on one
+store stand for two processes (each has its own connections, as a second process would)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from fediverse_ai.bot.ai_slots import AISlots
 from fediverse_ai.config import RetentionConfig
 from fediverse_ai.storage import retention, shared_limits
 from fediverse_ai.storage.db import Database
+from fediverse_ai.storage.store import open_store
 
 NOW = 1_700_000_200.0  # 100 s into a 300 s window
 WINDOW = shared_limits.API_WINDOW_SECONDS
 
 
 @pytest.fixture
-async def two(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
-    path = tmp_path / "shared.sqlite3"
-    async with Database(path) as first, Database(path) as second:
+async def two(store: Path | str) -> AsyncIterator[tuple[Database, Database]]:
+    async with open_store(store) as first, open_store(store) as second:
         await first.migrate()
         yield first, second
 

@@ -314,8 +314,9 @@ async def test_note_insert_is_idempotent_by_uri(db: Database) -> None:
     )
 
 
-async def test_a_tombstone_prevents_reinsertion(tmp_path: Path) -> None:
-    config = parse_config({"instance": {"domain": "localhost:8123"}}, base_dir=tmp_path)
+async def test_a_tombstone_prevents_reinsertion(tmp_path: Path, store: Path | str) -> None:
+    raw = {"instance": {"domain": "localhost:8123"}, "storage": {"database": str(store)}}
+    config = parse_config(raw, base_dir=tmp_path)
     async with open_state(config, clock=lambda: T0) as state:
         author = await remote_actor(state.db, "alice")
         incoming = IncomingNote(

@@ -1,4 +1,5 @@
-"""The worker on a real State and SQLite file: completion, retries, leases, drain, stop."""
+"""The worker on a real State and the suite's store (a SQLite file, or a PostgreSQL schema on a
+PostgreSQL run): completion, retries, leases, drain, stop."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.stores import suite_database
 
 from fediverse_ai.config import WorkerConfig, parse_config
 from fediverse_ai.errors import BadRequest, DeliveryError
@@ -52,7 +54,11 @@ def clock() -> Clock:
 def config_raw() -> dict[str, Any]:
     return {
         "instance": {"domain": "localhost:8123", "scheme": "http"},
-        "storage": {"database": "data/db.sqlite3", "media_dir": "media", "keys_dir": "keys"},
+        "storage": {
+            "database": suite_database("data/db.sqlite3"),
+            "media_dir": "media",
+            "keys_dir": "keys",
+        },
         "worker": {"concurrency": 2, "poll_interval_seconds": 0.05},
     }
 

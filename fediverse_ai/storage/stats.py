@@ -46,12 +46,17 @@ async def job_kinds(db: Database) -> list[KindSummary]:
             "SELECT kind, MIN(run_after) FROM jobs WHERE state = 'pending' GROUP BY kind"
         )
     }
-    # SQLite's bare-column rule: with MAX(), the other columns come from the row holding it.
+    # The newest error of each kind: the row holding the kind's MAX(updated_at), joined back
+    # (SQLite's bare column beside MAX() would do it, but PostgreSQL has no such rule); of
+    # rows tied on the time, the last id wins, as the dict keeps the last one.
     errors = {
         str(r[0]): (str(r[1]), float(r[2]))
         for r in await db.fetchall(
-            "SELECT kind, last_error, MAX(updated_at) FROM jobs"
-            " WHERE last_error IS NOT NULL GROUP BY kind"
+            "SELECT j.kind, j.last_error, j.updated_at FROM jobs j"
+            " JOIN (SELECT kind, MAX(updated_at) AS newest FROM jobs"
+            "       WHERE last_error IS NOT NULL GROUP BY kind) m"
+            " ON m.kind = j.kind AND m.newest = j.updated_at"
+            " WHERE j.last_error IS NOT NULL ORDER BY j.id"
         )
     }
     summaries = []

@@ -39,8 +39,9 @@ def register(app: Quart, holder: StateHolder, *, embedded_worker: bool) -> None:
         state = holder.state
         database = "ok"
         try:
-            # Reads the file's first page (a bare SELECT 1 would not touch the file at all).
-            probe = state.db.fetchval("SELECT 1 FROM sqlite_master LIMIT 1")
+            # Reads a table (a bare SELECT 1 would not touch SQLite's file at all); one that
+            # both stores have, and that is small: sqlite_master is SQLite's alone.
+            probe = state.db.fetchval("SELECT 1 FROM actors LIMIT 1")
             await asyncio.wait_for(probe, DATABASE_TIMEOUT_SECONDS)
         except Exception as exc:  # any failure is the answer, not an error of this page
             log.warning("health check: the database did not answer: %s", exc)

@@ -1,4 +1,4 @@
-"""Rate buckets stay bounded, whatever keys callers invent (real SQLite, pinned time)."""
+"""Rate buckets stay bounded, whatever keys callers invent (the suite's real store, pinned time)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support.stores import suite_database
 
 from fediverse_ai.storage.ai_replies import take_token
 from fediverse_ai.storage.db import Database
+from fediverse_ai.storage.store import open_store
 
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database(tmp_path / "fediverse-ai.sqlite3") as database:
+    async with open_store(suite_database(tmp_path / "fediverse-ai.sqlite3")) as database:
         await database.migrate()
         yield database
 

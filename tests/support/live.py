@@ -176,6 +176,10 @@ def write_config(
     database: Path | str = DEFAULT_DATABASE,
 ) -> Path:
     blocked = ", ".join(f'"{d}"' for d in blocked_domains)
+    # The default follows the suite onto PostgreSQL (FEDIVERSE_AI_TEST_STORE): a fresh schema
+    # per config written, as a fresh file would be; a database named by the caller is kept.
+    if database == DEFAULT_DATABASE and (suite_url := os.environ.get(SUITE_URL_ENV)):
+        database = fresh_schema_url(suite_url)
     text = f"""
 [instance]
 domain = "127.0.0.1:{port}"
@@ -220,8 +224,6 @@ async def live_server(
     (the configured AI backends excepted), so remote peers cannot be used, only local accounts.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    if database == DEFAULT_DATABASE and (suite_url := os.environ.get(SUITE_URL_ENV)):
-        database = fresh_schema_url(suite_url)
     sock = bind_loopback()
     try:
         port = sock.getsockname()[1]
