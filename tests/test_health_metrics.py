@@ -69,7 +69,7 @@ async def embedded(directory: Path, metrics_toml: str = "") -> AsyncIterator[Emb
         sock.close()
 
 
-async def wait_for(check: object, timeout: float = 30.0) -> None:
+async def wait_for(check: object, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while not await check():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
