@@ -102,12 +102,14 @@ def test_init_writes_a_config_keys_database_and_the_builtin_actors(tmp_path: Pat
 
     # the example's relative paths land next to the config, not in the current directory
     base = config.parent
-    for name in ("localhost.pem", "ai.pem"):
-        key = base / "keys" / name
-        assert stat.S_IMODE(key.stat().st_mode) == 0o600, name
-        assert key.read_text(encoding="ascii").startswith("-----BEGIN PRIVATE KEY-----")
     database = base / "data" / "fediverse-ai.sqlite3"
     assert database.is_file()
+    # the keys are in the database (migration 0027); keys_dir stays, empty, for older keys
+    keys = query(database, "SELECT key_file, private_key_pem FROM accounts ORDER BY key_file")
+    assert [k[0] for k in keys] == ["ai.pem", "localhost.pem"]
+    assert all(str(k[1]).startswith("-----BEGIN PRIVATE KEY-----") for k in keys)
+    assert stat.S_IMODE((base / "keys").stat().st_mode) == 0o700
+    assert list((base / "keys").iterdir()) == []
     assert (base / "data" / "media").is_dir()
 
     rows = query(
@@ -189,7 +191,13 @@ def test_user_add_then_list(site: Path) -> None:
     listed = ok(run(site, "user", "list")).splitlines()
     assert "bob\tuser admin\thttp://localhost:8123/users/bob" in listed
     assert "ai\tai\thttp://localhost:8123/users/ai" in listed
-    assert (site.parent / "secrets" / "bob.pem").is_file()
+    assert not (site.parent / "secrets" / "bob.pem").exists()  # the key is in its row
+    ((pem,),) = query(
+        site.parent / "data" / "site.sqlite3",
+        "SELECT private_key_pem FROM accounts JOIN actors ON actors.id = accounts.actor_id"
+        " WHERE username = 'bob'",
+    )
+    assert str(pem).startswith("-----BEGIN PRIVATE KEY-----")
 
 
 @pytest.mark.parametrize("again", ["bob", "BOB"])
