@@ -142,9 +142,7 @@ async def _case(name: str, inboxes: int, shared: bool, ports: list[int]) -> dict
         body = json.loads(
             await state.db.fetchval("SELECT payload FROM jobs WHERE kind = 'deliver' LIMIT 1")
         )["body"]
-        limit = signing_rate(
-            (config.storage.keys_dir / ai.key_file).read_text(), body.encode(), seconds=1.5
-        )
+        limit = signing_rate(await state.private_key(ai), body.encode(), seconds=1.5)
         client_limit = await client_rate(ports[0], body.encode(), client="inbox")
         worker = Worker(state)
         stop = asyncio.Event()

@@ -10,11 +10,11 @@ import json
 from .avatars import render_avatar, render_header
 from .config import USERNAME_RE
 from .errors import BadRequest
-from .keys import ensure_private_key, public_key_pem
+from .keys import key_for_new_account, public_key_pem, read_private_key
 from .models import Account, Role
 from .passwords import hash_password
 from .state import State
-from .storage import account_data, actors, media, sessions, settings
+from .storage import account_data, account_keys, actors, media, sessions, settings
 
 RESERVED = frozenset({"actor", "admin", "inbox", "instance", "media", "users", "tags", "about"})
 # The AI's display name and bio as last taken from the config (JSON [name, bio]).
@@ -56,7 +56,7 @@ async def ensure_account(
     if role != "instance":
         await check_username(state, username)
     key_file = f"{username}.pem"
-    private_pem = ensure_private_key(state.key_path(key_file))
+    private_pem = key_for_new_account(state.key_path(key_file))
     urls = state.urls.actor_urls(username, instance=role == "instance")
     now = state.now()
     async with state.db.write() as conn:
@@ -77,6 +77,7 @@ async def ensure_account(
             actor_id,
             role=role,
             key_file=key_file,
+            private_key_pem=private_pem,
             is_admin=is_admin,
             password_hash=None,
             now=now,
@@ -149,6 +150,23 @@ async def ensure_builtin_actors(state: State) -> tuple[Account, Account]:
     if applied != from_config:
         await settings.put(state.db, {AI_PROFILE_SETTING: from_config}, now=state.now())
     return instance, ai
+
+
+async def import_key_files(state: State) -> tuple[int, list[str]]:
+    """Copy into the database every key still only in a file (installations from before
+    migration 0027), so that no process needs keys_dir afterwards; `fediverse-ai init` runs it.
+    Returns how many were imported and the files that are missing (those accounts cannot sign
+    until their file is put back and this runs again, or a process that has it signs once)."""
+    imported, missing = 0, []
+    for actor_id, key_file in await account_keys.without_key(state.db):
+        path = state.key_path(key_file)
+        if not path.exists():
+            missing.append(str(path))
+            continue
+        pem = await asyncio.to_thread(read_private_key, path)
+        if await account_keys.import_private_key(state.db, actor_id, pem) == pem:
+            imported += 1
+    return imported, missing
 
 
 async def set_password(

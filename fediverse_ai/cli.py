@@ -66,7 +66,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 async def _init(config: Config) -> int:
-    from .accounts import ensure_builtin_actors
+    from .accounts import ensure_builtin_actors, import_key_files
     from .keys import ensure_keys_dir
     from .state import open_state
     from .storage.db import safe_url
@@ -76,7 +76,12 @@ async def _init(config: Config) -> int:
     ensure_keys_dir(config.storage.keys_dir)
     async with open_state(config) as state:
         instance, ai = await ensure_builtin_actors(state)
+        imported, missing = await import_key_files(state)
     print(f"database: {safe_url(config.storage.database)}")
+    if imported:
+        print(f"private keys imported from {config.storage.keys_dir} into the database: {imported}")
+    for path in missing:
+        print(f"warning: key file missing, that account cannot sign: {path}", file=sys.stderr)
     print(f"instance actor: {instance.actor.uri}")
     print(f"AI actor: {ai.actor.uri} (@{ai.actor.username}@{config.instance.host})")
     return 0

@@ -1,11 +1,11 @@
-"""Actor key pairs: RSA-2048 private keys on disk (mode 0600 in a 0700 directory), public keys
-in the database."""
+"""Actor key pairs: RSA-2048, both halves in the database (storage/account_keys.py); key files
+(mode 0600 in a 0700 directory) are what installations from before migration 0027 still have,
+read once to import them."""
 
 from __future__ import annotations
 
 import os
 import stat
-from functools import lru_cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -42,30 +42,16 @@ def ensure_keys_dir(directory: Path) -> None:
         os.chmod(directory, KEYS_DIR_MODE)
 
 
-def write_private_key(path: Path, private_pem: str) -> None:
-    """Create the key file readable by its owner only; never overwrite an existing key."""
-    ensure_keys_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(private_pem)
-
-
-def ensure_private_key(path: Path) -> str:
-    """Return the PEM at ``path``, creating a new key there when none exists."""
+def key_for_new_account(path: Path) -> str:
+    """The key a new account's row gets: the one already in its file when there is one (left
+    by an older version, or put there by an operator), else a new key, never written to disk."""
     if path.exists():
         return read_private_key(path)
-    pem = generate_private_key_pem()
-    write_private_key(path, pem)
-    return pem
+    return generate_private_key_pem()
 
 
 def read_private_key(path: Path) -> str:
     try:
-        return _read_cached(str(path))
+        return path.read_text(encoding="ascii")
     except OSError as exc:
         raise StorageError(f"cannot read key file {path}: {exc.strerror}") from exc
-
-
-@lru_cache(maxsize=256)
-def _read_cached(path: str) -> str:
-    return Path(path).read_text(encoding="ascii")

@@ -199,6 +199,10 @@ def _restrict(staging: Path, members_of: dict[str, str]) -> None:
         if path.is_file():
             os.chmod(path, 0o600)
     keys = staging / members_of.get("keys_dir", "keys")
+    # Since migration 0027 the keys are in the database and an archive may hold no key file:
+    # the directory is still restored (empty), so that no stale key file is left there to be
+    # taken by a new account of the same name.
+    keys.mkdir(mode=0o700, parents=True, exist_ok=True)
     if keys.is_dir():
         os.chmod(keys, 0o700)
         for key_file in keys.rglob("*"):

@@ -16,6 +16,7 @@ import httpx
 
 from . import __version__
 from .config import Config
+from .errors import StorageError
 from .httpsig import ResolvedKey
 from .inbox_client import InboxClient
 from .keys import read_private_key
@@ -26,7 +27,7 @@ from .metrics import Metrics
 from .models import Account
 from .netguard import NetGuard, pinned_transport
 from .signing_auth import SignatureAuth
-from .storage import actors
+from .storage import account_keys, actors
 from .storage.db import Database
 from .storage.store import open_store
 from .streams import Broker
@@ -94,7 +95,7 @@ class State:
     clock: Clock = time.time
     # Per-process services built on first use (the AI backends), closed with the state.
     services: dict[str, Any] = field(default_factory=dict)
-    _auth_cache: dict[str, SignatureAuth] = field(default_factory=dict)
+    _auth_cache: dict[int, SignatureAuth] = field(default_factory=dict)
     _senders: Memo[int, Account] = field(default_factory=lambda: Memo(SENDER_TTL_SECONDS))
     keys: Memo[str, ResolvedKey] = field(default_factory=lambda: Memo(KEY_TTL_SECONDS))
     key_fetches: KeyFetches = field(default_factory=KeyFetches)
@@ -157,15 +158,28 @@ class State:
     def key_path(self, key_file: str) -> Path:
         return self.config.storage.keys_dir / key_file
 
-    def auth_for(self, account: Account) -> SignatureAuth:
-        """The signer for one local actor, built once (the key is parsed once)."""
-        auth = self._auth_cache.get(account.actor.uri)
+    async def auth_for(self, account: Account) -> SignatureAuth:
+        """The signer for one local actor, built once per process (the key is read and parsed
+        once). Keyed by actor id, not URI: a name purged and signed up again is a new key."""
+        auth = self._auth_cache.get(account.actor.id)
         if auth is None:
-            pem = read_private_key(self.key_path(account.key_file))
+            pem = await self.private_key(account)
             key_id = account.actor.public_key_id or self.urls.key_id(account.actor.uri)
             auth = SignatureAuth(key_id, pem, self._datetime_now)
-            self._auth_cache[account.actor.uri] = auth
+            self._auth_cache[account.actor.id] = auth
         return auth
+
+    async def private_key(self, account: Account) -> str:
+        """The account's key from its row. A key from before migration 0027 is read from its
+        file and stored in the row by the first process that needs it, wherever that runs;
+        from then on the file is not needed."""
+        pem = await account_keys.private_key(self.db, account.actor.id)
+        if pem is None:
+            from_file = await asyncio.to_thread(read_private_key, self.key_path(account.key_file))
+            pem = await account_keys.import_private_key(self.db, account.actor.id, from_file)
+        if pem is None:
+            raise StorageError(f"no account row for {account.actor.uri}")
+        return pem
 
     async def sender(self, actor_id: int) -> Account | None:
         """The local account of a queued delivery, read at most once a minute."""
@@ -181,7 +195,7 @@ class State:
         account = await actors.account_by_role(self.db, "instance")
         if account is None:
             raise RuntimeError("the instance actor is missing: run `fediverse-ai init`")
-        return self.auth_for(account)
+        return await self.auth_for(account)
 
     def _datetime_now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)

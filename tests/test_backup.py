@@ -328,7 +328,10 @@ def test_restore_into_a_non_empty_directory_needs_force(good_archive: Path, tmp_
     assert result.returncode == 1 and "is not empty; give --force" in result.stderr
     assert (target / "keys" / "stale.pem").exists()
     ok(fediverse_ai("restore", str(good_archive), "--into", str(target), "--force", cwd=tmp_path))
-    assert sorted(p.name for p in (target / "keys").iterdir()) == ["ai.pem", "localhost.pem"]
+    # the keys are in the restored database (migration 0027); the stale file is gone
+    assert list((target / "keys").iterdir()) == []
+    keys = rows(target / "data" / "fediverse-ai.sqlite3", "SELECT private_key_pem FROM accounts")
+    assert len(keys) == 2 and all(str(k[0]).startswith("-----BEGIN PRIVATE KEY-----") for k in keys)
     assert (target / "notes.txt").read_text() == "mine"  # what the backup does not hold stays
     assert rows(target / "data" / "fediverse-ai.sqlite3", "PRAGMA quick_check") == [("ok",)]
 

@@ -107,12 +107,14 @@ def test_init_writes_a_config_keys_database_and_the_builtin_actors(tmp_path: Pat
 
     # the example's relative paths land next to the config, not in the current directory
     base = config.parent
-    for name in ("localhost.pem", "ai.pem"):
-        key = base / "keys" / name
-        assert stat.S_IMODE(key.stat().st_mode) == 0o600, name
-        assert key.read_text(encoding="ascii").startswith("-----BEGIN PRIVATE KEY-----")
     database = base / "data" / "fediverse-ai.sqlite3"
     assert database.is_file()
+    # the keys are in the database (migration 0027); keys_dir stays, empty, for older keys
+    keys = query(database, "SELECT key_file, private_key_pem FROM accounts ORDER BY key_file")
+    assert [k[0] for k in keys] == ["ai.pem", "localhost.pem"]
+    assert all(str(k[1]).startswith("-----BEGIN PRIVATE KEY-----") for k in keys)
+    assert stat.S_IMODE((base / "keys").stat().st_mode) == 0o700
+    assert list((base / "keys").iterdir()) == []
     assert (base / "data" / "media").is_dir()
 
     rows = query(
@@ -140,6 +142,26 @@ def test_init_twice_is_idempotent(site: Path) -> None:
     assert query(database(site), snapshot) == actors_before
     assert {p.name: p.read_bytes() for p in keys.iterdir()} == keys_before
     assert query(database(site), "SELECT COUNT(*) FROM accounts") == [(2,)]
+
+
+def test_init_imports_key_files_from_before_migration_0027(site: Path) -> None:
+    """An upgraded installation: its keys are files and its rows are empty; `init` moves them
+    into the database and says so, and warns about a file that is missing."""
+    database, keys = site.parent / "data" / "site.sqlite3", site.parent / "secrets"
+    stored = dict(query(database, "SELECT key_file, private_key_pem FROM accounts"))
+    for name, pem in stored.items():
+        (keys / str(name)).write_text(str(pem), encoding="ascii")
+    (keys / "localhost.pem").unlink()
+    with contextlib.closing(sqlite3.connect(database)) as conn, conn:
+        conn.execute("UPDATE accounts SET private_key_pem = NULL")
+
+    result = run(site, "init")
+    assert f"private keys imported from {keys} into the database: 1" in ok(result)
+    assert f"key file missing, that account cannot sign: {keys / 'localhost.pem'}" in result.stderr
+    assert dict(query(database, "SELECT key_file, private_key_pem FROM accounts")) == {
+        "ai.pem": stored["ai.pem"],
+        "localhost.pem": None,
+    }
 
 
 # --- check-config -----------------------------------------------------------------------------
@@ -194,7 +216,13 @@ def test_user_add_then_list(site: Path) -> None:
     listed = ok(run(site, "user", "list")).splitlines()
     assert "bob\tuser admin\thttp://localhost:8123/users/bob" in listed
     assert "ai\tai\thttp://localhost:8123/users/ai" in listed
-    assert (site.parent / "secrets" / "bob.pem").is_file()
+    assert not (site.parent / "secrets" / "bob.pem").exists()  # the key is in its row
+    ((pem,),) = query(
+        site.parent / "data" / "site.sqlite3",
+        "SELECT private_key_pem FROM accounts JOIN actors ON actors.id = accounts.actor_id"
+        " WHERE username = 'bob'",
+    )
+    assert str(pem).startswith("-----BEGIN PRIVATE KEY-----")
 
 
 @pytest.mark.parametrize("again", ["bob", "BOB"])

@@ -125,14 +125,14 @@ def test_signups_are_listed_approved_and_rejected(site: Path) -> None:
 
     out = ok(run(site, "user", "approve-signup", "newbie"))
     assert out.strip() == "approved: newbie may log in (http://localhost:8123/users/newbie)"
-    ((password_hash, email),) = query(
+    ((password_hash, email, pem),) = query(
         database(site),
-        "SELECT password_hash, email FROM accounts JOIN actors ON actors.id = accounts.actor_id"
-        " WHERE username = 'newbie'",
+        "SELECT password_hash, email, private_key_pem FROM accounts"
+        " JOIN actors ON actors.id = accounts.actor_id WHERE username = 'newbie'",
     )
     assert verify_password("newbie's password", str(password_hash))
     assert email == "newbie@example.org"
-    assert (site.parent / "secrets" / "newbie.pem").is_file()
+    assert str(pem).startswith("-----BEGIN PRIVATE KEY-----")  # in the row, no file needed
 
     assert ok(run(site, "user", "reject-signup", "spam")).strip() == "rejected the sign-up by spam"
     assert ok(run(site, "user", "signups")).strip() == "no sign-ups are waiting"

@@ -1,12 +1,15 @@
-"""Secrets on disk: the database (password hashes, session tokens) and the private keys are
-readable by their owner alone, created so by `fediverse-ai init` whatever the umask."""
+"""Secrets on disk: the database (password hashes, session tokens, and since migration 0027 the
+actors' private keys) and the keys directory of older keys are readable by their owner alone,
+created so by `fediverse-ai init` whatever the umask."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from fediverse_ai.config import CONFIG_ENV
@@ -51,10 +54,13 @@ def test_init_creates_the_database_0600_and_the_keys_0700_0600(tmp_path: Path) -
     for side in ("-wal", "-shm"):  # while open; gone after a clean close, else like the file
         if (data / f"site.sqlite3{side}").exists():
             assert mode(data / f"site.sqlite3{side}") == 0o600
-    assert mode(tmp_path / "secrets") == 0o700
-    keys = sorted((tmp_path / "secrets").iterdir())
-    assert [k.name for k in keys] == ["ai.pem", "localhost.pem"]
-    assert all(mode(k) == 0o600 for k in keys)
+    assert mode(tmp_path / "secrets") == 0o700  # kept for keys from before migration 0027
+    # The private keys are in the database now: the file above is their only copy on disk.
+    with closing(sqlite3.connect(data / "site.sqlite3")) as conn:
+        keys = conn.execute("SELECT key_file, private_key_pem FROM accounts").fetchall()
+    assert sorted(k[0] for k in keys) == ["ai.pem", "localhost.pem"]
+    assert all(str(k[1]).startswith("-----BEGIN PRIVATE KEY-----") for k in keys)
+    assert list((tmp_path / "secrets").iterdir()) == []
 
 
 def test_init_tightens_a_database_and_keys_dir_left_readable(tmp_path: Path) -> None:

@@ -92,7 +92,7 @@ async def deliver(state: State, payload: dict[str, Any]) -> None:
     body = str(payload["body"]).encode("utf-8")
     try:
         await post_activity(
-            state.inbox_client, inbox, body, guard=state.guard, auth=state.auth_for(account)
+            state.inbox_client, inbox, body, guard=state.guard, auth=await state.auth_for(account)
         )
     except UnsafeURL as exc:
         raise DeliveryError(exc.message, permanent=True) from None

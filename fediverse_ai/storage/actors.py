@@ -236,14 +236,15 @@ async def create_account(
     *,
     role: Role,
     key_file: str,
+    private_key_pem: str,
     is_admin: bool,
     password_hash: str | None,
     now: float,
 ) -> None:
     await conn.execute(
-        "INSERT INTO accounts (actor_id, role, key_file, is_admin, password_hash, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (actor_id, role, key_file, int(is_admin), password_hash, now),
+        "INSERT INTO accounts (actor_id, role, key_file, private_key_pem, is_admin,"
+        " password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (actor_id, role, key_file, private_key_pem, int(is_admin), password_hash, now),
     )
 
 
