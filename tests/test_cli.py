@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, PngImagePlugin
-from support.stores import config_database, on_postgresql, query, suite_database
+from support.stores import config_database, connect, on_postgresql, query, suite_database
 
 from fediverse_ai.config import CONFIG_ENV
 from fediverse_ai.storage import jobs
@@ -147,18 +147,18 @@ def test_init_twice_is_idempotent(site: Path) -> None:
 def test_init_imports_key_files_from_before_migration_0027(site: Path) -> None:
     """An upgraded installation: its keys are files and its rows are empty; `init` moves them
     into the database and says so, and warns about a file that is missing."""
-    database, keys = site.parent / "data" / "site.sqlite3", site.parent / "secrets"
-    stored = dict(query(database, "SELECT key_file, private_key_pem FROM accounts"))
+    keys = site.parent / "secrets"
+    stored = dict(query(database(site), "SELECT key_file, private_key_pem FROM accounts"))
     for name, pem in stored.items():
         (keys / str(name)).write_text(str(pem), encoding="ascii")
     (keys / "localhost.pem").unlink()
-    with contextlib.closing(sqlite3.connect(database)) as conn, conn:
+    with connect(database(site)) as conn:
         conn.execute("UPDATE accounts SET private_key_pem = NULL")
 
     result = run(site, "init")
     assert f"private keys imported from {keys} into the database: 1" in ok(result)
     assert f"key file missing, that account cannot sign: {keys / 'localhost.pem'}" in result.stderr
-    assert dict(query(database, "SELECT key_file, private_key_pem FROM accounts")) == {
+    assert dict(query(database(site), "SELECT key_file, private_key_pem FROM accounts")) == {
         "ai.pem": stored["ai.pem"],
         "localhost.pem": None,
     }
