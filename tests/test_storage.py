@@ -158,8 +158,9 @@ async def test_foreign_keys_are_enforced_and_the_write_rolled_back(db: Database)
 
 
 async def test_an_error_stops_the_callback_by_its_next_read_and_rolls_back(db: Database) -> None:
-    """On PostgreSQL statements are pipelined (storage/pg.py): an error arrives with the next
-    read or the COMMIT rather than at its execute, yet the same error, and nothing written."""
+    """What any PostgreSQL writer must keep (pipelining was tried, BENCHMARKS.md "Pipelined write
+    transactions"): a failed statement the callback never reads still fails the transaction with
+    SQLite's error, nothing of it is written, and rowcounts after it are right."""
     tomb = "INSERT INTO tombstones VALUES (?, 'a', 1)"
     reached: list[str] = []
 

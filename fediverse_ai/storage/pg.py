@@ -46,7 +46,6 @@ from .dialect import PREAMBLE, ddl_to_postgres, id_tables, translate
 T = TypeVar("T")
 _MIGRATE_LOCK = zlib.crc32(b"fediverse-ai migrations")
 POOL_SIZE = 4
-_IDLE = psycopg.pq.TransactionStatus.IDLE
 
 
 class Row(tuple[Any, ...]):
@@ -167,68 +166,25 @@ def _without_nul(params: Params) -> Params:
     return [_nul_free(v) for v in params]
 
 
-class _PipelinedCursor:
-    """A statement sent in pipeline mode: its result is waited for only when read, so the
-    statements a callback does not read (and BEGIN) share the next read's round trip."""
-
-    def __init__(self, cur: psycopg.Cursor[Any], pipe: psycopg.Pipeline, returning_id: bool):
-        self._cur = cur
-        self._pipe = pipe
-        self._returning_id = returning_id
-        self._result: _Cursor | None = None
-
-    def _read(self) -> _Cursor:
-        if self._result is None:
-            if self._cur.pgresult is None:  # not arrived: send what is queued, wait for all
-                with _sqlite_errors():
-                    self._pipe.sync()
-            rows = cast(list[Row], self._cur.fetchall()) if self._cur.description else []
-            self._result = _Cursor(rows, self._cur.rowcount, self._returning_id)
-        return self._result
-
-    @property
-    def rowcount(self) -> int:
-        return self._read().rowcount
-
-    @property
-    def lastrowid(self) -> int | None:
-        return self._read().lastrowid
-
-    def fetchone(self) -> Row | None:
-        return self._read().fetchone()
-
-    def fetchall(self) -> list[Row]:
-        return self._read().fetchall()
-
-    def __iter__(self) -> Iterator[Row]:
-        return iter(self.fetchall())
-
-
 class SyncConnection:
-    """A psycopg connection in a pipelined transaction, shaped like ``sqlite3.Connection``. An
-    error surfaces at the next read or the COMMIT, not at its ``execute``: the transaction still
-    raises it and rolls back, and no callback catches one to write on (PostgreSQL refuses)."""
+    """A psycopg connection inside a transaction, shaped like ``sqlite3.Connection``."""
 
-    def __init__(
-        self, conn: psycopg.Connection[Any], pipe: psycopg.Pipeline, ids: frozenset[str]
-    ) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], ids: frozenset[str]) -> None:
         self._conn = conn
-        self._pipe = pipe
         self._ids = ids
 
-    def execute(self, sql: str, params: Params = ()) -> _PipelinedCursor:
+    def execute(self, sql: str, params: Params = ()) -> _Cursor:
         query, args, returning_id = _translate(sql, self._ids, params)
-        cur = self._conn.cursor()
-        with _sqlite_errors():  # an earlier statement's error may arrive now
+        with _sqlite_errors(), self._conn.cursor() as cur:
             cur.execute(query, args)
-        return _PipelinedCursor(cur, self._pipe, returning_id)
+            rows = cast(list[Row], cur.fetchall()) if cur.description else []
+            return _Cursor(rows, cur.rowcount, returning_id)
 
-    def executemany(self, sql: str, rows: Iterable[Params]) -> _PipelinedCursor:
+    def executemany(self, sql: str, rows: Iterable[Params]) -> _Cursor:
         query, _, _ = _translate(sql, self._ids, ("",))
-        cur = self._conn.cursor()
-        with _sqlite_errors():
+        with _sqlite_errors(), self._conn.cursor() as cur:
             cur.executemany(query, [_without_nul(r) for r in rows])
-        return _PipelinedCursor(cur, self._pipe, False)
+            return _Cursor([], cur.rowcount, False)
 
 
 class AsyncConnection:
@@ -368,26 +324,11 @@ class PgDatabase(Database):
         connection. Once started it runs to the end even if the caller is cancelled."""
         self._reads()  # StorageError when not open
 
-        async with self._write_lock:
-            return await asyncio.to_thread(self._in_pipeline, work)
+        def run(conn: psycopg.Connection[Any]) -> T:
+            return work(cast(sqlite3.Connection, SyncConnection(conn, self._ids)))
 
-    def _in_pipeline(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """``work`` between a BEGIN and a COMMIT in pipeline mode: nothing waits for BEGIN, and
-        the pipeline's Sync on the way out waits once for the COMMIT and all the callback did
-        not read (BENCHMARKS.md, "Pipelined write transactions"). Not ``conn.transaction()``,
-        which syncs once more per nested pipeline level."""
-        with self._writer_lock:
-            conn = self._write_connection()
-            try:
-                with _sqlite_errors(), conn.pipeline() as pipe:
-                    conn.execute("BEGIN")
-                    result = work(cast(sqlite3.Connection, SyncConnection(conn, pipe, self._ids)))
-                    conn.execute("COMMIT")  # skipped, as all after it, if a statement failed
-                return result
-            except BaseException:
-                if not conn.broken and conn.info.transaction_status != _IDLE:
-                    conn.execute("ROLLBACK")  # out of the pipeline: nothing queued is skipped
-                raise
+        async with self._write_lock:
+            return await asyncio.to_thread(self._in_transaction, run)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         return await self.transaction(lambda conn: int(conn.execute(sql, params).lastrowid or 0))
