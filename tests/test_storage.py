@@ -157,6 +157,46 @@ async def test_foreign_keys_are_enforced_and_the_write_rolled_back(db: Database)
     assert await db.fetchval("SELECT COUNT(*) FROM tombstones WHERE uri = 'u'") == 1
 
 
+async def test_an_error_stops_the_callback_by_its_next_read_and_rolls_back(db: Database) -> None:
+    """What any PostgreSQL writer must keep (pipelining was tried, BENCHMARKS.md "Pipelined write
+    transactions"): a failed statement the callback never reads still fails the transaction with
+    SQLite's error, nothing of it is written, and rowcounts after it are right."""
+    tomb = "INSERT INTO tombstones VALUES (?, 'a', 1)"
+    reached: list[str] = []
+
+    def then_read(conn: sqlite3.Connection) -> None:
+        conn.execute(tomb, ("u1",))
+        conn.execute(tomb, ("u1",))
+        conn.execute("SELECT COUNT(*) FROM tombstones").fetchone()
+        reached.append("after the read")
+
+    def last(conn: sqlite3.Connection) -> None:
+        conn.execute(tomb, ("u2",))
+        conn.execute(tomb, ("u2",))
+
+    def then_raise(conn: sqlite3.Connection) -> None:
+        conn.execute(tomb, ("u3",))
+        conn.execute(tomb, ("u3",))
+        raise ValueError("the callback's own")
+
+    for work in (then_read, last):
+        with pytest.raises(sqlite3.IntegrityError):
+            await db.transaction(work)
+    with pytest.raises((ValueError, sqlite3.IntegrityError)):
+        await db.transaction(then_raise)
+    assert reached == []
+    assert await db.fetchval("SELECT COUNT(*) FROM tombstones") == 0
+
+    def counted(conn: sqlite3.Connection) -> tuple[int, int]:
+        conn.executemany(tomb, [("v1",), ("v2",), ("v3",)])
+        conn.execute("UPDATE tombstones SET deleted_at = 2 WHERE uri = 'none'")
+        moved = conn.execute("UPDATE tombstones SET deleted_at = 2 WHERE uri <> 'v1'")
+        return moved.rowcount, conn.execute("DELETE FROM tombstones WHERE uri = 'v1'").rowcount
+
+    assert await db.transaction(counted) == (2, 1)
+    assert await db.fetchval("SELECT SUM(deleted_at) FROM tombstones") == 4
+
+
 async def test_concurrent_writes_are_serialised_and_all_land(db: Database) -> None:
     inserts = [
         db.execute(
