@@ -9,15 +9,13 @@ answer lost in a crash), and the server must still process each exactly once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-import sqlite3
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
+from support import store_view
 from support.remote import RemoteFediverse
 
 Json = dict[str, Any]
@@ -158,10 +156,12 @@ class InboxLoad:
         return [sent for sent in self.all if sent.kind == kind]
 
 
-def seed_followers(db_path: Path, followee: str, inboxes: list[str], *, now: float) -> None:
+def seed_followers(
+    database: store_view.Target, followee: str, inboxes: list[str], *, now: float
+) -> None:
     """Remote followers of local ``followee``, one per inbox, straight into the tables of a
     stopped server (following 5,000 times over HTTP would take minutes on two cores)."""
-    with contextlib.closing(sqlite3.connect(db_path)) as conn, conn:
+    with store_view.connect(database) as conn:
         conn.executemany(
             "INSERT INTO actors (uri, local, username, domain, inbox, published)"
             " VALUES (?, 0, ?, ?, ?, ?)",

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import httpx
+from support.postgres import SUITE_URL_ENV, fresh_schema_url
 
 from .network import TLSFiles
 from .procs import (
@@ -38,6 +39,7 @@ T = TypeVar("T")
 CLI_TIMEOUT_SECONDS = 60.0
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
+SQLITE_DATABASE = "data/db.sqlite3"
 
 # Instances not yet stopped, whose logs a failing test or wait_until shows.
 _live: list[Instance] = []
@@ -78,8 +80,10 @@ def config_toml(
     port: int,
     federation: str = "allow_private_addresses = true",
     extra_toml: str = "",
+    database: str = SQLITE_DATABASE,
 ) -> str:
-    """``federation``: the [federation] section's lines; ``extra_toml``: more sections."""
+    """``federation``: the [federation] section's lines; ``extra_toml``: more sections;
+    ``database``: ``storage.database`` (a path relative to the data directory, or a URL)."""
     return f"""\
 [instance]
 domain = "{domain}"
@@ -93,7 +97,7 @@ trusted_proxy = true
 embedded_worker = true
 
 [storage]
-database = "data/db.sqlite3"
+database = "{database}"
 media_dir = "data/media"
 keys_dir = "keys"
 
@@ -133,6 +137,13 @@ class Instance:
         self.log_path = self.data_dir / "server.log"
         self.tls = tls
         self.port = free_port()
+        # FEDIVERSE_AI_TEST_STORE=postgresql (tests/conftest.py): a fresh schema of the
+        # session's cluster, as the in-process servers get; else the SQLite file an operator has.
+        suite_url = os.environ.get(SUITE_URL_ENV)
+        #: What ``storage.database`` names, for tests/support/store_view.py.
+        self.database: Path | str = (
+            fresh_schema_url(suite_url) if suite_url else self.data_dir / SQLITE_DATABASE
+        )
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -143,6 +154,7 @@ class Instance:
                 port=self.port,
                 federation=federation,
                 extra_toml=extra_toml,
+                database=str(self.database) if suite_url else SQLITE_DATABASE,
             )
         )
 

@@ -121,8 +121,7 @@ async def test_mixed_load_survives_20_kill9s_exactly_once(site: Site) -> None:
             await server.start()
             stack.push_async_callback(server.stop)
         inboxes = [sinks[i % SINKS].inbox(f"f{i}") for i in range(FANOUT_INBOXES)]
-        seed_followers(a.data_dir / "data" / "db.sqlite3", a.actor_url("carol"), inboxes,
-                       now=time.time())  # fmt: skip
+        seed_followers(a.database, a.actor_url("carol"), inboxes, now=time.time())
         await asyncio.to_thread(a.start, init=False)
         for sink in sinks:
             await sink.learn_key(a.actor_url("carol"))

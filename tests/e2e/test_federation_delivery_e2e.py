@@ -60,7 +60,9 @@ def test_post_made_while_peer_is_down_arrives_once_after_sender_crash(
     # And A crashes with the retry still pending, then B comes back
     a.kill9()
     a.start()
-    assert [job["state"] for job in delivery_jobs(a, uri)] == ["pending"]
+    # The retry survived the crash: still waiting, or already claimed by the restarted worker
+    # when the restart took longer than the retry's delay (a loaded machine), never lost.
+    assert [job["state"] for job in delivery_jobs(a, uri)] in (["pending"], ["running"])
     assert note_on(b, uri) is None
     b.start()
 

@@ -1,9 +1,9 @@
 """Running a fuzz campaign against a live server and judging it.
 
 The verdict is the issue's: no 5xx answer, no traceback in the server's log, every job done
-or failed with one of our own error messages (never a Python exception's name), the SQLite
-file intact, and the server still answering afterwards. Figures go to stdout and to
-``test-artifacts/fuzz-results.json``, since ``make test`` does not show stdout.
+or failed with one of our own error messages (never a Python exception's name), the database
+intact (SQLite or PostgreSQL), and the server still answering afterwards. Figures go to stdout
+and to ``test-artifacts/fuzz-results.json``, since ``make test`` does not show stdout.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from support import store_view
 from support.live import LiveServer
 
 from .requests import FuzzRequest
@@ -225,13 +226,12 @@ async def send_raw(request: FuzzRequest, timeout: float = 15.0) -> tuple[int | s
 
 
 async def database_problems(live: LiveServer) -> list[str]:
-    """What ``PRAGMA integrity_check`` and ``foreign_key_check`` report; empty when clean."""
+    """What the database's integrity check reports (SQLite's ``integrity_check`` and
+    ``foreign_key_check``, or amcheck on PostgreSQL: tests/support/store_view.py); empty when
+    clean."""
     db = live.state.db
-    problems = [str(tuple(r)) for r in await db.fetchall("PRAGMA integrity_check")]
-    if problems == ["('ok',)"]:
-        problems = []
-    problems += [f"foreign key: {tuple(r)}" for r in await db.fetchall("PRAGMA foreign_key_check")]
-    return problems
+    target = live.state.config.storage.database if db.dialect == "postgresql" else db.path
+    return await asyncio.to_thread(store_view.integrity_problems, target)
 
 
 async def job_figures(

@@ -4,8 +4,9 @@ Given our server live on loopback and a stand-in peer whose users sign for real 
 hostile actor documents, serving broken media), when a seeded generator POSTs mutated
 activities to our inboxes and the worker drains every job they queued, then no answer is a
 5xx, the log holds no traceback, every job is done or failed with one of our own error
-messages, the SQLite file passes its integrity and foreign-key checks, and the server still
-answers: NodeInfo, and a plain signed Follow accepted and processed.
+messages, the database passes its integrity checks (SQLite's, or amcheck on PostgreSQL:
+tests/support/store_view.py), and the server still answers: NodeInfo, and a plain signed
+Follow accepted and processed.
 
 ``FUZZ_SEED``/``FUZZ_COUNT`` choose the run, ``FUZZ_ONLY=<index>`` sends one request of it.
 """

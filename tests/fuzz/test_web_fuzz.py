@@ -4,8 +4,9 @@ Given our server live on loopback with a user, an admin, posts (local and from a
 and a report, when a seeded generator sends thousands of requests to every route, anonymous
 and logged in, with valid CSRF tokens for most, hostile field values, query parameters, and
 uploads (real images, broken ones, a decompression bomb, wrong types), then no answer is a
-5xx, the log holds no traceback, the jobs the forms queued end cleanly, the SQLite file passes
-its checks, and the server still serves its front page and takes a valid post.
+5xx, the log holds no traceback, the jobs the forms queued end cleanly, the database (SQLite
+or PostgreSQL) passes its checks, and the server still serves its front page and takes a
+valid post.
 
 ``FUZZ_SEED``/``FUZZ_WEB_COUNT`` choose the run (``FUZZ_WEB_WARMUP``: how many inbox requests are
 stored first), ``FUZZ_ONLY=<index>`` sends one request of it.
