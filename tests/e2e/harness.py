@@ -16,11 +16,13 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import httpx
+from support.dbread import Row, read_rows
+from support.postgres import suite_database
 
 from .network import TLSFiles
 from .procs import (
@@ -36,6 +38,7 @@ from .procs import (
 T = TypeVar("T")
 
 CLI_TIMEOUT_SECONDS = 60.0
+DEFAULT_DATABASE = "data/db.sqlite3"
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
 
@@ -78,8 +81,11 @@ def config_toml(
     port: int,
     federation: str = "allow_private_addresses = true",
     extra_toml: str = "",
+    database: str = DEFAULT_DATABASE,
 ) -> str:
-    """``federation``: the [federation] section's lines; ``extra_toml``: more sections."""
+    """``federation``: the [federation] section's lines; ``extra_toml``: more sections;
+    ``database``: ``storage.database`` (a SQLite path relative to the data directory, or a
+    ``postgresql://`` URL)."""
     return f"""\
 [instance]
 domain = "{domain}"
@@ -93,7 +99,7 @@ trusted_proxy = true
 embedded_worker = true
 
 [storage]
-database = "data/db.sqlite3"
+database = "{database}"
 media_dir = "data/media"
 keys_dir = "keys"
 
@@ -120,10 +126,12 @@ class Instance:
         command: list[str] | None = None,
         federation: str = "allow_private_addresses = true",
         extra_toml: str = "",
+        database: str | None = None,
     ) -> None:
         """``command`` replaces ``python -m fediverse_ai`` (the harness's own tests use a
         stand-in server); ``federation`` and ``extra_toml`` go into the config
-        (:func:`config_toml`)."""
+        (:func:`config_toml`); ``database`` too, by default a SQLite file in the data directory,
+        or a fresh schema of the suite's cluster when the suite runs on PostgreSQL."""
         self.name = name
         self.command = command if command is not None else _cli_argv()
         self.domain = domain
@@ -133,6 +141,7 @@ class Instance:
         self.log_path = self.data_dir / "server.log"
         self.tls = tls
         self.port = free_port()
+        self.database = database if database is not None else suite_database(DEFAULT_DATABASE)
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -143,6 +152,7 @@ class Instance:
                 port=self.port,
                 federation=federation,
                 extra_toml=extra_toml,
+                database=self.database,
             )
         )
 
@@ -156,6 +166,11 @@ class Instance:
 
     def handle(self, username: str = "ai") -> str:
         return f"{username}@{self.domain}"
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """``sql`` (SQLite's dialect) on this instance's database, read from outside its
+        processes, on either backend (:func:`support.dbread.read_rows`)."""
+        return read_rows(self.database, sql, params, base=self.data_dir)
 
     # --- processes ----------------------------------------------------------------------
 

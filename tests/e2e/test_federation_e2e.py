@@ -2,8 +2,9 @@
 edits, reactions, deletes and unfollow, from https://a.test to https://b.test and back.
 
 Each test drives one instance with its CLI, as a user would, and observes the other one the way
-an operator or a peer could: its SQLite file opened read-only, and its pages and AS2 documents
-over HTTPS. Every cross-process effect is awaited with ``wait_until``, never slept for.
+an operator or a peer could: its database read from outside (SQLite or PostgreSQL), and its
+pages and AS2 documents over HTTPS. Every cross-process effect is awaited with ``wait_until``,
+never slept for.
 
 The module shares one pair of instances. ``bob`` on B follows A's AI actor once (the
 ``bob_follows_ai`` fixture); every other test makes its own post, so they can run alone with
@@ -12,10 +13,8 @@ The module shares one pair of instances. ``bob`` on B follows A's AI actor once 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,25 +22,20 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from .harness import Instance, wait_until
+from .harness import Instance, Row, wait_until
 
 pytestmark = pytest.mark.e2e
 
 AP_ACCEPT = 'application/activity+json, application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
-Row = dict[str, Any]
-
 
 # --- observing an instance ------------------------------------------------------------------
 
 
 def db_rows(instance: Instance, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-    """Run a query on the instance's database, opened read-only while its server runs."""
-    path = instance.data_dir / "data" / "db.sqlite3"
-    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(row) for row in conn.execute(sql, tuple(params))]
+    """Run a query on the instance's database (SQLite or PostgreSQL) while its server runs."""
+    return instance.rows(sql, params)
 
 
 def db_row(instance: Instance, sql: str, params: Sequence[Any] = ()) -> Row | None:

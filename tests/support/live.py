@@ -9,7 +9,6 @@ job through a real ``Worker``. Everything is torn down on exit, also when the te
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -29,7 +28,7 @@ from fediverse_ai.storage import actors
 from fediverse_ai.worker import Worker
 
 from .keys import seed_key_file
-from .postgres import SUITE_URL_ENV, fresh_schema_url
+from .postgres import suite_database
 
 __all__ = [
     "AS2_ACCEPT",
@@ -220,8 +219,8 @@ async def live_server(
     (the configured AI backends excepted), so remote peers cannot be used, only local accounts.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    if database == DEFAULT_DATABASE and (suite_url := os.environ.get(SUITE_URL_ENV)):
-        database = fresh_schema_url(suite_url)
+    if database == DEFAULT_DATABASE:
+        database = suite_database(DEFAULT_DATABASE)
     sock = bind_loopback()
     try:
         port = sock.getsockname()[1]
