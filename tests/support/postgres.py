@@ -74,15 +74,6 @@ def fresh_schema_url(url: str) -> str:
     return f"{url}?options={quote(f'-csearch_path={name}')}"
 
 
-def suite_database(default: str) -> str:
-    """What a test server's ``storage.database`` names: ``default`` (a SQLite file), or a fresh
-    schema of the suite's cluster while ``FEDIVERSE_AI_TEST_STORE=postgresql`` has handed one
-    over (:data:`SUITE_URL_ENV`), so the in-process and the separate-process servers follow the
-    same switch."""
-    suite_url = os.environ.get(SUITE_URL_ENV)
-    return fresh_schema_url(suite_url) if suite_url else default
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
