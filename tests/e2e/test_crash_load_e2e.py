@@ -41,7 +41,7 @@ from .network import TLSNetwork
 from .peers import PEER_HOSTS, peer_ports, until
 from .test_federation_e2e import db_rows, post
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(420)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 
 KILLS = 20
 UP_SECONDS = (0.4, 2.5)  # how long the server runs between two kills
@@ -55,7 +55,7 @@ CREATES, MENTIONS = 40, 24
 # recorded done in the transaction that claims the next), so a kill leaves at most this many
 # deliveries to send again.
 WORKER_LOOPS = 8
-DRAIN_TIMEOUT_SECONDS = 150.0
+DRAIN_TIMEOUT_SECONDS = 300.0  # PostgreSQL's worker costs twice SQLite's CPU per delivery
 
 
 @dataclass
@@ -247,8 +247,11 @@ def report(
     figures.kills_mid_fanout = sum(
         1 for t in figures.kill_times if any(t - 0.25 <= at <= t for at in arrivals)
     )
-    figures.deliveries_rerun = len(
-        db_rows(a, "SELECT id FROM jobs WHERE kind = 'deliver' AND attempts > 1")
+    # Attempts beyond the first, not jobs: a delivery two kills interrupted after its sink got it
+    # arrives three times (two duplicates) from one job (153 duplicates against 152 jobs, once).
+    figures.deliveries_rerun = sum(
+        int(row["attempts"]) - 1
+        for row in db_rows(a, "SELECT attempts FROM jobs WHERE kind = 'deliver' AND attempts > 1")
     )
     states = db_rows(a, "SELECT mention_uri, state FROM ai_replies")
     done = {row["mention_uri"] for row in states if row["state"] == "done"}
