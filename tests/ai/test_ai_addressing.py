@@ -3,12 +3,13 @@
 Our server and the remote peers are real HTTP servers on loopback; the model is a scripted
 OpenAI-compatible stand-in (``scripted.py``), because what is tested is what we do with
 words a model can be made to write. A canary peer listens on port 80 of its own loopback
-address: a handle carries no port, so ``@bob@127.0.53.7`` is looked up (WebFinger) there, and
-any lookup or delivery shows in its log.
+address: a handle carries no port, so ``@bob@127.0.53.7`` (127.0.54.7 in the PostgreSQL pass) is
+looked up (WebFinger) there, and any lookup or delivery shows in its log.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,7 +26,10 @@ from fediverse_ai.sanitize import html_to_text
 from .scripted import ScriptedChat
 from .test_bot import deliver, mention, replies
 
-CANARY_HOST = "127.0.53.7"
+# Port 80 cannot be chosen free: `make test` runs the SQLite and the PostgreSQL pass at once,
+# so each pass has an address of its own.
+ON_POSTGRESQL = os.environ.get("FEDIVERSE_AI_TEST_STORE") == "postgresql"
+CANARY_HOST = "127.0.54.7" if ON_POSTGRESQL else "127.0.53.7"
 VICTIM = f"@bob@{CANARY_HOST}"
 
 
@@ -120,10 +124,10 @@ async def test_image_answer_to_a_hostile_username_addresses_the_asker_alone(
         assert await stored_mentions(ours, reply["id"]) == [asker]
         # The echoed prompt and the handle are there, readable, but mention nobody.
         text = html_to_text(reply["content"])
-        assert "a cat with ＠bob＠127.0.53.7 and ＠alice" in text
+        assert f"a cat with ＠bob＠{CANARY_HOST} and ＠alice" in text
         assert_no_mention_in(text.removeprefix("@"))
         (attachment,) = reply["attachment"]
-        assert "＠bob＠127.0.53.7" in attachment["name"]
+        assert f"＠bob＠{CANARY_HOST}" in attachment["name"]
         assert_no_mention_in(attachment["name"])
         assert chat.image_prompts == [f"a cat with {VICTIM} and @alice"]
         # Nobody was looked up or sent anything but the asker's server.

@@ -30,7 +30,11 @@ from support.live import LiveServer
 from .requests import FuzzRequest
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-RESULTS_FILE = ARTIFACTS / "fuzz-results.json"
+# The PostgreSQL pass of `make test` runs beside the SQLite one: a file each.
+_STORE = os.environ.get("FEDIVERSE_AI_TEST_STORE", "sqlite")
+RESULTS_FILE = ARTIFACTS / (
+    "fuzz-results.json" if _STORE != "postgresql" else "fuzz-results-postgresql.json"
+)
 #: A job's last_error that names a Python exception: something crashed instead of refusing.
 UNEXPECTED_ERROR = re.compile(r"^[A-Za-z_.]*(Error|Exception|Interrupt|Exit|Iteration)\b[:(]?")
 MAX_REPORTED = 5
