@@ -26,7 +26,7 @@ from fediverse_ai.storage import actors
 from . import serve
 from .common import Proc, free_port, pick, ratio, start_server, table
 from .fanout import signing_rate
-from .pg_scale import WORKER_EXTRA, Pg, Setup, cpu_of, loadavg
+from .pg_common import WORKER_EXTRA, Pg, Setup, cpu_of, loadavg
 
 PER_SHARED = 10
 SINKS = 2
