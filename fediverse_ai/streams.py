@@ -41,11 +41,9 @@ from .storage.stream_events import EventRow
 EventKind = Literal["new", "edit", "delete", "boost", "unboost"]
 NoticeKind = Literal["follow", "follow_request", "like", "poll"]
 QUEUE_SIZE = 512
-# How often a process with streams open looks for other processes' events: a quarter of a
-# second is below what a reader notices, and one indexed query of nothing costs ~50 µs.
+# How often a process with streams open looks for other processes' events (unnoticed; ~50 µs).
 POLL_SECONDS = 0.25
-# PostgreSQL, where NOTIFY wakes the reader: its safety poll (storage.notify_fallback_seconds),
-# and how long it waits for its LISTEN connection before it starts polling.
+# PostgreSQL (NOTIFY wakes readers): safety poll, and the wait for LISTEN before polling.
 FALLBACK_SECONDS = 30.0
 LISTEN_WAIT_SECONDS = 10.0
 READ_BATCH = 200
@@ -180,6 +178,8 @@ class Broker:
 
     def unsubscribe(self, sub: Subscription) -> None:
         self._subscriptions.discard(sub)
+        if not self._subscriptions:  # the reader stops now, not at its next poll (30 s on PG)
+            self._heard.set()
 
     def publish(self, kind: EventKind, note: Note, boost: Boost | None = None) -> None:
         """Hand an event to every stream: this process's at once, the others' through the

@@ -218,7 +218,7 @@ def test_user_add_then_list(site: Path) -> None:
     assert "ai\tai\thttp://localhost:8123/users/ai" in listed
     assert not (site.parent / "secrets" / "bob.pem").exists()  # the key is in its row
     ((pem,),) = query(
-        site.parent / "data" / "site.sqlite3",
+        database(site),
         "SELECT private_key_pem FROM accounts JOIN actors ON actors.id = accounts.actor_id"
         " WHERE username = 'bob'",
     )
